@@ -1,0 +1,237 @@
+"""The operation catalog: what the runtime, the mocks and the contract suite know about each operation.
+
+Everything here is read from the OpenAPI document that ships inside the generated models package
+(``mews_<api>_models/openapi.yaml``, the very spec the code was generated from), so an operation
+added to a spec and regenerated is picked up with no handwritten per-operation code:
+
+    catalog("connector").by_id["loyaltyMemberships_getAll"].page_items   # "LoyaltyMemberships"
+    catalog("connector").by_id["loyaltyMemberships_add"].batch_field     # "LoyaltyMemberships"
+    catalog("connector").by_id["loyaltyMemberships_add"].batch_limit     # 1000
+    catalog("reverse").by_id["listMemberships"].batch_limit              # 100
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.resources import files
+from types import ModuleType
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel
+
+ApiName = Literal["connector", "reverse"]
+API_NAMES: tuple[ApiName, ...] = ("connector", "reverse")
+
+# Request properties that carry credentials or locale on every Connector request: the runtime
+# fills them in, so they are neither filters nor batch items.
+ENVELOPE_FIELDS = frozenset({"ClientToken", "AccessToken", "Client", "LanguageCode", "CultureCode"})
+PAGING_FIELD = "Limitation"
+CURSOR_FIELD = "Cursor"
+MAX_INTERVAL_KEY = "x-max-interval-in-months"
+
+
+def snake_case(name: str) -> str:
+    """``loyaltyMemberships_getAll`` -> ``loyalty_memberships_get_all``, as the client generator names things."""
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    words = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", words)
+    return re.sub(r"[^a-zA-Z0-9]+", "_", words).strip("_").lower()
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation of one API, with the generated code that serves it."""
+
+    api: ApiName
+    operation_id: str
+    method: str  # upper case, e.g. "POST"
+    path: str
+    tag: str
+    resource: str  # accessor name, snake case: "loyalty_memberships" / "memberships"
+    action: str  # snake case: "get_all", "add", "update", "delete", "list_memberships", ...
+    request_schema: str  # component name of the JSON request body
+    response_schema: str | None  # component name of the 200 JSON body (None for an inline schema)
+    request_model: type[BaseModel]  # pydantic (generated models)
+    response_model: type[BaseModel] | None
+    client_module: ModuleType  # generated attrs + httpx function module (sync_detailed, asyncio_detailed)
+    documented_statuses: frozenset[int]
+    error_content_type: str  # "application/json" (Connector) or "application/problem+json" (Reverse)
+    page_items: str | None  # wire name of the item list in a paged response (request has Limitation)
+    batch_field: str | None  # wire name of the request array that holds the items of a bulk call
+    batch_limit: int | None  # its maxItems
+    max_interval_months: Mapping[str, int] = field(default_factory=dict)  # filter name -> months
+    request_properties: tuple[str, ...] = ()  # wire names of all request body properties
+    required: frozenset[str] = frozenset()  # required request body properties
+
+    @property
+    def is_paged(self) -> bool:
+        return self.page_items is not None
+
+    @property
+    def is_read(self) -> bool:
+        """Reading twice changes nothing: safe to retry even when the server may have seen it.
+
+        Paged queries and the Reverse API's list read; a PUT is idempotent by HTTP semantics.
+        """
+        return self.is_paged or self.method == "PUT" or self.action.startswith(("get", "list"))
+
+    @property
+    def filters(self) -> tuple[str, ...]:
+        """Request properties a caller chooses freely (not envelope, paging or batch items)."""
+        skip = ENVELOPE_FIELDS | {PAGING_FIELD, self.batch_field}
+        return tuple(name for name in self.request_properties if name not in skip)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    api: ApiName
+    document: Mapping[str, Any]
+    operations: tuple[Operation, ...]
+
+    @property
+    def by_id(self) -> dict[str, Operation]:
+        return {op.operation_id: op for op in self.operations}
+
+    @property
+    def by_path(self) -> dict[tuple[str, str], Operation]:
+        return {(op.method, op.path): op for op in self.operations}
+
+    def resources(self) -> dict[str, dict[str, Operation]]:
+        """``{"loyalty_memberships": {"get_all": op, "add": op, ...}, ...}``"""
+        grouped: dict[str, dict[str, Operation]] = {}
+        for op in self.operations:
+            grouped.setdefault(op.resource, {})[op.action] = op
+        return grouped
+
+    def schema(self, name: str) -> Mapping[str, Any]:
+        return self.document["components"]["schemas"][name]  # type: ignore[no-any-return]
+
+
+def models_package(api: ApiName) -> str:
+    return f"mews_{api}_models"
+
+
+def client_package(api: ApiName) -> str:
+    return f"mews_{api}_client"
+
+
+@cache
+def load_document(api: ApiName) -> Mapping[str, Any]:
+    """The OpenAPI document shipped with the generated models (a copy of ``specs/<api>/openapi.yaml``)."""
+    text = files(models_package(api)).joinpath("openapi.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)  # type: ignore[no-any-return]
+
+
+def class_name(component: str) -> str:
+    """The class both generators make of a schema component (``listMembershipsRequest`` -> ``ListMembershipsRequest``)."""
+    return component[:1].upper() + component[1:]
+
+
+def _ref_name(schema: Mapping[str, Any] | None) -> str | None:
+    if not schema or "$ref" not in schema:
+        return None
+    return str(schema["$ref"]).rsplit("/", 1)[-1]
+
+
+def _resolve(document: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
+    while "$ref" in node:
+        parts = str(node["$ref"]).removeprefix("#/").split("/")
+        target: Any = document
+        for part in parts:
+            target = target[part]
+        node = target
+    return node
+
+
+def _resource_and_action(api: ApiName, operation_id: str, tag: str) -> tuple[str, str]:
+    if "_" in operation_id:  # Connector: "<resource>_<action>"
+        resource, action = operation_id.split("_", 1)
+        return snake_case(resource), snake_case(action)
+    return snake_case(tag), snake_case(operation_id)
+
+
+def _batch(document: Mapping[str, Any], request: Mapping[str, Any]) -> tuple[str | None, int | None]:
+    """The required array of items a bulk call sends (e.g. ``LoyaltyMemberships``), with its limit."""
+    for name in request.get("required", ()):
+        if name in ENVELOPE_FIELDS or name == PAGING_FIELD:
+            continue
+        prop = _resolve(document, request["properties"][name])
+        if prop.get("type") == "array" and "maxItems" in prop:
+            return name, int(prop["maxItems"])
+    return None, None
+
+
+def _build_operation(
+    api: ApiName, document: Mapping[str, Any], method: str, path: str, raw: Mapping[str, Any]
+) -> Operation:
+    operation_id = str(raw["operationId"])
+    tag = str(raw.get("tags", ["default"])[0])
+    resource, action = _resource_and_action(api, operation_id, tag)
+    body_schema = raw["requestBody"]["content"]["application/json"]["schema"]
+    request_schema = _ref_name(body_schema)
+    if request_schema is None:
+        raise ValueError(f"{operation_id}: the request body must be a named component")
+    request = _resolve(document, body_schema)
+    ok = _resolve(document, raw["responses"]["200"])
+    response_schema = _ref_name(ok.get("content", {}).get("application/json", {}).get("schema"))
+    statuses = frozenset(int(code) for code in raw["responses"])
+    error_content_type = "application/json"
+    for code, response in raw["responses"].items():
+        if int(code) >= 400:
+            error_content_type = next(
+                iter(_resolve(document, response).get("content", {})), error_content_type
+            )
+            break
+    properties = tuple(request.get("properties", {}))
+    page_items = None
+    if PAGING_FIELD in properties and response_schema is not None:
+        response_props = _resolve(document, {"$ref": f"#/components/schemas/{response_schema}"})["properties"]
+        page_items = next(name for name in response_props if name != CURSOR_FIELD)
+    batch_field, batch_limit = (None, None) if page_items else _batch(document, request)
+    intervals = {
+        name: int(prop[MAX_INTERVAL_KEY])
+        for name, prop in request.get("properties", {}).items()
+        if MAX_INTERVAL_KEY in prop
+    }
+    models = importlib.import_module(models_package(api))
+    module = importlib.import_module(
+        f"{client_package(api)}.api.{snake_case(tag)}.{snake_case(operation_id)}"
+    )
+    return Operation(
+        api=api,
+        operation_id=operation_id,
+        method=method.upper(),
+        path=path,
+        tag=tag,
+        resource=resource,
+        action=action,
+        request_schema=request_schema,
+        response_schema=response_schema,
+        request_model=getattr(models, class_name(request_schema)),
+        response_model=getattr(models, class_name(response_schema)) if response_schema else None,
+        client_module=module,
+        documented_statuses=statuses,
+        error_content_type=error_content_type,
+        page_items=page_items,
+        batch_field=batch_field,
+        batch_limit=batch_limit,
+        max_interval_months=intervals,
+        request_properties=properties,
+        required=frozenset(request.get("required", ())),
+    )
+
+
+@cache
+def catalog(api: ApiName) -> Catalog:
+    document = load_document(api)
+    operations = tuple(
+        _build_operation(api, document, method, path, raw)
+        for path, item in document["paths"].items()
+        for method, raw in item.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    )
+    return Catalog(api=api, document=document, operations=operations)
