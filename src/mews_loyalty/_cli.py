@@ -1,0 +1,74 @@
+"""The ``mews-loyalty`` command: a thin dispatcher to the subcommands' own ``main(argv)``.
+
+    mews-loyalty mock connector [--port 8080] ...   # stateful Connector API mock   (extra: mock)
+    mews-loyalty mock reverse --token T ...         # reference loyalty provider    (extra: mock)
+    mews-loyalty contract connector --base-url ...  # contract verification         (extra: contract)
+    mews-loyalty contract reverse --base-url ...    # contract verification         (extra: contract)
+
+Each subcommand lives in its own module and parses its own options; importing one that needs an
+extra the installation lacks prints which extra to install (exit 2).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable
+
+from mews_loyalty import __version__
+
+# (group, name) -> (module, extra it needs, one-line help)
+COMMANDS: dict[tuple[str, str], tuple[str, str, str]] = {
+    ("mock", "connector"): ("mews_loyalty.mock.connector", "mock", "serve the stateful Connector API mock"),
+    ("mock", "reverse"): ("mews_loyalty.mock.reverse", "mock", "serve the reference Reverse API provider"),
+    ("contract", "connector"): ("mews_loyalty.contract", "contract", "verify a Connector API server"),
+    ("contract", "reverse"): ("mews_loyalty.contract", "contract", "verify a Reverse API provider"),
+}
+USAGE_ERROR = 2
+
+
+def _usage() -> str:
+    lines = [f"usage: mews-loyalty <group> <command> [options]   (version {__version__})", "", "commands:"]
+    lines += [f"  {group + ' ' + name:<20} {text}" for (group, name), (_, _, text) in COMMANDS.items()]
+    lines += ["", "Run a command with --help for its options."]
+    return "\n".join(lines)
+
+
+def _load(module: str, extra: str, name: str) -> Callable[[list[str]], int]:
+    try:
+        loaded = importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        if error.name and not error.name.startswith("mews_loyalty"):
+            raise SystemExit(
+                f"mews-loyalty: this command needs the '{extra}' extra "
+                f"(missing module {error.name!r}): pip install 'mews-loyalty[{extra}]'"
+            ) from None
+        raise
+    entry = getattr(loaded, f"{name}_main", None) or loaded.main
+    return entry  # type: ignore[no-any-return]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in {"-h", "--help"}:
+        print(_usage())
+        return 0 if args else USAGE_ERROR
+    if args[0] == "--version":
+        print(__version__)
+        return 0
+    key = (args[0], args[1] if len(args) > 1 else "")
+    if key not in COMMANDS:
+        print(_usage(), file=sys.stderr)
+        return USAGE_ERROR
+    module, extra, _ = COMMANDS[key]
+    try:
+        return _load(module, extra, key[1])(args[2:])
+    except SystemExit as exit_:
+        if isinstance(exit_.code, str):
+            print(exit_.code, file=sys.stderr)
+            return USAGE_ERROR
+        return int(exit_.code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
