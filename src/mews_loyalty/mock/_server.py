@@ -1,0 +1,104 @@
+"""Running an ASGI app as a real HTTP server: from the CLI, in a thread, or as a child process.
+
+    run_server(app, "127.0.0.1", 8080, name="connector")   # CLI: blocks, prints the listening line
+    with serve_in_thread(app) as base_url: ...            # tests: free loopback port, stopped after
+    with serve_in_process(["mock", "connector"]) as base_url: ...   # a separate process, stopped after
+
+Every server announces itself with one line on stdout, ``<LISTENING_PREFIX> http://HOST:PORT``, so a
+parent process can start it with ``--port 0`` and learn the port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+LISTENING_PREFIX = "mews-loyalty listening on"
+STARTUP_SECONDS = 20.0
+
+
+def _config(app: Any, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        http="httptools",
+        loop="uvloop" if sys.platform != "win32" else "asyncio",
+    )
+
+
+def _bound_url(server: uvicorn.Server, host: str) -> str:
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return f"http://{host}:{port}"
+
+
+def run_server(app: Any, host: str, port: int) -> None:
+    """Serve until interrupted, announcing the bound address on stdout once listening."""
+    server = uvicorn.Server(_config(app, host, port))
+
+    async def serve() -> None:
+        task = asyncio.create_task(server.serve())
+        while not server.started and not task.done():
+            await asyncio.sleep(0.01)
+        if server.started:
+            print(f"{LISTENING_PREFIX} {_bound_url(server, host)}", flush=True)
+        await task
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve ``app`` on a free loopback port in a background thread; yields the base URL."""
+    server = uvicorn.Server(_config(app, host, port))
+    thread = threading.Thread(target=server.run, name="mews-loyalty-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the server did not start")
+        time.sleep(0.01)
+    try:
+        yield _bound_url(server, host)
+    finally:
+        server.should_exit = True
+        thread.join(STARTUP_SECONDS)
+
+
+@contextlib.contextmanager
+def serve_in_process(cli_args: list[str], env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start ``mews-loyalty <cli_args> --port 0`` as a child process; yields its base URL."""
+    argv = [sys.executable, "-m", "mews_loyalty._cli", *cli_args, "--host", "127.0.0.1", "--port", "0"]
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=None,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.startswith(LISTENING_PREFIX):
+            raise RuntimeError(f"server {cli_args} did not start (first line: {line!r})")
+        yield line.removeprefix(LISTENING_PREFIX).strip()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(STARTUP_SECONDS)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
