@@ -66,6 +66,19 @@ class Operation:
     max_interval_months: Mapping[str, int] = field(default_factory=dict)  # filter name -> months
     request_properties: tuple[str, ...] = ()  # wire names of all request body properties
     required: frozenset[str] = frozenset()  # required request body properties
+    # JSON Schema `dependentRequired` of the request body (LanguageCode needs CultureCode and back);
+    # pydantic models cannot express it, so validators call `missing_dependents` as well.
+    dependent_required: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def missing_dependents(self, body: Mapping[str, Any]) -> list[str]:
+        """Messages for properties present without the properties they require."""
+        return [
+            f"{name} requires {other}"
+            for name, others in self.dependent_required.items()
+            if name in body
+            for other in others
+            if other not in body
+        ]
 
     @property
     def is_paged(self) -> bool:
@@ -222,6 +235,9 @@ def _build_operation(
         max_interval_months=intervals,
         request_properties=properties,
         required=frozenset(request.get("required", ())),
+        dependent_required={
+            name: tuple(others) for name, others in request.get("dependentRequired", {}).items()
+        },
     )
 
 
