@@ -10,12 +10,11 @@ import nox
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
-nox.options.sessions = ["drift", "lint", "typecheck", "tests"]
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHON = nox.project.python_versions(PYPROJECT)[0]
-HANDWRITTEN = ["src", "codegen", "contract_tests", "tests", "examples", "bench", "noxfile.py"]
+HANDWRITTEN = ["src", "codegen", "contract_tests", "tests", "examples", "bench", "noxfile.py", "hatch_build.py"]
 
 
 def sync(session: nox.Session, *groups: str, extras: bool = False) -> None:
@@ -26,7 +25,7 @@ def sync(session: nox.Session, *groups: str, extras: bool = False) -> None:
     session.run_install(*args, env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location})
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHON, default=False)
 def regen(session: nox.Session) -> None:
     """Regenerate generated/ from specs/ with the pinned generators."""
     sync(session, "codegen")
@@ -62,8 +61,15 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHON, default=False)
 def contract(session: nox.Session) -> None:
     """Contract verification; no arguments: against both embedded mocks started on loopback."""
     sync(session, extras=True)
     session.run("python", "-m", "contract_tests", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def upstream(session: nox.Session) -> None:
+    """Compare Mews' published Connector spec with ours: nox -s upstream -- --connector-spec PATH_OR_URL."""
+    sync(session, "codegen")
+    session.run("python", "-m", "codegen.upstream", *session.posargs)

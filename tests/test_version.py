@@ -1,0 +1,45 @@
+"""An installation must say which SDK version it is and which spec versions its code was generated from.
+
+Support questions start with "which version?": a user on an old wheel and a Mews release that
+changed the Connector spec are told apart only by these numbers, so they must come from the shipped
+artefacts, not from someone remembering to update a constant.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+
+import pytest
+
+import mews_loyalty
+from codegen.apis import GENERATED, ROOT
+from mews_loyalty._spec import API_NAMES
+from mews_loyalty._version import spec_versions
+
+
+def test_spec_versions_are_those_the_code_was_generated_from():
+    # PROVENANCE.json is written by the generator from the specs it read; the versions the SDK reports
+    # must be the same, or a user would be told the wrong API version.
+    provenance = json.loads((GENERATED / "PROVENANCE.json").read_text())
+    assert dict(spec_versions()) == {api: provenance["specs"][api]["info_version"] for api in API_NAMES}
+
+
+def test_every_api_has_a_non_empty_spec_version():
+    # A missing or blank version would print as nothing in a bug report.
+    assert set(spec_versions()) == set(API_NAMES)
+    assert all(version.strip() for version in spec_versions().values())
+
+
+def test_spec_versions_cannot_be_changed_by_a_caller():
+    # The mapping is cached for the process; a caller mutating it would change what everyone else reads.
+    with pytest.raises(TypeError):
+        spec_versions()["connector"] = "tampered"  # type: ignore[index]
+    assert spec_versions()["connector"] != "tampered"
+
+
+def test_package_version_is_written_once():
+    # pyproject.toml stamps the wheel's metadata, __version__ is what `mews-loyalty --version` prints:
+    # if they disagree, users and pip report different versions of the same install.
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert mews_loyalty.__version__ == project["version"]
