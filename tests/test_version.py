@@ -43,3 +43,11 @@ def test_package_version_is_written_once():
     # if they disagree, users and pip report different versions of the same install.
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert mews_loyalty.__version__ == project["version"]
+
+
+def test_package_exposes_the_spec_versions():
+    # Users and bug reports quote `mews_loyalty.__spec_versions__`; it must be the shipped specs' versions.
+    import mews_loyalty
+    from mews_loyalty._version import spec_versions
+
+    assert mews_loyalty.__spec_versions__ == spec_versions()

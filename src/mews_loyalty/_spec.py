@@ -136,7 +136,7 @@ def client_package(api: ApiName) -> str:
 def load_document(api: ApiName) -> Mapping[str, Any]:
     """The OpenAPI document shipped with the generated models (a copy of ``specs/<api>/openapi.yaml``)."""
     text = files(models_package(api)).joinpath("openapi.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)  # type: ignore[no-any-return]
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # type: ignore[no-any-return]  # noqa: S506
 
 
 def class_name(component: str) -> str:

@@ -1,0 +1,314 @@
+"""The Connector API clients: credentials once, one accessor per resource of the catalog.
+
+    with ConnectorClient(client_token=..., access_token=..., client="MyApp 1.0") as mews:
+        for membership in mews.loyalty_memberships.iter_all(activity_states=["Active"]):
+            ...
+
+Arguments left out are read from ``MEWS_CLIENT_TOKEN``, ``MEWS_ACCESS_TOKEN``, ``MEWS_CLIENT`` and
+``MEWS_BASE_URL``; the environment defaults to demo, so production is always a deliberate choice.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal, Self
+
+import httpx
+
+from mews_loyalty._http import (
+    DEFAULT_TIMEOUT_SECONDS,
+    AsyncSender,
+    AsyncSleep,
+    Clock,
+    Sender,
+    SendSettings,
+    Sleep,
+    asyncio_sleep,
+    sdk_version,
+    user_agent,
+)
+from mews_loyalty._operations import AsyncOperationRunner, AsyncResource, OperationRunner, Resource
+from mews_loyalty._pacing import DEFAULT_RATE_LIMIT, RateLimit, shared_pacer
+from mews_loyalty._redaction import Redactor, Secret
+from mews_loyalty._retry import DEFAULT_MAX_RETRIES
+from mews_loyalty._spec import Operation, catalog
+
+Environment = Literal["demo", "production"]
+ENVIRONMENTS: dict[str, str] = {
+    "demo": "https://api.mews-demo.com",
+    "production": "https://api.mews.com",
+}
+DEFAULT_ENVIRONMENT: Environment = "demo"
+ENV_CLIENT_TOKEN = "MEWS_CLIENT_TOKEN"  # noqa: S105 - the variable's name, not a token
+ENV_ACCESS_TOKEN = "MEWS_ACCESS_TOKEN"  # noqa: S105 - the variable's name, not a token
+ENV_CLIENT = "MEWS_CLIENT"
+ENV_BASE_URL = "MEWS_BASE_URL"
+
+
+@dataclass(frozen=True)
+class ConnectorSettings:
+    """Where and as whom to call the Connector API; the tokens stay wrapped in ``Secret``."""
+
+    base_url: str
+    client_token: Secret
+    access_token: Secret
+    client: str
+    language_code: str | None = None
+    culture_code: str | None = None
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        client_token: str | None,
+        access_token: str | None,
+        client: str | None,
+        environment: Environment | None,
+        base_url: str | None,
+        language_code: str | None,
+        culture_code: str | None,
+        environ: Mapping[str, str],
+    ) -> ConnectorSettings:
+        if environment is not None and base_url is not None:
+            raise ValueError("pass either environment= or base_url=, not both")
+        if environment is not None and environment not in ENVIRONMENTS:
+            raise ValueError(f"environment must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}")
+        if (language_code is None) != (culture_code is None):
+            raise ValueError("language_code and culture_code go together: pass both or neither")
+        if environment is not None:
+            url = ENVIRONMENTS[environment]
+        else:
+            url = base_url or environ.get(ENV_BASE_URL) or ENVIRONMENTS[DEFAULT_ENVIRONMENT]
+        return cls(
+            base_url=url.rstrip("/"),
+            client_token=Secret(_required(client_token, "client_token", ENV_CLIENT_TOKEN, environ)),
+            access_token=Secret(_required(access_token, "access_token", ENV_ACCESS_TOKEN, environ)),
+            client=client or environ.get(ENV_CLIENT) or f"mews-loyalty {sdk_version()}",
+            language_code=language_code,
+            culture_code=culture_code,
+        )
+
+    def envelope(self) -> dict[str, Any]:
+        """The properties every Connector request body starts with."""
+        body: dict[str, Any] = {
+            "ClientToken": self.client_token.reveal(),
+            "AccessToken": self.access_token.reveal(),
+            "Client": self.client,
+        }
+        if self.language_code is not None and self.culture_code is not None:
+            body["LanguageCode"] = self.language_code
+            body["CultureCode"] = self.culture_code
+        return body
+
+
+def _required(value: str | None, name: str, variable: str, environ: Mapping[str, str]) -> str:
+    found = value or environ.get(variable)
+    if not found:
+        raise ValueError(f"{name} is required: pass {name}= or set {variable}")
+    return found
+
+
+class _ConnectorClientBase:
+    _resources: dict[str, Any]
+
+    def __init__(
+        self,
+        *,
+        client_token: str | None,
+        access_token: str | None,
+        client: str | None,
+        environment: Environment | None,
+        base_url: str | None,
+        language_code: str | None,
+        culture_code: str | None,
+        max_retries: int,
+        rate_limit: RateLimit | None,
+        clock: Clock,
+        rng: random.Random | None,
+    ) -> None:
+        self._settings = ConnectorSettings.resolve(
+            client_token=client_token,
+            access_token=access_token,
+            client=client,
+            environment=environment,
+            base_url=base_url,
+            language_code=language_code,
+            culture_code=culture_code,
+            environ=os.environ,
+        )
+        self._redactor = Redactor((self._settings.client_token, self._settings.access_token))
+        pacer = None
+        if rate_limit is not None:
+            pacer = shared_pacer(self._settings.access_token.reveal(), rate_limit, clock=clock)
+        self._send_settings = SendSettings(
+            max_retries=max_retries,
+            pacer=pacer,
+            clock=clock,
+            rng=rng or random.Random(),  # noqa: S311 - backoff jitter, not cryptography
+            redactor=self._redactor,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return self._settings.base_url
+
+    @property
+    def resource_names(self) -> tuple[str, ...]:
+        """The resource accessors this client has, as the spec defines them."""
+        return tuple(self._resources)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, client={self._settings.client!r})"
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *self.__dict__.get("_resources", {})})
+
+    def _http_args(self, transport: Any, timeout: float | httpx.Timeout) -> dict[str, Any]:
+        return {
+            "base_url": self.base_url,
+            "timeout": timeout,
+            "transport": transport,
+            "headers": {
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "User-Agent": user_agent(),
+            },
+        }
+
+    @staticmethod
+    def _catalog_resources() -> dict[str, dict[str, Operation]]:
+        return catalog("connector").resources()
+
+
+class ConnectorClient(_ConnectorClientBase):
+    """Blocking Connector API client; one attribute per resource (``loyalty_memberships``, ...).
+
+    ``max_retries`` bounds retries of one request; ``rate_limit=(requests, seconds)`` paces requests under
+    the access token's limit (shared by every client with that token in the process), ``None`` turns
+    pacing off. ``transport``, ``sleep``, ``clock`` and ``rng`` exist for tests and special setups.
+    """
+
+    def __init__(
+        self,
+        *,
+        client_token: str | None = None,
+        access_token: str | None = None,
+        client: str | None = None,
+        environment: Environment | None = None,
+        base_url: str | None = None,
+        language_code: str | None = None,
+        culture_code: str | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(
+            client_token=client_token,
+            access_token=access_token,
+            client=client,
+            environment=environment,
+            base_url=base_url,
+            language_code=language_code,
+            culture_code=culture_code,
+            max_retries=max_retries,
+            rate_limit=rate_limit,
+            clock=clock,
+            rng=rng,
+        )
+        self._sender = Sender(
+            httpx.Client(**self._http_args(transport, timeout)), self._send_settings, sleep=sleep
+        )
+        runner = OperationRunner(self._sender, self._settings.envelope, self._redactor)
+        self._resources = {
+            name: Resource(name, operations, runner) for name, operations in self._catalog_resources().items()
+        }
+
+    def __getattr__(self, name: str) -> Resource:
+        resources: dict[str, Resource] = self.__dict__.get("_resources", {})
+        if name in resources:
+            return resources[name]
+        raise AttributeError(
+            f"{type(self).__name__} has no attribute {name!r}; resources: {', '.join(resources)}"
+        )
+
+    def close(self) -> None:
+        self._sender.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class AsyncConnectorClient(_ConnectorClientBase):
+    """The async twin of ``ConnectorClient``: ``async with``, ``await`` calls, ``async for`` over ``iter_all``."""
+
+    def __init__(
+        self,
+        *,
+        client_token: str | None = None,
+        access_token: str | None = None,
+        client: str | None = None,
+        environment: Environment | None = None,
+        base_url: str | None = None,
+        language_code: str | None = None,
+        culture_code: str | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: AsyncSleep = asyncio_sleep,
+        clock: Clock = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(
+            client_token=client_token,
+            access_token=access_token,
+            client=client,
+            environment=environment,
+            base_url=base_url,
+            language_code=language_code,
+            culture_code=culture_code,
+            max_retries=max_retries,
+            rate_limit=rate_limit,
+            clock=clock,
+            rng=rng,
+        )
+        http = httpx.AsyncClient(**self._http_args(transport, timeout))
+        self._sender = AsyncSender(http, self._send_settings, sleep=sleep)
+        runner = AsyncOperationRunner(self._sender, self._settings.envelope, self._redactor)
+        self._resources = {
+            name: AsyncResource(name, operations, runner)
+            for name, operations in self._catalog_resources().items()
+        }
+
+    def __getattr__(self, name: str) -> AsyncResource:
+        resources: dict[str, AsyncResource] = self.__dict__.get("_resources", {})
+        if name in resources:
+            return resources[name]
+        raise AttributeError(
+            f"{type(self).__name__} has no attribute {name!r}; resources: {', '.join(resources)}"
+        )
+
+    async def aclose(self) -> None:
+        await self._sender.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,288 @@
+"""Running catalog operations, and the per-resource accessors built from them.
+
+What an operation does follows from the catalog, never from its name:
+
+* a paged query (request has ``Limitation``) -> one ``Page`` per call, and an ``iter_*`` twin that
+  yields every item across pages (``get_all`` -> ``iter_all``);
+* a bulk call (request has a bounded array of items) -> split into batches of the spec's maxItems,
+  every batch validated before the first is sent, results merged in order;
+* anything else -> one call, decoded with its generated attrs class.
+
+``client.loyalty_memberships.add(...)`` and an operation added to the spec tomorrow take the same path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from functools import partial
+from typing import Any
+from uuid import UUID
+
+from mews_loyalty._errors import MewsError, UnexpectedResponseError
+from mews_loyalty._http import AsyncSender, Sender
+from mews_loyalty._redaction import Redactor
+from mews_loyalty._requests import PAGE_SIZE_FIELD, batches, build, describe, encode, items_to_wire
+from mews_loyalty._results import Page, decode_items, decode_page, decode_result, returns_items
+from mews_loyalty._spec import PAGING_FIELD, Operation, _resolve, catalog
+
+Envelope = Callable[[], Mapping[str, Any]]
+ITERATOR_PREFIX = "iter_"
+PAGE_PREFIX = "get_"
+
+
+def max_page_size(op: Operation) -> int:
+    """The largest page the spec allows (``Limitation.Count`` maximum): the default page size."""
+    document = catalog(op.api).document
+    request = _resolve(document, {"$ref": f"#/components/schemas/{op.request_schema}"})
+    limitation = _resolve(document, request["properties"][PAGING_FIELD])
+    return int(_resolve(document, limitation["properties"][PAGE_SIZE_FIELD])["maximum"])
+
+
+class _Planner:
+    """The request bodies of each kind of call; shared by the blocking and the async runner."""
+
+    def __init__(self, envelope: Envelope, redactor: Redactor) -> None:
+        self._envelope = envelope
+        self._redactor = redactor
+
+    def _page_body(
+        self, op: Operation, page_size: int | None, cursor: UUID | str | None, params: Mapping[str, Any]
+    ) -> tuple[int, bytes]:
+        size = max_page_size(op) if page_size is None else page_size
+        return size, encode(op, build(op, self._envelope(), params=params, paging=(size, cursor)))
+
+    def _batch_bodies(self, op: Operation, items: Iterable[Any], params: Mapping[str, Any]) -> list[bytes]:
+        """Every batch's bytes, all validated before any is sent; empty for no items."""
+        if op.batch_field is None or op.batch_limit is None:
+            raise TypeError(f"{describe(op)}() does not take a list of items")
+        wire_items = items_to_wire(items)
+        if not wire_items:
+            build(op, {}, params=params)  # still reject unknown parameters
+        return [
+            encode(op, build(op, self._envelope(), params=params, items=chunk), item_offset=offset)
+            for offset, chunk in batches(wire_items, op.batch_limit)
+        ]
+
+    def _call_body(self, op: Operation, params: Mapping[str, Any]) -> bytes:
+        return encode(op, build(op, self._envelope(), params=params))
+
+    @staticmethod
+    def _check_progress(op: Operation, page: Page[Any], sent: UUID | None) -> UUID | None:
+        """The next cursor; a server that hands back the cursor it was sent would loop forever."""
+        if page.cursor == sent:
+            raise UnexpectedResponseError(
+                f"the server returned the same cursor it was sent ({sent}); stopping instead of looping",
+                status=200,
+                operation_id=op.operation_id,
+            )
+        return page.cursor
+
+    @staticmethod
+    def _batch_failed(error: MewsError, results: list[Any], number: int) -> None:
+        error.completed_results = results
+        error.completed_batches = number
+
+
+class OperationRunner(_Planner):
+    """Runs operations over a blocking Sender."""
+
+    def __init__(self, sender: Sender, envelope: Envelope, redactor: Redactor) -> None:
+        super().__init__(envelope, redactor)
+        self._sender = sender
+
+    def page(
+        self, op: Operation, *, page_size: int | None = None, cursor: UUID | str | None = None, **params: Any
+    ) -> Page[Any]:
+        size, body = self._page_body(op, page_size, cursor, params)
+        return decode_page(op, self._sender.send(op, body), size, self._redactor)
+
+    def iterate(self, op: Operation, *, page_size: int | None = None, **params: Any) -> Iterator[Any]:
+        size, first = self._page_body(op, page_size, None, params)  # validates now, not at the first next()
+        return self._pages(op, size, first, params)
+
+    def _pages(self, op: Operation, size: int, body: bytes, params: Mapping[str, Any]) -> Iterator[Any]:
+        sent: UUID | None = None
+        while True:
+            page = decode_page(op, self._sender.send(op, body), size, self._redactor)
+            yield from page.items
+            if page.is_last:
+                return
+            sent = self._check_progress(op, page, sent)
+            size, body = self._page_body(op, size, sent, params)
+
+    def batch(self, op: Operation, items: Iterable[Any], **params: Any) -> list[Any] | None:
+        results: list[Any] = []
+        for number, body in enumerate(self._batch_bodies(op, items, params)):
+            try:
+                response = self._sender.send(op, body)
+                if returns_items(op):
+                    results.extend(decode_items(op, response, self._redactor))
+                else:
+                    decode_result(op, response, self._redactor)  # still the documented body (EmptyResult)
+            except MewsError as error:
+                self._batch_failed(error, results, number)
+                raise
+        return results if returns_items(op) else None
+
+    def call(self, op: Operation, **params: Any) -> Any:
+        return decode_result(op, self._sender.send(op, self._call_body(op, params)), self._redactor)
+
+
+class AsyncOperationRunner(_Planner):
+    """Runs operations over an AsyncSender."""
+
+    def __init__(self, sender: AsyncSender, envelope: Envelope, redactor: Redactor) -> None:
+        super().__init__(envelope, redactor)
+        self._sender = sender
+
+    async def page(
+        self, op: Operation, *, page_size: int | None = None, cursor: UUID | str | None = None, **params: Any
+    ) -> Page[Any]:
+        size, body = self._page_body(op, page_size, cursor, params)
+        return decode_page(op, await self._sender.send(op, body), size, self._redactor)
+
+    def iterate(self, op: Operation, *, page_size: int | None = None, **params: Any) -> AsyncIterator[Any]:
+        size, first = self._page_body(op, page_size, None, params)  # validates now, not at the first anext()
+        return self._pages(op, size, first, params)
+
+    async def _pages(
+        self, op: Operation, size: int, body: bytes, params: Mapping[str, Any]
+    ) -> AsyncIterator[Any]:
+        sent: UUID | None = None
+        while True:
+            page = decode_page(op, await self._sender.send(op, body), size, self._redactor)
+            for item in page.items:
+                yield item
+            if page.is_last:
+                return
+            sent = self._check_progress(op, page, sent)
+            size, body = self._page_body(op, size, sent, params)
+
+    async def batch(self, op: Operation, items: Iterable[Any], **params: Any) -> list[Any] | None:
+        results: list[Any] = []
+        for number, body in enumerate(self._batch_bodies(op, items, params)):
+            try:
+                response = await self._sender.send(op, body)
+                if returns_items(op):
+                    results.extend(decode_items(op, response, self._redactor))
+                else:
+                    decode_result(op, response, self._redactor)  # still the documented body (EmptyResult)
+            except MewsError as error:
+                self._batch_failed(error, results, number)
+                raise
+        return results if returns_items(op) else None
+
+    async def call(self, op: Operation, **params: Any) -> Any:
+        return decode_result(op, await self._sender.send(op, self._call_body(op, params)), self._redactor)
+
+
+class _ResourceBase:
+    """The operations of one resource, looked up by action name."""
+
+    def __init__(self, name: str, operations: Mapping[str, Operation]) -> None:
+        self._name = name
+        self._operations = dict(operations)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._name}: {', '.join(self._action_names())}>"
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *self._action_names()})
+
+    def _action_names(self) -> list[str]:
+        names = []
+        for action, op in self._operations.items():
+            names.append(action)
+            if op.is_paged and action.startswith(PAGE_PREFIX):
+                names.append(ITERATOR_PREFIX + action.removeprefix(PAGE_PREFIX))
+        return names
+
+    def _lookup(self, name: str) -> tuple[Operation, str]:
+        """(operation, mode) for a method name; mode is "page", "iterate", "batch" or "call"."""
+        op = self._operations.get(name)
+        if op is not None:
+            return op, "page" if op.is_paged else "batch" if op.batch_field else "call"
+        paged = self._operations.get(PAGE_PREFIX + name.removeprefix(ITERATOR_PREFIX))
+        if name.startswith(ITERATOR_PREFIX) and paged is not None and paged.is_paged:
+            return paged, "iterate"
+        raise AttributeError(
+            f"{self._name} has no operation {name!r}; it has: {', '.join(self._action_names())}"
+        )
+
+
+class Resource(_ResourceBase):
+    """One Connector resource (``client.loyalty_memberships``): every operation the spec gives it.
+
+    ``get_all``/``iter_all``/``add``/``update``/``delete`` are typed shortcuts; any other operation of the
+    resource is reachable by its snake_case action name with the same behaviour.
+    """
+
+    def __init__(self, name: str, operations: Mapping[str, Operation], runner: OperationRunner) -> None:
+        super().__init__(name, operations)
+        self._runner = runner
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        op, mode = self._lookup(name)
+        return partial(getattr(self._runner, mode), op)
+
+    def get_all(
+        self, *, page_size: int | None = None, cursor: UUID | str | None = None, **filters: Any
+    ) -> Page[Any]:
+        """One page (``page_size`` defaults to the API's maximum, 1000), starting after ``cursor``."""
+        return self._runner.page(self._lookup("get_all")[0], page_size=page_size, cursor=cursor, **filters)
+
+    def iter_all(self, *, page_size: int | None = None, **filters: Any) -> Iterator[Any]:
+        """Every item across all pages, newest first; filters are the request model's snake_case fields."""
+        return self._runner.iterate(self._lookup("get_all")[0], page_size=page_size, **filters)
+
+    def add(self, items: Iterable[Any], **params: Any) -> list[Any]:
+        """Create items (generated models or wire-format dicts), in batches of the API's maximum."""
+        return self._runner.batch(self._lookup("add")[0], items, **params) or []
+
+    def update(self, items: Iterable[Any], **params: Any) -> list[Any]:
+        """Apply update parameters (generated models or wire-format dicts), in batches; returns the results."""
+        return self._runner.batch(self._lookup("update")[0], items, **params) or []
+
+    def delete(self, ids: Iterable[UUID | str], **params: Any) -> None:
+        """Delete by id (UUIDs or strings), in batches."""
+        self._runner.batch(self._lookup("delete")[0], ids, **params)
+
+
+class AsyncResource(_ResourceBase):
+    """The async twin of ``Resource``: ``await`` the calls, ``async for`` over ``iter_all``."""
+
+    def __init__(self, name: str, operations: Mapping[str, Operation], runner: AsyncOperationRunner) -> None:
+        super().__init__(name, operations)
+        self._runner = runner
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        op, mode = self._lookup(name)
+        return partial(getattr(self._runner, mode), op)
+
+    async def get_all(
+        self, *, page_size: int | None = None, cursor: UUID | str | None = None, **filters: Any
+    ) -> Page[Any]:
+        """One page (``page_size`` defaults to the API's maximum, 1000), starting after ``cursor``."""
+        return await self._runner.page(
+            self._lookup("get_all")[0], page_size=page_size, cursor=cursor, **filters
+        )
+
+    def iter_all(self, *, page_size: int | None = None, **filters: Any) -> AsyncIterator[Any]:
+        """Every item across all pages, newest first (``async for``)."""
+        return self._runner.iterate(self._lookup("get_all")[0], page_size=page_size, **filters)
+
+    async def add(self, items: Iterable[Any], **params: Any) -> list[Any]:
+        """Create items (generated models or wire-format dicts), in batches of the API's maximum."""
+        return await self._runner.batch(self._lookup("add")[0], items, **params) or []
+
+    async def update(self, items: Iterable[Any], **params: Any) -> list[Any]:
+        """Apply update parameters (generated models or wire-format dicts), in batches; returns the results."""
+        return await self._runner.batch(self._lookup("update")[0], items, **params) or []
+
+    async def delete(self, ids: Iterable[UUID | str], **params: Any) -> None:
+        """Delete by id (UUIDs or strings), in batches."""
+        await self._runner.batch(self._lookup("delete")[0], ids, **params)

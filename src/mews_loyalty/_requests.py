@@ -1,0 +1,223 @@
+"""Python arguments -> the exact JSON bytes sent, validated against the operation's schema first.
+
+Everything is driven by the catalog: the keyword names an operation accepts are the snake_case fields of
+its generated pydantic request model, the batch field and its limit come from the spec, and the body is
+checked with that model in strict JSON mode (the rules the server applies) plus the spec's
+``x-max-interval-in-months``. A rejected request raises before anything is sent.
+
+    body = build(op, envelope, params={"account_ids": [uuid4()]}, paging=(1000, None))
+    data = encode(op, body)      # bytes, or RequestValidationError naming e.g. "CreatedUtc"
+"""
+
+from __future__ import annotations
+
+import calendar
+import difflib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime
+from enum import Enum
+from functools import cache
+from typing import Any
+from uuid import UUID
+
+import attrs
+from mews_connector_client.types import Unset as ConnectorUnset
+from mews_reverse_client.types import Unset as ReverseUnset
+from pydantic import BaseModel, ValidationError
+
+from mews_loyalty._errors import RequestValidationError
+from mews_loyalty._spec import CURSOR_FIELD, PAGING_FIELD, Operation, _resolve, catalog
+
+PAGE_SIZE_FIELD = "Count"
+MAX_PROBLEMS_LISTED = 10
+
+
+def describe(op: Operation) -> str:
+    """``loyalty_memberships.add``: how the caller knows the operation."""
+    return f"{op.resource}.{op.action}"
+
+
+def to_wire(value: Any) -> Any:
+    """JSON-ready data from what a caller may pass: generated models, dicts, UUIDs, datetimes, enums."""
+    if isinstance(value, Enum):
+        return to_wire(value.value)
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True)
+    if attrs.has(type(value)) and callable(getattr(value, "to_dict", None)):
+        return to_wire(value.to_dict())
+    if isinstance(value, Mapping):
+        return {
+            str(key): to_wire(item)
+            for key, item in value.items()
+            if not isinstance(item, ConnectorUnset | ReverseUnset)
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_wire(item) for item in value]
+    raise TypeError(f"cannot send a {type(value).__name__} value to the API")
+
+
+@cache
+def _parameter_names(request_model: type[BaseModel], wire_names: frozenset[str]) -> dict[str, str]:
+    return {
+        name: info.alias
+        for name, info in request_model.model_fields.items()
+        if info.alias is not None and info.alias in wire_names
+    }
+
+
+def parameter_names(op: Operation) -> dict[str, str]:
+    """snake_case keyword -> wire name, for the properties a caller sets freely (filters, ChainId, ...)."""
+    return _parameter_names(op.request_model, frozenset(op.filters))
+
+
+def _interval_ends(op: Operation, wire_name: str) -> tuple[str, str]:
+    """The start and end property names of an interval filter (``StartUtc``, ``EndUtc``), from the spec."""
+    document = catalog(op.api).document
+    request = _resolve(document, {"$ref": f"#/components/schemas/{op.request_schema}"})
+    prop = request["properties"][wire_name]
+    for option in prop.get("anyOf", [prop]):
+        target = _resolve(document, option)
+        required = target.get("required", [])
+        if target.get("type") == "object" and len(required) == 2:
+            return str(required[0]), str(required[1])
+    raise LookupError(f"{op.operation_id}.{wire_name} is not an interval")
+
+
+def parameters_to_wire(op: Operation, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments -> wire properties; a name the operation does not have is a TypeError."""
+    names = parameter_names(op)
+    wire: dict[str, Any] = {}
+    for name, value in params.items():
+        if name not in names:
+            hint = difflib.get_close_matches(name, names, n=1)
+            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+            known = ", ".join(sorted(names)) or "none"
+            raise TypeError(
+                f"{describe(op)}() got an unknown parameter {name!r}{suggestion}; it takes: {known}"
+            )
+        if value is None:
+            continue  # a keyword left at None is not sent (for filters, absent and null both mean "any")
+        wire_name = names[name]
+        if wire_name in op.max_interval_months and isinstance(value, tuple) and len(value) == 2:
+            start, end = _interval_ends(op, wire_name)
+            value = {start: value[0], end: value[1]}
+        wire[wire_name] = to_wire(value)
+    return wire
+
+
+def build(
+    op: Operation,
+    envelope: Mapping[str, Any],
+    *,
+    params: Mapping[str, Any] | None = None,
+    paging: tuple[int, UUID | str | None] | None = None,
+    items: list[Any] | None = None,
+) -> dict[str, Any]:
+    """The request body as a dict: envelope, caller's parameters, page limitation, batch items."""
+    body: dict[str, Any] = {**envelope, **parameters_to_wire(op, params or {})}
+    if paging is not None:
+        count, cursor = paging
+        limitation: dict[str, Any] = {PAGE_SIZE_FIELD: count}
+        if cursor is not None:
+            limitation[CURSOR_FIELD] = to_wire(cursor)
+        body[PAGING_FIELD] = limitation
+    if items is not None and op.batch_field is not None:
+        body[op.batch_field] = items
+    return body
+
+
+def encode(op: Operation, body: Mapping[str, Any], *, item_offset: int = 0) -> bytes:
+    """The bytes to send, after the same checks the server makes; RequestValidationError otherwise.
+
+    ``item_offset`` is the position of this batch's first item in the caller's list, so a problem is
+    reported at the caller's index (``LoyaltyMemberships[1500].Code``), not the batch's.
+    """
+    data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    try:
+        op.request_model.model_validate_json(data, strict=True)
+    except ValidationError as error:
+        problems = [_problem(op, body, dict(detail), item_offset) for detail in error.errors()]
+        # `from None`: pydantic's own message quotes the input, and the input holds the tokens.
+        raise RequestValidationError(describe(op), _shorten(problems)) from None
+    problems = _interval_problems(op, body)
+    if problems:
+        raise RequestValidationError(describe(op), problems)
+    return data
+
+
+def _problem(op: Operation, body: Mapping[str, Any], detail: dict[str, Any], offset: int) -> tuple[str, str]:
+    """(wire path, message) for one pydantic error, e.g. ``LoyaltyMemberships[3].Code``.
+
+    The error location also names union members (``datetime``, ``TimeFilterInterval``); following the
+    body alongside it keeps only the steps that exist in the data, plus a missing field's own name.
+    """
+    location = list(detail.get("loc", ()))
+    path = ""
+    current: Any = body
+    for position, step in enumerate(location):
+        if isinstance(current, list) and isinstance(step, int) and 0 <= step < len(current):
+            shown = step + offset if position == 1 and location[0] == op.batch_field else step
+            path += f"[{shown}]"
+            current = current[step]
+        elif isinstance(current, Mapping) and isinstance(step, str) and step in current:
+            path += f".{step}" if path else step
+            current = current[step]
+        elif detail.get("type") == "missing" and position == len(location) - 1:
+            path += f".{step}" if path else str(step)
+    return path, str(detail.get("msg", "invalid"))
+
+
+def _shorten(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    unique = list(dict.fromkeys(problems))
+    if len(unique) <= MAX_PROBLEMS_LISTED:
+        return unique
+    return [*unique[:MAX_PROBLEMS_LISTED], ("", f"and {len(unique) - MAX_PROBLEMS_LISTED} more")]
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same wall time ``months`` calendar months later; the 31st becomes the month's last day."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+def _interval_problems(op: Operation, body: Mapping[str, Any]) -> list[tuple[str, str]]:
+    problems = []
+    for wire_name, months in op.max_interval_months.items():
+        interval = body.get(wire_name)
+        if not isinstance(interval, Mapping):
+            continue
+        start_name, end_name = _interval_ends(op, wire_name)
+        try:
+            start = datetime.fromisoformat(str(interval[start_name]))
+            end = datetime.fromisoformat(str(interval[end_name]))
+        except (KeyError, ValueError):
+            continue  # the schema check has already accepted it; a form we cannot read is the server's call
+        if end > add_months(start, months):
+            problems.append(
+                (
+                    wire_name,
+                    f"the interval from {start.isoformat()} to {end.isoformat()} is longer than "
+                    f"{months} months; split it into shorter intervals",
+                )
+            )
+    return problems
+
+
+def batches(items: list[Any], size: int) -> Iterator[tuple[int, list[Any]]]:
+    """(offset, items) chunks of at most ``size`` items."""
+    for offset in range(0, len(items), size):
+        yield offset, items[offset : offset + size]
+
+
+def items_to_wire(items: Iterable[Any]) -> list[Any]:
+    if isinstance(items, str | bytes | Mapping):
+        raise TypeError("pass a list of items (or ids), not a single one")
+    return [to_wire(item) for item in items]

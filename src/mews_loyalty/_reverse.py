@@ -1,0 +1,285 @@
+"""Clients for a loyalty provider's Reverse API: what Mews calls, for QA harnesses and provider tests.
+
+    with ReverseClient(base_url="https://provider.example/mews", token="...") as provider:
+        memberships = provider.list_memberships(enterprise_id, ["M-1", "M-2"])   # split per 100 ids
+        provider.link(enterprise_id, "M-1", customer_id)
+
+Errors arrive as RFC 9457 problem details and are raised as ``ProblemDetailError``. The retry policy is
+the Connector one: the list is a read and the link is an idempotent PUT, so both are retried safely.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any, Self
+from uuid import UUID
+
+import httpx
+from mews_reverse_client.models import LinkMembershipResponse, Membership
+
+from mews_loyalty._errors import PROBLEM_CONTENT_TYPE
+from mews_loyalty._http import (
+    DEFAULT_TIMEOUT_SECONDS,
+    AsyncSender,
+    AsyncSleep,
+    Clock,
+    Sender,
+    SendSettings,
+    Sleep,
+    asyncio_sleep,
+    user_agent,
+)
+from mews_loyalty._operations import AsyncOperationRunner, OperationRunner
+from mews_loyalty._pacing import RateLimit, shared_pacer
+from mews_loyalty._redaction import Redactor, Secret
+from mews_loyalty._retry import DEFAULT_MAX_RETRIES
+from mews_loyalty._spec import Operation, catalog
+
+LIST_OPERATION = "listMemberships"
+LINK_OPERATION = "updateMembershipLink"
+
+
+def _no_envelope() -> Mapping[str, Any]:
+    return {}  # the Reverse API authenticates with a header, not in the body
+
+
+class _ReverseClientBase:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str,
+        accept_language: str | None,
+        max_retries: int,
+        rate_limit: RateLimit | None,
+        clock: Clock,
+        rng: random.Random | None,
+    ) -> None:
+        if not base_url:
+            raise ValueError("base_url is required: the provider's Reverse API root")
+        if not token:
+            raise ValueError("token is required: the bearer token the provider issued")
+        self._base_url = base_url.rstrip("/")
+        self._token = Secret(token)
+        self._accept_language = accept_language
+        self._redactor = Redactor((self._token,))
+        pacer = shared_pacer(token, rate_limit, clock=clock) if rate_limit is not None else None
+        self._send_settings = SendSettings(
+            max_retries=max_retries,
+            pacer=pacer,
+            clock=clock,
+            rng=rng or random.Random(),  # noqa: S311 - backoff jitter, not cryptography
+            redactor=self._redactor,
+            secret_headers=self._authorization,
+        )
+        operations = catalog("reverse").by_id
+        self._list_op: Operation = operations[LIST_OPERATION]
+        self._link_op: Operation = operations[LINK_OPERATION]
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self._base_url!r})"
+
+    def _authorization(self) -> Mapping[str, str]:
+        return {"Authorization": f"Bearer {self._token.reveal()}"}
+
+    def _http_args(self, transport: Any, timeout: float | httpx.Timeout) -> dict[str, Any]:
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": f"application/json, {PROBLEM_CONTENT_TYPE}",
+            "User-Agent": user_agent(),
+        }
+        if self._accept_language:
+            headers["Accept-Language"] = self._accept_language
+        return {"base_url": self._base_url, "timeout": timeout, "transport": transport, "headers": headers}
+
+    @staticmethod
+    def _link_params(
+        enterprise_id: UUID | str,
+        provider_membership_id: str,
+        customer_id: UUID | str,
+        provider_enterprise_id: str | None,
+        is_linked: bool,
+    ) -> dict[str, Any]:
+        return {
+            "mews_enterprise_id": enterprise_id,
+            "provider_membership_id": provider_membership_id,
+            "mews_customer_id": customer_id,
+            "provider_enterprise_id": provider_enterprise_id,
+            "is_linked": is_linked,
+        }
+
+
+class ReverseClient(_ReverseClientBase):
+    """Blocking client of one provider's Reverse API (bearer token, problem+json errors)."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str,
+        accept_language: str | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        rate_limit: RateLimit | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(
+            base_url=base_url,
+            token=token,
+            accept_language=accept_language,
+            max_retries=max_retries,
+            rate_limit=rate_limit,
+            clock=clock,
+            rng=rng,
+        )
+        self._sender = Sender(
+            httpx.Client(**self._http_args(transport, timeout)), self._send_settings, sleep=sleep
+        )
+        self._runner = OperationRunner(self._sender, _no_envelope, self._redactor)
+
+    def list_memberships(
+        self, enterprise_id: UUID | str, ids: Iterable[str], *, provider_enterprise_id: str | None = None
+    ) -> list[Membership]:
+        """The provider's current details of these memberships, asking at most 100 ids per request."""
+        found = self._runner.batch(
+            self._list_op,
+            ids,
+            mews_enterprise_id=enterprise_id,
+            provider_enterprise_id=provider_enterprise_id,
+        )
+        return found or []
+
+    def link(
+        self,
+        enterprise_id: UUID | str,
+        provider_membership_id: str,
+        customer_id: UUID | str,
+        *,
+        provider_enterprise_id: str | None = None,
+    ) -> LinkMembershipResponse:
+        """Link a Mews customer to a membership (``isLinked: true``)."""
+        params = self._link_params(
+            enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, True
+        )
+        result: LinkMembershipResponse = self._runner.call(self._link_op, **params)
+        return result
+
+    def unlink(
+        self,
+        enterprise_id: UUID | str,
+        provider_membership_id: str,
+        customer_id: UUID | str,
+        *,
+        provider_enterprise_id: str | None = None,
+    ) -> LinkMembershipResponse:
+        """Remove the link between a Mews customer and a membership (``isLinked: false``)."""
+        params = self._link_params(
+            enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, False
+        )
+        result: LinkMembershipResponse = self._runner.call(self._link_op, **params)
+        return result
+
+    def close(self) -> None:
+        self._sender.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class AsyncReverseClient(_ReverseClientBase):
+    """The async twin of ``ReverseClient``."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str,
+        accept_language: str | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        rate_limit: RateLimit | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: AsyncSleep = asyncio_sleep,
+        clock: Clock = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(
+            base_url=base_url,
+            token=token,
+            accept_language=accept_language,
+            max_retries=max_retries,
+            rate_limit=rate_limit,
+            clock=clock,
+            rng=rng,
+        )
+        http = httpx.AsyncClient(**self._http_args(transport, timeout))
+        self._sender = AsyncSender(http, self._send_settings, sleep=sleep)
+        self._runner = AsyncOperationRunner(self._sender, _no_envelope, self._redactor)
+
+    async def list_memberships(
+        self, enterprise_id: UUID | str, ids: Iterable[str], *, provider_enterprise_id: str | None = None
+    ) -> list[Membership]:
+        """The provider's current details of these memberships, asking at most 100 ids per request."""
+        found = await self._runner.batch(
+            self._list_op,
+            ids,
+            mews_enterprise_id=enterprise_id,
+            provider_enterprise_id=provider_enterprise_id,
+        )
+        return found or []
+
+    async def link(
+        self,
+        enterprise_id: UUID | str,
+        provider_membership_id: str,
+        customer_id: UUID | str,
+        *,
+        provider_enterprise_id: str | None = None,
+    ) -> LinkMembershipResponse:
+        """Link a Mews customer to a membership (``isLinked: true``)."""
+        params = self._link_params(
+            enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, True
+        )
+        result: LinkMembershipResponse = await self._runner.call(self._link_op, **params)
+        return result
+
+    async def unlink(
+        self,
+        enterprise_id: UUID | str,
+        provider_membership_id: str,
+        customer_id: UUID | str,
+        *,
+        provider_enterprise_id: str | None = None,
+    ) -> LinkMembershipResponse:
+        """Remove the link between a Mews customer and a membership (``isLinked: false``)."""
+        params = self._link_params(
+            enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, False
+        )
+        result: LinkMembershipResponse = await self._runner.call(self._link_op, **params)
+        return result
+
+    async def aclose(self) -> None:
+        await self._sender.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        await self.aclose()
