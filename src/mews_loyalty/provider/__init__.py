@@ -1,0 +1,60 @@
+"""The Reverse API provider kit: write a backend, get a conforming ASGI app (extra ``mock``).
+
+    from mews_loyalty.provider import (
+        BusinessRuleViolation, LinkMembershipRequest, ListMembershipsRequest, Membership,
+        MembershipStatus, create_provider_app, serve,
+    )
+
+    class Backend:
+        async def list_memberships(self, request: ListMembershipsRequest) -> list[Membership]:
+            return [...]  # the memberships you know among request.provider_membership_ids
+
+        def link_membership(self, request: LinkMembershipRequest) -> bool:
+            if blocked(request.provider_membership_id):
+                raise BusinessRuleViolation("This membership is blocked.")
+            return True
+
+    app = create_provider_app(Backend(), tokens=["current-token", "next-token"])
+    serve(app, port=8081)   # or any ASGI server: uvicorn module:app
+
+The app checks the bearer token (401), validates the body with the generated models (400 with a
+field error per problem, pointers like ``#/providerMembershipIds/3``), answers problems in the
+language of ``Accept-Language`` (English, Czech, German; English by default), turns
+``BusinessRuleViolation`` into 422 and ``RequestTimedOut`` into 408, hides crashes behind a 500
+problem, and answers one entry per requested id in request order, ``notFound`` for ids the backend
+did not return. Backend methods may be ``def`` (run in a worker thread) or ``async def``.
+"""
+
+from mews_reverse_models import (
+    FieldError,
+    LinkMembershipRequest,
+    LinkMembershipResponse,
+    ListMembershipsRequest,
+    ListMembershipsResponse,
+    Membership,
+    MembershipStatus,
+)
+
+from mews_loyalty.provider._app import DEFAULT_PORT, create_provider_app, serve
+from mews_loyalty.provider._backend import LinkOutcome, MembershipListing, ProviderBackend
+from mews_loyalty.provider._messages import LANGUAGES
+from mews_loyalty.provider._problems import BusinessRuleViolation, RequestTimedOut
+
+__all__ = [
+    "DEFAULT_PORT",
+    "LANGUAGES",
+    "BusinessRuleViolation",
+    "FieldError",
+    "LinkMembershipRequest",
+    "LinkMembershipResponse",
+    "LinkOutcome",
+    "ListMembershipsRequest",
+    "ListMembershipsResponse",
+    "Membership",
+    "MembershipListing",
+    "MembershipStatus",
+    "ProviderBackend",
+    "RequestTimedOut",
+    "create_provider_app",
+    "serve",
+]

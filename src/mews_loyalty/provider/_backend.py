@@ -1,0 +1,280 @@
+"""The backend a provider writes, and how the kit calls it and turns its answers into spec answers.
+
+One backend method per operation, named after the operation's request schema
+(``listMembershipsRequest`` -> ``list_memberships``, ``linkMembershipRequest`` -> ``link_membership``).
+Each takes the validated generated request model and may be ``def`` (run in a worker thread, so it
+may block) or ``async def`` (run on the event loop).
+
+What a method returns is made to conform before it is sent:
+
+- a batch lookup (the request carries a batch of keys, e.g. ``providerMembershipIds``, and the answer
+  a list of items keyed by the singular, ``providerMembershipId``) answers one item per requested key,
+  in request order. Keys the backend did not return get a ``notFound`` item; items for keys nobody
+  asked about, and repeats, are dropped. An item that does not conform (say a 51-character tier) is
+  withheld with its key left out of the answer, which Mews asks for again later; a ``notFound``
+  in its place would make Mews remove the membership. Nothing usable at all, or ``None``, is a 500.
+- otherwise the result is validated as the response model; a bare value fills a one-field response
+  (``True`` -> ``{"success": true}``) and ``None`` means done (a one-boolean response gets ``true``).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import typing
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Protocol, TypeAlias
+
+import anyio
+import anyio.to_thread
+from mews_reverse_models import (
+    LinkMembershipRequest,
+    LinkMembershipResponse,
+    ListMembershipsRequest,
+    ListMembershipsResponse,
+    Membership,
+)
+from pydantic import BaseModel, RootModel, ValidationError
+
+from mews_loyalty._spec import Operation, snake_case
+
+logger = logging.getLogger("mews_loyalty.provider")
+
+MembershipListing: TypeAlias = ListMembershipsResponse | Iterable[Membership | Mapping[str, Any]]
+LinkOutcome: TypeAlias = bool | LinkMembershipResponse | None
+
+
+class ProviderBackend(Protocol):
+    """What a provider implements; plain ``def`` or ``async def`` methods both fit.
+
+    ``list_memberships`` returns the memberships it knows among the requested ids (generated
+    ``Membership`` models, or mappings with wire or Python names); the kit answers ``notFound`` for
+    the rest. ``link_membership`` returns whether the membership is now in the requested state
+    (``None`` counts as ``True``). Either may raise ``BusinessRuleViolation`` (422) or
+    ``RequestTimedOut`` (408); any other exception becomes a 500 without its message.
+    """
+
+    def list_memberships(
+        self, request: ListMembershipsRequest, /
+    ) -> MembershipListing | Awaitable[MembershipListing]: ...
+
+    def link_membership(self, request: LinkMembershipRequest, /) -> LinkOutcome | Awaitable[LinkOutcome]: ...
+
+
+class BackendContractError(Exception):
+    """The backend answered something the kit cannot turn into a conforming response."""
+
+
+def method_name(operation: Operation) -> str:
+    return snake_case(operation.request_schema.removesuffix("Request"))
+
+
+def bind(backend: object, operations: Iterable[Operation]) -> dict[str, Callable[[BaseModel], Any]]:
+    """The backend method for each operation id; a missing one is a TypeError now, not a 500 later."""
+    methods = {op.operation_id: getattr(backend, method_name(op), None) for op in operations}
+    missing = sorted(method_name(op) for op in operations if not callable(methods[op.operation_id]))
+    if missing:
+        raise TypeError(f"{type(backend).__name__} lacks the backend method(s) {', '.join(missing)}")
+    return methods  # type: ignore[return-value]
+
+
+async def invoke(method: Callable[[BaseModel], Any], payload: BaseModel, timeout: float | None) -> Any:
+    """Call a sync method in a worker thread or await an async one, within ``timeout`` seconds."""
+    with anyio.fail_after(timeout) if timeout is not None else nullcontext():
+        if inspect.iscoroutinefunction(method):
+            result = await method(payload)
+        else:
+            result = await anyio.to_thread.run_sync(
+                functools.partial(method, payload), abandon_on_cancel=True
+            )
+        if inspect.isawaitable(result):
+            result = await result
+    return result
+
+
+def _field_by_alias(model: type[BaseModel], alias: str) -> str | None:
+    return next((name for name, info in model.model_fields.items() if (info.alias or name) == alias), None)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """``list[Membership]`` -> ``Membership``."""
+    if typing.get_origin(annotation) is list:
+        (item,) = typing.get_args(annotation)
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            return item
+    return None
+
+
+@dataclass(frozen=True)
+class BatchLookup:
+    keys_field: str  # request model field holding the requested keys
+    items_alias: str  # response list of items, wire name
+    item_model: type[BaseModel]
+    key_field: str  # item field holding the key
+    key_alias: str
+    not_found: Mapping[str, Any]  # wire names -> values of an item for an unknown key ("" = the key)
+
+    def unknown(self, key: str) -> BaseModel:
+        return self.item_model.model_validate({name: value or key for name, value in self.not_found.items()})
+
+
+def _not_found_template(item_model: type[BaseModel], key_alias: str) -> dict[str, Any] | None:
+    """Required fields of an item for an unknown key: the key, strings echo the key, status ``notFound``."""
+    template: dict[str, Any] = {}
+    for name, info in item_model.model_fields.items():
+        if not info.is_required():
+            continue
+        alias = info.alias or name
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, Enum):
+            member = next((m for m in annotation if str(m.value) == "notFound"), None)
+            if member is None:
+                return None
+            template[alias] = member.value
+        elif annotation is str:
+            template[alias] = ""  # filled with the key: the spec lets the number equal the id
+        else:
+            return None
+    return template if key_alias in template else None
+
+
+def batch_lookup(operation: Operation) -> BatchLookup | None:
+    """How a batch lookup operation's answer is keyed, read from the catalog and the models."""
+    response = operation.response_model
+    if operation.batch_field is None or response is None or len(response.model_fields) != 1:
+        return None
+    keys_field = _field_by_alias(operation.request_model, operation.batch_field)
+    ((items_name, items_info),) = response.model_fields.items()
+    item_model = _model_in(items_info.annotation)
+    key_alias = operation.batch_field.removesuffix("s")
+    if keys_field is None or item_model is None:
+        return None
+    key_field = _field_by_alias(item_model, key_alias)
+    template = _not_found_template(item_model, key_alias)
+    if key_field is None or template is None:
+        return None
+    return BatchLookup(keys_field, items_info.alias or items_name, item_model, key_field, key_alias, template)
+
+
+def _plain(value: Any) -> Any:
+    return value.root if isinstance(value, RootModel) else value
+
+
+def _as_input(item: Any) -> Any:
+    # Revalidate models too: one built with model_construct() was never checked.
+    return item.model_dump(by_alias=True) if isinstance(item, BaseModel) else item
+
+
+def _validate(model: type[BaseModel], value: Any) -> BaseModel:
+    return model.model_validate(_as_input(value), from_attributes=True, by_alias=True, by_name=True)
+
+
+@dataclass(frozen=True)
+class ResponseShaper:
+    operation: Operation
+    lookup: BatchLookup | None
+
+    @classmethod
+    def for_operation(cls, operation: Operation) -> ResponseShaper:
+        return cls(operation, batch_lookup(operation))
+
+    @property
+    def name(self) -> str:
+        return method_name(self.operation)
+
+    def shape(self, payload: BaseModel, result: Any) -> BaseModel:
+        if self.lookup is not None:
+            return self._shape_lookup(self.lookup, payload, result)
+        return self._shape_single(result)
+
+    def _response_model(self) -> type[BaseModel]:
+        assert self.operation.response_model is not None
+        return self.operation.response_model
+
+    def _shape_single(self, result: Any) -> BaseModel:
+        model = self._response_model()
+        fields = model.model_fields
+        sole = next(iter(fields.items())) if len(fields) == 1 else None
+        if result is None:
+            data: Any = {}
+            if (
+                sole is not None
+                and sole[1].annotation is not None
+                and bool in typing.get_args(sole[1].annotation)
+            ):
+                data = {sole[1].alias or sole[0]: True}
+        elif isinstance(result, BaseModel) and not isinstance(result, model):
+            raise BackendContractError(
+                f"{self.name} returned a {type(result).__name__}, not a {model.__name__}"
+            )
+        elif isinstance(result, Mapping):
+            known = {key for name, info in fields.items() for key in (name, info.alias or name)}
+            unknown = [str(key) for key in result if key not in known]
+            if unknown:
+                raise BackendContractError(f"{self.name} returned unknown properties: {', '.join(unknown)}")
+            data = result
+        elif isinstance(result, BaseModel):
+            data = result
+        elif sole is not None:
+            data = {sole[1].alias or sole[0]: result}
+        else:
+            raise BackendContractError(f"{self.name} returned a {type(result).__name__}")
+        try:
+            return _validate(model, data)
+        except ValidationError as error:
+            raise BackendContractError(
+                f"{self.name} returned an answer that does not conform: {error}"
+            ) from None
+
+    def _items(self, lookup: BatchLookup, result: Any) -> list[Any]:
+        if isinstance(result, self._response_model()):
+            return list(
+                getattr(result, _field_by_alias(type(result), lookup.items_alias) or lookup.items_alias)
+            )
+        if isinstance(result, Mapping) and lookup.items_alias in result:
+            result = result[lookup.items_alias]
+        if result is None or isinstance(result, str | bytes | Mapping) or not isinstance(result, Iterable):
+            raise BackendContractError(
+                f"{self.name} must return an iterable of {lookup.item_model.__name__} (empty when none is known), "
+                f"not {type(result).__name__}"
+            )
+        return list(result)
+
+    def _key_of(self, lookup: BatchLookup, item: Any) -> Any:
+        if isinstance(item, Mapping):
+            return item.get(lookup.key_alias, item.get(lookup.key_field))
+        return getattr(item, lookup.key_field, None)
+
+    def _shape_lookup(self, lookup: BatchLookup, payload: BaseModel, result: Any) -> BaseModel:
+        keys = [_plain(key) for key in getattr(payload, lookup.keys_field)]
+        requested = set(keys)
+        found: dict[str, BaseModel] = {}
+        withheld: set[str] = set()
+        for item in self._items(lookup, result):
+            key = self._key_of(lookup, item)
+            if not isinstance(key, str) or key not in requested:
+                logger.warning(
+                    "%s: dropped an entry for a %s that was not requested", self.name, lookup.key_alias
+                )
+                continue
+            if key in found or key in withheld:
+                continue  # the first entry for a key answers every request of it
+            try:
+                entry = _validate(lookup.item_model, item)
+            except ValidationError as error:
+                withheld.add(key)
+                logger.error("%s: withheld an entry that does not conform to the spec: %s", self.name, error)
+                continue
+            if getattr(entry, lookup.key_field) != key:
+                withheld.add(key)
+                logger.error("%s: withheld an entry whose %s is ambiguous", self.name, lookup.key_alias)
+                continue
+            found[key] = entry
+        entries = [found[key] if key in found else lookup.unknown(key) for key in keys if key not in withheld]
+        if not entries:
+            raise BackendContractError(f"{self.name}: no entry of the answer conforms to the spec")
+        return _validate(self._response_model(), {lookup.items_alias: entries})

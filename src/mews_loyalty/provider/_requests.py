@@ -1,0 +1,103 @@
+"""Turning a request body into the operation's generated request model, or into a 400 problem.
+
+    payload = await read_payload(request, operation, max_body_bytes)
+
+Validation is the generated pydantic model in strict JSON mode, plus the string formats of the spec
+that pydantic reads more leniently than JSON Schema does (a ``uuid`` must be the hyphenated
+8-4-4-4-12 form; pydantic would also take braces, ``urn:uuid:`` or 32 bare hex digits). The formats
+are looked up in the operation's request schema, so no field is named here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import pydantic_core
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+
+from mews_loyalty._spec import Operation, catalog
+from mews_loyalty.provider._problems import FieldProblem, Text, bad_request, field_problems, invalid_format
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+FORMAT_CHECKS: dict[str, Callable[[str], bool]] = {"uuid": lambda value: _UUID.fullmatch(value) is not None}
+
+
+def _is_json_media_type(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    too_large = bad_request(Text("detail.body-too-large", {"limit": limit}))
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _resolve(document: Mapping[str, Any], schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    while "$ref" in schema:
+        target: Any = document
+        for part in str(schema["$ref"]).removeprefix("#/").split("/"):
+            target = target[part]
+        schema = target
+    return schema
+
+
+def format_problems(
+    document: Mapping[str, Any], schema: Mapping[str, Any], value: Any, location: Sequence[str | int] = ()
+) -> Iterator[FieldProblem]:
+    """Values whose string format the schema constrains and that do not have it."""
+    schema = _resolve(document, schema)
+    check = FORMAT_CHECKS.get(str(schema.get("format", "")))
+    if check is not None and isinstance(value, str) and not check(value):
+        yield invalid_format(location, str(schema["format"]))
+    if isinstance(value, dict):
+        for name, subschema in schema.get("properties", {}).items():
+            if name in value:
+                yield from format_problems(document, subschema, value[name], (*location, name))
+    elif isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        for index, item in enumerate(value):
+            yield from format_problems(document, schema["items"], item, (*location, index))
+
+
+def parse_payload(operation: Operation, body: bytes) -> BaseModel:
+    """The validated request model, or a 400 problem listing every field that is wrong."""
+    try:
+        raw = pydantic_core.from_json(body)
+    except ValueError:
+        raise bad_request(Text("detail.malformed-json")) from None
+    problems: list[FieldProblem] = []
+    payload: BaseModel | None = None
+    try:
+        payload = operation.request_model.model_validate_json(body, strict=True)
+    except ValidationError as error:
+        problems.extend(field_problems(error))
+    document = catalog(operation.api).document
+    reported = {problem.pointer for problem in problems}
+    schema = {"$ref": f"#/components/schemas/{operation.request_schema}"}
+    problems.extend(p for p in format_problems(document, schema, raw) if p.pointer not in reported)
+    if problems or payload is None:
+        raise bad_request(Text("detail.invalid-fields"), problems)
+    return payload
+
+
+async def read_payload(request: Request, operation: Operation, max_body_bytes: int) -> BaseModel:
+    content_type = request.headers.get("content-type")
+    if content_type is not None and not _is_json_media_type(content_type):
+        raise bad_request(Text("detail.unsupported-media-type"))
+    return parse_payload(operation, await _read_body(request, max_body_bytes))

@@ -1,0 +1,76 @@
+"""``examples/provider_minimal.py``: a provider in under 30 lines gets the kit's whole behaviour."""
+
+from __future__ import annotations
+
+import os
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mews_loyalty.mock._server import LISTENING_PREFIX, serve_in_thread
+from tests.provider._support import LINK, LIST, TOKEN, assert_conforms, field_errors, link_body, list_body
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "provider_minimal.py"
+
+
+def test_the_example_is_under_30_lines():
+    # The promise of the kit: a conforming provider is a few lines of business logic.
+    assert len(EXAMPLE.read_text().splitlines()) < 30
+
+
+@pytest.fixture
+def example(monkeypatch):
+    monkeypatch.setenv("PROVIDER_TOKENS", TOKEN)
+    namespace = runpy.run_path(str(EXAMPLE), run_name="provider_minimal")
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with (
+        serve_in_thread(namespace["app"]) as base_url,
+        httpx.Client(base_url=base_url, headers=headers) as client,
+    ):
+        yield client, namespace
+
+
+def test_the_example_lists_links_and_enforces_its_rule(example):
+    # Lookup with notFound filled in, link round trip, a 422 rule and validation, all from the kit.
+    client, namespace = example
+    listed = assert_conforms(client.post(LIST, json=list_body("A-2", "Z", "A-1")))
+    assert [(e["providerMembershipId"], e["status"]) for e in listed["data"]] == [
+        ("A-2", "pending"),
+        ("Z", "notFound"),
+        ("A-1", "enrolled"),
+    ]
+    assert assert_conforms(client.put(LINK, json=link_body("A-1"))) == {"success": True}
+    assert namespace["LINKS"]["A-1"] is not None
+    assert assert_conforms(client.put(LINK, json=link_body("A-1", linked=False))) == {"success": True}
+    assert namespace["LINKS"]["A-1"] is None
+    assert assert_conforms(client.put(LINK, json=link_body("Z"))) == {"success": False}
+    pending = client.put(LINK, json=link_body("A-2"))
+    assert (pending.status_code, assert_conforms(pending)["detail"]) == (
+        422,
+        "Only an enrolled membership can be linked.",
+    )
+    invalid = client.post(LIST, json=list_body("a", "b", "c", "x" * 51))
+    assert field_errors(assert_conforms(invalid)) == {("#/providerMembershipIds/3", "field-too-long")}
+    assert (
+        client.post(LIST, json=list_body("A-1"), headers={"Authorization": "Bearer nope"}).status_code == 401
+    )
+
+
+def test_the_example_runs_as_a_script():
+    # `python examples/provider_minimal.py` is how its readers will start it.
+    env = {**os.environ, "PROVIDER_TOKENS": TOKEN, "PORT": "0"}
+    process = subprocess.Popen([sys.executable, str(EXAMPLE)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().removeprefix(LISTENING_PREFIX).strip()
+        response = httpx.post(
+            f"{base_url}{LIST}", json=list_body("A-1"), headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+    finally:
+        process.terminate()
+        process.wait(20)
+    assert assert_conforms(response)["data"][0]["points"] == 420
