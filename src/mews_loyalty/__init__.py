@@ -11,7 +11,7 @@ Everything public is listed in ``__all__``; modules starting with an underscore 
 """
 
 import logging
-from typing import Any
+from typing import Any as _Any
 
 from mews_loyalty._connector import AsyncConnectorClient, ConnectorClient
 from mews_loyalty._errors import (
@@ -35,7 +35,7 @@ from mews_loyalty._reverse import AsyncReverseClient, ReverseClient
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     if name == "__spec_versions__":  # read from the shipped specs on first use (YAML parsing is not free)
         from mews_loyalty._version import spec_versions
 

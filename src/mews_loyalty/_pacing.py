@@ -20,6 +20,9 @@ from mews_loyalty._window import SlidingWindow
 
 RateLimit = tuple[int, float]  # (requests, seconds)
 DEFAULT_RATE_LIMIT: RateLimit = (200, 30.0)
+# The server counts a request when it arrives, a little after we count it; a window this much longer
+# than the server's keeps latency jitter from landing a request in the server's previous window.
+WINDOW_SAFETY_MARGIN = 0.02
 
 
 @dataclass
@@ -57,5 +60,6 @@ def shared_pacer(key: str, rate_limit: RateLimit, *, clock: Callable[[], float])
     with _windows_lock:
         shared = _windows.get((digest, limit, seconds))
         if shared is None:
-            shared = _windows[(digest, limit, seconds)] = _SharedWindow(SlidingWindow(limit, seconds))
+            window = SlidingWindow(limit, seconds * (1 + WINDOW_SAFETY_MARGIN))
+            shared = _windows[(digest, limit, seconds)] = _SharedWindow(window)
     return Pacer(shared, clock)
