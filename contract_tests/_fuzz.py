@@ -1,0 +1,468 @@
+"""Schema-driven verification: schemathesis' examples, coverage, fuzzing and stateful phases.
+
+The engine runs in this process so that one pacer spans all traffic and so that tokens are masked
+before any report writer sees them. Around schemathesis' own machinery this module adds:
+
+* ``before_call`` / ``after_call`` hooks: the Connector credentials go into every generated JSON body
+  (they live in the body, where schemathesis' header-based auth cannot reach), every request waits
+  for the pacer, a 429's ``Retry-After`` holds back the next requests, and resources a write created
+  are remembered for clean-up;
+* two checks, ``ignored_body_auth`` (the body-token equivalent of the built-in ``ignored_auth``) and
+  ``request_id_header``;
+* the report files schemathesis' CLI writes (JUnit XML, HAR, VCR, NDJSON, HTML), fed from our event
+  loop after masking, through files that mask again.
+
+The stateful phase runs as a second engine pass (reports in ``stateful/``), on a copy of the spec
+without the properties ``FuzzPlan.stateful_omit`` names; link chains are kept alive by sending only
+the linked item of a batch.
+
+Only one run may be active per process at a time (the hooks are global in schemathesis).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, cast
+
+import schemathesis
+from schemathesis.cli.commands.run.context import ExecutionContext
+from schemathesis.cli.commands.run.handlers.base import EventHandler
+from schemathesis.cli.commands.run.handlers.har import HarHandler
+from schemathesis.cli.commands.run.handlers.html import HtmlReportHandler
+from schemathesis.cli.commands.run.handlers.junitxml import JunitXMLHandler
+from schemathesis.cli.commands.run.handlers.ndjson import NdjsonHandler
+from schemathesis.cli.commands.run.handlers.vcr import VcrHandler
+from schemathesis.cli.loaders import into_event_stream
+from schemathesis.config import ProjectConfig
+from schemathesis.engine import Status, events, from_schema
+from schemathesis.engine.recorder import ScenarioRecorder
+from schemathesis.schemas import BaseSchema
+
+from contract_tests._http import request_id_problem
+from contract_tests._pacing import Pacer
+from contract_tests._results import Results
+from contract_tests._secrets import MaskedTextFile, Secrets, curl_line
+from mews_loyalty._spec import ApiName, Operation, catalog, load_document
+
+PHASES = ("examples", "coverage", "fuzzing", "stateful")
+# What a check returns when it does not apply to a case (schemathesis then records no verdict);
+# None means it passed.
+SKIPPED = True
+# schemathesis' report formats and the names they get in the report folder
+REPORT_FILES = {
+    "junit": "junit.xml",
+    "har": "requests.har",
+    "vcr": "cassette.yaml",
+    "ndjson": "events.ndjson",
+    "html": "html",
+}
+
+
+@dataclass
+class FuzzPlan:
+    api: ApiName
+    base_url: str
+    seed: int
+    max_examples: int
+    report_dir: Path  # schemathesis' own reports go here
+    phases: tuple[str, ...] = PHASES
+    operation_ids: tuple[str, ...] = ()  # empty: every operation
+    bearer: str | None = None
+    stateful_max_steps: int = 6
+    # Request properties the stateful pass leaves out. Schemathesis starts link chains only at
+    # operations whose inputs it believes something produces; it reads the Connector's optional
+    # ``ChainId`` (a portfolio token's target chain, ignored for single-property tokens) as a
+    # reference to a "Chain" resource no operation returns, and would then start chains only at
+    # update and delete. The other phases keep fuzzing ChainId.
+    stateful_omit: tuple[str, ...] = ()
+    workers: int = 1
+    request_timeout: float = 30.0
+
+
+@dataclass
+class FuzzHooks:
+    """What the run plugs into schemathesis; every callable may be None."""
+
+    secrets: Secrets
+    pacer: Pacer
+    results: Results
+    # Connector: set the credential properties of a generated JSON body (in place).
+    prepare_body: Callable[[Operation, dict[str, Any]], None] | None = None
+    # Every response schemathesis received (request body, status, raw body), e.g. to note created records.
+    on_response: Callable[[Operation, int, Any, bytes], None] | None = None
+    # Connector: probe an operation with wrong/missing/empty body tokens; returns the problems found.
+    probe_body_auth: Callable[[Operation, dict[str, Any]], list[str]] | None = None
+    check_request_id: bool = False
+    probed: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+_ACTIVE: dict[str, tuple[FuzzHooks, dict[tuple[str, str], Operation]]] = {}
+
+
+def _active_for(case: schemathesis.Case[Any]) -> tuple[FuzzHooks, Operation] | None:
+    active = _ACTIVE.get("run")
+    if active is None:
+        return None
+    hooks, operations = active
+    operation = operations.get((case.operation.method.upper(), case.operation.path))
+    return (hooks, operation) if operation is not None else None
+
+
+@contextmanager
+def _activated(hooks: FuzzHooks, api: ApiName) -> Iterator[None]:
+    if "run" in _ACTIVE:
+        raise RuntimeError("a schemathesis run is already active in this process")
+    _ACTIVE["run"] = (hooks, {(op.method, op.path): op for op in catalog(api).operations})
+    try:
+        yield
+    finally:
+        _ACTIVE.pop("run", None)
+
+
+@schemathesis.hook
+def before_call(
+    context: schemathesis.HookContext, case: schemathesis.Case[Any], kwargs: dict[str, Any]
+) -> None:
+    active = _active_for(case)
+    if active is None:
+        return
+    hooks, operation = active
+    if isinstance(case.body, dict):
+        if hooks.prepare_body is not None:
+            hooks.prepare_body(operation, case.body)
+        batch = case.body.get(operation.batch_field or "")
+        if _phase(case) == "stateful" and isinstance(batch, list) and len(batch) > 1:
+            # A link fills the first item of a batch; the generated others name records that do
+            # not exist and would fail the whole (all-or-nothing) batch, ending the chain.
+            case.body[operation.batch_field or ""] = batch[:1]
+    hooks.pacer.acquire()
+
+
+def _phase(case: schemathesis.Case[Any]) -> str | None:
+    meta = case.meta
+    return str(meta.phase.name.value) if meta is not None else None
+
+
+@schemathesis.hook
+def after_call(
+    context: schemathesis.HookContext, case: schemathesis.Case[Any], response: schemathesis.Response
+) -> None:
+    active = _active_for(case)
+    if active is None:
+        return
+    hooks, operation = active
+    hooks.results.count_requests()
+    hooks.pacer.observe(response.status_code, {k: v[0] for k, v in response.headers.items() if v})
+    if hooks.on_response is not None:
+        hooks.on_response(operation, response.status_code, case.body, response.content)
+
+
+@schemathesis.check
+def ignored_body_auth(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case[Any]
+) -> bool | None:
+    """Credentials travel in the body: once per operation, a 2xx answer is retried with bad tokens."""
+    active = _active_for(case)
+    if active is None:
+        return SKIPPED
+    hooks, operation = active
+    if (
+        hooks.probe_body_auth is None
+        or not 200 <= response.status_code < 300
+        or not isinstance(case.body, dict)
+    ):
+        return SKIPPED
+    with hooks._lock:
+        if operation.operation_id in hooks.probed:
+            return SKIPPED
+        hooks.probed.add(operation.operation_id)
+    problems = hooks.probe_body_auth(operation, dict(case.body))
+    if problems:
+        raise AssertionError("Body credentials are not enforced: " + "; ".join(problems))
+    return None
+
+
+@schemathesis.check
+def request_id_header(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case[Any]
+) -> bool | None:
+    """Every Connector response carries a Request-Id header (and an error body repeats it)."""
+    active = _active_for(case)
+    if (
+        active is None
+        or not active[0].check_request_id
+        or case.method.upper() != case.operation.method.upper()
+    ):
+        return SKIPPED  # the spec speaks of the documented method only
+    headers = {name: values[0] for name, values in response.headers.items() if values}
+    try:
+        body = json.loads(response.content) if response.content else None
+    except ValueError:
+        body = None
+    problem = request_id_problem(headers, body)
+    if problem:
+        raise AssertionError(problem)
+    return None
+
+
+def _config(plan: FuzzPlan, enabled: tuple[str, ...]) -> schemathesis.Config:
+    phases: dict[str, Any] = {name: {"enabled": name in enabled} for name in PHASES}
+    # The spec carries no examples: let the examples phase send one case per operation anyway.
+    phases["examples"]["fill-missing"] = True
+    # Only the links the spec declares: inferred ones could lead from a listing to updates of data
+    # the run did not create. Valid steps only: a chain stops at the first rejected step, and the
+    # other phases send the invalid data.
+    phases["stateful"].update(
+        {
+            "max-steps": plan.stateful_max_steps,
+            "inference": {"algorithms": []},
+            "generation": {"mode": "positive"},
+        }
+    )
+    data: dict[str, Any] = {
+        "seed": plan.seed,
+        "base-url": plan.base_url,
+        "workers": plan.workers,
+        "request-timeout": plan.request_timeout,
+        # Retry a 429 after its Retry-After (the pacer also holds back everything else meanwhile).
+        "rate-limit": "auto",
+        "generation": {"max-examples": plan.max_examples, "database": "none", "mode": "all"},
+        "phases": phases,
+        "warnings": False,
+        "cache": {"enabled": False},
+    }
+    if plan.bearer is not None:
+        data["auth"] = {"openapi": {"bearerAuth": {"bearer": plan.bearer}}}
+    return schemathesis.Config.from_dict(data)
+
+
+def _filter_set(operation_ids: tuple[str, ...]) -> dict[str, Any]:
+    kinds = ("path", "method", "name", "tag", "operation_id")
+    filters: dict[str, Any] = {}
+    for side in ("include", "exclude"):
+        for kind in kinds:
+            filters[f"{side}_{kind}"] = ()
+            filters[f"{side}_{kind}_regex"] = None
+        filters[f"{side}_by"] = None
+    filters["include_operation_id"] = operation_ids
+    filters["exclude_deprecated"] = False
+    return filters
+
+
+@dataclass
+class _Collector:
+    """Turns schemathesis' events into the run's Results (before masking, to build curl lines)."""
+
+    results: Results
+    secrets: Secrets
+    api: ApiName
+    labels: dict[str, str]  # "POST /path" -> operationId
+    fatal: list[str] = field(default_factory=list)
+
+    def handle(self, event: events.EngineEvent) -> None:
+        if isinstance(event, (events.ScenarioFinished, events.FuzzScenarioFinished)):
+            self._scenario(event.recorder)
+            phase = getattr(event, "phase", None)
+            name = str(getattr(phase, "value", phase or "fuzz"))
+            with self.results._lock:
+                cases = self.results.cases_by_phase
+                cases[name] = cases.get(name, 0) + len(event.recorder.cases)
+        elif isinstance(event, events.NonFatalError):
+            self.fatal.append(f"{event.label}: {self.secrets.mask(str(event.value))[:500]}")
+        elif isinstance(event, events.FatalError):
+            self.fatal.append(self.secrets.mask(str(event.exception))[:500])
+
+    def _label(self, recorder: ScenarioRecorder, case_id: str) -> str:
+        node = recorder.cases.get(case_id)
+        label = node.value.operation.label if node is not None else recorder.label
+        return self.labels.get(label, label)
+
+    def _scenario(self, recorder: ScenarioRecorder) -> None:
+        self.results.schemathesis_cases += len(recorder.cases)
+        for case_id, checks in recorder.checks.items():
+            operation = self._label(recorder, case_id)
+            for check in checks:
+                if check.name == ignored_body_auth.__name__:
+                    continue  # its probes record their own verdicts, with curl lines
+                if check.status == Status.SUCCESS:
+                    self.results.passed(check.name, operation)
+                elif check.failure_info is not None:
+                    failure = check.failure_info.failure
+                    failing_id = failure.case_id or case_id
+                    message = f"{failure.title}: {' '.join(failure.message.split())}"[:600]
+                    self.results.failed(
+                        check.name,
+                        self._label(recorder, failing_id),
+                        self.secrets.mask(message),
+                        self._curl(recorder, failing_id),
+                    )
+                else:
+                    self.results.failed(check.name, operation, "the check itself crashed")
+
+    def _curl(self, recorder: ScenarioRecorder, case_id: str) -> str:
+        interaction = recorder.interactions.get(case_id)
+        if interaction is None:
+            return ""
+        request = interaction.request
+        headers = {name: values[0] for name, values in request.headers.items() if values}
+        return curl_line(self.secrets, request.method, request.uri, headers, request.body)
+
+
+def _mask_value(secrets: Secrets, value: Any) -> Any:
+    if isinstance(value, str):
+        return secrets.mask(value)
+    if isinstance(value, dict):
+        return {key: _mask_value(secrets, item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mask_value(secrets, item) for item in value]
+    return value
+
+
+def _mask_recorder(secrets: Secrets, recorder: ScenarioRecorder) -> None:
+    """Replace tokens in everything a report writer reads from a finished scenario."""
+    for interaction in recorder.interactions.values():
+        request = interaction.request
+        if request.body is not None:
+            request.body = secrets.mask_bytes(request.body)
+            request._encoded_body_cache = None
+        request.uri = secrets.mask(str(request.uri))
+        request.headers = {k: [secrets.mask(v) for v in values] for k, values in request.headers.items()}
+        response = interaction.response
+        if response is not None:
+            prepared = response.request
+            if isinstance(prepared.body, bytes):
+                prepared.body = secrets.mask_bytes(prepared.body)
+            elif isinstance(prepared.body, str):
+                prepared.body = secrets.mask(prepared.body)
+            for name, value in list(prepared.headers.items()):
+                prepared.headers[name] = secrets.mask(value if isinstance(value, str) else value.decode())
+    for node in recorder.cases.values():
+        case = node.value
+        if case.body is not None:
+            case.body = _mask_value(secrets, case.body)
+        if case.headers:
+            case.headers = _mask_value(secrets, dict(case.headers))
+    for checks in recorder.checks.values():
+        for check in checks:
+            info = check.failure_info
+            if info is not None:
+                info.code_sample = secrets.mask(info.code_sample)
+                info.failure.message = secrets.mask(info.failure.message)
+                info.failure.title = secrets.mask(info.failure.title)
+                for step in info.steps:
+                    step.curl = secrets.mask(step.curl)
+
+
+def run_schemathesis(plan: FuzzPlan, hooks: FuzzHooks) -> list[str]:
+    """Run the phases against ``plan.base_url``; results go to ``hooks.results``.
+
+    The stateful phase runs as a second engine pass on a copy of the spec without the properties in
+    ``plan.stateful_omit`` (see ``FuzzPlan``), with its reports in ``<report_dir>/stateful``.
+    Returns the errors that kept schemathesis from doing its job (empty when it ran to the end).
+    """
+    labels = {f"{op.method} {op.path}": op.operation_id for op in catalog(plan.api).operations}
+    collector = _Collector(hooks.results, hooks.secrets, plan.api, labels)
+    document = dict(load_document(plan.api))
+    stateless = tuple(p for p in plan.phases if p != "stateful")
+    with _activated(hooks, plan.api), tempfile.TemporaryDirectory(prefix="contract-spec-") as scratch:
+        if stateless:
+            spec = Path(scratch) / "openapi.json"
+            spec.write_text(json.dumps(document), encoding="utf-8")
+            _run_engine(plan, hooks, collector, spec, stateless, plan.report_dir)
+        if "stateful" in plan.phases:
+            spec = Path(scratch) / "openapi-stateful.json"
+            requests = {op.request_schema for op in catalog(plan.api).operations}
+            spec.write_text(json.dumps(_without(document, requests, plan.stateful_omit)), encoding="utf-8")
+            directory = plan.report_dir / "stateful" if stateless else plan.report_dir
+            _run_engine(plan, hooks, collector, spec, ("stateful",), directory)
+    return collector.fatal
+
+
+def _without(document: Mapping[str, Any], requests: set[str], names: tuple[str, ...]) -> dict[str, Any]:
+    """A copy of the spec whose request body schemas (components ``requests``) lack the properties ``names``."""
+    copied: dict[str, Any] = copy.deepcopy(dict(document))
+    for component, schema in copied.get("components", {}).get("schemas", {}).items():
+        if component not in requests:
+            continue
+        properties = schema.get("properties") if isinstance(schema, dict) else None
+        if isinstance(properties, dict):
+            for name in names:
+                properties.pop(name, None)
+            if isinstance(schema.get("required"), list):
+                schema["required"] = [r for r in schema["required"] if r not in names]
+    return copied
+
+
+def _run_engine(
+    plan: FuzzPlan,
+    hooks: FuzzHooks,
+    collector: _Collector,
+    spec: Path,
+    phases: tuple[str, ...],
+    report_dir: Path,
+) -> None:
+    config = _config(plan, phases)
+    project = config.projects.default
+    report_dir.mkdir(parents=True, exist_ok=True)
+
+    def engine(schema: BaseSchema) -> Iterable[events.EngineEvent]:
+        return from_schema(schema).execute()
+
+    stream = into_event_stream(
+        location=str(spec),
+        config=project,
+        filter_set=_filter_set(plan.operation_ids),
+        engine_callback=engine,
+    )
+    context = ExecutionContext(config=project)
+    files_, handlers = _report_handlers(project, report_dir, hooks.secrets)
+    for handler in handlers:
+        handler.start(context)
+    try:
+        for event in stream:
+            collector.handle(event)
+            if isinstance(event, (events.ScenarioFinished, events.FuzzScenarioFinished)):
+                _mask_recorder(hooks.secrets, event.recorder)
+            context.on_event(event)
+            for handler in handlers:
+                handler.handle_event(context, event)
+    finally:
+        stream.close()
+        for handler in handlers:
+            handler.shutdown(context)
+        for file in files_:
+            file.close()
+
+
+def _report_handlers(
+    project: ProjectConfig, directory: Path, secrets: Secrets
+) -> tuple[list[MaskedTextFile], list[EventHandler[Any]]]:
+    """Schemathesis' report writers, each writing through a file that masks tokens.
+
+    The events are masked before the writers see them too (``_mask_recorder``); the files catch what
+    lives deeper in schemathesis' data, such as the generation metadata the NDJSON log records.
+    """
+    files_ = {
+        name: MaskedTextFile(directory / file, secrets)
+        for name, file in REPORT_FILES.items()
+        if name != "html"
+    }
+    # Text file objects, as the writers expect (io.TextIOBase is not typed as IO[str]).
+    outputs = {name: cast(IO[str], file) for name, file in files_.items()}
+    output = project.output
+    handlers: list[EventHandler[Any]] = [
+        JunitXMLHandler(outputs["junit"]),
+        HarHandler(output=outputs["har"], config=output),
+        VcrHandler(output=outputs["vcr"], config=output),
+        NdjsonHandler(output=outputs["ndjson"], config=project),
+        HtmlReportHandler(directory / REPORT_FILES["html"]),
+    ]
+    return list(files_.values()), handlers

@@ -1,0 +1,200 @@
+"""The scenario checks' HTTP client: paced, recorded, masked, and every response checked against the spec.
+
+Each response is validated with schemathesis' own response checks (status code, content type, headers,
+body schema), one at a time so a failure is attributed to the check that found it, plus this suite's
+``request_id_header`` where the spec declares that header. Results land in the run's ``Results`` under
+the same check names the fuzzing phases use.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import EllipsisType
+from typing import Any
+
+import httpx
+from schemathesis.core.failures import Failure as StFailure
+from schemathesis.core.failures import FailureGroup
+from schemathesis.schemas import APIOperation, BaseSchema
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from contract_tests._pacing import Pacer
+from contract_tests._results import Results
+from contract_tests._secrets import Secrets, curl_line
+from mews_loyalty._spec import Operation
+
+RESPONSE_CHECKS = {
+    "status_code_conformance": status_code_conformance,
+    "content_type_conformance": content_type_conformance,
+    "response_headers_conformance": response_headers_conformance,
+    "response_schema_conformance": response_schema_conformance,
+}
+MAX_429_RETRIES = 3
+REQUEST_ID = "Request-Id"
+
+
+@dataclass
+class Exchange:
+    """One request and its response."""
+
+    operation: Operation
+    body: Any
+    response: httpx.Response
+    curl: str
+    _json: Any = field(default=None, repr=False)
+
+    @property
+    def status(self) -> int:
+        return self.response.status_code
+
+    def json(self) -> Any:
+        if self._json is None:
+            try:
+                self._json = self.response.json()
+            except ValueError:
+                self._json = {}
+        return self._json
+
+    def items(self, name: str) -> list[dict[str, Any]]:
+        """The list ``name`` of a JSON object body (empty when absent or malformed)."""
+        data = self.json()
+        value = data.get(name) if isinstance(data, dict) else None
+        return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+    def describe(self) -> str:
+        text = self.response.text
+        return f"{self.status} {text[:300]}{'...' if len(text) > 300 else ''}"
+
+
+def request_id_problem(headers: Mapping[str, str], body: Any) -> str | None:
+    """Why a Connector response breaks the Request-Id rule, or None when it keeps it."""
+    value = next((v for k, v in headers.items() if k.lower() == REQUEST_ID.lower()), None)
+    if not value or not str(value).strip():
+        return "the response has no Request-Id header (every Connector API response carries one)"
+    if isinstance(body, dict) and body.get("RequestId") not in (None, value):
+        return (
+            f"the error body's RequestId {body['RequestId']!r} differs from the Request-Id header {value!r}"
+        )
+    return None
+
+
+class ApiClient:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        schema: BaseSchema,
+        secrets: Secrets,
+        pacer: Pacer,
+        results: Results,
+        bearer: str | None = None,
+        check_request_id: bool = False,
+        timeout: float = 30.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.secrets = secrets
+        self.pacer = pacer
+        self.results = results
+        self.bearer = bearer
+        self.check_request_id = check_request_id
+        self.observers: list[Callable[[Exchange], None]] = []
+        self._schema = schema
+        self._operations: dict[str, APIOperation[Any, Any, Any, Any]] = {}
+        self._http = httpx.Client(timeout=timeout, follow_redirects=False)
+        self._burst_checked = False
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _st_operation(self, operation: Operation) -> APIOperation[Any, Any, Any, Any]:
+        if operation.operation_id not in self._operations:
+            found = self._schema[operation.path][operation.method]
+            self._operations[operation.operation_id] = found
+        return self._operations[operation.operation_id]
+
+    def send(
+        self,
+        operation: Operation,
+        body: Any,
+        *,
+        bearer: str | EllipsisType | None = ...,
+        headers: Mapping[str, str] | None = None,
+        burst: bool = False,
+    ) -> Exchange:
+        """Send ``body`` as JSON (or raw bytes) to ``operation``; validate and record the response.
+
+        ``bearer`` overrides the run's token (None sends none); ``burst`` skips pacing and 429
+        retries, for the one check that provokes a 429 on purpose.
+        """
+        token = self.bearer if bearer is ... else bearer
+        sent_headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json, application/problem+json",
+        }
+        if token is not None:
+            sent_headers["Authorization"] = f"Bearer {token}"
+        sent_headers.update(headers or {})
+        content = body if isinstance(body, bytes) else json.dumps(body).encode()
+        url = self.base_url + operation.path
+        attempt = 0
+        while True:
+            if burst:
+                self.pacer.record()
+            else:
+                self.pacer.acquire()
+            response = self._http.request(operation.method, url, content=content, headers=sent_headers)
+            self.results.count_requests()
+            wait = self.pacer.observe(response.status_code, response.headers)
+            curl = curl_line(self.secrets, operation.method, url, sent_headers, content)
+            exchange = Exchange(operation, body, response, curl)
+            if not burst or response.status_code != 200:
+                # A burst repeats one request as fast as it can: its 200s are checked once, below.
+                self.validate(exchange)
+            elif not self._burst_checked:
+                self._burst_checked = True
+                self.validate(exchange)
+            if burst or wait is None or attempt >= MAX_429_RETRIES:
+                break
+            attempt += 1
+            time.sleep(0)  # the pacer makes the next acquire() wait out Retry-After
+        for observer in self.observers:
+            observer(exchange)
+        return exchange
+
+    def validate(self, exchange: Exchange) -> None:
+        """Check one response against the spec, recording each check's verdict."""
+        label = exchange.operation.operation_id
+        body = exchange.body if not isinstance(exchange.body, bytes) else None
+        case = self._st_operation(exchange.operation).Case(body=body, media_type="application/json")
+        for name, check in RESPONSE_CHECKS.items():
+            try:
+                case.validate_response(exchange.response, checks=[check])
+            except FailureGroup as group:
+                messages = [_failure_text(f) for f in group.exceptions if isinstance(f, StFailure)]
+                self.results.failed(name, label, self.secrets.mask("; ".join(messages)), exchange.curl)
+            except StFailure as failure:
+                self.results.failed(name, label, self.secrets.mask(_failure_text(failure)), exchange.curl)
+            else:
+                self.results.passed(name, label)
+        if self.check_request_id:
+            problem = request_id_problem(exchange.response.headers, exchange.json())
+            self.results.expect("request_id_header", label, problem is None, problem or "", exchange.curl)
+
+
+def _failure_text(failure: StFailure) -> str:
+    message = " ".join(failure.message.split())
+    return f"{failure.title}: {message[:400]}" if message else failure.title

@@ -1,0 +1,279 @@
+"""Scenario checks for a Loyalty Reverse API provider: what the schema cannot say.
+
+The request bodies are built from the catalog: the list operation is the one whose batch field holds
+the membership ids (``providerMembershipIds``, at most ``batch_limit``), the link operation is the
+PUT. Known membership ids (``--membership-id``) let the suite check real entries and link/unlink;
+without them those checks report why they did not run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from contract_tests import _schema as S
+from contract_tests._http import ApiClient, Exchange
+from contract_tests._results import Results
+from mews_loyalty._spec import Operation, catalog
+
+NOT_FOUND = "notFound"
+PROBLEM_JSON = "application/problem+json"
+WRONG_TOKEN = "contract-test-token-nobody-issued-0123456789"
+
+
+def list_operation() -> Operation:
+    return next(
+        op for op in catalog("reverse").operations if op.batch_field is not None and op.method == "POST"
+    )
+
+
+def link_operation() -> Operation:
+    return next(op for op in catalog("reverse").operations if op.method == "PUT")
+
+
+def _pointer(text: Any) -> str:
+    """An RFC 6901 pointer in plain or URI-fragment form, normalised to the plain form."""
+    return str(text).removeprefix("#") if isinstance(text, str) else ""
+
+
+@dataclass
+class ReverseScenarios:
+    client: ApiClient
+    results: Results
+    tokens: Sequence[str]
+    enterprise_id: str
+    membership_ids: Sequence[str]
+    customer_id: str
+
+    def __post_init__(self) -> None:
+        self.list_op = list_operation()
+        self.link_op = link_operation()
+        assert self.list_op.batch_field is not None
+        self.ids_field = self.list_op.batch_field
+        self.limit = self.list_op.batch_limit or 100
+        schema = catalog("reverse").schema(self.list_op.request_schema)
+        self.enterprise_field = next(name for name in schema.get("required", ()) if name != self.ids_field)
+        item = S.resolve(catalog("reverse").document, schema["properties"][self.ids_field]["items"])
+        self.max_id_length = int(item.get("maxLength", 50))
+
+    def list_ids(self, ids: Sequence[str], **overrides: Any) -> Exchange:
+        body: dict[str, Any] = {self.enterprise_field: self.enterprise_id, self.ids_field: list(ids)}
+        body.update(overrides)
+        return self.client.send(self.list_op, body)
+
+    @staticmethod
+    def unknown_ids(count: int) -> list[str]:
+        return [f"ct-unknown-{uuid.uuid4().hex[:12]}-{n}" for n in range(count)]
+
+    def run(self) -> None:
+        self.check_results_per_id()
+        self.check_id_limit()
+        self.check_problem_details()
+        self.check_link_unlink()
+        self.check_token_rotation()
+
+    def check_results_per_id(self) -> None:
+        """One entry per requested id; unknown ids are notFound, known ones are not."""
+        label = self.list_op.operation_id
+        unknown = self.unknown_ids(2)
+        requested = [*self.membership_ids, *unknown]
+        exchange = self.list_ids(requested)
+        data = exchange.items("data")
+        returned = [str(entry.get("providerMembershipId")) for entry in data]
+        self.results.expect(
+            "one_result_per_id",
+            label,
+            exchange.status == 200 and sorted(returned) == sorted(requested),
+            f"asked for {requested}, got entries for {returned} ({exchange.status})",
+            exchange.curl,
+        )
+        by_id = {str(entry.get("providerMembershipId")): entry for entry in data}
+        for membership_id in unknown:
+            status = by_id.get(membership_id, {}).get("status")
+            self.results.expect(
+                "not_found_status",
+                label,
+                status == NOT_FOUND,
+                f"unknown id {membership_id!r} must come back with status {NOT_FOUND}, got {status!r}",
+                exchange.curl,
+            )
+        for membership_id in self.membership_ids:
+            status = by_id.get(membership_id, {}).get("status")
+            self.results.expect(
+                "not_found_status",
+                label,
+                status not in (None, NOT_FOUND),
+                f"known id {membership_id!r} (given with --membership-id) came back as {status!r}",
+                exchange.curl,
+            )
+        if not self.membership_ids:
+            self.results.notes.append(
+                "not_found_status: only unknown ids checked (give --membership-id for known ones)"
+            )
+
+    def check_id_limit(self) -> None:
+        """The documented maximum of ids is accepted and answered in full; one more is a 400."""
+        label = self.list_op.operation_id
+        ids = self.unknown_ids(self.limit)
+        full = self.list_ids(ids)
+        self.results.expect(
+            "id_limit",
+            label,
+            full.status == 200 and len(full.items("data")) == self.limit,
+            f"{self.limit} ids must be answered with {self.limit} entries: {full.describe()}",
+            full.curl,
+        )
+        over = self.list_ids([*ids, "ct-one-too-many"])
+        self.results.expect(
+            "id_limit",
+            label,
+            over.status == 400,
+            f"{self.limit + 1} ids must be rejected with 400, got {over.describe()}",
+            over.curl,
+        )
+        self._problem(over, label, "/" + self.ids_field, check="id_limit")
+
+    def _problem(
+        self, exchange: Exchange, label: str, pointer: str | None, *, check: str = "problem_details"
+    ) -> None:
+        """The answer is problem+json whose status matches, and names ``pointer`` among its field errors."""
+        media = exchange.response.headers.get("content-type", "").split(";")[0].strip().lower()
+        body = exchange.json()
+        problems = []
+        if media != PROBLEM_JSON:
+            problems.append(f"content type {media!r} is not {PROBLEM_JSON}")
+        if not isinstance(body, dict) or body.get("status") != exchange.status:
+            problems.append(
+                f"the body's status {body.get('status') if isinstance(body, dict) else None!r} differs from {exchange.status}"
+            )
+        if pointer is not None:
+            errors = body.get("errors") if isinstance(body, dict) else None
+            pointers = [_pointer(e.get("pointer")) for e in errors or [] if isinstance(e, dict)]
+            if not any(p == pointer or p.startswith(pointer + "/") for p in pointers):
+                problems.append(f"no field error points at {pointer!r} (pointers: {pointers})")
+        self.results.expect(check, label, not problems, "; ".join(problems), exchange.curl)
+
+    def check_problem_details(self) -> None:
+        """Field errors are 400 problem+json naming the field with an RFC 6901 pointer."""
+        label = self.list_op.operation_id
+        missing = self.client.send(self.list_op, {self.ids_field: self.unknown_ids(1)})
+        self.results.expect(
+            "problem_details",
+            label,
+            missing.status == 400,
+            f"a missing {self.enterprise_field} must be a 400: {missing.describe()}",
+            missing.curl,
+        )
+        self._problem(missing, label, "/" + self.enterprise_field)
+        malformed = self.list_ids(self.unknown_ids(1), **{self.enterprise_field: "not-a-uuid"})
+        self.results.expect(
+            "problem_details",
+            label,
+            malformed.status == 400,
+            f"a malformed {self.enterprise_field} must be a 400: {malformed.describe()}",
+            malformed.curl,
+        )
+        self._problem(malformed, label, "/" + self.enterprise_field)
+        too_long = self.list_ids([*self.unknown_ids(1), "x" * (self.max_id_length + 1)])
+        self.results.expect(
+            "problem_details",
+            label,
+            too_long.status == 400,
+            f"an id longer than {self.max_id_length} must be a 400: {too_long.describe()}",
+            too_long.curl,
+        )
+        self._problem(too_long, label, f"/{self.ids_field}/1")
+
+    def link_body(self, membership_id: str, linked: bool) -> dict[str, Any]:
+        schema = catalog("reverse").schema(self.link_op.request_schema)
+        body: dict[str, Any] = {}
+        for name, sub in S.properties(catalog("reverse").document, schema).items():
+            if name not in schema.get("required", ()):
+                continue
+            resolved = S.non_null(catalog("reverse").document, sub)
+            if name == self.enterprise_field:
+                body[name] = self.enterprise_id
+            elif "boolean" in S.types(resolved):
+                body[name] = linked
+            elif resolved.get("format") == "uuid":
+                body[name] = self.customer_id
+            else:
+                body[name] = membership_id
+        return body
+
+    def check_link_unlink(self) -> None:
+        """Link a known membership to a customer, list it, unlink it again."""
+        label = self.link_op.operation_id
+        if not self.membership_ids:
+            self.results.skip("link_unlink", "needs a known, linkable membership (--membership-id)")
+            return
+        listed = self.list_ids(list(self.membership_ids))
+        linkable = [
+            str(e.get("providerMembershipId"))
+            for e in listed.items("data")
+            if e.get("status") in ("enrolled", "pending")
+        ]
+        if not linkable:
+            self.results.skip("link_unlink", "none of the --membership-id memberships is enrolled or pending")
+            return
+        membership_id = linkable[0]
+        linked = self.client.send(self.link_op, self.link_body(membership_id, True))
+        self.results.expect(
+            "link_unlink",
+            label,
+            linked.status == 200 and linked.json().get("success") is not False,
+            f"linking enrolled membership {membership_id!r} must succeed: {linked.describe()}",
+            linked.curl,
+        )
+        again = self.list_ids([membership_id])
+        self.results.expect(
+            "link_unlink",
+            self.list_op.operation_id,
+            again.status == 200
+            and [e.get("providerMembershipId") for e in again.items("data")] == [membership_id],
+            f"the linked membership must still be listed: {again.describe()}",
+            again.curl,
+        )
+        unlinked = self.client.send(self.link_op, self.link_body(membership_id, False))
+        self.results.expect(
+            "link_unlink",
+            label,
+            unlinked.status == 200 and unlinked.json().get("success") is not False,
+            f"unlinking must succeed: {unlinked.describe()}",
+            unlinked.curl,
+        )
+        if unlinked.status != 200:
+            self.results.leftovers.append(
+                f"membership {membership_id} may still be linked to customer {self.customer_id}"
+            )
+
+    def check_token_rotation(self) -> None:
+        """During a rotation both tokens work; a wrong or missing token is a 401 problem."""
+        label = self.list_op.operation_id
+        body = {self.enterprise_field: self.enterprise_id, self.ids_field: self.unknown_ids(1)}
+        if len(self.tokens) < 2:
+            self.results.notes.append(
+                "token_rotation: one token given; both-tokens part needs a second --token"
+            )
+        for index, accepted in enumerate(self.tokens, start=1):
+            exchange = self.client.send(self.list_op, body, bearer=accepted)
+            self.results.expect(
+                "token_rotation",
+                label,
+                exchange.status == 200,
+                f"token #{index} must be accepted: {exchange.describe()}",
+                exchange.curl,
+            )
+        wrong: tuple[tuple[str, str | None], ...] = (("a wrong", WRONG_TOKEN), ("no", None))
+        for name, token in wrong:
+            exchange = self.client.send(self.list_op, body, bearer=token)
+            self.results.expect(
+                "token_rotation",
+                label,
+                exchange.status == 401,
+                f"{name} token must get 401: {exchange.describe()}",
+                exchange.curl,
+            )
+            self._problem(exchange, label, None, check="token_rotation")

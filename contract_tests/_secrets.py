@@ -1,0 +1,163 @@
+"""Keeping tokens out of everything the suite prints or writes.
+
+Every token the run is given is registered here under the name of a shell variable. Text that leaves
+the process (summary, failure messages, curl lines, every report file) goes through ``mask``, which
+replaces each token with ``$NAME``; curl lines use the same names as real shell expansions, so a QA
+engineer can ``export MEWS_ACCESS_TOKEN=...`` and paste the line.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import shlex
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+# Tokens shorter than this are not masked as substrings (they would mangle unrelated text); the CLI
+# refuses them anyway.
+MIN_SECRET_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class Secret:
+    value: str
+    name: str  # shell variable the masked text refers to, e.g. MEWS_ACCESS_TOKEN
+
+
+class Secrets:
+    """The run's tokens, and the masking of any text or bytes that might contain them."""
+
+    def __init__(self, secrets: Iterable[Secret] = ()) -> None:
+        self._secrets: list[Secret] = []
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: Secret) -> None:
+        if len(secret.value) >= MIN_SECRET_LENGTH and all(s.value != secret.value for s in self._secrets):
+            self._secrets.append(secret)
+            # Longest first, so a token that contains another is replaced whole.
+            self._secrets.sort(key=lambda s: len(s.value), reverse=True)
+
+    def __iter__(self) -> Iterator[Secret]:
+        return iter(self._secrets)
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(s.value for s in self._secrets)
+
+    def mask(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret.value, f"${secret.name}")
+        return text
+
+    def mask_bytes(self, data: bytes) -> bytes:
+        for secret in self._secrets:
+            data = data.replace(secret.value.encode(), f"${secret.name}".encode())
+        return data
+
+    def contains(self, text: str) -> bool:
+        return any(secret.value in text for secret in self._secrets)
+
+    def forms(self) -> Iterable[bytes]:
+        """Every encoding of a token a report could carry: plain and base64 (at each alignment)."""
+        for secret in self._secrets:
+            raw = secret.value.encode()
+            yield raw
+            for shift in range(3):
+                encoded = base64.b64encode(b"\0" * shift + raw)[4 if shift else 0 :]
+                # Drop the characters that depend on the neighbouring bytes at both ends.
+                yield encoded[2:-4]
+
+    def scrub_directory(self, directory: Path) -> list[Path]:
+        """Mask tokens in every file under ``directory``; returns the files that had to be changed.
+
+        The runner masks data before any report writer sees it, so this is the safety net that
+        proves it: tests assert it changes nothing.
+        """
+        changed: list[Path] = []
+        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+            data = path.read_bytes()
+            masked = self.mask_bytes(data)
+            leaked = any(form in masked for form in self.forms())
+            if masked != data or leaked:
+                if leaked:  # an encoded token we cannot mask in place: the file must not stay
+                    masked = b"removed: it contained an encoded token\n"
+                path.write_bytes(masked)
+                changed.append(path)
+        return changed
+
+    def shell_word(self, text: str) -> str:
+        """One shell word for ``text``, with each token written as ``"$NAME"`` instead of its value."""
+        if not self._secrets:
+            return shlex.quote(text)
+        pattern = "|".join(re.escape(s.value) for s in self._secrets)
+        names = {s.value: s.name for s in self._secrets}
+        parts: list[str] = []
+        position = 0
+        for match in re.finditer(pattern, text):
+            if match.start() > position:
+                parts.append(shlex.quote(text[position : match.start()]))
+            parts.append(f'"${names[match.group(0)]}"')
+            position = match.end()
+        if position < len(text) or not parts:
+            parts.append(shlex.quote(text[position:]))
+        return "".join(parts)
+
+
+def curl_line(
+    secrets: Secrets,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes | None,
+) -> str:
+    """A curl command that repeats a request, with tokens as shell variables."""
+    words = ["curl", "-sS", "-i", "-X", method.upper(), secrets.shell_word(url)]
+    skip = {"content-length", "host", "user-agent", "accept-encoding", "connection", "accept"}
+    for name, value in headers.items():
+        if name.lower() not in skip:
+            words += ["-H", secrets.shell_word(f"{name}: {value}")]
+    if body:
+        words += ["--data-raw", secrets.shell_word(body.decode("utf-8", errors="replace"))]
+    return " ".join(words)
+
+
+class MaskedTextFile(io.TextIOBase):
+    """A text file that masks tokens before anything reaches the disk.
+
+    Writers may split a token across ``write`` calls, so text is held back until a line is complete
+    (tokens never contain a newline) and masked line by line.
+    """
+
+    def __init__(self, path: Path, secrets: Secrets) -> None:
+        super().__init__()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[str] = path.open("w", encoding="utf-8")
+        self._secrets = secrets
+        self._pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        complete, newline, rest = self._pending.rpartition("\n")
+        if newline:
+            self._file.write(self._secrets.mask(complete + newline))
+            self._pending = rest
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._file.closed:
+            self._file.flush()
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.write(self._secrets.mask(self._pending))
+            self._pending = ""
+            super().close()
+            self._file.close()

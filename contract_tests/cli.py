@@ -1,0 +1,264 @@
+"""``mews-loyalty contract connector|reverse``: verify that a server honours the contract.
+
+    mews-loyalty contract connector --base-url URL --client-token X --access-token Y \
+        [--client NAME] [--allow-writes] [--max-examples N] [--report-dir DIR]
+    mews-loyalty contract reverse --base-url URL --token T [--token T2] [--enterprise-id UUID] \
+        [--membership-id ID ...] [--max-examples N] [--report-dir DIR]
+
+Tokens may come from the environment instead of the command line (which other users of the machine
+can read): MEWS_CLIENT_TOKEN, MEWS_ACCESS_TOKEN, MEWS_REVERSE_TOKENS (comma separated).
+
+Exit status: 0 the server conforms, 1 it does not (or the run could not finish), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from contract_tests._fuzz import PHASES
+from contract_tests._run import (
+    DEFAULT_MAX_EXAMPLES,
+    DEFAULT_REPORT_DIR,
+    DEFAULT_SEED,
+    ConnectorOptions,
+    ReverseOptions,
+    UsageError,
+    verify_connector,
+    verify_reverse,
+)
+from contract_tests._secrets import MIN_SECRET_LENGTH
+from mews_loyalty._window import parse_rate
+
+OK, NOT_CONFORMING, USAGE = 0, 1, 2
+
+
+def _base_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"not an http(s) URL: {text!r}")
+    return text.rstrip("/")
+
+
+def _phases(text: str) -> tuple[str, ...]:
+    chosen = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = [p for p in chosen if p not in PHASES]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown phases {unknown}; choose from {','.join(PHASES)} (or 'none')"
+        )
+    return chosen
+
+
+def _phases_or_none(text: str) -> tuple[str, ...]:
+    return () if text.strip().lower() == "none" else _phases(text)
+
+
+def _rate(text: str) -> tuple[int, float] | None:
+    try:
+        return parse_rate(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _uuid(text: str) -> str:
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a UUID: {text!r}") from None
+
+
+def _pair(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def _common(parser: argparse.ArgumentParser, rate_default: str) -> None:
+    parser.add_argument("--base-url", required=True, type=_base_url, help="the server to verify")
+    parser.add_argument(
+        "--max-examples",
+        type=_positive,
+        default=DEFAULT_MAX_EXAMPLES,
+        help=f"schemathesis cases per operation and phase (default {DEFAULT_MAX_EXAMPLES})",
+    )
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        default=DEFAULT_REPORT_DIR,
+        help=f"where reports go (default {DEFAULT_REPORT_DIR})",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"generation seed (default {DEFAULT_SEED})"
+    )
+    parser.add_argument(
+        "--phases",
+        type=_phases_or_none,
+        default=PHASES,
+        help=f"schemathesis phases, comma separated, or 'none' (default {','.join(PHASES)})",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=_rate,
+        default=_rate(rate_default),
+        metavar="N/SECONDS",
+        help=f"the server's rate limit; every request is paced under it, or 'off' (default {rate_default})",
+    )
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
+
+
+def _connector_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mews-loyalty contract connector",
+        description="Verify that a Connector API server (loyalty operations) honours the contract.",
+    )
+    _common(parser, "200/30")
+    parser.add_argument(
+        "--client-token", default=os.environ.get("MEWS_CLIENT_TOKEN"), help="(or MEWS_CLIENT_TOKEN)"
+    )
+    parser.add_argument(
+        "--access-token", default=os.environ.get("MEWS_ACCESS_TOKEN"), help="(or MEWS_ACCESS_TOKEN)"
+    )
+    parser.add_argument("--client", default=None, help="the Client name sent in every body")
+    parser.add_argument(
+        "--allow-writes",
+        action="store_true",
+        help="also add, update and delete (everything created is deleted at the end)",
+    )
+    parser.add_argument(
+        "--probe-rate-limit",
+        action="store_true",
+        help="burst past --rate-limit to see a 429 with Retry-After (only against a server you own)",
+    )
+    parser.add_argument(
+        "--value",
+        action="append",
+        type=_pair,
+        default=[],
+        metavar="NAME=VALUE",
+        help="value for a property of created records the suite cannot make up (e.g. AccountId=<customer id>)",
+    )
+    return parser
+
+
+def _reverse_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mews-loyalty contract reverse",
+        description="Verify that a Loyalty Reverse API provider honours the contract.",
+    )
+    _common(parser, "off")
+    parser.add_argument(
+        "--token",
+        action="append",
+        default=[],
+        help="bearer token; give two during a rotation (or MEWS_REVERSE_TOKENS)",
+    )
+    parser.add_argument("--enterprise-id", type=_uuid, default=None, help="mewsEnterpriseId to send")
+    parser.add_argument(
+        "--membership-id", action="append", default=[], help="an id the provider knows (for link/unlink)"
+    )
+    parser.add_argument("--customer-id", type=_uuid, default=None, help="mewsCustomerId for link/unlink")
+    return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace | int:
+    try:
+        return parser.parse_args(argv)
+    except SystemExit as exit_:
+        return USAGE if exit_.code else OK
+
+
+def _check_token(parser: argparse.ArgumentParser, name: str, value: str | None) -> str:
+    if not value:
+        parser.error(f"{name} is required")
+    if len(value) < MIN_SECRET_LENGTH:
+        parser.error(f"{name} is too short to be a real token (and could not be masked in reports)")
+    return value
+
+
+def _common_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "base_url": args.base_url,
+        "max_examples": args.max_examples,
+        "report_dir": args.report_dir,
+        "seed": args.seed,
+        "phases": args.phases,
+        "rate_limit": args.rate_limit,
+        "timeout": args.timeout,
+    }
+
+
+def connector_main(argv: list[str]) -> int:
+    parser = _connector_parser()
+    args = _parse(parser, argv)
+    if isinstance(args, int):
+        return args
+    try:
+        options = ConnectorOptions(
+            **_common_kwargs(args),
+            client_token=_check_token(parser, "--client-token", args.client_token),
+            access_token=_check_token(parser, "--access-token", args.access_token),
+            allow_writes=args.allow_writes,
+            probe_rate_limit=args.probe_rate_limit,
+            values=dict(args.value),
+        )
+        if args.client:
+            options.client = args.client
+        if args.probe_rate_limit and args.rate_limit is None:
+            parser.error("--probe-rate-limit needs --rate-limit N/SECONDS (the server's limit)")
+        results = verify_connector(options)
+    except SystemExit as exit_:
+        return USAGE if exit_.code else OK
+    except UsageError as error:
+        print(f"mews-loyalty contract connector: {error}", file=sys.stderr)
+        return USAGE
+    return OK if results.conforms else NOT_CONFORMING
+
+
+def reverse_main(argv: list[str]) -> int:
+    parser = _reverse_parser()
+    args = _parse(parser, argv)
+    if isinstance(args, int):
+        return args
+    try:
+        environment = [t.strip() for t in os.environ.get("MEWS_REVERSE_TOKENS", "").split(",") if t.strip()]
+        tokens = [_check_token(parser, "--token", token) for token in (args.token or environment)]
+        if not tokens:
+            parser.error("give at least one --token (or set MEWS_REVERSE_TOKENS)")
+        options = ReverseOptions(
+            **_common_kwargs(args),
+            tokens=tokens,
+            enterprise_id=args.enterprise_id,
+            membership_ids=args.membership_id,
+            customer_id=args.customer_id,
+        )
+        results = verify_reverse(options)
+    except SystemExit as exit_:
+        return USAGE if exit_.code else OK
+    except UsageError as error:
+        print(f"mews-loyalty contract reverse: {error}", file=sys.stderr)
+        return USAGE
+    return OK if results.conforms else NOT_CONFORMING
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m contract_tests.cli connector|reverse ...``"""
+    args = sys.argv[1:] if argv is None else argv
+    commands = {"connector": connector_main, "reverse": reverse_main}
+    if not args or args[0] not in commands:
+        print("usage: python -m contract_tests [connector|reverse] [options]", file=sys.stderr)
+        return USAGE
+    return commands[args[0]](args[1:])

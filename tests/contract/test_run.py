@@ -1,0 +1,267 @@
+"""Whole runs: the command QA types, its exit codes, its reports, and its manners on live servers."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from contract_tests import _connector
+from contract_tests._run import ConnectorOptions, ReverseOptions, UsageError, verify_connector, verify_reverse
+from contract_tests.cli import connector_main, reverse_main
+from mews_loyalty._cli import main as mews_loyalty_main
+from mews_loyalty.mock._server import serve_in_process, serve_in_thread
+from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
+from tests.contract._proxy import Answer, Flow, MutatingProxy, Mutation
+from tests.contract.conftest import KNOWN_MOCK_GAPS, REVERSE_TOKENS, SEED, run_connector
+
+SCHEMATHESIS_REPORTS = ("junit.xml", "requests.har", "cassette.yaml", "events.ndjson", "html/index.html")
+
+
+def _files_containing(directory: Path, needles: list[str]) -> list[Path]:
+    return [
+        p for p in directory.rglob("*") if p.is_file() and any(n.encode() in p.read_bytes() for n in needles)
+    ]
+
+
+def test_python_m_contract_tests_verifies_both_mocks(tmp_path: Path) -> None:
+    # The command the lead wires to `nox -s contract`: both mocks as real servers, every phase, every
+    # report, in well under three minutes, and no token anywhere in what it prints or writes.
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "contract_tests"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    assert elapsed < 180
+    expected_exit = 1 if any(KNOWN_MOCK_GAPS.values()) else 0
+    assert done.returncode == expected_exit, done.stdout[-3000:] + done.stderr[-3000:]
+    reports = tmp_path / "reports" / "contract"
+    for api in ("connector", "reverse"):
+        folder = reports / api
+        for name in ("summary.txt", "junit.xml", "failures.txt", "results.json"):
+            assert (folder / name).is_file(), f"{api}/{name}"
+        for name in SCHEMATHESIS_REPORTS:
+            assert (folder / "schemathesis" / name).is_file(), f"{api}/schemathesis/{name}"
+            assert (folder / "schemathesis" / "stateful" / name).is_file(), (
+                f"{api}/schemathesis/stateful/{name}"
+            )
+        data = json.loads((folder / "results.json").read_text())
+        assert {f["check"] for f in data["failures"]} == KNOWN_MOCK_GAPS[api]
+        assert data["errors"] == []
+        assert data["leftovers"] == []
+        assert data["schemathesis_cases"] > 0
+    connector = json.loads((reports / "connector" / "results.json").read_text())
+    assert "rate_limit" in connector["checks"], "the 429 is provoked against our own mock"
+    assert all(f["curl"].startswith("curl ") for f in connector["failures"])
+    demo_tokens = [DEMO_CLIENT_TOKEN, DEMO_ACCESS_TOKEN]
+    assert not _files_containing(reports, demo_tokens)
+    assert not any(token in done.stdout + done.stderr for token in demo_tokens)
+    assert len(done.stdout.splitlines()) < 2 * 60, "two one-screen summaries"
+
+
+def test_read_only_run_sends_no_writes(connector_mock: str, tmp_path: Path) -> None:
+    # Read-only is the default against live servers: not one add, update or delete may leave the suite.
+    seen: list[tuple[str, str | None]] = []
+
+    def record(flow: Flow, op: object) -> Flow:
+        seen.append((flow.method, getattr(op, "action", None)))
+        return flow
+
+    spy = Mutation("spy", "connector", frozenset(), on_request=record)
+    with serve_in_thread(MutatingProxy(connector_mock, spy)) as url:
+        options = ConnectorOptions(
+            base_url=url,
+            client_token=DEMO_CLIENT_TOKEN,
+            access_token=DEMO_ACCESS_TOKEN,
+            max_examples=3,
+            report_dir=tmp_path,
+            seed=SEED,
+            phases=("fuzzing", "coverage"),
+            rate_limit=None,
+        )
+        results = verify_connector(options, out=io.StringIO())
+    assert ("POST", "get_all") in seen
+    # Operations are only ever read; other requests are schemathesis' GET probe of an unknown path.
+    assert {action for _, action in seen} <= {"get_all", None}
+    assert {method for method, action in seen if action is None} <= {"GET"}
+    assert {n.check for n in results.not_run} >= {"update_semantics", "soft_delete", "rate_limit"}
+
+
+def test_pacing_keeps_a_rate_limited_server_happy(tmp_path: Path) -> None:
+    # Never exceed the server's limit: against a mock enforcing 40 requests per second, a paced run
+    # (scenarios and fuzzing) must not see a single 429.
+    statuses: list[int] = []
+
+    def record(flow: Flow, op: object, answer: Answer) -> Answer:
+        statuses.append(answer.status)
+        return answer
+
+    spy = Mutation("spy", "connector", frozenset(), on_response=record)
+    with (
+        serve_in_process(["mock", "connector", "--seed-data", "--rate-limit", "40/1"]) as upstream,
+        serve_in_thread(MutatingProxy(upstream, spy)) as url,
+    ):
+        results = run_connector(url, tmp_path, max_examples=2, rate=(40, 1.0))
+    assert len(statuses) > 100
+    assert 429 not in statuses
+    assert results.errors == []
+
+
+def test_cleanup_runs_even_when_a_check_crashes(
+    connector_mock: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Whatever goes wrong mid-run, records the run created on a live server must be deleted again.
+    created: list[str] = []
+    original = _connector.ConnectorScenarios.create
+
+    def create_then_remember(
+        self: _connector.ConnectorScenarios, resource: _connector.Resource, overrides=None
+    ):
+        record = original(self, resource, overrides)
+        created.append(record["Id"])
+        return record
+
+    def crash(self: _connector.ConnectorScenarios) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_connector.ConnectorScenarios, "create", create_then_remember)
+    monkeypatch.setattr(_connector.ConnectorScenarios, "check_soft_delete", crash)
+    with pytest.raises(KeyboardInterrupt):
+        run_connector(connector_mock, tmp_path, phases=())
+    assert created
+    body = {
+        "ClientToken": DEMO_CLIENT_TOKEN,
+        "AccessToken": DEMO_ACCESS_TOKEN,
+        "Client": "test",
+        "LoyaltyProgramIds": created,
+        "Limitation": {"Count": 1000},
+    }
+    still = httpx.post(f"{connector_mock}/api/connector/v1/loyaltyPrograms/getAll", json=body).json()
+    assert still["LoyaltyPrograms"] == []
+
+
+def test_leftovers_are_reported(connector_mock: str, tmp_path: Path) -> None:
+    # When deleting does not work, the run must say exactly what it left behind.
+    def no_delete(flow: Flow, op: object) -> Flow | Answer:
+        if getattr(op, "action", None) == "delete":
+            return Answer(200, {"content-type": "application/json", "Request-Id": "r-1"}, b"{}")
+        return flow
+
+    with serve_in_thread(
+        MutatingProxy(connector_mock, Mutation("no_delete", "connector", frozenset(), on_request=no_delete))
+    ) as url:
+        results = run_connector(url, tmp_path, phases=())
+    assert results.leftovers
+    assert "NOT CLEANED UP" in (tmp_path / "connector" / "summary.txt").read_text()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "--base-url"),
+        (
+            [
+                "--base-url",
+                "ftp://example.com",
+                "--client-token",
+                DEMO_CLIENT_TOKEN,
+                "--access-token",
+                DEMO_ACCESS_TOKEN,
+            ],
+            "http",
+        ),
+        (["--base-url", "http://127.0.0.1:9", "--access-token", DEMO_ACCESS_TOKEN], "--client-token"),
+        (
+            [
+                "--base-url",
+                "http://127.0.0.1:9",
+                "--client-token",
+                "short",
+                "--access-token",
+                DEMO_ACCESS_TOKEN,
+            ],
+            "too short",
+        ),
+        (
+            [
+                "--base-url",
+                "http://127.0.0.1:9",
+                "--phases",
+                "warp",
+                "--client-token",
+                DEMO_CLIENT_TOKEN,
+                "--access-token",
+                DEMO_ACCESS_TOKEN,
+            ],
+            "unknown phases",
+        ),
+    ],
+)
+def test_connector_usage_errors_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # QA scripts tell "server broken" (1) from "command wrong" (2) by the exit status alone.
+    monkeypatch.delenv("MEWS_CLIENT_TOKEN", raising=False)
+    monkeypatch.delenv("MEWS_ACCESS_TOKEN", raising=False)
+    assert connector_main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unreachable_server_and_rejected_tokens_are_usage_errors(
+    connector_mock: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A typo in the URL or the tokens is not a contract violation; the message must not echo a token.
+    tokens = ["--client-token", DEMO_CLIENT_TOKEN, "--access-token", DEMO_ACCESS_TOKEN]
+    assert connector_main(["--base-url", "http://127.0.0.1:9", *tokens]) == 2
+    wrong = "0123456789abcdef0123456789abcdef-0123456789abcdef0123456789abcde"
+    assert (
+        connector_main(
+            ["--base-url", connector_mock, "--client-token", wrong, "--access-token", DEMO_ACCESS_TOKEN]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "cannot reach" in err
+    assert "refused the tokens" in err
+    assert wrong not in err
+
+
+def test_mews_loyalty_contract_reverse_dispatches_and_conforms(
+    reverse_mock: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `mews-loyalty contract reverse` is the entry point QA documents; a conforming provider exits 0.
+    argv = [
+        "contract",
+        "reverse",
+        "--base-url",
+        reverse_mock,
+        "--phases",
+        "none",
+        "--report-dir",
+        str(tmp_path),
+    ]
+    argv += [arg for token in REVERSE_TOKENS for arg in ("--token", token)]
+    assert mews_loyalty_main(argv) == 0
+    out = capsys.readouterr().out
+    assert "CONFORMS" in out
+    assert not any(token in out for token in REVERSE_TOKENS)
+    assert not _files_containing(tmp_path, REVERSE_TOKENS)
+
+
+def test_reverse_without_tokens_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without a token nothing can be verified; say so instead of failing every check.
+    monkeypatch.delenv("MEWS_REVERSE_TOKENS", raising=False)
+    assert reverse_main(["--base-url", "http://127.0.0.1:9"]) == 2
+    with pytest.raises(UsageError):
+        verify_reverse(ReverseOptions(base_url="http://127.0.0.1:9"), out=io.StringIO())

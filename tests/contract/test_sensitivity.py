@@ -1,0 +1,84 @@
+"""Sensitivity: the suite passes a server that keeps the contract and fails one that breaks it.
+
+Each mutant is the real mock behind a proxy that breaks one rule; the test names the check that must
+catch it, so a check that silently stops working fails here, not in front of a provider.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from contract_tests._results import Results
+from mews_loyalty.mock._server import serve_in_thread
+from tests.contract._mutants import connector_mutants, rate_limit_mutants, reverse_mutants
+from tests.contract._proxy import IDENTITY, MutatingProxy, Mutation
+from tests.contract.conftest import KNOWN_MOCK_GAPS, REVERSE_TOKENS, SCALED_RATE, run_connector, run_reverse
+
+
+def assert_caught(results: Results, mutation: Mutation) -> None:
+    failing = set(results.failing_checks())
+    missed = mutation.expected - failing
+    assert not missed, f"{mutation.name}: not caught by {sorted(missed)} (failing checks: {sorted(failing)})"
+    for check, fragment in mutation.messages.items():
+        messages = [f.message for f in results.failures if f.check == check]
+        assert any(fragment in m for m in messages), f"{mutation.name}: no {check} failure says {fragment!r}"
+
+
+def assert_passes(results: Results, api: str) -> None:
+    assert results.errors == []
+    assert results.leftovers == []
+    assert set(results.failing_checks()) == KNOWN_MOCK_GAPS[api], [
+        f"[{f.check}] {f.operation}: {f.message}" for f in results.failures
+    ]
+
+
+def test_connector_identity_proxy_passes(connector_mock: str, tmp_path: Path) -> None:
+    # A transparent proxy must not change the verdict: otherwise every mutant result below is noise.
+    with serve_in_thread(MutatingProxy(connector_mock, IDENTITY["connector"])) as url:
+        results = run_connector(url, tmp_path)
+    assert_passes(results, "connector")
+    assert results.schemathesis_cases > 0
+
+
+@pytest.mark.parametrize("mutation", connector_mutants(), ids=lambda m: m.name)
+def test_connector_mutant_is_caught(connector_mock: str, tmp_path: Path, mutation: Mutation) -> None:
+    # A Connector server that breaks this one rule must fail the run, through the check named for it.
+    with serve_in_thread(MutatingProxy(connector_mock, mutation)) as url:
+        results = run_connector(url, tmp_path)
+    assert not results.conforms
+    assert_caught(results, mutation)
+
+
+def test_rate_limited_identity_passes(limited_connector_mock: str, tmp_path: Path) -> None:
+    # The deliberate 429 against a server that keeps the rule: Retry-After present, honoured, success.
+    with serve_in_thread(MutatingProxy(limited_connector_mock, IDENTITY["connector"])) as url:
+        results = run_connector(url, tmp_path, phases=(), rate=SCALED_RATE, probe=True)
+    assert_passes(results, "connector")
+    assert dict(results.by_check("rate_limit")), "the rate limit check did not run"
+
+
+@pytest.mark.parametrize("mutation", rate_limit_mutants(), ids=lambda m: m.name)
+def test_rate_limit_mutant_is_caught(limited_connector_mock: str, tmp_path: Path, mutation: Mutation) -> None:
+    # A 429 without Retry-After leaves clients guessing; the probe must say so.
+    with serve_in_thread(MutatingProxy(limited_connector_mock, mutation)) as url:
+        results = run_connector(url, tmp_path, phases=(), rate=SCALED_RATE, probe=True)
+    assert_caught(results, mutation)
+
+
+def test_reverse_identity_proxy_passes(reverse_mock: str, tmp_path: Path) -> None:
+    # The reference provider behind a transparent proxy keeps the contract, rotation included.
+    with serve_in_thread(MutatingProxy(reverse_mock, IDENTITY["reverse"])) as url:
+        results = run_reverse(url, tmp_path)
+    assert_passes(results, "reverse")
+    assert dict(results.by_check("ignored_auth")), "schemathesis' auth check did not run"
+
+
+@pytest.mark.parametrize("mutation", reverse_mutants(REVERSE_TOKENS), ids=lambda m: m.name)
+def test_reverse_mutant_is_caught(reverse_mock: str, tmp_path: Path, mutation: Mutation) -> None:
+    # A provider that breaks this one rule must not be certified.
+    with serve_in_thread(MutatingProxy(reverse_mock, mutation)) as url:
+        results = run_reverse(url, tmp_path)
+    assert not results.conforms
+    assert_caught(results, mutation)

@@ -1,0 +1,150 @@
+"""The suite's building blocks: pacing, masking, curl lines, values made from the spec."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from email.utils import formatdate
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from contract_tests import _schema as S
+from contract_tests._connector import _batch_item_schema, resources
+from contract_tests._pacing import Pacer, parse_retry_after
+from contract_tests._secrets import MaskedTextFile, Secret, Secrets, curl_line
+from mews_loyalty._spec import catalog
+
+TOKEN = "C66EF7B239D24632943D115EDE9CB810-EA00F8FD8294692C940F6B5A8F9453D"
+OTHER = "E0D439EE522F44368DC78E1BFB03710C-D24FB11DBE31D4621C4817E028D9E1D"
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sent: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_pacer_never_exceeds_the_window() -> None:
+    # Against a live server the documented limit (200 per 30 s) must hold for every request we send.
+    time = FakeTime()
+    pacer = Pacer((10, 1.0), clock=time.clock, sleep=time.sleep)
+    for _ in range(50):
+        pacer.acquire()
+        time.sent.append(time.now)
+        time.now += 0.001
+    for start in time.sent:
+        in_window = [t for t in time.sent if start <= t < start + 1.0]
+        assert len(in_window) <= 9  # 90 % of the limit: the server counts arrivals, not departures
+
+
+def test_pacer_honours_retry_after_and_backs_off_without_it() -> None:
+    # A 429 must hold back every following request: for Retry-After, or exponentially when absent.
+    time = FakeTime()
+    pacer = Pacer(None, clock=time.clock, sleep=time.sleep)
+    assert pacer.observe(429, {"Retry-After": "7"}) == 7.0
+    start = time.now
+    pacer.acquire()
+    assert time.now - start == pytest.approx(7.0)
+    assert [pacer.observe(429, {}) for _ in range(3)] == [1.0, 2.0, 4.0]
+    assert pacer.observe(200, {}) is None
+    assert pacer.observe(429, {}) == 1.0  # a success resets the back-off
+
+
+def test_retry_after_forms() -> None:
+    # Retry-After may be delta-seconds or an HTTP-date (RFC 9110); anything else is unusable.
+    assert parse_retry_after("12") == 12.0
+    assert parse_retry_after(formatdate(1_000_030.0, usegmt=True), now=1_000_000.0) == pytest.approx(30.0)
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
+
+
+def test_mask_replaces_every_token() -> None:
+    # Reports and summaries are shared with providers: a token must never appear in them.
+    secrets = Secrets([Secret(TOKEN, "MEWS_ACCESS_TOKEN"), Secret(OTHER, "MEWS_CLIENT_TOKEN")])
+    text = json.dumps({"AccessToken": TOKEN, "ClientToken": OTHER, "Note": TOKEN + "x"})
+    masked = secrets.mask(text)
+    assert TOKEN not in masked
+    assert OTHER not in masked
+    assert "$MEWS_ACCESS_TOKEN" in masked
+
+
+def test_curl_line_reproduces_the_body_with_tokens_from_the_environment(tmp_path: Path) -> None:
+    # The curl line is how a failure is reproduced: pasted into a shell with the tokens exported, it
+    # must send exactly the original bytes, quotes and all, without the token in the line.
+    secrets = Secrets([Secret(TOKEN, "MEWS_ACCESS_TOKEN")])
+    body = json.dumps({"AccessToken": TOKEN, "Name": "O'Brien's \"club\" $HOME `x`"}).encode()
+    line = curl_line(secrets, "POST", "http://127.0.0.1:1/api", {"Content-Type": "application/json"}, body)
+    assert TOKEN not in line
+    data_word = line.split("--data-raw ", 1)[1]
+    echoed = subprocess.run(
+        ["bash", "-c", f"printf %s {data_word}"],
+        env={"MEWS_ACCESS_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        check=True,
+    )
+    assert echoed.stdout == body
+
+
+def test_masked_file_masks_tokens_split_across_writes(tmp_path: Path) -> None:
+    # Report writers stream their output; a token cut in two by a write must still be masked.
+    secrets = Secrets([Secret(TOKEN, "MEWS_ACCESS_TOKEN")])
+    path = tmp_path / "out.txt"
+    with MaskedTextFile(path, secrets) as file:
+        file.write('{"AccessToken": "' + TOKEN[:10])
+        file.write(TOKEN[10:] + '"}\n{"again": "' + TOKEN + '"}')
+    content = path.read_text()
+    assert TOKEN not in content
+    assert content.count("$MEWS_ACCESS_TOKEN") == 2
+
+
+def test_scrub_finds_base64_encoded_tokens(tmp_path: Path) -> None:
+    # A writer that base64-encodes bodies would hide a token from a plain search; the net catches it.
+    secrets = Secrets([Secret(TOKEN, "MEWS_ACCESS_TOKEN")])
+    for shift in range(3):
+        (tmp_path / f"encoded{shift}.txt").write_bytes(base64.b64encode(b"x" * shift + TOKEN.encode()))
+    (tmp_path / "clean.txt").write_text("nothing here")
+    changed = secrets.scrub_directory(tmp_path)
+    assert sorted(p.name for p in changed) == ["encoded0.txt", "encoded1.txt", "encoded2.txt"]
+
+
+def test_resources_come_from_the_catalog() -> None:
+    # Scenario checks must cover every paged and writable resource without naming them in code.
+    found = {r.name: r for r in resources()}
+    paged = {op.resource for op in catalog("connector").operations if op.is_paged}
+    assert set(found) == paged
+    order = [r.name for r in resources()]
+    for resource in resources():
+        for target in resource.references.values():
+            assert order.index(target) < order.index(resource.name), "referenced resources come first"
+        assert resource.ids_filter in resource.get_all.request_properties
+
+
+def test_made_up_add_items_are_valid_against_the_spec() -> None:
+    # Values the scenarios invent must be valid, or a correct server would be blamed for rejecting them.
+    document = catalog("connector").document
+    for resource in resources():
+        if resource.add is None:
+            continue
+        schema = _batch_item_schema(resource.add)
+        for name, sub in schema["properties"].items():
+            value = S.make_value(document, sub, name=name, variant=3, reference=lambda _n: None)
+            resolved = {**S.non_null(document, sub), "components": document["components"]}
+            jsonschema.validate(value, resolved, cls=jsonschema.Draft202012Validator)
+
+
+def test_same_value_allows_the_spec_representations() -> None:
+    # A date sent may come back as midnight UTC, and ids in another case: neither is a difference.
+    assert S.same_value("2031-01-15", "2031-01-15T00:00:00Z")
+    assert S.same_value("2031-01-15T10:00:00+02:00", "2031-01-15T08:00:00Z")
+    assert S.same_value("3FA85F64-5717-4562-B3FC-2C963F66AFA6", "3fa85f64-5717-4562-b3fc-2c963f66afa6")
+    assert not S.same_value("2031-01-15", "2031-01-16T00:00:00Z")
+    assert not S.same_value(1, 2)
