@@ -1,0 +1,197 @@
+"""What the Connector mock knows about each resource beyond the spec: a table, not code.
+
+Everything generic (paging, validation, auth, errors) comes from the operation catalog; this module
+only says, per resource, which record field each ``getAll`` filter reads, which fields name other
+records, what may not be deleted while in use, and the few value rules Mews documents:
+
+    RESOURCES["loyalty_memberships"].filters["AccountIds"]   # FieldFilter("AccountId")
+    RESOURCES["loyalty_memberships"].defaults                 # {"State": "Enrolled"}
+    RESOURCES["loyalty_programs"].kept_while_used_by          # (Dependents("loyalty_memberships", ...),)
+
+``build_store()`` makes the empty tables, shaped by the item schemas of the spec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from mews_loyalty._spec import catalog
+from mews_loyalty.mock._connector_errors import FORBIDDEN, ConnectorError
+from mews_loyalty.mock._connector_store import ConnectorStore, Table
+
+API = "connector"
+ID_FIELD = "Id"
+CHAIN_FIELD = "ChainId"
+CREATOR_FIELD = "CreatorProfile"
+UPDATER_FIELD = "UpdaterProfile"
+
+
+@dataclass(frozen=True)
+class FieldFilter:
+    """Keeps records whose ``field`` holds one of the listed values."""
+
+    field: str
+
+
+@dataclass(frozen=True)
+class TimeFilter:
+    """Keeps records created / last changed within the interval (half-open; equal ends: that instant)."""
+
+    stamp: Literal["created_us", "updated_us"]
+
+
+@dataclass(frozen=True)
+class ActivityFilter:
+    """Keeps active and/or soft-deleted records; absent or null means active only."""
+
+
+@dataclass(frozen=True)
+class ChainFilter:
+    """Narrows the chains in scope of the access token (chains outside the scope match nothing)."""
+
+
+Filter = FieldFilter | TimeFilter | ActivityFilter | ChainFilter
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A field naming an active record of ``target`` in the same chain.
+
+    ``matching`` pairs a field of the target with a field of this record that must hold the same
+    value (a membership's tier must belong to the membership's program).
+    """
+
+    field: str
+    target: str
+    matching: Mapping[str, str] = dataclass_field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Dependents:
+    """Active records of ``resource`` whose ``field`` names a record keep it from being deleted."""
+
+    resource: str
+    field: str
+
+
+def utc_date_time(value: Any) -> Any:
+    """An expiration sent as a date or a date-time with any offset, stored as a UTC date-time."""
+    if not isinstance(value, str):
+        return value
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:  # a date ("2029-12-24"): midnight UTC
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:
+        raise ConnectorError(FORBIDDEN, f"{value} cannot be expressed in UTC.") from None
+    return parsed.isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class ResourceRules:
+    resource: str  # the catalog's resource name
+    filters: Mapping[str, Filter]  # getAll filter (wire name) -> what it reads
+    references: tuple[Reference, ...] = ()
+    chain_from: str | None = None  # the reference whose target's chain the record lives in
+    defaults: Mapping[str, Any] = dataclass_field(default_factory=dict)  # value when absent or null on add
+    mirrors: Mapping[str, str] = dataclass_field(default_factory=dict)  # former name -> field it mirrors
+    normalizers: Mapping[str, Callable[[Any], Any]] = dataclass_field(default_factory=dict)
+    verbatim: frozenset[str] = frozenset()  # fields stored as the caller wrote them
+    kept_while_used_by: tuple[Dependents, ...] = ()
+
+    @property
+    def noun(self) -> str:
+        """``loyalty_memberships`` -> ``loyalty membership``, for messages."""
+        return self.resource.removesuffix("s").replace("_", " ")
+
+
+_ACTIVE_STATES = ActivityFilter()
+_CHAINS = ChainFilter()
+_CREATED = TimeFilter("created_us")
+_UPDATED = TimeFilter("updated_us")
+
+RESOURCES: dict[str, ResourceRules] = {
+    rules.resource: rules
+    for rules in (
+        ResourceRules(
+            resource="loyalty_programs",
+            filters={
+                "ChainIds": _CHAINS,
+                "CreatedUtc": _CREATED,
+                "UpdatedUtc": _UPDATED,
+                "LoyaltyProgramIds": FieldFilter(ID_FIELD),
+                "ActivityStates": _ACTIVE_STATES,
+                "Codes": FieldFilter("Code"),
+            },
+            kept_while_used_by=(Dependents("loyalty_memberships", "LoyaltyProgramId"),),
+        ),
+        ResourceRules(
+            resource="loyalty_tiers",
+            filters={
+                "ChainIds": _CHAINS,
+                "LoyaltyProgramIds": FieldFilter("LoyaltyProgramId"),
+                "LoyaltyTierIds": FieldFilter(ID_FIELD),
+                "ActivityStates": _ACTIVE_STATES,
+                "UpdatedUtc": _UPDATED,
+            },
+            references=(Reference("LoyaltyProgramId", "loyalty_programs"),),
+            chain_from="LoyaltyProgramId",
+        ),
+        ResourceRules(
+            resource="loyalty_memberships",
+            filters={
+                "ChainIds": _CHAINS,
+                "CreatedUtc": _CREATED,
+                "UpdatedUtc": _UPDATED,
+                "LoyaltyMembershipIds": FieldFilter(ID_FIELD),
+                "AccountIds": FieldFilter("AccountId"),
+                "LoyaltyProgramIds": FieldFilter("LoyaltyProgramId"),
+                "MembershipStates": FieldFilter("State"),
+                "ActivityStates": _ACTIVE_STATES,
+                "Codes": FieldFilter("MembershipNumber"),
+                "MembershipNumbers": FieldFilter("MembershipNumber"),
+                "ProviderMembershipIds": FieldFilter("ProviderMembershipId"),
+            },
+            references=(
+                Reference("LoyaltyProgramId", "loyalty_programs"),
+                Reference(
+                    "LoyaltyTierId", "loyalty_tiers", matching={"LoyaltyProgramId": "LoyaltyProgramId"}
+                ),
+            ),
+            defaults={"State": "Enrolled"},
+            mirrors={"Code": "MembershipNumber"},
+            normalizers={"ExpirationDate": utc_date_time},
+            # pydantic's URL type normalises ("https://x.com" -> "https://x.com/") and cannot hold every
+            # URI the spec allows; the mock keeps and gives back what was sent.
+            verbatim=frozenset({"Url"}),
+        ),
+    )
+}
+
+
+def item_fields(resource: str) -> tuple[str, ...]:
+    """Wire names of a resource item's properties, in the spec's order (from its getAll result)."""
+    api = catalog(API)
+    get_all = api.resources()[resource]["get_all"]
+    assert get_all.response_schema is not None
+    assert get_all.page_items is not None
+    items = api.schema(get_all.response_schema)["properties"][get_all.page_items]["items"]
+    return tuple(api.schema(str(items["$ref"]).rsplit("/", 1)[-1])["properties"])
+
+
+def build_store() -> ConnectorStore:
+    """Empty tables for every resource, with counters for the rules that need them."""
+    counted: dict[str, set[str]] = {name: set() for name in RESOURCES}
+    for rules in RESOURCES.values():
+        for dependents in rules.kept_while_used_by:
+            counted[dependents.resource].add(dependents.field)
+    tables = {}
+    for name, rules in RESOURCES.items():
+        shared = {CHAIN_FIELD, *(reference.field for reference in rules.references)}
+        tables[name] = Table(name, item_fields(name), counted=counted[name], shared=shared)
+    return ConnectorStore(tables)
