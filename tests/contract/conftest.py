@@ -21,11 +21,6 @@ SCALED_RATE = (200, 2.0)
 
 # Checks our own mocks still fail, with the server behaviour behind each (see the report to the lead).
 # The identity tests assert exactly this set, so fixing the mock makes them fail until it is emptied.
-KNOWN_MOCK_GAPS: dict[str, set[str]] = {
-    # The mock answers 403 to an interval longer than 3 months; issue #5 says 400.
-    "connector": {"interval_limit"},
-    "reverse": set(),
-}
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ import io
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -19,7 +18,7 @@ from mews_loyalty._cli import main as mews_loyalty_main
 from mews_loyalty.mock._server import serve_in_process, serve_in_thread
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 from tests.contract._proxy import Answer, Flow, MutatingProxy, Mutation
-from tests.contract.conftest import KNOWN_MOCK_GAPS, REVERSE_TOKENS, SEED, run_connector
+from tests.contract.conftest import REVERSE_TOKENS, SEED, run_connector
 
 SCHEMATHESIS_REPORTS = ("junit.xml", "requests.har", "cassette.yaml", "events.ndjson", "html/index.html")
 
@@ -32,8 +31,7 @@ def _files_containing(directory: Path, needles: list[str]) -> list[Path]:
 
 def test_python_m_contract_tests_verifies_both_mocks(tmp_path: Path) -> None:
     # The command the lead wires to `nox -s contract`: both mocks as real servers, every phase, every
-    # report, in well under three minutes, and no token anywhere in what it prints or writes.
-    started = time.monotonic()
+    # report, and no token anywhere in what it prints or writes (the subprocess timeout only bounds a hang).
     done = subprocess.run(
         [sys.executable, "-m", "contract_tests"],
         cwd=tmp_path,
@@ -42,10 +40,7 @@ def test_python_m_contract_tests_verifies_both_mocks(tmp_path: Path) -> None:
         timeout=180,
         check=False,
     )
-    elapsed = time.monotonic() - started
-    assert elapsed < 180
-    expected_exit = 1 if any(KNOWN_MOCK_GAPS.values()) else 0
-    assert done.returncode == expected_exit, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     reports = tmp_path / "reports" / "contract"
     for api in ("connector", "reverse"):
         folder = reports / api
@@ -57,7 +52,7 @@ def test_python_m_contract_tests_verifies_both_mocks(tmp_path: Path) -> None:
                 f"{api}/schemathesis/stateful/{name}"
             )
         data = json.loads((folder / "results.json").read_text())
-        assert {f["check"] for f in data["failures"]} == KNOWN_MOCK_GAPS[api]
+        assert data["failures"] == []
         assert data["errors"] == []
         assert data["leftovers"] == []
         assert data["schemathesis_cases"] > 0
