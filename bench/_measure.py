@@ -1,0 +1,45 @@
+"""Timing helpers: best-of-N wall time, so a noisy neighbour inflates no ratio."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+def best_time(func: Callable[[], object], *, repeat: int = 7, number: int = 5) -> float:
+    """Seconds per call: the fastest of ``repeat`` rounds of ``number`` calls (after one warm-up)."""
+    func()
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        for _ in range(number):
+            func()
+        best = min(best, (time.perf_counter() - started) / number)
+    return best
+
+
+@dataclass
+class Section:
+    """One benchmark: a baseline and rows measured against it."""
+
+    name: str
+    baseline: str
+    unit: str
+    rows: dict[str, float] = field(default_factory=dict)  # label -> absolute figure (in `unit`)
+    notes: list[str] = field(default_factory=list)
+    higher_is_better: bool = False
+
+    def ratio(self, label: str) -> float:
+        return self.rows[label] / self.rows[self.baseline]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "baseline": self.baseline,
+            "unit": self.unit,
+            "higher_is_better": self.higher_is_better,
+            "rows": {
+                label: {"value": value, "ratio": self.ratio(label)} for label, value in self.rows.items()
+            },
+            "notes": self.notes,
+        }

@@ -1,0 +1,57 @@
+"""Decode a 1000-membership getAll page: plain json.loads (the floor) vs the typed model families."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+
+from mews_connector_client.models import LoyaltyMembershipResult as ClientResult
+from mews_connector_models import LoyaltyMembershipResult as PydanticResult
+
+from bench._measure import Section, best_time
+
+PAGE_SIZE = 1000
+
+
+def page_bytes(size: int = PAGE_SIZE, seed: int = 1) -> bytes:
+    """A realistic getAll page: every field set, as the mock or Mews would send it."""
+    rng = random.Random(seed)  # noqa: S311 (test data, not secrets)
+
+    def uid() -> str:
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+    items = [
+        {
+            "Id": uid(),
+            "ChainId": uid(),
+            "AccountId": uid(),
+            "LoyaltyProgramId": uid(),
+            "State": rng.choice(["New", "Pending", "Enrolled", "Canceled", "Declined"]),
+            "IsPrimary": rng.random() < 0.5,
+            "ProviderMembershipId": f"PRV-MBR-{index:06d}",
+            "Code": None,
+            "MembershipNumber": f"MBR-{index:06d}",
+            "Points": rng.randrange(100_000),
+            "ExpirationDate": "2029-11-04T13:00:00Z",
+            "Url": f"https://rewards.example.com/member/{index}",
+            "LoyaltyTierId": uid(),
+            "CreatorProfile": {"Discriminator": "Integration", "EnterpriseProfile": None},
+            "UpdaterProfile": None,
+        }
+        for index in range(size)
+    ]
+    return json.dumps({"LoyaltyMemberships": items, "Cursor": items[-1]["Id"]}).encode()
+
+
+def run() -> Section:
+    raw = page_bytes()
+    section = Section("decode a 1000-membership page", baseline="json.loads (floor)", unit="ms")
+    section.rows["json.loads (floor)"] = best_time(lambda: json.loads(raw)) * 1e3
+    section.rows["generated attrs: from_dict(json.loads)"] = (
+        best_time(lambda: ClientResult.from_dict(json.loads(raw))) * 1e3
+    )
+    section.rows["pydantic: model_validate_json"] = (
+        best_time(lambda: PydanticResult.model_validate_json(raw)) * 1e3
+    )
+    return section
