@@ -14,7 +14,16 @@ nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHON = nox.project.python_versions(PYPROJECT)[0]
-HANDWRITTEN = ["src", "codegen", "contract_tests", "tests", "examples", "bench", "noxfile.py", "hatch_build.py"]
+HANDWRITTEN = [
+    "src",
+    "codegen",
+    "contract_tests",
+    "tests",
+    "examples",
+    "bench",
+    "noxfile.py",
+    "hatch_build.py",
+]
 
 
 def sync(session: nox.Session, *groups: str, extras: bool = False) -> None:
@@ -73,3 +82,10 @@ def upstream(session: nox.Session) -> None:
     """Compare Mews' published Connector spec with ours: nox -s upstream -- --connector-spec PATH_OR_URL."""
     sync(session, "codegen")
     session.run("python", "-m", "codegen.upstream", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks as ratios to same-run baselines; writes bench/results.json and bench/results.png."""
+    sync(session, "codegen", "bench", extras=True)
+    session.run("python", "-m", "bench", *session.posargs)
