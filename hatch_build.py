@@ -12,5 +12,7 @@ from hatchling.metadata.plugin.interface import MetadataHookInterface
 class SpecVersionsMetadataHook(MetadataHookInterface):
     def update(self, metadata: dict[str, Any]) -> None:
         provenance = json.loads(Path(self.root, "generated", "PROVENANCE.json").read_text(encoding="utf-8"))
-        specs = ", ".join(f"{api} {entry['info_version']}" for api, entry in sorted(provenance["specs"].items()))
+        specs = ", ".join(
+            f"{api} {entry['info_version']}" for api, entry in sorted(provenance["specs"].items())
+        )
         metadata["description"] = f"{self.config['summary']} (specs: {specs})"

@@ -59,8 +59,10 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the generated packages, the runtime, the contract suite and the examples."""
-    sync(session, "typecheck", extras=True)
-    session.run("mypy", "generated", "src", "contract_tests", "codegen", "examples", *session.posargs)
+    sync(session, "typecheck", "bench", extras=True)
+    session.run(
+        "mypy", "generated", "src", "contract_tests", "codegen", "examples", "bench", *session.posargs
+    )
 
 
 @nox.session(python=PYTHON)
