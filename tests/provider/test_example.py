@@ -74,3 +74,26 @@ def test_the_example_runs_as_a_script():
         process.terminate()
         process.wait(20)
     assert assert_conforms(response)["data"][0]["points"] == 420
+
+
+def test_the_example_passes_the_contract_suite(monkeypatch, tmp_path):
+    # "Passes the same checks": the under-30-line provider must satisfy the very suite QA runs
+    # before certification (every schemathesis phase and the Reverse API scenarios), not just our unit tests.
+    from contract_tests.cli import OK, reverse_main
+
+    monkeypatch.setenv("PROVIDER_TOKENS", f"{TOKEN},{TOKEN}-next")
+    namespace = runpy.run_path(str(EXAMPLE), run_name="provider_minimal")
+    with serve_in_thread(namespace["app"]) as base_url:
+        status = reverse_main(
+            [
+                "--base-url", base_url,
+                "--token", TOKEN,
+                "--token", f"{TOKEN}-next",
+                "--membership-id", "A-1",
+                "--membership-id", "A-2",
+                "--max-examples", "25",
+                "--seed", "7",
+                "--report-dir", str(tmp_path),
+            ]
+        )  # fmt: skip
+    assert status == OK, (tmp_path / "reverse" / "failures.txt").read_text()
