@@ -127,7 +127,10 @@ def _items(op: Operation, response: httpx.Response, payload: dict[str, Any], red
         raise _unexpected(op, response, f"the body has no {shape.items_field!r} list")
     if shape.item_class is None:
         return raw
-    return [_decode(op, response, redactor, shape.item_class.from_dict, item) for item in raw]
+    from_dict = shape.item_class.from_dict
+    # One try for the whole list: the first item that does not match fails it, as one per item would.
+    items: list[Any] = _decode(op, response, redactor, lambda batch: [from_dict(item) for item in batch], raw)
+    return items
 
 
 def decode_items(op: Operation, response: httpx.Response, redactor: Redactor) -> list[Any]:

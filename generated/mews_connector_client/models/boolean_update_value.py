@@ -33,11 +33,11 @@ class BooleanUpdateValue:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        value = d.pop("Value")
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        value = d["Value"]
 
         boolean_update_value = cls(
-            value=value,
+            value,
         )
 
         return boolean_update_value

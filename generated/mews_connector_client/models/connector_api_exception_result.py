@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -54,32 +54,17 @@ class ConnectorApiExceptionResult:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        message: None | str | Unset = d.get("Message", UNSET)
 
-        def _parse_message(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        request_id: None | str | Unset = d.get("RequestId", UNSET)
 
-        message = _parse_message(d.pop("Message", UNSET))
-
-        def _parse_request_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        request_id = _parse_request_id(d.pop("RequestId", UNSET))
-
-        details = d.pop("Details", UNSET)
+        details = d.get("Details", UNSET)
 
         connector_api_exception_result = cls(
-            message=message,
-            request_id=request_id,
-            details=details,
+            message,
+            request_id,
+            details,
         )
 
         return connector_api_exception_result

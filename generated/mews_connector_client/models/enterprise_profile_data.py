@@ -7,6 +7,8 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..types import parse_uuid
+
 T = TypeVar("T", bound="EnterpriseProfileData")
 
 
@@ -34,11 +36,11 @@ class EnterpriseProfileData:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        profile_id = UUID(d.pop("ProfileId"))
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        profile_id = parse_uuid(d["ProfileId"])
 
         enterprise_profile_data = cls(
-            profile_id=profile_id,
+            profile_id,
         )
 
         return enterprise_profile_data

@@ -40,7 +40,7 @@ class ExpirationDateUpdateValue:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
 
         def _parse_value(data: object) -> datetime.date | datetime.datetime | None:
             if data is None:
@@ -67,10 +67,10 @@ class ExpirationDateUpdateValue:
                 pass
             return cast(datetime.date | datetime.datetime | None, data)
 
-        value = _parse_value(d.pop("Value"))
+        value = _parse_value(d["Value"])
 
         expiration_date_update_value = cls(
-            value=value,
+            value,
         )
 
         return expiration_date_update_value

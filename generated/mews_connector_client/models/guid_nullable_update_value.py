@@ -7,6 +7,8 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..types import parse_uuid
+
 T = TypeVar("T", bound="GuidNullableUpdateValue")
 
 
@@ -38,25 +40,23 @@ class GuidNullableUpdateValue:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-
-        def _parse_value(data: object) -> None | UUID:
-            if data is None:
-                return data
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        _value = d["Value"]
+        value: None | UUID
+        if _value is None:
+            value = None
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_value, str):
                     raise TypeError()
-                value_type_0 = UUID(data)
+                value_type_0 = parse_uuid(_value)
 
-                return value_type_0
+                value = value_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | UUID, data)
-
-        value = _parse_value(d.pop("Value"))
+                value = cast(None | UUID, _value)
 
         guid_nullable_update_value = cls(
-            value=value,
+            value,
         )
 
         return guid_nullable_update_value

@@ -7,6 +7,8 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..types import parse_uuid
+
 T = TypeVar("T", bound="GuidUpdateValue")
 
 
@@ -34,11 +36,11 @@ class GuidUpdateValue:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        value = UUID(d.pop("Value"))
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        value = parse_uuid(d["Value"])
 
         guid_update_value = cls(
-            value=value,
+            value,
         )
 
         return guid_update_value

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -34,17 +34,11 @@ class Int32NullableUpdateValue:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-
-        def _parse_value(data: object) -> int | None:
-            if data is None:
-                return data
-            return cast(int | None, data)
-
-        value = _parse_value(d.pop("Value"))
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        value: int | None = d["Value"]
 
         int_32_nullable_update_value = cls(
-            value=value,
+            value,
         )
 
         return int_32_nullable_update_value

@@ -33,11 +33,11 @@ class Int32UpdateValue:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        value = d.pop("Value")
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        value = d["Value"]
 
         int_32_update_value = cls(
-            value=value,
+            value,
         )
 
         return int_32_update_value

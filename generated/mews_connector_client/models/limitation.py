@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="Limitation")
 
@@ -50,29 +50,28 @@ class Limitation:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        count = d.pop("Count")
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        count = d["Count"]
 
-        def _parse_cursor(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _cursor = d.get("Cursor", UNSET)
+        cursor: None | Unset | UUID
+        if _cursor is None:
+            cursor = None
+        elif isinstance(_cursor, Unset):
+            cursor = UNSET
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_cursor, str):
                     raise TypeError()
-                cursor_type_0 = UUID(data)
+                cursor_type_0 = parse_uuid(_cursor)
 
-                return cursor_type_0
+                cursor = cursor_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        cursor = _parse_cursor(d.pop("Cursor", UNSET))
+                cursor = cast(None | Unset | UUID, _cursor)
 
         limitation = cls(
-            count=count,
-            cursor=cursor,
+            count,
+            cursor,
         )
 
         return limitation

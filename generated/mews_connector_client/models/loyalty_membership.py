@@ -3,17 +3,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
 from ..models.loyalty_membership_state import LoyaltyMembershipState
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.profile_data import ProfileData
-
+from ..types import UNSET, Unset, parse_enum, parse_uuid
 
 T = TypeVar("T", bound="LoyaltyMembership")
 
@@ -56,8 +52,6 @@ class LoyaltyMembership:
     loyalty_tier_id: None | Unset | UUID = UNSET
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.profile_data import ProfileData
-
         id = str(self.id)
 
         chain_id = str(self.chain_id)
@@ -161,148 +155,115 @@ class LoyaltyMembership:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.profile_data import ProfileData
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        id = parse_uuid(d["Id"])
 
-        d = dict(src_dict)
-        id = UUID(d.pop("Id"))
+        chain_id = parse_uuid(d["ChainId"])
 
-        chain_id = UUID(d.pop("ChainId"))
+        account_id = parse_uuid(d["AccountId"])
 
-        account_id = UUID(d.pop("AccountId"))
+        loyalty_program_id = parse_uuid(d["LoyaltyProgramId"])
 
-        loyalty_program_id = UUID(d.pop("LoyaltyProgramId"))
+        state = parse_enum(LoyaltyMembershipState, d["State"])
 
-        state = LoyaltyMembershipState(d.pop("State"))
+        is_primary = d["IsPrimary"]
 
-        is_primary = d.pop("IsPrimary")
-
-        def _parse_creator_profile(data: object) -> None | ProfileData:
-            if data is None:
-                return data
+        _creator_profile = d["CreatorProfile"]
+        creator_profile: None | ProfileData
+        if _creator_profile is None:
+            creator_profile = None
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_creator_profile, dict):
                     raise TypeError()
-                creator_profile_type_0 = ProfileData.from_dict(data)
+                creator_profile_type_0 = ProfileData.from_dict(_creator_profile)
 
-                return creator_profile_type_0
+                creator_profile = creator_profile_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ProfileData, data)
+                creator_profile = cast(None | ProfileData, _creator_profile)
 
-        creator_profile = _parse_creator_profile(d.pop("CreatorProfile"))
-
-        def _parse_updater_profile(data: object) -> None | ProfileData:
-            if data is None:
-                return data
+        _updater_profile = d["UpdaterProfile"]
+        updater_profile: None | ProfileData
+        if _updater_profile is None:
+            updater_profile = None
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_updater_profile, dict):
                     raise TypeError()
-                updater_profile_type_0 = ProfileData.from_dict(data)
+                updater_profile_type_0 = ProfileData.from_dict(_updater_profile)
 
-                return updater_profile_type_0
+                updater_profile = updater_profile_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ProfileData, data)
+                updater_profile = cast(None | ProfileData, _updater_profile)
 
-        updater_profile = _parse_updater_profile(d.pop("UpdaterProfile"))
-
-        def _parse_provider_membership_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        provider_membership_id = _parse_provider_membership_id(
-            d.pop("ProviderMembershipId", UNSET)
+        provider_membership_id: None | str | Unset = d.get(
+            "ProviderMembershipId", UNSET
         )
 
-        def _parse_code(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        code: None | str | Unset = d.get("Code", UNSET)
 
-        code = _parse_code(d.pop("Code", UNSET))
+        membership_number: None | str | Unset = d.get("MembershipNumber", UNSET)
 
-        def _parse_membership_number(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        points: int | None | Unset = d.get("Points", UNSET)
 
-        membership_number = _parse_membership_number(d.pop("MembershipNumber", UNSET))
-
-        def _parse_points(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        points = _parse_points(d.pop("Points", UNSET))
-
-        def _parse_expiration_date(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _expiration_date = d.get("ExpirationDate", UNSET)
+        expiration_date: datetime.datetime | None | Unset
+        if _expiration_date is None:
+            expiration_date = None
+        elif isinstance(_expiration_date, Unset):
+            expiration_date = UNSET
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_expiration_date, str):
                     raise TypeError()
-                expiration_date_type_0 = datetime.datetime.fromisoformat(data)
+                expiration_date_type_0 = datetime.datetime.fromisoformat(
+                    _expiration_date
+                )
 
-                return expiration_date_type_0
+                expiration_date = expiration_date_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
+                expiration_date = cast(
+                    datetime.datetime | None | Unset, _expiration_date
+                )
 
-        expiration_date = _parse_expiration_date(d.pop("ExpirationDate", UNSET))
+        url: None | str | Unset = d.get("Url", UNSET)
 
-        def _parse_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        url = _parse_url(d.pop("Url", UNSET))
-
-        def _parse_loyalty_tier_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _loyalty_tier_id = d.get("LoyaltyTierId", UNSET)
+        loyalty_tier_id: None | Unset | UUID
+        if _loyalty_tier_id is None:
+            loyalty_tier_id = None
+        elif isinstance(_loyalty_tier_id, Unset):
+            loyalty_tier_id = UNSET
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_loyalty_tier_id, str):
                     raise TypeError()
-                loyalty_tier_id_type_0 = UUID(data)
+                loyalty_tier_id_type_0 = parse_uuid(_loyalty_tier_id)
 
-                return loyalty_tier_id_type_0
+                loyalty_tier_id = loyalty_tier_id_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        loyalty_tier_id = _parse_loyalty_tier_id(d.pop("LoyaltyTierId", UNSET))
+                loyalty_tier_id = cast(None | Unset | UUID, _loyalty_tier_id)
 
         loyalty_membership = cls(
-            id=id,
-            chain_id=chain_id,
-            account_id=account_id,
-            loyalty_program_id=loyalty_program_id,
-            state=state,
-            is_primary=is_primary,
-            creator_profile=creator_profile,
-            updater_profile=updater_profile,
-            provider_membership_id=provider_membership_id,
-            code=code,
-            membership_number=membership_number,
-            points=points,
-            expiration_date=expiration_date,
-            url=url,
-            loyalty_tier_id=loyalty_tier_id,
+            id,
+            chain_id,
+            account_id,
+            loyalty_program_id,
+            state,
+            is_primary,
+            creator_profile,
+            updater_profile,
+            provider_membership_id,
+            code,
+            membership_number,
+            points,
+            expiration_date,
+            url,
+            loyalty_tier_id,
         )
 
         return loyalty_membership
+
+
+# Imported here, once, rather than in each method: see the note at the top of model.py.jinja.
+from ..models.profile_data import ProfileData

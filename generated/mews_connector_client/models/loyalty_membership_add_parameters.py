@@ -9,7 +9,7 @@ from uuid import UUID
 from attrs import define as _attrs_define
 
 from ..models.loyalty_membership_state import LoyaltyMembershipState
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_enum, parse_uuid
 
 T = TypeVar("T", bound="LoyaltyMembershipAddParameters")
 
@@ -126,56 +126,34 @@ class LoyaltyMembershipAddParameters:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        account_id = UUID(d.pop("AccountId"))
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        account_id = parse_uuid(d["AccountId"])
 
-        loyalty_program_id = UUID(d.pop("LoyaltyProgramId"))
+        loyalty_program_id = parse_uuid(d["LoyaltyProgramId"])
 
-        is_primary = d.pop("IsPrimary")
+        is_primary = d["IsPrimary"]
 
-        def _parse_state(data: object) -> LoyaltyMembershipState | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _state = d.get("State", UNSET)
+        state: LoyaltyMembershipState | None | Unset
+        if _state is None:
+            state = None
+        elif isinstance(_state, Unset):
+            state = UNSET
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_state, str):
                     raise TypeError()
-                state_type_0 = LoyaltyMembershipState(data)
+                state_type_0 = parse_enum(LoyaltyMembershipState, _state)
 
-                return state_type_0
+                state = state_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(LoyaltyMembershipState | None | Unset, data)
+                state = cast(LoyaltyMembershipState | None | Unset, _state)
 
-        state = _parse_state(d.pop("State", UNSET))
+        code: None | str | Unset = d.get("Code", UNSET)
 
-        def _parse_code(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        membership_number: None | str | Unset = d.get("MembershipNumber", UNSET)
 
-        code = _parse_code(d.pop("Code", UNSET))
-
-        def _parse_membership_number(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        membership_number = _parse_membership_number(d.pop("MembershipNumber", UNSET))
-
-        def _parse_points(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        points = _parse_points(d.pop("Points", UNSET))
+        points: int | None | Unset = d.get("Points", UNSET)
 
         def _parse_expiration_date(
             data: object,
@@ -206,45 +184,37 @@ class LoyaltyMembershipAddParameters:
                 pass
             return cast(datetime.date | datetime.datetime | None | Unset, data)
 
-        expiration_date = _parse_expiration_date(d.pop("ExpirationDate", UNSET))
+        expiration_date = _parse_expiration_date(d.get("ExpirationDate", UNSET))
 
-        def _parse_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        url: None | str | Unset = d.get("Url", UNSET)
 
-        url = _parse_url(d.pop("Url", UNSET))
-
-        def _parse_loyalty_tier_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _loyalty_tier_id = d.get("LoyaltyTierId", UNSET)
+        loyalty_tier_id: None | Unset | UUID
+        if _loyalty_tier_id is None:
+            loyalty_tier_id = None
+        elif isinstance(_loyalty_tier_id, Unset):
+            loyalty_tier_id = UNSET
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_loyalty_tier_id, str):
                     raise TypeError()
-                loyalty_tier_id_type_0 = UUID(data)
+                loyalty_tier_id_type_0 = parse_uuid(_loyalty_tier_id)
 
-                return loyalty_tier_id_type_0
+                loyalty_tier_id = loyalty_tier_id_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        loyalty_tier_id = _parse_loyalty_tier_id(d.pop("LoyaltyTierId", UNSET))
+                loyalty_tier_id = cast(None | Unset | UUID, _loyalty_tier_id)
 
         loyalty_membership_add_parameters = cls(
-            account_id=account_id,
-            loyalty_program_id=loyalty_program_id,
-            is_primary=is_primary,
-            state=state,
-            code=code,
-            membership_number=membership_number,
-            points=points,
-            expiration_date=expiration_date,
-            url=url,
-            loyalty_tier_id=loyalty_tier_id,
+            account_id,
+            loyalty_program_id,
+            is_primary,
+            state,
+            code,
+            membership_number,
+            points,
+            expiration_date,
+            url,
+            loyalty_tier_id,
         )
 
         return loyalty_membership_add_parameters

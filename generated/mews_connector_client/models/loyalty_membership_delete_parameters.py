@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="LoyaltyMembershipDeleteParameters")
 
@@ -80,49 +80,48 @@ class LoyaltyMembershipDeleteParameters:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        client_token = d.pop("ClientToken")
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        client_token = d["ClientToken"]
 
-        access_token = d.pop("AccessToken")
+        access_token = d["AccessToken"]
 
-        client = d.pop("Client")
+        client = d["Client"]
 
         loyalty_membership_ids = []
-        _loyalty_membership_ids = d.pop("LoyaltyMembershipIds")
+        _loyalty_membership_ids = d["LoyaltyMembershipIds"]
         for loyalty_membership_ids_item_data in _loyalty_membership_ids:
-            loyalty_membership_ids_item = UUID(loyalty_membership_ids_item_data)
+            loyalty_membership_ids_item = parse_uuid(loyalty_membership_ids_item_data)
 
             loyalty_membership_ids.append(loyalty_membership_ids_item)
 
-        language_code = d.pop("LanguageCode", UNSET)
+        language_code = d.get("LanguageCode", UNSET)
 
-        culture_code = d.pop("CultureCode", UNSET)
+        culture_code = d.get("CultureCode", UNSET)
 
-        def _parse_chain_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _chain_id = d.get("ChainId", UNSET)
+        chain_id: None | Unset | UUID
+        if _chain_id is None:
+            chain_id = None
+        elif isinstance(_chain_id, Unset):
+            chain_id = UNSET
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_chain_id, str):
                     raise TypeError()
-                componentsschemas_chain_id_target_type_0 = UUID(data)
+                componentsschemas_chain_id_target_type_0 = parse_uuid(_chain_id)
 
-                return componentsschemas_chain_id_target_type_0
+                chain_id = componentsschemas_chain_id_target_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        chain_id = _parse_chain_id(d.pop("ChainId", UNSET))
+                chain_id = cast(None | Unset | UUID, _chain_id)
 
         loyalty_membership_delete_parameters = cls(
-            client_token=client_token,
-            access_token=access_token,
-            client=client,
-            loyalty_membership_ids=loyalty_membership_ids,
-            language_code=language_code,
-            culture_code=culture_code,
-            chain_id=chain_id,
+            client_token,
+            access_token,
+            client,
+            loyalty_membership_ids,
+            language_code,
+            culture_code,
+            chain_id,
         )
 
         return loyalty_membership_delete_parameters

@@ -2,19 +2,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
 from ..models.activity_state import ActivityState
 from ..models.loyalty_membership_state import LoyaltyMembershipState
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.limitation import Limitation
-    from ..models.time_filter_interval import TimeFilterInterval
-
+from ..types import UNSET, Unset, parse_enum, parse_uuid
 
 T = TypeVar("T", bound="LoyaltyMembershipFilterParameters")
 
@@ -65,8 +60,6 @@ class LoyaltyMembershipFilterParameters:
     provider_membership_ids: list[str] | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.time_filter_interval import TimeFilterInterval
-
         client_token = self.client_token
 
         access_token = self.access_token
@@ -247,36 +240,35 @@ class LoyaltyMembershipFilterParameters:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.limitation import Limitation
-        from ..models.time_filter_interval import TimeFilterInterval
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        client_token = d["ClientToken"]
 
-        d = dict(src_dict)
-        client_token = d.pop("ClientToken")
+        access_token = d["AccessToken"]
 
-        access_token = d.pop("AccessToken")
+        client = d["Client"]
 
-        client = d.pop("Client")
+        limitation = Limitation.from_dict(d["Limitation"])
 
-        limitation = Limitation.from_dict(d.pop("Limitation"))
+        language_code = d.get("LanguageCode", UNSET)
 
-        language_code = d.pop("LanguageCode", UNSET)
+        culture_code = d.get("CultureCode", UNSET)
 
-        culture_code = d.pop("CultureCode", UNSET)
-
-        def _parse_chain_ids(data: object) -> list[UUID] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _chain_ids = d.get("ChainIds", UNSET)
+        chain_ids: list[UUID] | None | Unset
+        if _chain_ids is None:
+            chain_ids = None
+        elif isinstance(_chain_ids, Unset):
+            chain_ids = UNSET
+        else:
             try:
-                if not isinstance(data, list):
+                if not isinstance(_chain_ids, list):
                     raise TypeError()
                 componentsschemas_chain_id_filter_type_0 = []
-                _componentsschemas_chain_id_filter_type_0 = data
+                _componentsschemas_chain_id_filter_type_0 = _chain_ids
                 for (
                     componentsschemas_chain_id_filter_type_0_item_data
                 ) in _componentsschemas_chain_id_filter_type_0:
-                    componentsschemas_chain_id_filter_type_0_item = UUID(
+                    componentsschemas_chain_id_filter_type_0_item = parse_uuid(
                         componentsschemas_chain_id_filter_type_0_item_data
                     )
 
@@ -284,61 +276,58 @@ class LoyaltyMembershipFilterParameters:
                         componentsschemas_chain_id_filter_type_0_item
                     )
 
-                return componentsschemas_chain_id_filter_type_0
+                chain_ids = componentsschemas_chain_id_filter_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[UUID] | None | Unset, data)
+                chain_ids = cast(list[UUID] | None | Unset, _chain_ids)
 
-        chain_ids = _parse_chain_ids(d.pop("ChainIds", UNSET))
-
-        def _parse_created_utc(data: object) -> None | TimeFilterInterval | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _created_utc = d.get("CreatedUtc", UNSET)
+        created_utc: None | TimeFilterInterval | Unset
+        if _created_utc is None:
+            created_utc = None
+        elif isinstance(_created_utc, Unset):
+            created_utc = UNSET
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_created_utc, dict):
                     raise TypeError()
-                created_utc_type_0 = TimeFilterInterval.from_dict(data)
+                created_utc_type_0 = TimeFilterInterval.from_dict(_created_utc)
 
-                return created_utc_type_0
+                created_utc = created_utc_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | TimeFilterInterval | Unset, data)
+                created_utc = cast(None | TimeFilterInterval | Unset, _created_utc)
 
-        created_utc = _parse_created_utc(d.pop("CreatedUtc", UNSET))
-
-        def _parse_updated_utc(data: object) -> None | TimeFilterInterval | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _updated_utc = d.get("UpdatedUtc", UNSET)
+        updated_utc: None | TimeFilterInterval | Unset
+        if _updated_utc is None:
+            updated_utc = None
+        elif isinstance(_updated_utc, Unset):
+            updated_utc = UNSET
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_updated_utc, dict):
                     raise TypeError()
-                updated_utc_type_0 = TimeFilterInterval.from_dict(data)
+                updated_utc_type_0 = TimeFilterInterval.from_dict(_updated_utc)
 
-                return updated_utc_type_0
+                updated_utc = updated_utc_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | TimeFilterInterval | Unset, data)
+                updated_utc = cast(None | TimeFilterInterval | Unset, _updated_utc)
 
-        updated_utc = _parse_updated_utc(d.pop("UpdatedUtc", UNSET))
-
-        def _parse_loyalty_membership_ids(data: object) -> list[UUID] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _loyalty_membership_ids = d.get("LoyaltyMembershipIds", UNSET)
+        loyalty_membership_ids: list[UUID] | None | Unset
+        if _loyalty_membership_ids is None:
+            loyalty_membership_ids = None
+        elif isinstance(_loyalty_membership_ids, Unset):
+            loyalty_membership_ids = UNSET
+        else:
             try:
-                if not isinstance(data, list):
+                if not isinstance(_loyalty_membership_ids, list):
                     raise TypeError()
                 loyalty_membership_ids_type_0 = []
-                _loyalty_membership_ids_type_0 = data
+                _loyalty_membership_ids_type_0 = _loyalty_membership_ids
                 for (
                     loyalty_membership_ids_type_0_item_data
                 ) in _loyalty_membership_ids_type_0:
-                    loyalty_membership_ids_type_0_item = UUID(
+                    loyalty_membership_ids_type_0_item = parse_uuid(
                         loyalty_membership_ids_type_0_item_data
                     )
 
@@ -346,190 +335,188 @@ class LoyaltyMembershipFilterParameters:
                         loyalty_membership_ids_type_0_item
                     )
 
-                return loyalty_membership_ids_type_0
+                loyalty_membership_ids = loyalty_membership_ids_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[UUID] | None | Unset, data)
+                loyalty_membership_ids = cast(
+                    list[UUID] | None | Unset, _loyalty_membership_ids
+                )
 
-        loyalty_membership_ids = _parse_loyalty_membership_ids(
-            d.pop("LoyaltyMembershipIds", UNSET)
-        )
-
-        def _parse_account_ids(data: object) -> list[UUID] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _account_ids = d.get("AccountIds", UNSET)
+        account_ids: list[UUID] | None | Unset
+        if _account_ids is None:
+            account_ids = None
+        elif isinstance(_account_ids, Unset):
+            account_ids = UNSET
+        else:
             try:
-                if not isinstance(data, list):
+                if not isinstance(_account_ids, list):
                     raise TypeError()
                 account_ids_type_0 = []
-                _account_ids_type_0 = data
+                _account_ids_type_0 = _account_ids
                 for account_ids_type_0_item_data in _account_ids_type_0:
-                    account_ids_type_0_item = UUID(account_ids_type_0_item_data)
+                    account_ids_type_0_item = parse_uuid(account_ids_type_0_item_data)
 
                     account_ids_type_0.append(account_ids_type_0_item)
 
-                return account_ids_type_0
+                account_ids = account_ids_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[UUID] | None | Unset, data)
+                account_ids = cast(list[UUID] | None | Unset, _account_ids)
 
-        account_ids = _parse_account_ids(d.pop("AccountIds", UNSET))
-
-        def _parse_loyalty_program_ids(data: object) -> list[UUID] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _loyalty_program_ids = d.get("LoyaltyProgramIds", UNSET)
+        loyalty_program_ids: list[UUID] | None | Unset
+        if _loyalty_program_ids is None:
+            loyalty_program_ids = None
+        elif isinstance(_loyalty_program_ids, Unset):
+            loyalty_program_ids = UNSET
+        else:
             try:
-                if not isinstance(data, list):
+                if not isinstance(_loyalty_program_ids, list):
                     raise TypeError()
                 loyalty_program_ids_type_0 = []
-                _loyalty_program_ids_type_0 = data
+                _loyalty_program_ids_type_0 = _loyalty_program_ids
                 for loyalty_program_ids_type_0_item_data in _loyalty_program_ids_type_0:
-                    loyalty_program_ids_type_0_item = UUID(
+                    loyalty_program_ids_type_0_item = parse_uuid(
                         loyalty_program_ids_type_0_item_data
                     )
 
                     loyalty_program_ids_type_0.append(loyalty_program_ids_type_0_item)
 
-                return loyalty_program_ids_type_0
+                loyalty_program_ids = loyalty_program_ids_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[UUID] | None | Unset, data)
+                loyalty_program_ids = cast(
+                    list[UUID] | None | Unset, _loyalty_program_ids
+                )
 
-        loyalty_program_ids = _parse_loyalty_program_ids(
-            d.pop("LoyaltyProgramIds", UNSET)
-        )
-
-        def _parse_membership_states(
-            data: object,
-        ) -> list[LoyaltyMembershipState] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _membership_states = d.get("MembershipStates", UNSET)
+        membership_states: list[LoyaltyMembershipState] | None | Unset
+        if _membership_states is None:
+            membership_states = None
+        elif isinstance(_membership_states, Unset):
+            membership_states = UNSET
+        else:
             try:
-                if not isinstance(data, list):
+                if not isinstance(_membership_states, list):
                     raise TypeError()
                 membership_states_type_0 = []
-                _membership_states_type_0 = data
+                _membership_states_type_0 = _membership_states
                 for membership_states_type_0_item_data in _membership_states_type_0:
-                    membership_states_type_0_item = LoyaltyMembershipState(
-                        membership_states_type_0_item_data
+                    membership_states_type_0_item = parse_enum(
+                        LoyaltyMembershipState, membership_states_type_0_item_data
                     )
 
                     membership_states_type_0.append(membership_states_type_0_item)
 
-                return membership_states_type_0
+                membership_states = membership_states_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[LoyaltyMembershipState] | None | Unset, data)
+                membership_states = cast(
+                    list[LoyaltyMembershipState] | None | Unset, _membership_states
+                )
 
-        membership_states = _parse_membership_states(d.pop("MembershipStates", UNSET))
-
-        def _parse_activity_states(data: object) -> list[ActivityState] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _activity_states = d.get("ActivityStates", UNSET)
+        activity_states: list[ActivityState] | None | Unset
+        if _activity_states is None:
+            activity_states = None
+        elif isinstance(_activity_states, Unset):
+            activity_states = UNSET
+        else:
             try:
-                if not isinstance(data, list):
+                if not isinstance(_activity_states, list):
                     raise TypeError()
                 componentsschemas_activity_state_filter_type_0 = []
-                _componentsschemas_activity_state_filter_type_0 = data
+                _componentsschemas_activity_state_filter_type_0 = _activity_states
                 for (
                     componentsschemas_activity_state_filter_type_0_item_data
                 ) in _componentsschemas_activity_state_filter_type_0:
-                    componentsschemas_activity_state_filter_type_0_item = ActivityState(
-                        componentsschemas_activity_state_filter_type_0_item_data
+                    componentsschemas_activity_state_filter_type_0_item = parse_enum(
+                        ActivityState,
+                        componentsschemas_activity_state_filter_type_0_item_data,
                     )
 
                     componentsschemas_activity_state_filter_type_0.append(
                         componentsschemas_activity_state_filter_type_0_item
                     )
 
-                return componentsschemas_activity_state_filter_type_0
+                activity_states = componentsschemas_activity_state_filter_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[ActivityState] | None | Unset, data)
+                activity_states = cast(
+                    list[ActivityState] | None | Unset, _activity_states
+                )
 
-        activity_states = _parse_activity_states(d.pop("ActivityStates", UNSET))
-
-        def _parse_codes(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _codes = d.get("Codes", UNSET)
+        codes: list[str] | None | Unset
+        if _codes is None:
+            codes = None
+        elif isinstance(_codes, Unset):
+            codes = UNSET
+        else:
             try:
-                if not isinstance(data, list):
+                if not isinstance(_codes, list):
                     raise TypeError()
-                codes_type_0 = cast(list[str], data)
+                codes_type_0 = cast(list[str], _codes)
 
-                return codes_type_0
+                codes = codes_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
+                codes = cast(list[str] | None | Unset, _codes)
 
-        codes = _parse_codes(d.pop("Codes", UNSET))
-
-        def _parse_membership_numbers(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _membership_numbers = d.get("MembershipNumbers", UNSET)
+        membership_numbers: list[str] | None | Unset
+        if _membership_numbers is None:
+            membership_numbers = None
+        elif isinstance(_membership_numbers, Unset):
+            membership_numbers = UNSET
+        else:
             try:
-                if not isinstance(data, list):
+                if not isinstance(_membership_numbers, list):
                     raise TypeError()
-                membership_numbers_type_0 = cast(list[str], data)
+                membership_numbers_type_0 = cast(list[str], _membership_numbers)
 
-                return membership_numbers_type_0
+                membership_numbers = membership_numbers_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
+                membership_numbers = cast(list[str] | None | Unset, _membership_numbers)
 
-        membership_numbers = _parse_membership_numbers(
-            d.pop("MembershipNumbers", UNSET)
-        )
-
-        def _parse_provider_membership_ids(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _provider_membership_ids = d.get("ProviderMembershipIds", UNSET)
+        provider_membership_ids: list[str] | None | Unset
+        if _provider_membership_ids is None:
+            provider_membership_ids = None
+        elif isinstance(_provider_membership_ids, Unset):
+            provider_membership_ids = UNSET
+        else:
             try:
-                if not isinstance(data, list):
+                if not isinstance(_provider_membership_ids, list):
                     raise TypeError()
-                provider_membership_ids_type_0 = cast(list[str], data)
+                provider_membership_ids_type_0 = cast(
+                    list[str], _provider_membership_ids
+                )
 
-                return provider_membership_ids_type_0
+                provider_membership_ids = provider_membership_ids_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        provider_membership_ids = _parse_provider_membership_ids(
-            d.pop("ProviderMembershipIds", UNSET)
-        )
+                provider_membership_ids = cast(
+                    list[str] | None | Unset, _provider_membership_ids
+                )
 
         loyalty_membership_filter_parameters = cls(
-            client_token=client_token,
-            access_token=access_token,
-            client=client,
-            limitation=limitation,
-            language_code=language_code,
-            culture_code=culture_code,
-            chain_ids=chain_ids,
-            created_utc=created_utc,
-            updated_utc=updated_utc,
-            loyalty_membership_ids=loyalty_membership_ids,
-            account_ids=account_ids,
-            loyalty_program_ids=loyalty_program_ids,
-            membership_states=membership_states,
-            activity_states=activity_states,
-            codes=codes,
-            membership_numbers=membership_numbers,
-            provider_membership_ids=provider_membership_ids,
+            client_token,
+            access_token,
+            client,
+            limitation,
+            language_code,
+            culture_code,
+            chain_ids,
+            created_utc,
+            updated_utc,
+            loyalty_membership_ids,
+            account_ids,
+            loyalty_program_ids,
+            membership_states,
+            activity_states,
+            codes,
+            membership_numbers,
+            provider_membership_ids,
         )
 
         return loyalty_membership_filter_parameters
+
+
+# Imported here, once, rather than in each method: see the note at the top of model.py.jinja.
+from ..models.limitation import Limitation
+from ..models.time_filter_interval import TimeFilterInterval

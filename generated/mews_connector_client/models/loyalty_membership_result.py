@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.loyalty_membership import LoyaltyMembership
-
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="LoyaltyMembershipResult")
 
@@ -56,11 +52,9 @@ class LoyaltyMembershipResult:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.loyalty_membership import LoyaltyMembership
-
-        d = dict(src_dict)
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
         loyalty_memberships = []
-        _loyalty_memberships = d.pop("LoyaltyMemberships")
+        _loyalty_memberships = d["LoyaltyMemberships"]
         for loyalty_memberships_item_data in _loyalty_memberships:
             loyalty_memberships_item = LoyaltyMembership.from_dict(
                 loyalty_memberships_item_data
@@ -68,26 +62,29 @@ class LoyaltyMembershipResult:
 
             loyalty_memberships.append(loyalty_memberships_item)
 
-        def _parse_cursor(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _cursor = d.get("Cursor", UNSET)
+        cursor: None | Unset | UUID
+        if _cursor is None:
+            cursor = None
+        elif isinstance(_cursor, Unset):
+            cursor = UNSET
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_cursor, str):
                     raise TypeError()
-                cursor_type_0 = UUID(data)
+                cursor_type_0 = parse_uuid(_cursor)
 
-                return cursor_type_0
+                cursor = cursor_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        cursor = _parse_cursor(d.pop("Cursor", UNSET))
+                cursor = cast(None | Unset | UUID, _cursor)
 
         loyalty_membership_result = cls(
-            loyalty_memberships=loyalty_memberships,
-            cursor=cursor,
+            loyalty_memberships,
+            cursor,
         )
 
         return loyalty_membership_result
+
+
+# Imported here, once, rather than in each method: see the note at the top of model.py.jinja.
+from ..models.loyalty_membership import LoyaltyMembership

@@ -7,6 +7,7 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 
 from ..models.loyalty_membership_state import LoyaltyMembershipState
+from ..types import parse_enum
 
 T = TypeVar("T", bound="LoyaltyMembershipStateUpdateValue")
 
@@ -35,11 +36,11 @@ class LoyaltyMembershipStateUpdateValue:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        value = LoyaltyMembershipState(d.pop("Value"))
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        value = parse_enum(LoyaltyMembershipState, d["Value"])
 
         loyalty_membership_state_update_value = cls(
-            value=value,
+            value,
         )
 
         return loyalty_membership_state_update_value

@@ -2,28 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.boolean_update_value import BooleanUpdateValue
-    from ..models.expiration_date_update_value import ExpirationDateUpdateValue
-    from ..models.guid_nullable_update_value import GuidNullableUpdateValue
-    from ..models.guid_update_value import GuidUpdateValue
-    from ..models.int_32_nullable_update_value import Int32NullableUpdateValue
-    from ..models.loyalty_membership_state_update_value import (
-        LoyaltyMembershipStateUpdateValue,
-    )
-    from ..models.membership_number_update_value import MembershipNumberUpdateValue
-    from ..models.provider_membership_id_update_value import (
-        ProviderMembershipIdUpdateValue,
-    )
-    from ..models.url_update_value import UrlUpdateValue
-
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="LoyaltyMembershipUpdateParameters")
 
@@ -60,20 +44,6 @@ class LoyaltyMembershipUpdateParameters:
     loyalty_tier_id: GuidNullableUpdateValue | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.boolean_update_value import BooleanUpdateValue
-        from ..models.expiration_date_update_value import ExpirationDateUpdateValue
-        from ..models.guid_nullable_update_value import GuidNullableUpdateValue
-        from ..models.guid_update_value import GuidUpdateValue
-        from ..models.int_32_nullable_update_value import Int32NullableUpdateValue
-        from ..models.loyalty_membership_state_update_value import (
-            LoyaltyMembershipStateUpdateValue,
-        )
-        from ..models.membership_number_update_value import MembershipNumberUpdateValue
-        from ..models.provider_membership_id_update_value import (
-            ProviderMembershipIdUpdateValue,
-        )
-        from ..models.url_update_value import UrlUpdateValue
-
         loyalty_membership_id = str(self.loyalty_membership_id)
 
         loyalty_program_id: dict[str, Any] | None | Unset
@@ -188,219 +158,216 @@ class LoyaltyMembershipUpdateParameters:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.boolean_update_value import BooleanUpdateValue
-        from ..models.expiration_date_update_value import ExpirationDateUpdateValue
-        from ..models.guid_nullable_update_value import GuidNullableUpdateValue
-        from ..models.guid_update_value import GuidUpdateValue
-        from ..models.int_32_nullable_update_value import Int32NullableUpdateValue
-        from ..models.loyalty_membership_state_update_value import (
-            LoyaltyMembershipStateUpdateValue,
-        )
-        from ..models.membership_number_update_value import MembershipNumberUpdateValue
-        from ..models.provider_membership_id_update_value import (
-            ProviderMembershipIdUpdateValue,
-        )
-        from ..models.url_update_value import UrlUpdateValue
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        loyalty_membership_id = parse_uuid(d["LoyaltyMembershipId"])
 
-        d = dict(src_dict)
-        loyalty_membership_id = UUID(d.pop("LoyaltyMembershipId"))
-
-        def _parse_loyalty_program_id(data: object) -> GuidUpdateValue | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _loyalty_program_id = d.get("LoyaltyProgramId", UNSET)
+        loyalty_program_id: GuidUpdateValue | None | Unset
+        if _loyalty_program_id is None:
+            loyalty_program_id = None
+        elif isinstance(_loyalty_program_id, Unset):
+            loyalty_program_id = UNSET
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_loyalty_program_id, dict):
                     raise TypeError()
-                loyalty_program_id_type_0 = GuidUpdateValue.from_dict(data)
-
-                return loyalty_program_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(GuidUpdateValue | None | Unset, data)
-
-        loyalty_program_id = _parse_loyalty_program_id(d.pop("LoyaltyProgramId", UNSET))
-
-        def _parse_state(
-            data: object,
-        ) -> LoyaltyMembershipStateUpdateValue | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                state_type_0 = LoyaltyMembershipStateUpdateValue.from_dict(data)
-
-                return state_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(LoyaltyMembershipStateUpdateValue | None | Unset, data)
-
-        state = _parse_state(d.pop("State", UNSET))
-
-        def _parse_is_primary(data: object) -> BooleanUpdateValue | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                is_primary_type_0 = BooleanUpdateValue.from_dict(data)
-
-                return is_primary_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(BooleanUpdateValue | None | Unset, data)
-
-        is_primary = _parse_is_primary(d.pop("IsPrimary", UNSET))
-
-        def _parse_code(data: object) -> MembershipNumberUpdateValue | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                code_type_0 = MembershipNumberUpdateValue.from_dict(data)
-
-                return code_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MembershipNumberUpdateValue | None | Unset, data)
-
-        code = _parse_code(d.pop("Code", UNSET))
-
-        def _parse_membership_number(
-            data: object,
-        ) -> MembershipNumberUpdateValue | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                membership_number_type_0 = MembershipNumberUpdateValue.from_dict(data)
-
-                return membership_number_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MembershipNumberUpdateValue | None | Unset, data)
-
-        membership_number = _parse_membership_number(d.pop("MembershipNumber", UNSET))
-
-        def _parse_provider_membership_id(
-            data: object,
-        ) -> None | ProviderMembershipIdUpdateValue | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                provider_membership_id_type_0 = (
-                    ProviderMembershipIdUpdateValue.from_dict(data)
+                loyalty_program_id_type_0 = GuidUpdateValue.from_dict(
+                    _loyalty_program_id
                 )
 
-                return provider_membership_id_type_0
+                loyalty_program_id = loyalty_program_id_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ProviderMembershipIdUpdateValue | Unset, data)
+                loyalty_program_id = cast(
+                    GuidUpdateValue | None | Unset, _loyalty_program_id
+                )
 
-        provider_membership_id = _parse_provider_membership_id(
-            d.pop("ProviderMembershipId", UNSET)
-        )
-
-        def _parse_points(data: object) -> Int32NullableUpdateValue | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _state = d.get("State", UNSET)
+        state: LoyaltyMembershipStateUpdateValue | None | Unset
+        if _state is None:
+            state = None
+        elif isinstance(_state, Unset):
+            state = UNSET
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_state, dict):
                     raise TypeError()
-                points_type_0 = Int32NullableUpdateValue.from_dict(data)
+                state_type_0 = LoyaltyMembershipStateUpdateValue.from_dict(_state)
 
-                return points_type_0
+                state = state_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Int32NullableUpdateValue | None | Unset, data)
+                state = cast(LoyaltyMembershipStateUpdateValue | None | Unset, _state)
 
-        points = _parse_points(d.pop("Points", UNSET))
-
-        def _parse_expiration_date(
-            data: object,
-        ) -> ExpirationDateUpdateValue | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _is_primary = d.get("IsPrimary", UNSET)
+        is_primary: BooleanUpdateValue | None | Unset
+        if _is_primary is None:
+            is_primary = None
+        elif isinstance(_is_primary, Unset):
+            is_primary = UNSET
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_is_primary, dict):
                     raise TypeError()
-                expiration_date_type_0 = ExpirationDateUpdateValue.from_dict(data)
+                is_primary_type_0 = BooleanUpdateValue.from_dict(_is_primary)
 
-                return expiration_date_type_0
+                is_primary = is_primary_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(ExpirationDateUpdateValue | None | Unset, data)
+                is_primary = cast(BooleanUpdateValue | None | Unset, _is_primary)
 
-        expiration_date = _parse_expiration_date(d.pop("ExpirationDate", UNSET))
-
-        def _parse_url(data: object) -> None | Unset | UrlUpdateValue:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _code = d.get("Code", UNSET)
+        code: MembershipNumberUpdateValue | None | Unset
+        if _code is None:
+            code = None
+        elif isinstance(_code, Unset):
+            code = UNSET
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_code, dict):
                     raise TypeError()
-                url_type_0 = UrlUpdateValue.from_dict(data)
+                code_type_0 = MembershipNumberUpdateValue.from_dict(_code)
 
-                return url_type_0
+                code = code_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UrlUpdateValue, data)
+                code = cast(MembershipNumberUpdateValue | None | Unset, _code)
 
-        url = _parse_url(d.pop("Url", UNSET))
-
-        def _parse_loyalty_tier_id(
-            data: object,
-        ) -> GuidNullableUpdateValue | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _membership_number = d.get("MembershipNumber", UNSET)
+        membership_number: MembershipNumberUpdateValue | None | Unset
+        if _membership_number is None:
+            membership_number = None
+        elif isinstance(_membership_number, Unset):
+            membership_number = UNSET
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_membership_number, dict):
                     raise TypeError()
-                loyalty_tier_id_type_0 = GuidNullableUpdateValue.from_dict(data)
+                membership_number_type_0 = MembershipNumberUpdateValue.from_dict(
+                    _membership_number
+                )
 
-                return loyalty_tier_id_type_0
+                membership_number = membership_number_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(GuidNullableUpdateValue | None | Unset, data)
+                membership_number = cast(
+                    MembershipNumberUpdateValue | None | Unset, _membership_number
+                )
 
-        loyalty_tier_id = _parse_loyalty_tier_id(d.pop("LoyaltyTierId", UNSET))
+        _provider_membership_id = d.get("ProviderMembershipId", UNSET)
+        provider_membership_id: None | ProviderMembershipIdUpdateValue | Unset
+        if _provider_membership_id is None:
+            provider_membership_id = None
+        elif isinstance(_provider_membership_id, Unset):
+            provider_membership_id = UNSET
+        else:
+            try:
+                if not isinstance(_provider_membership_id, dict):
+                    raise TypeError()
+                provider_membership_id_type_0 = (
+                    ProviderMembershipIdUpdateValue.from_dict(_provider_membership_id)
+                )
+
+                provider_membership_id = provider_membership_id_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                provider_membership_id = cast(
+                    None | ProviderMembershipIdUpdateValue | Unset,
+                    _provider_membership_id,
+                )
+
+        _points = d.get("Points", UNSET)
+        points: Int32NullableUpdateValue | None | Unset
+        if _points is None:
+            points = None
+        elif isinstance(_points, Unset):
+            points = UNSET
+        else:
+            try:
+                if not isinstance(_points, dict):
+                    raise TypeError()
+                points_type_0 = Int32NullableUpdateValue.from_dict(_points)
+
+                points = points_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                points = cast(Int32NullableUpdateValue | None | Unset, _points)
+
+        _expiration_date = d.get("ExpirationDate", UNSET)
+        expiration_date: ExpirationDateUpdateValue | None | Unset
+        if _expiration_date is None:
+            expiration_date = None
+        elif isinstance(_expiration_date, Unset):
+            expiration_date = UNSET
+        else:
+            try:
+                if not isinstance(_expiration_date, dict):
+                    raise TypeError()
+                expiration_date_type_0 = ExpirationDateUpdateValue.from_dict(
+                    _expiration_date
+                )
+
+                expiration_date = expiration_date_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                expiration_date = cast(
+                    ExpirationDateUpdateValue | None | Unset, _expiration_date
+                )
+
+        _url = d.get("Url", UNSET)
+        url: None | Unset | UrlUpdateValue
+        if _url is None:
+            url = None
+        elif isinstance(_url, Unset):
+            url = UNSET
+        else:
+            try:
+                if not isinstance(_url, dict):
+                    raise TypeError()
+                url_type_0 = UrlUpdateValue.from_dict(_url)
+
+                url = url_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                url = cast(None | Unset | UrlUpdateValue, _url)
+
+        _loyalty_tier_id = d.get("LoyaltyTierId", UNSET)
+        loyalty_tier_id: GuidNullableUpdateValue | None | Unset
+        if _loyalty_tier_id is None:
+            loyalty_tier_id = None
+        elif isinstance(_loyalty_tier_id, Unset):
+            loyalty_tier_id = UNSET
+        else:
+            try:
+                if not isinstance(_loyalty_tier_id, dict):
+                    raise TypeError()
+                loyalty_tier_id_type_0 = GuidNullableUpdateValue.from_dict(
+                    _loyalty_tier_id
+                )
+
+                loyalty_tier_id = loyalty_tier_id_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                loyalty_tier_id = cast(
+                    GuidNullableUpdateValue | None | Unset, _loyalty_tier_id
+                )
 
         loyalty_membership_update_parameters = cls(
-            loyalty_membership_id=loyalty_membership_id,
-            loyalty_program_id=loyalty_program_id,
-            state=state,
-            is_primary=is_primary,
-            code=code,
-            membership_number=membership_number,
-            provider_membership_id=provider_membership_id,
-            points=points,
-            expiration_date=expiration_date,
-            url=url,
-            loyalty_tier_id=loyalty_tier_id,
+            loyalty_membership_id,
+            loyalty_program_id,
+            state,
+            is_primary,
+            code,
+            membership_number,
+            provider_membership_id,
+            points,
+            expiration_date,
+            url,
+            loyalty_tier_id,
         )
 
         return loyalty_membership_update_parameters
+
+
+# Imported here, once, rather than in each method: see the note at the top of model.py.jinja.
+from ..models.boolean_update_value import BooleanUpdateValue
+from ..models.expiration_date_update_value import ExpirationDateUpdateValue
+from ..models.guid_nullable_update_value import GuidNullableUpdateValue
+from ..models.guid_update_value import GuidUpdateValue
+from ..models.int_32_nullable_update_value import Int32NullableUpdateValue
+from ..models.loyalty_membership_state_update_value import (
+    LoyaltyMembershipStateUpdateValue,
+)
+from ..models.membership_number_update_value import MembershipNumberUpdateValue
+from ..models.provider_membership_id_update_value import ProviderMembershipIdUpdateValue
+from ..models.url_update_value import UrlUpdateValue

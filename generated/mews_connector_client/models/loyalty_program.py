@@ -9,6 +9,7 @@ from attrs import define as _attrs_define
 
 from ..models.loyalty_program_subscription import LoyaltyProgramSubscription
 from ..models.loyalty_program_type import LoyaltyProgramType
+from ..types import parse_enum, parse_uuid
 
 T = TypeVar("T", bound="LoyaltyProgram")
 
@@ -62,26 +63,26 @@ class LoyaltyProgram:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        id = UUID(d.pop("Id"))
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        id = parse_uuid(d["Id"])
 
-        chain_id = UUID(d.pop("ChainId"))
+        chain_id = parse_uuid(d["ChainId"])
 
-        name = d.pop("Name")
+        name = d["Name"]
 
-        code = d.pop("Code")
+        code = d["Code"]
 
-        type_ = LoyaltyProgramType(d.pop("Type"))
+        type_ = parse_enum(LoyaltyProgramType, d["Type"])
 
-        subscription = LoyaltyProgramSubscription(d.pop("Subscription"))
+        subscription = parse_enum(LoyaltyProgramSubscription, d["Subscription"])
 
         loyalty_program = cls(
-            id=id,
-            chain_id=chain_id,
-            name=name,
-            code=code,
-            type_=type_,
-            subscription=subscription,
+            id,
+            chain_id,
+            name,
+            code,
+            type_,
+            subscription,
         )
 
         return loyalty_program

@@ -8,6 +8,7 @@ from attrs import define as _attrs_define
 
 from ..models.loyalty_program_subscription import LoyaltyProgramSubscription
 from ..models.loyalty_program_type import LoyaltyProgramType
+from ..types import parse_enum
 
 T = TypeVar("T", bound="LoyaltyProgramAddParameters")
 
@@ -51,20 +52,20 @@ class LoyaltyProgramAddParameters:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        name = d.pop("Name")
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        name = d["Name"]
 
-        code = d.pop("Code")
+        code = d["Code"]
 
-        type_ = LoyaltyProgramType(d.pop("Type"))
+        type_ = parse_enum(LoyaltyProgramType, d["Type"])
 
-        subscription = LoyaltyProgramSubscription(d.pop("Subscription"))
+        subscription = parse_enum(LoyaltyProgramSubscription, d["Subscription"])
 
         loyalty_program_add_parameters = cls(
-            name=name,
-            code=code,
-            type_=type_,
-            subscription=subscription,
+            name,
+            code,
+            type_,
+            subscription,
         )
 
         return loyalty_program_add_parameters

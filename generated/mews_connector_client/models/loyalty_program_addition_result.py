@@ -2,13 +2,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
-
-if TYPE_CHECKING:
-    from ..models.loyalty_program import LoyaltyProgram
-
 
 T = TypeVar("T", bound="LoyaltyProgramAdditionResult")
 
@@ -40,18 +36,20 @@ class LoyaltyProgramAdditionResult:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.loyalty_program import LoyaltyProgram
-
-        d = dict(src_dict)
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
         loyalty_programs = []
-        _loyalty_programs = d.pop("LoyaltyPrograms")
+        _loyalty_programs = d["LoyaltyPrograms"]
         for loyalty_programs_item_data in _loyalty_programs:
             loyalty_programs_item = LoyaltyProgram.from_dict(loyalty_programs_item_data)
 
             loyalty_programs.append(loyalty_programs_item)
 
         loyalty_program_addition_result = cls(
-            loyalty_programs=loyalty_programs,
+            loyalty_programs,
         )
 
         return loyalty_program_addition_result
+
+
+# Imported here, once, rather than in each method: see the note at the top of model.py.jinja.
+from ..models.loyalty_program import LoyaltyProgram

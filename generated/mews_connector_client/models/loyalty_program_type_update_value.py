@@ -7,6 +7,7 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 
 from ..models.loyalty_program_type import LoyaltyProgramType
+from ..types import parse_enum
 
 T = TypeVar("T", bound="LoyaltyProgramTypeUpdateValue")
 
@@ -35,11 +36,11 @@ class LoyaltyProgramTypeUpdateValue:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        value = LoyaltyProgramType(d.pop("Value"))
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        value = parse_enum(LoyaltyProgramType, d["Value"])
 
         loyalty_program_type_update_value = cls(
-            value=value,
+            value,
         )
 
         return loyalty_program_type_update_value

@@ -2,20 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.loyalty_program_name_update_value import LoyaltyProgramNameUpdateValue
-    from ..models.loyalty_program_subscription_update_value import (
-        LoyaltyProgramSubscriptionUpdateValue,
-    )
-    from ..models.loyalty_program_type_update_value import LoyaltyProgramTypeUpdateValue
-
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="LoyaltyProgramUpdateParameters")
 
@@ -36,16 +28,6 @@ class LoyaltyProgramUpdateParameters:
     subscription: LoyaltyProgramSubscriptionUpdateValue | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.loyalty_program_name_update_value import (
-            LoyaltyProgramNameUpdateValue,
-        )
-        from ..models.loyalty_program_subscription_update_value import (
-            LoyaltyProgramSubscriptionUpdateValue,
-        )
-        from ..models.loyalty_program_type_update_value import (
-            LoyaltyProgramTypeUpdateValue,
-        )
-
         loyalty_program_id = str(self.loyalty_program_id)
 
         name: dict[str, Any] | None | Unset
@@ -90,79 +72,74 @@ class LoyaltyProgramUpdateParameters:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.loyalty_program_name_update_value import (
-            LoyaltyProgramNameUpdateValue,
-        )
-        from ..models.loyalty_program_subscription_update_value import (
-            LoyaltyProgramSubscriptionUpdateValue,
-        )
-        from ..models.loyalty_program_type_update_value import (
-            LoyaltyProgramTypeUpdateValue,
-        )
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        loyalty_program_id = parse_uuid(d["LoyaltyProgramId"])
 
-        d = dict(src_dict)
-        loyalty_program_id = UUID(d.pop("LoyaltyProgramId"))
-
-        def _parse_name(data: object) -> LoyaltyProgramNameUpdateValue | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _name = d.get("Name", UNSET)
+        name: LoyaltyProgramNameUpdateValue | None | Unset
+        if _name is None:
+            name = None
+        elif isinstance(_name, Unset):
+            name = UNSET
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_name, dict):
                     raise TypeError()
-                name_type_0 = LoyaltyProgramNameUpdateValue.from_dict(data)
+                name_type_0 = LoyaltyProgramNameUpdateValue.from_dict(_name)
 
-                return name_type_0
+                name = name_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(LoyaltyProgramNameUpdateValue | None | Unset, data)
+                name = cast(LoyaltyProgramNameUpdateValue | None | Unset, _name)
 
-        name = _parse_name(d.pop("Name", UNSET))
-
-        def _parse_type_(data: object) -> LoyaltyProgramTypeUpdateValue | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _type_ = d.get("Type", UNSET)
+        type_: LoyaltyProgramTypeUpdateValue | None | Unset
+        if _type_ is None:
+            type_ = None
+        elif isinstance(_type_, Unset):
+            type_ = UNSET
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_type_, dict):
                     raise TypeError()
-                type_type_0 = LoyaltyProgramTypeUpdateValue.from_dict(data)
+                type_type_0 = LoyaltyProgramTypeUpdateValue.from_dict(_type_)
 
-                return type_type_0
+                type_ = type_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(LoyaltyProgramTypeUpdateValue | None | Unset, data)
+                type_ = cast(LoyaltyProgramTypeUpdateValue | None | Unset, _type_)
 
-        type_ = _parse_type_(d.pop("Type", UNSET))
-
-        def _parse_subscription(
-            data: object,
-        ) -> LoyaltyProgramSubscriptionUpdateValue | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _subscription = d.get("Subscription", UNSET)
+        subscription: LoyaltyProgramSubscriptionUpdateValue | None | Unset
+        if _subscription is None:
+            subscription = None
+        elif isinstance(_subscription, Unset):
+            subscription = UNSET
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_subscription, dict):
                     raise TypeError()
                 subscription_type_0 = LoyaltyProgramSubscriptionUpdateValue.from_dict(
-                    data
+                    _subscription
                 )
 
-                return subscription_type_0
+                subscription = subscription_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(LoyaltyProgramSubscriptionUpdateValue | None | Unset, data)
-
-        subscription = _parse_subscription(d.pop("Subscription", UNSET))
+                subscription = cast(
+                    LoyaltyProgramSubscriptionUpdateValue | None | Unset, _subscription
+                )
 
         loyalty_program_update_parameters = cls(
-            loyalty_program_id=loyalty_program_id,
-            name=name,
-            type_=type_,
-            subscription=subscription,
+            loyalty_program_id,
+            name,
+            type_,
+            subscription,
         )
 
         return loyalty_program_update_parameters
+
+
+# Imported here, once, rather than in each method: see the note at the top of model.py.jinja.
+from ..models.loyalty_program_name_update_value import LoyaltyProgramNameUpdateValue
+from ..models.loyalty_program_subscription_update_value import (
+    LoyaltyProgramSubscriptionUpdateValue,
+)
+from ..models.loyalty_program_type_update_value import LoyaltyProgramTypeUpdateValue

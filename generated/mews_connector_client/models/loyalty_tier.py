@@ -7,6 +7,8 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..types import parse_uuid
+
 T = TypeVar("T", bound="LoyaltyTier")
 
 
@@ -54,23 +56,23 @@ class LoyaltyTier:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        id = UUID(d.pop("Id"))
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        id = parse_uuid(d["Id"])
 
-        loyalty_program_id = UUID(d.pop("LoyaltyProgramId"))
+        loyalty_program_id = parse_uuid(d["LoyaltyProgramId"])
 
-        name = d.pop("Name")
+        name = d["Name"]
 
-        code = d.pop("Code")
+        code = d["Code"]
 
-        ordering = d.pop("Ordering")
+        ordering = d["Ordering"]
 
         loyalty_tier = cls(
-            id=id,
-            loyalty_program_id=loyalty_program_id,
-            name=name,
-            code=code,
-            ordering=ordering,
+            id,
+            loyalty_program_id,
+            name,
+            code,
+            ordering,
         )
 
         return loyalty_tier

@@ -7,6 +7,8 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..types import parse_uuid
+
 T = TypeVar("T", bound="LoyaltyTierAddParameters")
 
 
@@ -49,20 +51,20 @@ class LoyaltyTierAddParameters:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        loyalty_program_id = UUID(d.pop("LoyaltyProgramId"))
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        loyalty_program_id = parse_uuid(d["LoyaltyProgramId"])
 
-        name = d.pop("Name")
+        name = d["Name"]
 
-        code = d.pop("Code")
+        code = d["Code"]
 
-        ordering = d.pop("Ordering")
+        ordering = d["Ordering"]
 
         loyalty_tier_add_parameters = cls(
-            loyalty_program_id=loyalty_program_id,
-            name=name,
-            code=code,
-            ordering=ordering,
+            loyalty_program_id,
+            name,
+            code,
+            ordering,
         )
 
         return loyalty_tier_add_parameters

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="LoyaltyTierDeleteParameters")
 
@@ -68,31 +68,31 @@ class LoyaltyTierDeleteParameters:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        client_token = d.pop("ClientToken")
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        client_token = d["ClientToken"]
 
-        access_token = d.pop("AccessToken")
+        access_token = d["AccessToken"]
 
-        client = d.pop("Client")
+        client = d["Client"]
 
         loyalty_tier_ids = []
-        _loyalty_tier_ids = d.pop("LoyaltyTierIds")
+        _loyalty_tier_ids = d["LoyaltyTierIds"]
         for loyalty_tier_ids_item_data in _loyalty_tier_ids:
-            loyalty_tier_ids_item = UUID(loyalty_tier_ids_item_data)
+            loyalty_tier_ids_item = parse_uuid(loyalty_tier_ids_item_data)
 
             loyalty_tier_ids.append(loyalty_tier_ids_item)
 
-        language_code = d.pop("LanguageCode", UNSET)
+        language_code = d.get("LanguageCode", UNSET)
 
-        culture_code = d.pop("CultureCode", UNSET)
+        culture_code = d.get("CultureCode", UNSET)
 
         loyalty_tier_delete_parameters = cls(
-            client_token=client_token,
-            access_token=access_token,
-            client=client,
-            loyalty_tier_ids=loyalty_tier_ids,
-            language_code=language_code,
-            culture_code=culture_code,
+            client_token,
+            access_token,
+            client,
+            loyalty_tier_ids,
+            language_code,
+            culture_code,
         )
 
         return loyalty_tier_delete_parameters

@@ -2,18 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
 from ..models.activity_state import ActivityState
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.limitation import Limitation
-    from ..models.time_filter_interval import TimeFilterInterval
-
+from ..types import UNSET, Unset, parse_enum, parse_uuid
 
 T = TypeVar("T", bound="LoyaltyTierFilterParameters")
 
@@ -52,8 +47,6 @@ class LoyaltyTierFilterParameters:
     updated_utc: None | TimeFilterInterval | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.time_filter_interval import TimeFilterInterval
-
         client_token = self.client_token
 
         access_token = self.access_token
@@ -151,43 +144,42 @@ class LoyaltyTierFilterParameters:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.limitation import Limitation
-        from ..models.time_filter_interval import TimeFilterInterval
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        client_token = d["ClientToken"]
 
-        d = dict(src_dict)
-        client_token = d.pop("ClientToken")
+        access_token = d["AccessToken"]
 
-        access_token = d.pop("AccessToken")
-
-        client = d.pop("Client")
+        client = d["Client"]
 
         loyalty_program_ids = []
-        _loyalty_program_ids = d.pop("LoyaltyProgramIds")
+        _loyalty_program_ids = d["LoyaltyProgramIds"]
         for loyalty_program_ids_item_data in _loyalty_program_ids:
-            loyalty_program_ids_item = UUID(loyalty_program_ids_item_data)
+            loyalty_program_ids_item = parse_uuid(loyalty_program_ids_item_data)
 
             loyalty_program_ids.append(loyalty_program_ids_item)
 
-        limitation = Limitation.from_dict(d.pop("Limitation"))
+        limitation = Limitation.from_dict(d["Limitation"])
 
-        language_code = d.pop("LanguageCode", UNSET)
+        language_code = d.get("LanguageCode", UNSET)
 
-        culture_code = d.pop("CultureCode", UNSET)
+        culture_code = d.get("CultureCode", UNSET)
 
-        def _parse_chain_ids(data: object) -> list[UUID] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _chain_ids = d.get("ChainIds", UNSET)
+        chain_ids: list[UUID] | None | Unset
+        if _chain_ids is None:
+            chain_ids = None
+        elif isinstance(_chain_ids, Unset):
+            chain_ids = UNSET
+        else:
             try:
-                if not isinstance(data, list):
+                if not isinstance(_chain_ids, list):
                     raise TypeError()
                 componentsschemas_chain_id_filter_type_0 = []
-                _componentsschemas_chain_id_filter_type_0 = data
+                _componentsschemas_chain_id_filter_type_0 = _chain_ids
                 for (
                     componentsschemas_chain_id_filter_type_0_item_data
                 ) in _componentsschemas_chain_id_filter_type_0:
-                    componentsschemas_chain_id_filter_type_0_item = UUID(
+                    componentsschemas_chain_id_filter_type_0_item = parse_uuid(
                         componentsschemas_chain_id_filter_type_0_item_data
                     )
 
@@ -195,94 +187,96 @@ class LoyaltyTierFilterParameters:
                         componentsschemas_chain_id_filter_type_0_item
                     )
 
-                return componentsschemas_chain_id_filter_type_0
+                chain_ids = componentsschemas_chain_id_filter_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[UUID] | None | Unset, data)
+                chain_ids = cast(list[UUID] | None | Unset, _chain_ids)
 
-        chain_ids = _parse_chain_ids(d.pop("ChainIds", UNSET))
-
-        def _parse_loyalty_tier_ids(data: object) -> list[UUID] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _loyalty_tier_ids = d.get("LoyaltyTierIds", UNSET)
+        loyalty_tier_ids: list[UUID] | None | Unset
+        if _loyalty_tier_ids is None:
+            loyalty_tier_ids = None
+        elif isinstance(_loyalty_tier_ids, Unset):
+            loyalty_tier_ids = UNSET
+        else:
             try:
-                if not isinstance(data, list):
+                if not isinstance(_loyalty_tier_ids, list):
                     raise TypeError()
                 loyalty_tier_ids_type_0 = []
-                _loyalty_tier_ids_type_0 = data
+                _loyalty_tier_ids_type_0 = _loyalty_tier_ids
                 for loyalty_tier_ids_type_0_item_data in _loyalty_tier_ids_type_0:
-                    loyalty_tier_ids_type_0_item = UUID(
+                    loyalty_tier_ids_type_0_item = parse_uuid(
                         loyalty_tier_ids_type_0_item_data
                     )
 
                     loyalty_tier_ids_type_0.append(loyalty_tier_ids_type_0_item)
 
-                return loyalty_tier_ids_type_0
+                loyalty_tier_ids = loyalty_tier_ids_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[UUID] | None | Unset, data)
+                loyalty_tier_ids = cast(list[UUID] | None | Unset, _loyalty_tier_ids)
 
-        loyalty_tier_ids = _parse_loyalty_tier_ids(d.pop("LoyaltyTierIds", UNSET))
-
-        def _parse_activity_states(data: object) -> list[ActivityState] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _activity_states = d.get("ActivityStates", UNSET)
+        activity_states: list[ActivityState] | None | Unset
+        if _activity_states is None:
+            activity_states = None
+        elif isinstance(_activity_states, Unset):
+            activity_states = UNSET
+        else:
             try:
-                if not isinstance(data, list):
+                if not isinstance(_activity_states, list):
                     raise TypeError()
                 componentsschemas_activity_state_filter_type_0 = []
-                _componentsschemas_activity_state_filter_type_0 = data
+                _componentsschemas_activity_state_filter_type_0 = _activity_states
                 for (
                     componentsschemas_activity_state_filter_type_0_item_data
                 ) in _componentsschemas_activity_state_filter_type_0:
-                    componentsschemas_activity_state_filter_type_0_item = ActivityState(
-                        componentsschemas_activity_state_filter_type_0_item_data
+                    componentsschemas_activity_state_filter_type_0_item = parse_enum(
+                        ActivityState,
+                        componentsschemas_activity_state_filter_type_0_item_data,
                     )
 
                     componentsschemas_activity_state_filter_type_0.append(
                         componentsschemas_activity_state_filter_type_0_item
                     )
 
-                return componentsschemas_activity_state_filter_type_0
+                activity_states = componentsschemas_activity_state_filter_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[ActivityState] | None | Unset, data)
+                activity_states = cast(
+                    list[ActivityState] | None | Unset, _activity_states
+                )
 
-        activity_states = _parse_activity_states(d.pop("ActivityStates", UNSET))
-
-        def _parse_updated_utc(data: object) -> None | TimeFilterInterval | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _updated_utc = d.get("UpdatedUtc", UNSET)
+        updated_utc: None | TimeFilterInterval | Unset
+        if _updated_utc is None:
+            updated_utc = None
+        elif isinstance(_updated_utc, Unset):
+            updated_utc = UNSET
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_updated_utc, dict):
                     raise TypeError()
-                updated_utc_type_0 = TimeFilterInterval.from_dict(data)
+                updated_utc_type_0 = TimeFilterInterval.from_dict(_updated_utc)
 
-                return updated_utc_type_0
+                updated_utc = updated_utc_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | TimeFilterInterval | Unset, data)
-
-        updated_utc = _parse_updated_utc(d.pop("UpdatedUtc", UNSET))
+                updated_utc = cast(None | TimeFilterInterval | Unset, _updated_utc)
 
         loyalty_tier_filter_parameters = cls(
-            client_token=client_token,
-            access_token=access_token,
-            client=client,
-            loyalty_program_ids=loyalty_program_ids,
-            limitation=limitation,
-            language_code=language_code,
-            culture_code=culture_code,
-            chain_ids=chain_ids,
-            loyalty_tier_ids=loyalty_tier_ids,
-            activity_states=activity_states,
-            updated_utc=updated_utc,
+            client_token,
+            access_token,
+            client,
+            loyalty_program_ids,
+            limitation,
+            language_code,
+            culture_code,
+            chain_ids,
+            loyalty_tier_ids,
+            activity_states,
+            updated_utc,
         )
 
         return loyalty_tier_filter_parameters
+
+
+# Imported here, once, rather than in each method: see the note at the top of model.py.jinja.
+from ..models.limitation import Limitation
+from ..models.time_filter_interval import TimeFilterInterval

@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.loyalty_tier import LoyaltyTier
-
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="LoyaltyTierResult")
 
@@ -56,36 +52,37 @@ class LoyaltyTierResult:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.loyalty_tier import LoyaltyTier
-
-        d = dict(src_dict)
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
         loyalty_tiers = []
-        _loyalty_tiers = d.pop("LoyaltyTiers")
+        _loyalty_tiers = d["LoyaltyTiers"]
         for loyalty_tiers_item_data in _loyalty_tiers:
             loyalty_tiers_item = LoyaltyTier.from_dict(loyalty_tiers_item_data)
 
             loyalty_tiers.append(loyalty_tiers_item)
 
-        def _parse_cursor(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _cursor = d.get("Cursor", UNSET)
+        cursor: None | Unset | UUID
+        if _cursor is None:
+            cursor = None
+        elif isinstance(_cursor, Unset):
+            cursor = UNSET
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_cursor, str):
                     raise TypeError()
-                cursor_type_0 = UUID(data)
+                cursor_type_0 = parse_uuid(_cursor)
 
-                return cursor_type_0
+                cursor = cursor_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        cursor = _parse_cursor(d.pop("Cursor", UNSET))
+                cursor = cast(None | Unset | UUID, _cursor)
 
         loyalty_tier_result = cls(
-            loyalty_tiers=loyalty_tiers,
-            cursor=cursor,
+            loyalty_tiers,
+            cursor,
         )
 
         return loyalty_tier_result
+
+
+# Imported here, once, rather than in each method: see the note at the top of model.py.jinja.
+from ..models.loyalty_tier import LoyaltyTier

@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.int_32_update_value import Int32UpdateValue
-    from ..models.loyalty_tier_text_update_value import LoyaltyTierTextUpdateValue
-
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="LoyaltyTierUpdateParameters")
 
@@ -33,9 +28,6 @@ class LoyaltyTierUpdateParameters:
     ordering: Int32UpdateValue | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.int_32_update_value import Int32UpdateValue
-        from ..models.loyalty_tier_text_update_value import LoyaltyTierTextUpdateValue
-
         loyalty_tier_id = str(self.loyalty_tier_id)
 
         name: dict[str, Any] | None | Unset
@@ -80,68 +72,67 @@ class LoyaltyTierUpdateParameters:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.int_32_update_value import Int32UpdateValue
-        from ..models.loyalty_tier_text_update_value import LoyaltyTierTextUpdateValue
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        loyalty_tier_id = parse_uuid(d["LoyaltyTierId"])
 
-        d = dict(src_dict)
-        loyalty_tier_id = UUID(d.pop("LoyaltyTierId"))
-
-        def _parse_name(data: object) -> LoyaltyTierTextUpdateValue | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _name = d.get("Name", UNSET)
+        name: LoyaltyTierTextUpdateValue | None | Unset
+        if _name is None:
+            name = None
+        elif isinstance(_name, Unset):
+            name = UNSET
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_name, dict):
                     raise TypeError()
-                name_type_0 = LoyaltyTierTextUpdateValue.from_dict(data)
+                name_type_0 = LoyaltyTierTextUpdateValue.from_dict(_name)
 
-                return name_type_0
+                name = name_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(LoyaltyTierTextUpdateValue | None | Unset, data)
+                name = cast(LoyaltyTierTextUpdateValue | None | Unset, _name)
 
-        name = _parse_name(d.pop("Name", UNSET))
-
-        def _parse_code(data: object) -> LoyaltyTierTextUpdateValue | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _code = d.get("Code", UNSET)
+        code: LoyaltyTierTextUpdateValue | None | Unset
+        if _code is None:
+            code = None
+        elif isinstance(_code, Unset):
+            code = UNSET
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_code, dict):
                     raise TypeError()
-                code_type_0 = LoyaltyTierTextUpdateValue.from_dict(data)
+                code_type_0 = LoyaltyTierTextUpdateValue.from_dict(_code)
 
-                return code_type_0
+                code = code_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(LoyaltyTierTextUpdateValue | None | Unset, data)
+                code = cast(LoyaltyTierTextUpdateValue | None | Unset, _code)
 
-        code = _parse_code(d.pop("Code", UNSET))
-
-        def _parse_ordering(data: object) -> Int32UpdateValue | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _ordering = d.get("Ordering", UNSET)
+        ordering: Int32UpdateValue | None | Unset
+        if _ordering is None:
+            ordering = None
+        elif isinstance(_ordering, Unset):
+            ordering = UNSET
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_ordering, dict):
                     raise TypeError()
-                ordering_type_0 = Int32UpdateValue.from_dict(data)
+                ordering_type_0 = Int32UpdateValue.from_dict(_ordering)
 
-                return ordering_type_0
+                ordering = ordering_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Int32UpdateValue | None | Unset, data)
-
-        ordering = _parse_ordering(d.pop("Ordering", UNSET))
+                ordering = cast(Int32UpdateValue | None | Unset, _ordering)
 
         loyalty_tier_update_parameters = cls(
-            loyalty_tier_id=loyalty_tier_id,
-            name=name,
-            code=code,
-            ordering=ordering,
+            loyalty_tier_id,
+            name,
+            code,
+            ordering,
         )
 
         return loyalty_tier_update_parameters
+
+
+# Imported here, once, rather than in each method: see the note at the top of model.py.jinja.
+from ..models.int_32_update_value import Int32UpdateValue
+from ..models.loyalty_tier_text_update_value import LoyaltyTierTextUpdateValue

@@ -2,13 +2,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
-
-if TYPE_CHECKING:
-    from ..models.loyalty_tier import LoyaltyTier
-
 
 T = TypeVar("T", bound="LoyaltyTierWriteResult")
 
@@ -40,18 +36,20 @@ class LoyaltyTierWriteResult:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.loyalty_tier import LoyaltyTier
-
-        d = dict(src_dict)
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
         loyalty_tiers = []
-        _loyalty_tiers = d.pop("LoyaltyTiers")
+        _loyalty_tiers = d["LoyaltyTiers"]
         for loyalty_tiers_item_data in _loyalty_tiers:
             loyalty_tiers_item = LoyaltyTier.from_dict(loyalty_tiers_item_data)
 
             loyalty_tiers.append(loyalty_tiers_item)
 
         loyalty_tier_write_result = cls(
-            loyalty_tiers=loyalty_tiers,
+            loyalty_tiers,
         )
 
         return loyalty_tier_write_result
+
+
+# Imported here, once, rather than in each method: see the note at the top of model.py.jinja.
+from ..models.loyalty_tier import LoyaltyTier

@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.loyalty_tier_add_parameters import LoyaltyTierAddParameters
-
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="MultipleLoyaltyTierAddParameters")
 
@@ -84,17 +80,15 @@ class MultipleLoyaltyTierAddParameters:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.loyalty_tier_add_parameters import LoyaltyTierAddParameters
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        client_token = d["ClientToken"]
 
-        d = dict(src_dict)
-        client_token = d.pop("ClientToken")
+        access_token = d["AccessToken"]
 
-        access_token = d.pop("AccessToken")
-
-        client = d.pop("Client")
+        client = d["Client"]
 
         loyalty_tiers = []
-        _loyalty_tiers = d.pop("LoyaltyTiers")
+        _loyalty_tiers = d["LoyaltyTiers"]
         for loyalty_tiers_item_data in _loyalty_tiers:
             loyalty_tiers_item = LoyaltyTierAddParameters.from_dict(
                 loyalty_tiers_item_data
@@ -102,35 +96,38 @@ class MultipleLoyaltyTierAddParameters:
 
             loyalty_tiers.append(loyalty_tiers_item)
 
-        language_code = d.pop("LanguageCode", UNSET)
+        language_code = d.get("LanguageCode", UNSET)
 
-        culture_code = d.pop("CultureCode", UNSET)
+        culture_code = d.get("CultureCode", UNSET)
 
-        def _parse_chain_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _chain_id = d.get("ChainId", UNSET)
+        chain_id: None | Unset | UUID
+        if _chain_id is None:
+            chain_id = None
+        elif isinstance(_chain_id, Unset):
+            chain_id = UNSET
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_chain_id, str):
                     raise TypeError()
-                componentsschemas_chain_id_target_type_0 = UUID(data)
+                componentsschemas_chain_id_target_type_0 = parse_uuid(_chain_id)
 
-                return componentsschemas_chain_id_target_type_0
+                chain_id = componentsschemas_chain_id_target_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        chain_id = _parse_chain_id(d.pop("ChainId", UNSET))
+                chain_id = cast(None | Unset | UUID, _chain_id)
 
         multiple_loyalty_tier_add_parameters = cls(
-            client_token=client_token,
-            access_token=access_token,
-            client=client,
-            loyalty_tiers=loyalty_tiers,
-            language_code=language_code,
-            culture_code=culture_code,
-            chain_id=chain_id,
+            client_token,
+            access_token,
+            client,
+            loyalty_tiers,
+            language_code,
+            culture_code,
+            chain_id,
         )
 
         return multiple_loyalty_tier_add_parameters
+
+
+# Imported here, once, rather than in each method: see the note at the top of model.py.jinja.
+from ..models.loyalty_tier_add_parameters import LoyaltyTierAddParameters

@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.loyalty_tier_update_parameters import LoyaltyTierUpdateParameters
-
 
 T = TypeVar("T", bound="MultipleLoyaltyTierUpdateParameters")
 
@@ -71,17 +67,15 @@ class MultipleLoyaltyTierUpdateParameters:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.loyalty_tier_update_parameters import LoyaltyTierUpdateParameters
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        client_token = d["ClientToken"]
 
-        d = dict(src_dict)
-        client_token = d.pop("ClientToken")
+        access_token = d["AccessToken"]
 
-        access_token = d.pop("AccessToken")
-
-        client = d.pop("Client")
+        client = d["Client"]
 
         loyalty_tier_updates = []
-        _loyalty_tier_updates = d.pop("LoyaltyTierUpdates")
+        _loyalty_tier_updates = d["LoyaltyTierUpdates"]
         for loyalty_tier_updates_item_data in _loyalty_tier_updates:
             loyalty_tier_updates_item = LoyaltyTierUpdateParameters.from_dict(
                 loyalty_tier_updates_item_data
@@ -89,17 +83,21 @@ class MultipleLoyaltyTierUpdateParameters:
 
             loyalty_tier_updates.append(loyalty_tier_updates_item)
 
-        language_code = d.pop("LanguageCode", UNSET)
+        language_code = d.get("LanguageCode", UNSET)
 
-        culture_code = d.pop("CultureCode", UNSET)
+        culture_code = d.get("CultureCode", UNSET)
 
         multiple_loyalty_tier_update_parameters = cls(
-            client_token=client_token,
-            access_token=access_token,
-            client=client,
-            loyalty_tier_updates=loyalty_tier_updates,
-            language_code=language_code,
-            culture_code=culture_code,
+            client_token,
+            access_token,
+            client,
+            loyalty_tier_updates,
+            language_code,
+            culture_code,
         )
 
         return multiple_loyalty_tier_update_parameters
+
+
+# Imported here, once, rather than in each method: see the note at the top of model.py.jinja.
+from ..models.loyalty_tier_update_parameters import LoyaltyTierUpdateParameters

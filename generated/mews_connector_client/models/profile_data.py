@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 
 from ..models.profile_data_discriminator import ProfileDataDiscriminator
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.enterprise_profile_data import EnterpriseProfileData
-
+from ..types import UNSET, Unset, parse_enum
 
 T = TypeVar("T", bound="ProfileData")
 
@@ -29,8 +25,6 @@ class ProfileData:
     enterprise_profile: EnterpriseProfileData | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.enterprise_profile_data import EnterpriseProfileData
-
         discriminator = self.discriminator.value
 
         enterprise_profile: dict[str, Any] | None | Unset
@@ -55,35 +49,36 @@ class ProfileData:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.enterprise_profile_data import EnterpriseProfileData
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        discriminator = parse_enum(ProfileDataDiscriminator, d["Discriminator"])
 
-        d = dict(src_dict)
-        discriminator = ProfileDataDiscriminator(d.pop("Discriminator"))
-
-        def _parse_enterprise_profile(
-            data: object,
-        ) -> EnterpriseProfileData | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _enterprise_profile = d.get("EnterpriseProfile", UNSET)
+        enterprise_profile: EnterpriseProfileData | None | Unset
+        if _enterprise_profile is None:
+            enterprise_profile = None
+        elif isinstance(_enterprise_profile, Unset):
+            enterprise_profile = UNSET
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_enterprise_profile, dict):
                     raise TypeError()
-                enterprise_profile_type_0 = EnterpriseProfileData.from_dict(data)
+                enterprise_profile_type_0 = EnterpriseProfileData.from_dict(
+                    _enterprise_profile
+                )
 
-                return enterprise_profile_type_0
+                enterprise_profile = enterprise_profile_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(EnterpriseProfileData | None | Unset, data)
-
-        enterprise_profile = _parse_enterprise_profile(
-            d.pop("EnterpriseProfile", UNSET)
-        )
+                enterprise_profile = cast(
+                    EnterpriseProfileData | None | Unset, _enterprise_profile
+                )
 
         profile_data = cls(
-            discriminator=discriminator,
-            enterprise_profile=enterprise_profile,
+            discriminator,
+            enterprise_profile,
         )
 
         return profile_data
+
+
+# Imported here, once, rather than in each method: see the note at the top of model.py.jinja.
+from ..models.enterprise_profile_data import EnterpriseProfileData

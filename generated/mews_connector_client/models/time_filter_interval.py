@@ -41,14 +41,14 @@ class TimeFilterInterval:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        start_utc = datetime.datetime.fromisoformat(d.pop("StartUtc"))
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        start_utc = datetime.datetime.fromisoformat(d["StartUtc"])
 
-        end_utc = datetime.datetime.fromisoformat(d.pop("EndUtc"))
+        end_utc = datetime.datetime.fromisoformat(d["EndUtc"])
 
         time_filter_interval = cls(
-            start_utc=start_utc,
-            end_utc=end_utc,
+            start_utc,
+            end_utc,
         )
 
         return time_filter_interval

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -34,17 +34,11 @@ class UrlUpdateValue:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-
-        def _parse_value(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        value = _parse_value(d.pop("Value"))
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        value: None | str = d["Value"]
 
         url_update_value = cls(
-            value=value,
+            value,
         )
 
         return url_update_value

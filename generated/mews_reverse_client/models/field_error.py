@@ -7,7 +7,7 @@ from typing import Any, Self, TypeVar, cast
 from attrs import define as _attrs_define
 
 from ..models.predefined_field_error_type import PredefinedFieldErrorType
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_enum
 
 T = TypeVar("T", bound="FieldError")
 
@@ -52,29 +52,26 @@ class FieldError:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        _type_ = d["type"]
+        type_: PredefinedFieldErrorType | str
+        try:
+            if not isinstance(_type_, str):
+                raise TypeError()
+            type_type_1 = parse_enum(PredefinedFieldErrorType, _type_)
 
-        def _parse_type_(data: object) -> PredefinedFieldErrorType | str:
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                type_type_1 = PredefinedFieldErrorType(data)
+            type_ = type_type_1
+        except (TypeError, ValueError, AttributeError, KeyError):
+            type_ = cast(PredefinedFieldErrorType | str, _type_)
 
-                return type_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(PredefinedFieldErrorType | str, data)
+        pointer = d["pointer"]
 
-        type_ = _parse_type_(d.pop("type"))
-
-        pointer = d.pop("pointer")
-
-        detail = d.pop("detail", UNSET)
+        detail = d.get("detail", UNSET)
 
         field_error = cls(
-            type_=type_,
-            pointer=pointer,
-            detail=detail,
+            type_,
+            pointer,
+            detail,
         )
 
         return field_error

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="LinkMembershipRequest")
 
@@ -59,23 +59,23 @@ class LinkMembershipRequest:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        mews_enterprise_id = UUID(d.pop("mewsEnterpriseId"))
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        mews_enterprise_id = parse_uuid(d["mewsEnterpriseId"])
 
-        provider_membership_id = d.pop("providerMembershipId")
+        provider_membership_id = d["providerMembershipId"]
 
-        mews_customer_id = UUID(d.pop("mewsCustomerId"))
+        mews_customer_id = parse_uuid(d["mewsCustomerId"])
 
-        is_linked = d.pop("isLinked")
+        is_linked = d["isLinked"]
 
-        provider_enterprise_id = d.pop("providerEnterpriseId", UNSET)
+        provider_enterprise_id = d.get("providerEnterpriseId", UNSET)
 
         link_membership_request = cls(
-            mews_enterprise_id=mews_enterprise_id,
-            provider_membership_id=provider_membership_id,
-            mews_customer_id=mews_customer_id,
-            is_linked=is_linked,
-            provider_enterprise_id=provider_enterprise_id,
+            mews_enterprise_id,
+            provider_membership_id,
+            mews_customer_id,
+            is_linked,
+            provider_enterprise_id,
         )
 
         return link_membership_request

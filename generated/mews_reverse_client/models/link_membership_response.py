@@ -40,7 +40,7 @@ class LinkMembershipResponse:
         success = d.pop("success", UNSET)
 
         link_membership_response = cls(
-            success=success,
+            success,
         )
 
         link_membership_response.additional_properties = d

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="ListMembershipsRequest")
 
@@ -48,17 +48,17 @@ class ListMembershipsRequest:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        mews_enterprise_id = UUID(d.pop("mewsEnterpriseId"))
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        mews_enterprise_id = parse_uuid(d["mewsEnterpriseId"])
 
-        provider_membership_ids = cast(list[str], d.pop("providerMembershipIds"))
+        provider_membership_ids = cast(list[str], d["providerMembershipIds"])
 
-        provider_enterprise_id = d.pop("providerEnterpriseId", UNSET)
+        provider_enterprise_id = d.get("providerEnterpriseId", UNSET)
 
         list_memberships_request = cls(
-            mews_enterprise_id=mews_enterprise_id,
-            provider_membership_ids=provider_membership_ids,
-            provider_enterprise_id=provider_enterprise_id,
+            mews_enterprise_id,
+            provider_membership_ids,
+            provider_enterprise_id,
         )
 
         return list_memberships_request

@@ -2,13 +2,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
-
-if TYPE_CHECKING:
-    from ..models.membership import Membership
-
 
 T = TypeVar("T", bound="ListMembershipsResponse")
 
@@ -41,18 +37,20 @@ class ListMembershipsResponse:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.membership import Membership
-
-        d = dict(src_dict)
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
         data = []
-        _data = d.pop("data")
+        _data = d["data"]
         for data_item_data in _data:
             data_item = Membership.from_dict(data_item_data)
 
             data.append(data_item)
 
         list_memberships_response = cls(
-            data=data,
+            data,
         )
 
         return list_memberships_response
+
+
+# Imported here, once, rather than in each method: see the note at the top of model.py.jinja.
+from ..models.membership import Membership

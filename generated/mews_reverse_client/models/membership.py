@@ -8,7 +8,7 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 
 from ..models.membership_status import MembershipStatus
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_enum
 
 T = TypeVar("T", bound="Membership")
 
@@ -74,34 +74,34 @@ class Membership:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        provider_membership_id = d.pop("providerMembershipId")
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        provider_membership_id = d["providerMembershipId"]
 
-        membership_number = d.pop("membershipNumber")
+        membership_number = d["membershipNumber"]
 
-        status = MembershipStatus(d.pop("status"))
+        status = parse_enum(MembershipStatus, d["status"])
 
-        tier = d.pop("tier", UNSET)
+        tier = d.get("tier", UNSET)
 
-        points = d.pop("points", UNSET)
+        points = d.get("points", UNSET)
 
-        _expires_at = d.pop("expiresAt", UNSET)
+        _expires_at = d.get("expiresAt", UNSET)
         expires_at: datetime.datetime | Unset
         if isinstance(_expires_at, Unset):
             expires_at = UNSET
         else:
             expires_at = datetime.datetime.fromisoformat(_expires_at)
 
-        deeplink_url = d.pop("deeplinkUrl", UNSET)
+        deeplink_url = d.get("deeplinkUrl", UNSET)
 
         membership = cls(
-            provider_membership_id=provider_membership_id,
-            membership_number=membership_number,
-            status=status,
-            tier=tier,
-            points=points,
-            expires_at=expires_at,
-            deeplink_url=deeplink_url,
+            provider_membership_id,
+            membership_number,
+            status,
+            tier,
+            points,
+            expires_at,
+            deeplink_url,
         )
 
         return membership

@@ -2,17 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.predefined_problem_type import PredefinedProblemType
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.field_error import FieldError
-
+from ..types import UNSET, Unset, parse_enum
 
 T = TypeVar("T", bound="ProblemDetail")
 
@@ -79,22 +75,17 @@ class ProblemDetail:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.field_error import FieldError
-
         d = dict(src_dict)
+        _type_ = d.pop("type")
+        type_: PredefinedProblemType | str
+        try:
+            if not isinstance(_type_, str):
+                raise TypeError()
+            type_type_0 = parse_enum(PredefinedProblemType, _type_)
 
-        def _parse_type_(data: object) -> PredefinedProblemType | str:
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                type_type_0 = PredefinedProblemType(data)
-
-                return type_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(PredefinedProblemType | str, data)
-
-        type_ = _parse_type_(d.pop("type"))
+            type_ = type_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            type_ = cast(PredefinedProblemType | str, _type_)
 
         title = d.pop("title")
 
@@ -114,12 +105,12 @@ class ProblemDetail:
                 errors.append(errors_item)
 
         problem_detail = cls(
-            type_=type_,
-            title=title,
-            status=status,
-            detail=detail,
-            instance=instance,
-            errors=errors,
+            type_,
+            title,
+            status,
+            detail,
+            instance,
+            errors,
         )
 
         problem_detail.additional_properties = d
@@ -140,3 +131,7 @@ class ProblemDetail:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported here, once, rather than in each method: see the note at the top of model.py.jinja.
+from ..models.field_error import FieldError
