@@ -7,6 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run and machine: a failure in CI is reproducible,
+# and a pass does not depend on luck. No example database is written into the work tree.
+settings.register_profile("deterministic", derandomize=True, database=None)
+settings.load_profile("deterministic")
 
 DATA = Path(__file__).parent / "data"
 
