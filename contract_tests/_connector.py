@@ -30,7 +30,7 @@ from contract_tests import _schema as S
 from contract_tests._http import ApiClient, Exchange
 from contract_tests._pacing import parse_retry_after
 from contract_tests._results import Results
-from mews_loyalty._spec import ENVELOPE_FIELDS, PAGING_FIELD, Operation, catalog
+from mews_loyalty._spec import ENVELOPE_FIELDS, PAGING_FIELD, Operation, catalog, resolve
 
 ID = "Id"
 ACTIVITY = "ActivityStates"
@@ -90,8 +90,8 @@ def _request_schema(op: Operation) -> S.Schema:
 
 def _batch_item_schema(op: Operation) -> S.Schema:
     assert op.batch_field is not None
-    prop = S.resolve(_document(), _request_schema(op)["properties"][op.batch_field])
-    return S.resolve(_document(), prop.get("items", {}))
+    prop = resolve(_document(), _request_schema(op)["properties"][op.batch_field])
+    return resolve(_document(), prop.get("items", {}))
 
 
 @cache
@@ -587,7 +587,7 @@ class ConnectorScenarios:
         record = after or record
         for name in _update_order(resource, wrappers):
             others = [c for c in compared if c != name]
-            value_schema = S.resolve(_document(), S.non_null(_document(), wrappers[name]))["properties"][
+            value_schema = resolve(_document(), S.non_null(_document(), wrappers[name]))["properties"][
                 "Value"
             ]
             new_value = self._new_value(resource, record, name, value_schema)
@@ -846,7 +846,7 @@ def _item_properties_of(name: str) -> tuple[str, ...]:
     resource = resource_named(name)
     assert resource.get_all.response_schema is not None
     result = catalog("connector").schema(resource.get_all.response_schema)
-    items = S.resolve(_document(), result["properties"][resource.items])
+    items = resolve(_document(), result["properties"][resource.items])
     return tuple(S.properties(_document(), items.get("items", {})))
 
 
@@ -861,7 +861,7 @@ def _update_order(resource: Resource, wrappers: Mapping[str, S.Schema]) -> list[
     def rank(name: str) -> int:
         if name not in resource.references:
             return 0
-        value = S.resolve(_document(), S.non_null(_document(), wrappers[name]))["properties"]["Value"]
+        value = resolve(_document(), S.non_null(_document(), wrappers[name]))["properties"]["Value"]
         return 1 if S.nullable(_document(), value) else 2
 
     return sorted(wrappers, key=lambda n: (rank(n), list(wrappers).index(n)))

@@ -16,7 +16,7 @@ from typing import Any
 from contract_tests import _schema as S
 from contract_tests._http import ApiClient, Exchange
 from contract_tests._results import Results
-from mews_loyalty._spec import Operation, catalog
+from mews_loyalty._spec import Operation, catalog, resolve
 
 NOT_FOUND = "notFound"
 PROBLEM_JSON = "application/problem+json"
@@ -55,7 +55,7 @@ class ReverseScenarios:
         self.limit = self.list_op.batch_limit or 100
         schema = catalog("reverse").schema(self.list_op.request_schema)
         self.enterprise_field = next(name for name in schema.get("required", ()) if name != self.ids_field)
-        item = S.resolve(catalog("reverse").document, schema["properties"][self.ids_field]["items"])
+        item = resolve(catalog("reverse").document, schema["properties"][self.ids_field]["items"])
         self.max_id_length = int(item.get("maxLength", 50))
 
     def list_ids(self, ids: Sequence[str], **overrides: Any) -> Exchange:

@@ -12,18 +12,11 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+from mews_loyalty._spec import resolve
+
 Schema = Mapping[str, Any]
 # Chooses the value of a uuid property that names another resource (None: make one up).
 Reference = Callable[[str], str | None]
-
-
-def resolve(document: Schema, node: Schema) -> Schema:
-    while "$ref" in node:
-        target: Any = document
-        for part in str(node["$ref"]).removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
 
 
 def types(schema: Schema) -> set[str]:

@@ -23,7 +23,7 @@ from mews_loyalty._http import AsyncSender, Sender
 from mews_loyalty._redaction import Redactor
 from mews_loyalty._requests import PAGE_SIZE_FIELD, batches, build, describe, encode, items_to_wire
 from mews_loyalty._results import Page, decode_items, decode_page, decode_result, returns_items
-from mews_loyalty._spec import PAGING_FIELD, Operation, _resolve, catalog
+from mews_loyalty._spec import PAGING_FIELD, Operation, catalog, resolve
 
 Envelope = Callable[[], Mapping[str, Any]]
 ITERATOR_PREFIX = "iter_"
@@ -33,9 +33,9 @@ PAGE_PREFIX = "get_"
 def max_page_size(op: Operation) -> int:
     """The largest page the spec allows (``Limitation.Count`` maximum): the default page size."""
     document = catalog(op.api).document
-    request = _resolve(document, {"$ref": f"#/components/schemas/{op.request_schema}"})
-    limitation = _resolve(document, request["properties"][PAGING_FIELD])
-    return int(_resolve(document, limitation["properties"][PAGE_SIZE_FIELD])["maximum"])
+    request = resolve(document, {"$ref": f"#/components/schemas/{op.request_schema}"})
+    limitation = resolve(document, request["properties"][PAGING_FIELD])
+    return int(resolve(document, limitation["properties"][PAGE_SIZE_FIELD])["maximum"])
 
 
 class _Planner:

@@ -27,7 +27,7 @@ from mews_reverse_client.types import Unset as ReverseUnset
 from pydantic import BaseModel, ValidationError
 
 from mews_loyalty._errors import RequestValidationError
-from mews_loyalty._spec import CURSOR_FIELD, PAGING_FIELD, Operation, _resolve, catalog
+from mews_loyalty._spec import CURSOR_FIELD, PAGING_FIELD, Operation, catalog, resolve
 
 PAGE_SIZE_FIELD = "Count"
 MAX_PROBLEMS_LISTED = 10
@@ -80,10 +80,10 @@ def parameter_names(op: Operation) -> dict[str, str]:
 def _interval_ends(op: Operation, wire_name: str) -> tuple[str, str]:
     """The start and end property names of an interval filter (``StartUtc``, ``EndUtc``), from the spec."""
     document = catalog(op.api).document
-    request = _resolve(document, {"$ref": f"#/components/schemas/{op.request_schema}"})
+    request = resolve(document, {"$ref": f"#/components/schemas/{op.request_schema}"})
     prop = request["properties"][wire_name]
     for option in prop.get("anyOf", [prop]):
-        target = _resolve(document, option)
+        target = resolve(document, option)
         required = target.get("required", [])
         if target.get("type") == "object" and len(required) == 2:
             return str(required[0]), str(required[1])

@@ -18,7 +18,7 @@ import httpx
 
 from mews_loyalty._errors import REQUEST_ID_HEADER, UnexpectedResponseError, excerpt, parse_json
 from mews_loyalty._redaction import Redactor
-from mews_loyalty._spec import CURSOR_FIELD, ApiName, Operation, _ref_name, _resolve, catalog, class_name
+from mews_loyalty._spec import CURSOR_FIELD, ApiName, Operation, _ref_name, catalog, class_name, resolve
 
 ItemT = TypeVar("ItemT")
 
@@ -68,7 +68,7 @@ def _shape_of(api: ApiName, response_schema: str | None, page_items: str | None)
         return _Shape(result_class=None, items_field=None, item_class=None)
     models = _models(api)
     document = catalog(api).document
-    schema = _resolve(document, {"$ref": f"#/components/schemas/{response_schema}"})
+    schema = resolve(document, {"$ref": f"#/components/schemas/{response_schema}"})
     items_field = page_items
     if items_field is None:
         items_field = next(
@@ -76,7 +76,7 @@ def _shape_of(api: ApiName, response_schema: str | None, page_items: str | None)
         )
     item_class = None
     if items_field is not None:
-        item_ref = _ref_name(_resolve(document, schema["properties"][items_field]).get("items"))
+        item_ref = _ref_name(resolve(document, schema["properties"][items_field]).get("items"))
         item_class = getattr(models, class_name(item_ref)) if item_ref else None
     return _Shape(getattr(models, class_name(response_schema)), items_field, item_class)
 
@@ -86,7 +86,7 @@ def _shape(op: Operation) -> _Shape:
 
 
 def _is_array(document: Any, prop: Any) -> bool:
-    kind = _resolve(document, prop).get("type")
+    kind = resolve(document, prop).get("type")
     return kind == "array" or (isinstance(kind, list) and "array" in kind)
 
 

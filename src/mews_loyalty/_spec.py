@@ -150,7 +150,8 @@ def _ref_name(schema: Mapping[str, Any] | None) -> str | None:
     return str(schema["$ref"]).rsplit("/", 1)[-1]
 
 
-def _resolve(document: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
+def resolve(document: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Follow local ``$ref``s (``#/components/schemas/X``) until a schema without one."""
     while "$ref" in node:
         parts = str(node["$ref"]).removeprefix("#/").split("/")
         target: Any = document
@@ -172,7 +173,7 @@ def _batch(document: Mapping[str, Any], request: Mapping[str, Any]) -> tuple[str
     for name in request.get("required", ()):
         if name in ENVELOPE_FIELDS or name == PAGING_FIELD:
             continue
-        prop = _resolve(document, request["properties"][name])
+        prop = resolve(document, request["properties"][name])
         if prop.get("type") == "array" and "maxItems" in prop:
             return name, int(prop["maxItems"])
     return None, None
@@ -188,21 +189,21 @@ def _build_operation(
     request_schema = _ref_name(body_schema)
     if request_schema is None:
         raise ValueError(f"{operation_id}: the request body must be a named component")
-    request = _resolve(document, body_schema)
-    ok = _resolve(document, raw["responses"]["200"])
+    request = resolve(document, body_schema)
+    ok = resolve(document, raw["responses"]["200"])
     response_schema = _ref_name(ok.get("content", {}).get("application/json", {}).get("schema"))
     statuses = frozenset(int(code) for code in raw["responses"])
     error_content_type = "application/json"
     for code, response in raw["responses"].items():
         if int(code) >= 400:
             error_content_type = next(
-                iter(_resolve(document, response).get("content", {})), error_content_type
+                iter(resolve(document, response).get("content", {})), error_content_type
             )
             break
     properties = tuple(request.get("properties", {}))
     page_items = None
     if PAGING_FIELD in properties and response_schema is not None:
-        response_props = _resolve(document, {"$ref": f"#/components/schemas/{response_schema}"})["properties"]
+        response_props = resolve(document, {"$ref": f"#/components/schemas/{response_schema}"})["properties"]
         page_items = next(name for name in response_props if name != CURSOR_FIELD)
     batch_field, batch_limit = (None, None) if page_items else _batch(document, request)
     intervals = {

@@ -21,10 +21,9 @@ the path and the problem; ``Details`` lists every problem found.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,54 +31,13 @@ import orjson
 import pydantic
 from pydantic import BaseModel
 
-from mews_loyalty._spec import Operation, catalog
+from mews_loyalty._formats import FORMATS, is_uri
+from mews_loyalty._spec import Operation, catalog, resolve
 from mews_loyalty.mock._connector_errors import BAD_REQUEST, ConnectorError
 
 ITEM = "*"  # path segment: every item of an array
 Path = tuple[str, ...]
 
-# JSON Schema (RFC 3339, RFC 3986, RFC 4122) grammars; value ranges are the model's business.
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_DATE_TIME = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
-)
-_PCHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})"
-_URI = re.compile(
-    r"[A-Za-z][A-Za-z0-9+.\-]*:"  # scheme
-    r"(?:"
-    r"//(?:(?:[A-Za-z0-9\-._~!$&'()*+,;=:]|%[0-9A-Fa-f]{2})*@)?"  # "//" userinfo "@"
-    r"(?:\[(?P<literal>[^\]]*)\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)"  # host
-    r"(?::[0-9]*)?"  # port
-    rf"(?:/{_PCHAR}*)*"  # path-abempty
-    rf"|/?(?:{_PCHAR}+(?:/{_PCHAR}*)*)?"  # path-absolute, path-rootless or empty
-    r")"
-    rf"(?:\?(?:{_PCHAR}|[/?])*)?"  # query
-    rf"(?:#(?:{_PCHAR}|[/?])*)?"  # fragment
-)
-_IP_FUTURE = re.compile(r"[vV][0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+")
-
-
-def _is_uri(text: str) -> bool:
-    match = _URI.fullmatch(text)
-    if match is None:
-        return False
-    literal = match.group("literal")
-    if literal is None or _IP_FUTURE.fullmatch(literal):
-        return True
-    try:
-        ipaddress.IPv6Address(literal)
-    except ValueError:
-        return False
-    return "%" not in literal  # RFC 3986 has no zone identifiers
-
-
-FORMATS: dict[str, Callable[[str], bool]] = {
-    "uuid": lambda text: _UUID.fullmatch(text) is not None,
-    "date": lambda text: _DATE.fullmatch(text) is not None,
-    "date-time": lambda text: _DATE_TIME.fullmatch(text) is not None,
-    "uri": _is_uri,
-}
 # Stands in for a URI the spec takes and pydantic's URL type does not, only while building the
 # model; what the caller sent is what is checked and stored.
 URI_PLACEHOLDER = "https://uri.invalid/"
@@ -96,15 +54,6 @@ def parse_object(raw: bytes) -> dict[str, Any]:
     return data
 
 
-def _resolve(document: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
-    while "$ref" in node:
-        target: Any = document
-        for part in str(node["$ref"]).removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
 def _types(schema: Mapping[str, Any]) -> set[str]:
     kind = schema.get("type")
     return {kind} if isinstance(kind, str) else set(kind or ())
@@ -114,7 +63,7 @@ def _scalars(
     document: Mapping[str, Any], node: Mapping[str, Any], path: Path
 ) -> Iterator[tuple[Path, Mapping[str, Any]]]:
     """Every scalar schema the request schema allows, by path (``anyOf`` branches share a path)."""
-    schema = _resolve(document, node)
+    schema = resolve(document, node)
     for branch in schema.get("anyOf", schema.get("oneOf", ())):
         yield from _scalars(document, branch, path)
     for name, child in schema.get("properties", {}).items():
@@ -188,7 +137,7 @@ def _as_the_spec_reads_it(error: pydantic.ValidationError, data: dict[str, Any])
         if item["type"] == "int_type" and isinstance(value, float) and value.is_integer():
             container[key] = int(value)
             changed = True
-        elif item["type"].startswith("url_") and isinstance(value, str) and _is_uri(value):
+        elif item["type"].startswith("url_") and isinstance(value, str) and is_uri(value):
             container[key] = URI_PLACEHOLDER
             changed = True
     return reconciled if changed else None

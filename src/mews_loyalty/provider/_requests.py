@@ -10,21 +10,18 @@ are looked up in the operation's request schema, so no field is named here.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pydantic_core
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from mews_loyalty._spec import Operation, catalog
+from mews_loyalty._formats import FORMATS
+from mews_loyalty._spec import Operation, catalog, resolve
 from mews_loyalty.provider._problems import FieldProblem, Text, bad_request, field_problems, invalid_format
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-FORMAT_CHECKS: dict[str, Callable[[str], bool]] = {"uuid": lambda value: _UUID.fullmatch(value) is not None}
 
 
 def _is_json_media_type(content_type: str) -> bool:
@@ -49,21 +46,12 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _resolve(document: Mapping[str, Any], schema: Mapping[str, Any]) -> Mapping[str, Any]:
-    while "$ref" in schema:
-        target: Any = document
-        for part in str(schema["$ref"]).removeprefix("#/").split("/"):
-            target = target[part]
-        schema = target
-    return schema
-
-
 def format_problems(
     document: Mapping[str, Any], schema: Mapping[str, Any], value: Any, location: Sequence[str | int] = ()
 ) -> Iterator[FieldProblem]:
     """Values whose string format the schema constrains and that do not have it."""
-    schema = _resolve(document, schema)
-    check = FORMAT_CHECKS.get(str(schema.get("format", "")))
+    schema = resolve(document, schema)
+    check = FORMATS.get(str(schema.get("format", "")))
     if check is not None and isinstance(value, str) and not check(value):
         yield invalid_format(location, str(schema["format"]))
     if isinstance(value, dict):
