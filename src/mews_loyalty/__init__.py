@@ -29,6 +29,7 @@ from mews_loyalty._errors import (
     UnexpectedResponseError,
 )
 from mews_loyalty._operations import AsyncResource, Resource
+from mews_loyalty._pacing import SharedRateLimit
 from mews_loyalty._results import Page
 from mews_loyalty._reverse import AsyncReverseClient, ReverseClient
 
@@ -65,6 +66,7 @@ __all__ = [
     "Resource",
     "ReverseClient",
     "ServerError",
+    "SharedRateLimit",
     "UnexpectedResponseError",
     "__version__",
 ]

@@ -33,7 +33,7 @@ from mews_loyalty._http import (
     user_agent,
 )
 from mews_loyalty._operations import AsyncOperationRunner, AsyncResource, OperationRunner, Resource
-from mews_loyalty._pacing import DEFAULT_RATE_LIMIT, RateLimit, shared_pacer
+from mews_loyalty._pacing import DEFAULT_RATE_LIMIT, RateLimit, SharedRateLimit, shared_pacer
 from mews_loyalty._redaction import Redactor, Secret
 from mews_loyalty._retry import DEFAULT_MAX_RETRIES
 from mews_loyalty._spec import Operation, catalog
@@ -127,7 +127,7 @@ class _ConnectorClientBase:
         language_code: str | None,
         culture_code: str | None,
         max_retries: int,
-        rate_limit: RateLimit | None,
+        rate_limit: RateLimit | SharedRateLimit | None,
         clock: Clock,
         rng: random.Random | None,
     ) -> None:
@@ -189,8 +189,8 @@ class ConnectorClient(_ConnectorClientBase):
     """Blocking Connector API client; one attribute per resource (``loyalty_memberships``, ...).
 
     ``max_retries`` bounds retries of one request; ``rate_limit=(requests, seconds)`` paces requests under
-    the access token's limit (shared by every client with that token in the process), ``None`` turns
-    pacing off. ``transport``, ``sleep``, ``clock`` and ``rng`` exist for tests and special setups.
+    the access token's limit (shared by every client with that token in the process), a
+    ``SharedRateLimit`` shares it with other processes too, ``None`` turns pacing off. ``transport``, ``sleep``, ``clock`` and ``rng`` exist for tests and special setups.
     """
 
     def __init__(
@@ -204,7 +204,7 @@ class ConnectorClient(_ConnectorClientBase):
         language_code: str | None = None,
         culture_code: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
+        rate_limit: RateLimit | SharedRateLimit | None = DEFAULT_RATE_LIMIT,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
         transport: httpx.BaseTransport | None = None,
         sleep: Sleep = time.sleep,
@@ -266,7 +266,7 @@ class AsyncConnectorClient(_ConnectorClientBase):
         language_code: str | None = None,
         culture_code: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
+        rate_limit: RateLimit | SharedRateLimit | None = DEFAULT_RATE_LIMIT,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: AsyncSleep = asyncio_sleep,

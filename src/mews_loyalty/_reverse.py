@@ -33,7 +33,7 @@ from mews_loyalty._http import (
     user_agent,
 )
 from mews_loyalty._operations import AsyncOperationRunner, OperationRunner
-from mews_loyalty._pacing import RateLimit, shared_pacer
+from mews_loyalty._pacing import RateLimit, SharedRateLimit, shared_pacer
 from mews_loyalty._redaction import Redactor, Secret
 from mews_loyalty._retry import DEFAULT_MAX_RETRIES
 from mews_loyalty._spec import Operation, catalog
@@ -54,7 +54,7 @@ class _ReverseClientBase:
         token: str,
         accept_language: str | None,
         max_retries: int,
-        rate_limit: RateLimit | None,
+        rate_limit: RateLimit | SharedRateLimit | None,
         clock: Clock,
         rng: random.Random | None,
     ) -> None:
@@ -126,7 +126,7 @@ class ReverseClient(_ReverseClientBase):
         token: str,
         accept_language: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        rate_limit: RateLimit | None = None,
+        rate_limit: RateLimit | SharedRateLimit | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
         transport: httpx.BaseTransport | None = None,
         sleep: Sleep = time.sleep,
@@ -211,7 +211,7 @@ class AsyncReverseClient(_ReverseClientBase):
         token: str,
         accept_language: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        rate_limit: RateLimit | None = None,
+        rate_limit: RateLimit | SharedRateLimit | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: AsyncSleep = asyncio_sleep,

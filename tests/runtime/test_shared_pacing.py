@@ -1,0 +1,163 @@
+"""Pacing shared across processes: several workers on one access token stay under its limit together.
+
+The in-process window (``test_pacing.py``) cannot see another process's requests; ``SharedRateLimit``
+keeps the window in a pyrate-limiter bucket every process opens. Two ``SharedRateLimit`` objects on one
+SQLite file stand for two processes exactly (nothing is shared between them but the file), driven by the
+fake clock; the last test runs two real processes against the Connector mock as a real server.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from mews_loyalty import RateLimitError, SharedRateLimit
+from mews_loyalty._pacing import WINDOW_SAFETY_MARGIN
+from mews_loyalty.mock._server import serve_in_thread
+from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN, ConnectorMockConfig, create_app
+
+from .fakes import FakeConnector, seeded
+from .test_pacing import LIMIT, PACED_WINDOW, SECONDS, busiest_window, rate_limited_server, request_times
+
+pytest.importorskip("pyrate_limiter", reason="SharedRateLimit needs the shared-pacing extra")
+
+
+def test_two_limits_on_one_sqlite_file_pace_as_one_window(make_client, fake_time, tmp_path):
+    # Each worker process builds its own SharedRateLimit; only the file joins them. 300 requests in all
+    # must take one wait for a free slot, exactly as one client would, and never draw a 429.
+    server = rate_limited_server(fake_time, 150)
+    times: list[float] = []
+    request_times(server, fake_time, times)
+    path = tmp_path / "pacing.sqlite"
+    first = make_client(server, rate_limit=SharedRateLimit.sqlite(path, LIMIT, SECONDS))
+    second = make_client(server, rate_limit=SharedRateLimit.sqlite(path, LIMIT, SECONDS))
+    assert len(list(first.loyalty_memberships.iter_all(page_size=1))) == 150
+    assert len(list(second.loyalty_memberships.iter_all(page_size=1))) == 150
+    assert server.rejected == 0
+    assert busiest_window(times) == LIMIT
+    assert sum(fake_time.sleeps) == pytest.approx(PACED_WINDOW, abs=0.002)  # stamps are milliseconds
+
+
+def test_separate_files_do_not_share_a_window(make_client, fake_time, tmp_path):
+    # The control case: without a common store the two limits know nothing of each other.
+    server = rate_limited_server(fake_time, 150)
+    first = make_client(server, rate_limit=SharedRateLimit.sqlite(tmp_path / "a.sqlite", LIMIT, SECONDS))
+    second = make_client(server, rate_limit=SharedRateLimit.sqlite(tmp_path / "b.sqlite", LIMIT, SECONDS))
+    list(first.loyalty_memberships.iter_all(page_size=1))
+    with pytest.raises(RateLimitError):
+        list(second.loyalty_memberships.iter_all(page_size=1))
+    assert server.rejected > 0
+
+
+def test_a_shared_limit_is_per_access_token(make_client, fake_time, tokens, tmp_path):
+    # One file may serve many properties: each token gets its own window in it (a table named by a
+    # digest, so the file holds no credential). The server here counts nothing: only waits would show.
+    server = FakeConnector(items=seeded(150))
+    path = tmp_path / "pacing.sqlite"
+    first = make_client(server, rate_limit=SharedRateLimit.sqlite(path, LIMIT, SECONDS))
+    other = make_client(
+        server,
+        rate_limit=SharedRateLimit.sqlite(path, LIMIT, SECONDS),
+        access_token=tokens.access_token + "-B",
+    )
+    list(first.loyalty_memberships.iter_all(page_size=1))
+    list(other.loyalty_memberships.iter_all(page_size=1))
+    assert fake_time.sleeps == []
+    assert tokens.access_token.encode() not in path.read_bytes()
+
+
+def test_any_synchronous_pyrate_bucket_serves(make_client, fake_time):
+    # The factory is the plug (Redis, Postgres, ...): here pyrate-limiter's in-memory bucket.
+    from pyrate_limiter import InMemoryBucket
+
+    made: list[str] = []
+
+    def bucket(name, rates):
+        made.append(name)
+        return InMemoryBucket(rates)
+
+    server = rate_limited_server(fake_time, 250)
+    client = make_client(server, rate_limit=SharedRateLimit(LIMIT, SECONDS, bucket))
+    assert len(list(client.loyalty_memberships.iter_all(page_size=1))) == 250
+    assert server.rejected == 0
+    assert len(made) == 1
+    assert made[0].startswith("mews_pacing_")
+    assert repr(SharedRateLimit(1, 1.0, bucket)) == "SharedRateLimit(1 requests / 1 s)"
+
+
+def test_nonsense_numbers_are_refused_at_once(tmp_path):
+    with pytest.raises(ValueError, match="limit >= 1"):
+        SharedRateLimit.sqlite(tmp_path / "x.sqlite", 0, 30.0)
+
+
+WORKER = textwrap.dedent(
+    """
+    import json, sys
+    from mews_loyalty import ConnectorClient, RateLimitError, SharedRateLimit
+
+    base_url, path, requests, limit, seconds, client_token, access_token = sys.argv[1:8]
+    rate = SharedRateLimit.sqlite(path, int(limit), float(seconds)) if path != "-" else (int(limit), float(seconds))
+    client = ConnectorClient(
+        client_token=client_token, access_token=access_token, client="pacing-test 1.0", base_url=base_url,
+        rate_limit=rate, max_retries=0,
+    )
+    print("ready", flush=True)
+    sys.stdin.readline()  # both workers begin together
+    limited = 0
+    for _ in range(int(requests)):
+        try:
+            client.loyalty_programs.get_all(page_size=1)
+        except RateLimitError:
+            limited += 1
+    print(json.dumps({"limited": limited}), flush=True)
+    """
+)
+
+
+def run_two_workers(base_url: str, path: str, *, requests: int, limit: int, seconds: float) -> list[int]:
+    argv = [sys.executable, "-c", WORKER, base_url, path, str(requests), str(limit), str(seconds)]
+    argv += [DEMO_CLIENT_TOKEN, DEMO_ACCESS_TOKEN]
+    workers = [
+        subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    for worker in workers:  # every interpreter has imported the SDK and built its client
+        assert worker.stdout is not None
+        assert worker.stdout.readline().strip() == "ready"
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+    outputs = [worker.communicate(timeout=60)[0] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0]
+    return [json.loads(output)["limited"] for output in outputs]
+
+
+@pytest.mark.timeout(120)
+def test_two_processes_on_one_token_stay_under_the_servers_limit(tmp_path: Path):
+    # The README's promise for several workers: the mock (5 requests per 1 s, real time) answers 429 to
+    # anything over its limit. Each worker alone would stay under it; together, only a shared window
+    # does. The workers pace under 5 per 1.3 s, so loopback latency cannot push a request into the
+    # server's previous window.
+    app = create_app(ConnectorMockConfig(rate_limit=(5, 1.0), seed_data=True))
+    with serve_in_thread(app) as base_url:
+        shared = run_two_workers(base_url, str(tmp_path / "pacing.sqlite"), requests=6, limit=5, seconds=1.3)
+        time.sleep(1.5)  # the server's window empties between the two runs
+        alone = run_two_workers(base_url, "-", requests=6, limit=5, seconds=1.3)
+    assert shared == [0, 0]
+    assert sum(alone) > 0  # control: per-process windows let both bursts through together
+
+
+def test_the_safety_margin_applies_to_shared_windows_too(make_client, fake_time, tmp_path):
+    # The shared window is as much longer than the server's as the in-process one.
+    limit = SharedRateLimit.sqlite(tmp_path / "p.sqlite", 1, 10.0)
+    server = rate_limited_server(fake_time, 1)
+    client = make_client(server, rate_limit=limit)
+    client.loyalty_memberships.get_all(page_size=1)
+    client.loyalty_memberships.get_all(page_size=1)
+    assert fake_time.sleeps == [pytest.approx(10.0 * (1 + WINDOW_SAFETY_MARGIN), abs=0.002)]
