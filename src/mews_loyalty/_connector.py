@@ -16,9 +16,15 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import httpx
+from mews_connector_resources import (
+    ASYNC_RESOURCE_CLASSES,
+    RESOURCE_CLASSES,
+    AsyncConnectorResources,
+    ConnectorResources,
+)
 
 from mews_loyalty._http import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -185,7 +191,7 @@ class _ConnectorClientBase:
         return catalog("connector").resources()
 
 
-class ConnectorClient(_ConnectorClientBase):
+class ConnectorClient(_ConnectorClientBase, ConnectorResources):
     """Blocking Connector API client; one attribute per resource (``loyalty_memberships``, ...).
 
     ``max_retries`` bounds retries of one request; ``rate_limit=(requests, seconds)`` paces requests under
@@ -228,17 +234,20 @@ class ConnectorClient(_ConnectorClientBase):
             httpx.Client(**self._http_args(transport, timeout)), self._send_settings, sleep=sleep
         )
         runner = OperationRunner(self._sender, self._settings.envelope, self._redactor)
-        self._resources = {
-            name: Resource(name, operations, runner) for name, operations in self._catalog_resources().items()
-        }
+        self._resources = {}
+        for name, operations in self._catalog_resources().items():
+            resource = Resource(name, operations, runner)
+            typed = RESOURCE_CLASSES.get(name)  # None only for a resource added to the spec after codegen
+            self._resources[name] = resource if typed is None else typed(resource)
+        self.__dict__.update(self._resources)
 
-    def __getattr__(self, name: str) -> Resource:
-        resources: dict[str, Resource] = self.__dict__.get("_resources", {})
-        if name in resources:
-            return resources[name]
-        raise AttributeError(
-            f"{type(self).__name__} has no attribute {name!r}; resources: {', '.join(resources)}"
-        )
+    if not TYPE_CHECKING:  # type checkers see the typed accessors of ConnectorResources, nothing else
+
+        def __getattr__(self, name: str) -> Any:
+            raise AttributeError(
+                f"{type(self).__name__} has no attribute {name!r}; resources: "
+                f"{', '.join(self.__dict__.get('_resources', {}))}"
+            )
 
     def close(self) -> None:
         self._sender.close()
@@ -252,7 +261,7 @@ class ConnectorClient(_ConnectorClientBase):
         self.close()
 
 
-class AsyncConnectorClient(_ConnectorClientBase):
+class AsyncConnectorClient(_ConnectorClientBase, AsyncConnectorResources):
     """The async twin of ``ConnectorClient``: ``async with``, ``await`` calls, ``async for`` over ``iter_all``."""
 
     def __init__(
@@ -289,18 +298,20 @@ class AsyncConnectorClient(_ConnectorClientBase):
         http = httpx.AsyncClient(**self._http_args(transport, timeout))
         self._sender = AsyncSender(http, self._send_settings, sleep=sleep)
         runner = AsyncOperationRunner(self._sender, self._settings.envelope, self._redactor)
-        self._resources = {
-            name: AsyncResource(name, operations, runner)
-            for name, operations in self._catalog_resources().items()
-        }
+        self._resources = {}
+        for name, operations in self._catalog_resources().items():
+            resource = AsyncResource(name, operations, runner)
+            typed = ASYNC_RESOURCE_CLASSES.get(name)  # None only for a resource added after codegen
+            self._resources[name] = resource if typed is None else typed(resource)
+        self.__dict__.update(self._resources)
 
-    def __getattr__(self, name: str) -> AsyncResource:
-        resources: dict[str, AsyncResource] = self.__dict__.get("_resources", {})
-        if name in resources:
-            return resources[name]
-        raise AttributeError(
-            f"{type(self).__name__} has no attribute {name!r}; resources: {', '.join(resources)}"
-        )
+    if not TYPE_CHECKING:  # type checkers see the typed accessors of AsyncConnectorResources only
+
+        def __getattr__(self, name: str) -> Any:
+            raise AttributeError(
+                f"{type(self).__name__} has no attribute {name!r}; resources: "
+                f"{', '.join(self.__dict__.get('_resources', {}))}"
+            )
 
     async def aclose(self) -> None:
         await self._sender.aclose()

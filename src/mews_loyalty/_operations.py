@@ -189,6 +189,13 @@ class _ResourceBase:
     def __dir__(self) -> list[str]:
         return sorted({*super().__dir__(), *self._action_names()})
 
+    def action_names(self) -> list[str]:
+        """The method names of the resource's operations, with ``iter_*`` twins of paged queries."""
+        return self._action_names()
+
+    def _operation(self, action: str) -> Operation:
+        return self._lookup(action)[0]
+
     def _action_names(self) -> list[str]:
         names = []
         for action, op in self._operations.items():
@@ -211,10 +218,10 @@ class _ResourceBase:
 
 
 class Resource(_ResourceBase):
-    """One Connector resource (``client.loyalty_memberships``): every operation the spec gives it.
+    """One resource of an API (``client.loyalty_memberships``): every operation the spec gives it.
 
-    ``get_all``/``iter_all``/``add``/``update``/``delete`` are typed shortcuts; any other operation of the
-    resource is reachable by its snake_case action name with the same behaviour.
+    The typed classes generated into ``mews_<api>_resources`` call the ``run_*`` methods; any operation is
+    also reachable here by its snake_case action name (``get_all``, ``iter_all``, ``add``), untyped.
     """
 
     def __init__(self, name: str, operations: Mapping[str, Operation], runner: OperationRunner) -> None:
@@ -227,31 +234,27 @@ class Resource(_ResourceBase):
         op, mode = self._lookup(name)
         return partial(getattr(self._runner, mode), op)
 
-    def get_all(
-        self, *, page_size: int | None = None, cursor: UUID | str | None = None, **filters: Any
+    def run_page(
+        self, action: str, *, page_size: int | None = None, cursor: UUID | str | None = None, **params: Any
     ) -> Page[Any]:
-        """One page (``page_size`` defaults to the API's maximum, 1000), starting after ``cursor``."""
-        return self._runner.page(self._lookup("get_all")[0], page_size=page_size, cursor=cursor, **filters)
+        """One page (``page_size`` defaults to the API's maximum), starting after ``cursor``."""
+        return self._runner.page(self._operation(action), page_size=page_size, cursor=cursor, **params)
 
-    def iter_all(self, *, page_size: int | None = None, **filters: Any) -> Iterator[Any]:
-        """Every item across all pages, newest first; filters are the request model's snake_case fields."""
-        return self._runner.iterate(self._lookup("get_all")[0], page_size=page_size, **filters)
+    def run_iterate(self, action: str, *, page_size: int | None = None, **params: Any) -> Iterator[Any]:
+        """Every item across all pages of the paged query ``action``."""
+        return self._runner.iterate(self._operation(action), page_size=page_size, **params)
 
-    def add(self, items: Iterable[Any], **params: Any) -> list[Any]:
-        """Create items (generated models or wire-format dicts), in batches of the API's maximum."""
-        return self._runner.batch(self._lookup("add")[0], items, **params) or []
+    def run_batch(self, action: str, items: Iterable[Any], **params: Any) -> list[Any]:
+        """A bulk call in batches of the spec's maxItems; the merged result items (none for a delete)."""
+        return self._runner.batch(self._operation(action), items, **params) or []
 
-    def update(self, items: Iterable[Any], **params: Any) -> list[Any]:
-        """Apply update parameters (generated models or wire-format dicts), in batches; returns the results."""
-        return self._runner.batch(self._lookup("update")[0], items, **params) or []
-
-    def delete(self, ids: Iterable[UUID | str], **params: Any) -> None:
-        """Delete by id (UUIDs or strings), in batches."""
-        self._runner.batch(self._lookup("delete")[0], ids, **params)
+    def run_call(self, action: str, **params: Any) -> Any:
+        """A single call, decoded with its generated attrs class."""
+        return self._runner.call(self._operation(action), **params)
 
 
 class AsyncResource(_ResourceBase):
-    """The async twin of ``Resource``: ``await`` the calls, ``async for`` over ``iter_all``."""
+    """The async twin of ``Resource``: ``await`` the calls, ``async for`` over ``iter_*``."""
 
     def __init__(self, name: str, operations: Mapping[str, Operation], runner: AsyncOperationRunner) -> None:
         super().__init__(name, operations)
@@ -263,26 +266,20 @@ class AsyncResource(_ResourceBase):
         op, mode = self._lookup(name)
         return partial(getattr(self._runner, mode), op)
 
-    async def get_all(
-        self, *, page_size: int | None = None, cursor: UUID | str | None = None, **filters: Any
+    async def run_page(
+        self, action: str, *, page_size: int | None = None, cursor: UUID | str | None = None, **params: Any
     ) -> Page[Any]:
-        """One page (``page_size`` defaults to the API's maximum, 1000), starting after ``cursor``."""
-        return await self._runner.page(
-            self._lookup("get_all")[0], page_size=page_size, cursor=cursor, **filters
-        )
+        """One page (``page_size`` defaults to the API's maximum), starting after ``cursor``."""
+        return await self._runner.page(self._operation(action), page_size=page_size, cursor=cursor, **params)
 
-    def iter_all(self, *, page_size: int | None = None, **filters: Any) -> AsyncIterator[Any]:
-        """Every item across all pages, newest first (``async for``)."""
-        return self._runner.iterate(self._lookup("get_all")[0], page_size=page_size, **filters)
+    def run_iterate(self, action: str, *, page_size: int | None = None, **params: Any) -> AsyncIterator[Any]:
+        """Every item across all pages of the paged query ``action`` (``async for``)."""
+        return self._runner.iterate(self._operation(action), page_size=page_size, **params)
 
-    async def add(self, items: Iterable[Any], **params: Any) -> list[Any]:
-        """Create items (generated models or wire-format dicts), in batches of the API's maximum."""
-        return await self._runner.batch(self._lookup("add")[0], items, **params) or []
+    async def run_batch(self, action: str, items: Iterable[Any], **params: Any) -> list[Any]:
+        """A bulk call in batches of the spec's maxItems; the merged result items (none for a delete)."""
+        return await self._runner.batch(self._operation(action), items, **params) or []
 
-    async def update(self, items: Iterable[Any], **params: Any) -> list[Any]:
-        """Apply update parameters (generated models or wire-format dicts), in batches; returns the results."""
-        return await self._runner.batch(self._lookup("update")[0], items, **params) or []
-
-    async def delete(self, ids: Iterable[UUID | str], **params: Any) -> None:
-        """Delete by id (UUIDs or strings), in batches."""
-        await self._runner.batch(self._lookup("delete")[0], ids, **params)
+    async def run_call(self, action: str, **params: Any) -> Any:
+        """A single call, decoded with its generated attrs class."""
+        return await self._runner.call(self._operation(action), **params)

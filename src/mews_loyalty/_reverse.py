@@ -19,6 +19,12 @@ from uuid import UUID
 
 import httpx
 from mews_reverse_client.models import LinkMembershipResponse, Membership
+from mews_reverse_resources import (
+    ASYNC_RESOURCE_CLASSES,
+    RESOURCE_CLASSES,
+    AsyncReverseResources,
+    ReverseResources,
+)
 
 from mews_loyalty._errors import PROBLEM_CONTENT_TYPE
 from mews_loyalty._http import (
@@ -32,7 +38,7 @@ from mews_loyalty._http import (
     asyncio_sleep,
     user_agent,
 )
-from mews_loyalty._operations import AsyncOperationRunner, OperationRunner
+from mews_loyalty._operations import AsyncOperationRunner, AsyncResource, OperationRunner, Resource
 from mews_loyalty._pacing import RateLimit, shared_pacer
 from mews_loyalty._redaction import Redactor, Secret
 from mews_loyalty._retry import DEFAULT_MAX_RETRIES
@@ -116,8 +122,12 @@ class _ReverseClientBase:
         }
 
 
-class ReverseClient(_ReverseClientBase):
-    """Blocking client of one provider's Reverse API (bearer token, problem+json errors)."""
+class ReverseClient(_ReverseClientBase, ReverseResources):
+    """Blocking client of one provider's Reverse API (bearer token, problem+json errors).
+
+    ``list_memberships``/``link``/``unlink`` are shortcuts; every operation of the spec is also a typed
+    method of its resource (``provider.memberships.update_membership_link(...)``).
+    """
 
     def __init__(
         self,
@@ -146,6 +156,10 @@ class ReverseClient(_ReverseClientBase):
             httpx.Client(**self._http_args(transport, timeout)), self._send_settings, sleep=sleep
         )
         self._runner = OperationRunner(self._sender, _no_envelope, self._redactor)
+        for name, operations in catalog("reverse").resources().items():
+            resource = Resource(name, operations, self._runner)
+            typed = RESOURCE_CLASSES.get(name)  # None only for a resource added to the spec after codegen
+            setattr(self, name, resource if typed is None else typed(resource))
 
     def list_memberships(
         self, enterprise_id: UUID | str, ids: Iterable[str], *, provider_enterprise_id: str | None = None
@@ -201,7 +215,7 @@ class ReverseClient(_ReverseClientBase):
         self.close()
 
 
-class AsyncReverseClient(_ReverseClientBase):
+class AsyncReverseClient(_ReverseClientBase, AsyncReverseResources):
     """The async twin of ``ReverseClient``."""
 
     def __init__(
@@ -230,6 +244,10 @@ class AsyncReverseClient(_ReverseClientBase):
         http = httpx.AsyncClient(**self._http_args(transport, timeout))
         self._sender = AsyncSender(http, self._send_settings, sleep=sleep)
         self._runner = AsyncOperationRunner(self._sender, _no_envelope, self._redactor)
+        for name, operations in catalog("reverse").resources().items():
+            resource = AsyncResource(name, operations, self._runner)
+            typed = ASYNC_RESOURCE_CLASSES.get(name)  # None only for a resource added after codegen
+            setattr(self, name, resource if typed is None else typed(resource))
 
     async def list_memberships(
         self, enterprise_id: UUID | str, ids: Iterable[str], *, provider_enterprise_id: str | None = None

@@ -106,12 +106,11 @@ def test_a_filter_the_schema_rejects_names_its_wire_path(make_client, server, fi
 
 def test_a_required_filter_is_named_when_missing(make_client, server):
     # Tiers are listed per program; leaving the programs out is a caller bug worth a precise message.
-    refused(
-        server,
-        lambda: make_client(server).loyalty_tiers.get_all(),
-        ValueError,
-        "LoyaltyProgramIds: Field required",
-    )
+    # The typed method makes the filter a required keyword (mypy reports it too); the untyped resource
+    # underneath still names the wire field.
+    tiers = make_client(server).loyalty_tiers
+    refused(server, lambda: tiers.get_all(), TypeError, "'loyalty_program_ids'")
+    refused(server, lambda: tiers._resource.get_all(), ValueError, "LoyaltyProgramIds: Field required")
 
 
 @pytest.mark.parametrize(
