@@ -10,6 +10,7 @@ from mews_connector_client.models import (
     ActivityState,
     LoyaltyMembership,
     LoyaltyMembershipAddParameters,
+    LoyaltyMembershipState,
     LoyaltyProgram,
     LoyaltyTier,
 )
@@ -48,6 +49,10 @@ def positive(mews: ConnectorClient) -> None:
     for membership in every:
         assert_type(membership.id, UUID)
         assert_type(membership.is_primary, bool)
+        # Forward-compatible reads: a value Mews adds later arrives as its string.
+        assert_type(membership.state, LoyaltyMembershipState | str)
+        if isinstance(membership.state, LoyaltyMembershipState):
+            assert_type(membership.state.value, str)
 
     added = mews.loyalty_memberships.add(
         [
@@ -91,6 +96,7 @@ def negative(mews: ConnectorClient, membership: LoyaltyMembership) -> None:
     mews.loyalty_memberships.get_everything()  # type: ignore[attr-defined]
     mews.loyalty_membership.get_all()  # type: ignore[attr-defined]
     _ = membership.nickname  # type: ignore[attr-defined]
+    _ = membership.state.value  # type: ignore[attr-defined]
     mews.loyalty_tiers.get_all()  # type: ignore[call-arg]
     mews.loyalty_memberships.add([{"AccountId": ACCOUNT, "LoyaltyProgramId": PROGRAM}])  # type: ignore[list-item]
     mews.loyalty_memberships.add([{"AcountId": ACCOUNT, "LoyaltyProgramId": PROGRAM, "IsPrimary": True}])  # type: ignore[list-item]
