@@ -258,6 +258,11 @@ class _Builder:
         if not required and "None" not in members:
             members.append("None")
         description = self.description(prop)
+        if MAX_INTERVAL_KEY in prop:
+            description += (
+                f" A longer interval: ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at"
+                f" most {prop[MAX_INTERVAL_KEY]} calendar months."
+            )
         return Parameter(
             name=snake_case(wire),
             wire=wire,

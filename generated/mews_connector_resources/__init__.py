@@ -460,8 +460,12 @@ class LoyaltyMembershipsResource(TypedResource):
         Args:
             chain_ids: Only data of these chains; absent or null means every chain in scope of the
                 access token.
-            created_utc: When the membership was created; at most 3 months long.
-            updated_utc: When the membership was last changed; at most 3 months long.
+            created_utc: When the membership was created; at most 3 months long. A longer interval:
+                ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3 calendar
+                months.
+            updated_utc: When the membership was last changed; at most 3 months long. A longer
+                interval: ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3
+                calendar months.
             loyalty_membership_ids: Only these memberships.
             account_ids: Only memberships of these customer or company accounts.
             loyalty_program_ids: Only memberships in these programs.
@@ -528,8 +532,12 @@ class LoyaltyMembershipsResource(TypedResource):
         Args:
             chain_ids: Only data of these chains; absent or null means every chain in scope of the
                 access token.
-            created_utc: When the membership was created; at most 3 months long.
-            updated_utc: When the membership was last changed; at most 3 months long.
+            created_utc: When the membership was created; at most 3 months long. A longer interval:
+                ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3 calendar
+                months.
+            updated_utc: When the membership was last changed; at most 3 months long. A longer
+                interval: ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3
+                calendar months.
             loyalty_membership_ids: Only these memberships.
             account_ids: Only memberships of these customer or company accounts.
             loyalty_program_ids: Only memberships in these programs.
@@ -663,8 +671,12 @@ class AsyncLoyaltyMembershipsResource(AsyncTypedResource):
         Args:
             chain_ids: Only data of these chains; absent or null means every chain in scope of the
                 access token.
-            created_utc: When the membership was created; at most 3 months long.
-            updated_utc: When the membership was last changed; at most 3 months long.
+            created_utc: When the membership was created; at most 3 months long. A longer interval:
+                ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3 calendar
+                months.
+            updated_utc: When the membership was last changed; at most 3 months long. A longer
+                interval: ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3
+                calendar months.
             loyalty_membership_ids: Only these memberships.
             account_ids: Only memberships of these customer or company accounts.
             loyalty_program_ids: Only memberships in these programs.
@@ -731,8 +743,12 @@ class AsyncLoyaltyMembershipsResource(AsyncTypedResource):
         Args:
             chain_ids: Only data of these chains; absent or null means every chain in scope of the
                 access token.
-            created_utc: When the membership was created; at most 3 months long.
-            updated_utc: When the membership was last changed; at most 3 months long.
+            created_utc: When the membership was created; at most 3 months long. A longer interval:
+                ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3 calendar
+                months.
+            updated_utc: When the membership was last changed; at most 3 months long. A longer
+                interval: ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3
+                calendar months.
             loyalty_membership_ids: Only these memberships.
             account_ids: Only memberships of these customer or company accounts.
             loyalty_program_ids: Only memberships in these programs.
@@ -862,8 +878,12 @@ class LoyaltyProgramsResource(TypedResource):
         Args:
             chain_ids: Only data of these chains; absent or null means every chain in scope of the
                 access token.
-            created_utc: When the program was created; at most 3 months long.
-            updated_utc: When the program was last changed; at most 3 months long.
+            created_utc: When the program was created; at most 3 months long. A longer interval:
+                ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3 calendar
+                months.
+            updated_utc: When the program was last changed; at most 3 months long. A longer
+                interval: ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3
+                calendar months.
             loyalty_program_ids: Only these programs.
             activity_states: Return active records, deleted records or both; absent or null returns
                 active records only.
@@ -912,8 +932,12 @@ class LoyaltyProgramsResource(TypedResource):
         Args:
             chain_ids: Only data of these chains; absent or null means every chain in scope of the
                 access token.
-            created_utc: When the program was created; at most 3 months long.
-            updated_utc: When the program was last changed; at most 3 months long.
+            created_utc: When the program was created; at most 3 months long. A longer interval:
+                ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3 calendar
+                months.
+            updated_utc: When the program was last changed; at most 3 months long. A longer
+                interval: ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3
+                calendar months.
             loyalty_program_ids: Only these programs.
             activity_states: Return active records, deleted records or both; absent or null returns
                 active records only.
@@ -1025,8 +1049,12 @@ class AsyncLoyaltyProgramsResource(AsyncTypedResource):
         Args:
             chain_ids: Only data of these chains; absent or null means every chain in scope of the
                 access token.
-            created_utc: When the program was created; at most 3 months long.
-            updated_utc: When the program was last changed; at most 3 months long.
+            created_utc: When the program was created; at most 3 months long. A longer interval:
+                ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3 calendar
+                months.
+            updated_utc: When the program was last changed; at most 3 months long. A longer
+                interval: ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3
+                calendar months.
             loyalty_program_ids: Only these programs.
             activity_states: Return active records, deleted records or both; absent or null returns
                 active records only.
@@ -1075,8 +1103,12 @@ class AsyncLoyaltyProgramsResource(AsyncTypedResource):
         Args:
             chain_ids: Only data of these chains; absent or null means every chain in scope of the
                 access token.
-            created_utc: When the program was created; at most 3 months long.
-            updated_utc: When the program was last changed; at most 3 months long.
+            created_utc: When the program was created; at most 3 months long. A longer interval:
+                ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3 calendar
+                months.
+            updated_utc: When the program was last changed; at most 3 months long. A longer
+                interval: ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3
+                calendar months.
             loyalty_program_ids: Only these programs.
             activity_states: Return active records, deleted records or both; absent or null returns
                 active records only.
@@ -1191,7 +1223,9 @@ class LoyaltyTiersResource(TypedResource):
             loyalty_tier_ids: Only these tiers.
             activity_states: Return active records, deleted records or both; absent or null returns
                 active records only.
-            updated_utc: When the tier was last changed; at most 3 months long.
+            updated_utc: When the tier was last changed; at most 3 months long. A longer interval:
+                ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3 calendar
+                months.
             page_size: Items per page; the API's maximum when left out.
             cursor: Start after this item (a page's ``next_cursor``).
         """
@@ -1234,7 +1268,9 @@ class LoyaltyTiersResource(TypedResource):
             loyalty_tier_ids: Only these tiers.
             activity_states: Return active records, deleted records or both; absent or null returns
                 active records only.
-            updated_utc: When the tier was last changed; at most 3 months long.
+            updated_utc: When the tier was last changed; at most 3 months long. A longer interval:
+                ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3 calendar
+                months.
             page_size: Items per page; the API's maximum when left out.
         """
         return self._resource.run_iterate(
@@ -1334,7 +1370,9 @@ class AsyncLoyaltyTiersResource(AsyncTypedResource):
             loyalty_tier_ids: Only these tiers.
             activity_states: Return active records, deleted records or both; absent or null returns
                 active records only.
-            updated_utc: When the tier was last changed; at most 3 months long.
+            updated_utc: When the tier was last changed; at most 3 months long. A longer interval:
+                ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3 calendar
+                months.
             page_size: Items per page; the API's maximum when left out.
             cursor: Start after this item (a page's ``next_cursor``).
         """
@@ -1377,7 +1415,9 @@ class AsyncLoyaltyTiersResource(AsyncTypedResource):
             loyalty_tier_ids: Only these tiers.
             activity_states: Return active records, deleted records or both; absent or null returns
                 active records only.
-            updated_utc: When the tier was last changed; at most 3 months long.
+            updated_utc: When the tier was last changed; at most 3 months long. A longer interval:
+                ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3 calendar
+                months.
             page_size: Items per page; the API's maximum when left out.
         """
         return self._resource.run_iterate(

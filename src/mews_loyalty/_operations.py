@@ -3,7 +3,8 @@
 What an operation does follows from the catalog, never from its name:
 
 * a paged query (request has ``Limitation``) -> one ``Page`` per call, and an ``iter_*`` twin that
-  yields every item across pages (``get_all`` -> ``iter_all``);
+  yields every item across pages (``get_all`` -> ``iter_all``); given an interval filter longer than
+  the spec's ``x-max-interval-in-months``, the twin walks consecutive windows within the limit;
 * a bulk call (request has a bounded array of items) -> split into batches of the spec's maxItems,
   every batch validated before the first is sent, results merged in order;
 * anything else -> one call, decoded with its generated attrs class.
@@ -21,7 +22,15 @@ from uuid import UUID
 from mews_loyalty._errors import MewsError, UnexpectedResponseError
 from mews_loyalty._http import AsyncSender, Sender
 from mews_loyalty._redaction import Redactor
-from mews_loyalty._requests import PAGE_SIZE_FIELD, batches, build, describe, encode, items_to_wire
+from mews_loyalty._requests import (
+    PAGE_SIZE_FIELD,
+    batches,
+    build,
+    describe,
+    encode,
+    items_to_wire,
+    split_long_intervals,
+)
 from mews_loyalty._results import Page, decode_items, decode_page, decode_result, returns_items
 from mews_loyalty._spec import PAGING_FIELD, Operation, catalog, resolve
 
@@ -63,6 +72,15 @@ class _Planner:
             for offset, chunk in batches(wire_items, op.batch_limit)
         ]
 
+    def _walk_bodies(
+        self, op: Operation, page_size: int | None, params: Mapping[str, Any]
+    ) -> list[tuple[int, bytes, dict[str, Any]]]:
+        """(page size, first page body, arguments) per window of the walk, all validated now."""
+        return [
+            (*self._page_body(op, page_size, None, window), window)
+            for window in split_long_intervals(op, params)
+        ]
+
     def _call_body(self, op: Operation, params: Mapping[str, Any]) -> bytes:
         return encode(op, build(op, self._envelope(), params=params))
 
@@ -97,8 +115,12 @@ class OperationRunner(_Planner):
         return decode_page(op, self._sender.send(op, body), size, self._redactor)
 
     def iterate(self, op: Operation, *, page_size: int | None = None, **params: Any) -> Iterator[Any]:
-        size, first = self._page_body(op, page_size, None, params)  # validates now, not at the first next()
-        return self._pages(op, size, first, params)
+        walk = self._walk_bodies(op, page_size, params)  # validates now, not at the first next()
+        return self._walk(op, walk)
+
+    def _walk(self, op: Operation, walk: list[tuple[int, bytes, dict[str, Any]]]) -> Iterator[Any]:
+        for size, first, params in walk:
+            yield from self._pages(op, size, first, params)
 
     def _pages(self, op: Operation, size: int, body: bytes, params: Mapping[str, Any]) -> Iterator[Any]:
         sent: UUID | None = None
@@ -142,8 +164,13 @@ class AsyncOperationRunner(_Planner):
         return decode_page(op, await self._sender.send(op, body), size, self._redactor)
 
     def iterate(self, op: Operation, *, page_size: int | None = None, **params: Any) -> AsyncIterator[Any]:
-        size, first = self._page_body(op, page_size, None, params)  # validates now, not at the first anext()
-        return self._pages(op, size, first, params)
+        walk = self._walk_bodies(op, page_size, params)  # validates now, not at the first anext()
+        return self._walk(op, walk)
+
+    async def _walk(self, op: Operation, walk: list[tuple[int, bytes, dict[str, Any]]]) -> AsyncIterator[Any]:
+        for size, first, params in walk:
+            async for item in self._pages(op, size, first, params):
+                yield item
 
     async def _pages(
         self, op: Operation, size: int, body: bytes, params: Mapping[str, Any]
