@@ -35,6 +35,7 @@ from mews_loyalty._http import (
     SendSettings,
     Sleep,
     asyncio_sleep,
+    borrow,
     sdk_version,
     user_agent,
 )
@@ -196,7 +197,9 @@ class ConnectorClient(_ConnectorClientBase, ConnectorResources):
 
     ``max_retries`` bounds retries of one request; ``rate_limit=(requests, seconds)`` paces requests under
     the access token's limit (shared by every client with that token in the process), ``None`` turns
-    pacing off. ``transport``, ``sleep``, ``clock`` and ``rng`` exist for tests and special setups.
+    pacing off. ``http_client`` takes a configured ``httpx.Client`` (proxies, certificates, event hooks;
+    its own timeout applies), which the SDK uses but never closes. ``transport``, ``sleep``, ``clock`` and
+    ``rng`` exist for tests and special setups.
     """
 
     def __init__(
@@ -213,6 +216,7 @@ class ConnectorClient(_ConnectorClientBase, ConnectorResources):
         rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
         transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
         sleep: Sleep = time.sleep,
         clock: Clock = time.time,
         rng: random.Random | None = None,
@@ -230,9 +234,15 @@ class ConnectorClient(_ConnectorClientBase, ConnectorResources):
             clock=clock,
             rng=rng,
         )
-        self._sender = Sender(
-            httpx.Client(**self._http_args(transport, timeout)), self._send_settings, sleep=sleep
+        borrowed = borrow(
+            http_client,
+            httpx.Client,
+            transport=transport,
+            base_url=self.base_url,
+            headers=self._http_args(None, timeout)["headers"],
         )
+        http = http_client if http_client is not None else httpx.Client(**self._http_args(transport, timeout))
+        self._sender = Sender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
         runner = OperationRunner(self._sender, self._settings.envelope, self._redactor)
         self._resources = {}
         for name, operations in self._catalog_resources().items():
@@ -278,6 +288,7 @@ class AsyncConnectorClient(_ConnectorClientBase, AsyncConnectorResources):
         rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
         sleep: AsyncSleep = asyncio_sleep,
         clock: Clock = time.time,
         rng: random.Random | None = None,
@@ -295,8 +306,19 @@ class AsyncConnectorClient(_ConnectorClientBase, AsyncConnectorResources):
             clock=clock,
             rng=rng,
         )
-        http = httpx.AsyncClient(**self._http_args(transport, timeout))
-        self._sender = AsyncSender(http, self._send_settings, sleep=sleep)
+        borrowed = borrow(
+            http_client,
+            httpx.AsyncClient,
+            transport=transport,
+            base_url=self.base_url,
+            headers=self._http_args(None, timeout)["headers"],
+        )
+        http = (
+            http_client
+            if http_client is not None
+            else httpx.AsyncClient(**self._http_args(transport, timeout))
+        )
+        self._sender = AsyncSender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
         runner = AsyncOperationRunner(self._sender, self._settings.envelope, self._redactor)
         self._resources = {}
         for name, operations in self._catalog_resources().items():

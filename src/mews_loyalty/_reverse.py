@@ -36,6 +36,7 @@ from mews_loyalty._http import (
     SendSettings,
     Sleep,
     asyncio_sleep,
+    borrow,
     user_agent,
 )
 from mews_loyalty._operations import AsyncOperationRunner, AsyncResource, OperationRunner, Resource
@@ -139,6 +140,7 @@ class ReverseClient(_ReverseClientBase, ReverseResources):
         rate_limit: RateLimit | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
         transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
         sleep: Sleep = time.sleep,
         clock: Clock = time.time,
         rng: random.Random | None = None,
@@ -152,9 +154,15 @@ class ReverseClient(_ReverseClientBase, ReverseResources):
             clock=clock,
             rng=rng,
         )
-        self._sender = Sender(
-            httpx.Client(**self._http_args(transport, timeout)), self._send_settings, sleep=sleep
+        borrowed = borrow(
+            http_client,
+            httpx.Client,
+            transport=transport,
+            base_url=self.base_url,
+            headers=self._http_args(None, timeout)["headers"],
         )
+        http = http_client if http_client is not None else httpx.Client(**self._http_args(transport, timeout))
+        self._sender = Sender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
         self._runner = OperationRunner(self._sender, _no_envelope, self._redactor)
         for name, operations in catalog("reverse").resources().items():
             resource = Resource(name, operations, self._runner)
@@ -228,6 +236,7 @@ class AsyncReverseClient(_ReverseClientBase, AsyncReverseResources):
         rate_limit: RateLimit | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
         sleep: AsyncSleep = asyncio_sleep,
         clock: Clock = time.time,
         rng: random.Random | None = None,
@@ -241,8 +250,19 @@ class AsyncReverseClient(_ReverseClientBase, AsyncReverseResources):
             clock=clock,
             rng=rng,
         )
-        http = httpx.AsyncClient(**self._http_args(transport, timeout))
-        self._sender = AsyncSender(http, self._send_settings, sleep=sleep)
+        borrowed = borrow(
+            http_client,
+            httpx.AsyncClient,
+            transport=transport,
+            base_url=self.base_url,
+            headers=self._http_args(None, timeout)["headers"],
+        )
+        http = (
+            http_client
+            if http_client is not None
+            else httpx.AsyncClient(**self._http_args(transport, timeout))
+        )
+        self._sender = AsyncSender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
         self._runner = AsyncOperationRunner(self._sender, _no_envelope, self._redactor)
         for name, operations in catalog("reverse").resources().items():
             resource = AsyncResource(name, operations, self._runner)

@@ -4,12 +4,13 @@ from collections.abc import AsyncIterator
 from typing import assert_type
 from uuid import UUID
 
+import httpx
 from mews_connector_client.models import LoyaltyMembership, LoyaltyProgram
 from mews_connector_resources import AsyncLoyaltyMembershipsResource
 from mews_reverse_client.models import LinkMembershipResponse, Membership
 from mews_reverse_resources import AsyncMembershipsResource, MembershipsResource
 
-from mews_loyalty import AsyncConnectorClient, AsyncReverseClient, Page, ReverseClient
+from mews_loyalty import AsyncConnectorClient, AsyncReverseClient, ConnectorClient, Page, ReverseClient
 
 ENTERPRISE = UUID(int=1)
 
@@ -42,6 +43,13 @@ def positive_reverse(provider: ReverseClient) -> None:
     )
     assert_type(linked, LinkMembershipResponse)
     assert_type(provider.list_memberships(ENTERPRISE, ["M-1"]), list[Membership])
+
+
+def bring_your_own_httpx_client(proxied: httpx.Client, proxied_async: httpx.AsyncClient) -> None:
+    assert_type(ConnectorClient(http_client=proxied), ConnectorClient)
+    assert_type(AsyncConnectorClient(http_client=proxied_async), AsyncConnectorClient)
+    ConnectorClient(http_client=proxied_async)  # type: ignore[arg-type]
+    ReverseClient(base_url="https://p.example", token="t", http_client=proxied_async)  # type: ignore[arg-type]
 
 
 async def negative(mews: AsyncConnectorClient, provider: ReverseClient) -> None:
