@@ -124,7 +124,10 @@ def _generate_models(api: Api, dest: Path) -> None:
 def _generate_resources(api: Api, dest: Path) -> None:
     """The SDK's typed resource classes (see codegen/resources.py), rendered from the spec."""
     dest.mkdir()
-    module = resources.build_module(api, yaml.safe_load(api.spec.read_text()))
+    try:
+        module = resources.build_module(api, yaml.safe_load(api.spec.read_text()))
+    except resources.ResourceSpecError as error:
+        raise GenerationError(f"typed resources for {api.name}: {error}") from None
     (dest / "__init__.py").write_text(resources.render(module))
     (dest / "py.typed").write_text("")
 

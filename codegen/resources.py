@@ -285,7 +285,13 @@ class _Builder:
         request = self.resolve(body)
         properties: Mapping[str, Any] = request.get("properties", {})
         required = set(request.get("required", ()))
-        ok = self.resolve(raw["responses"]["200"])
+        # YAML reads `200:` as an int and `"200":` as a str; the first 2xx is the result either way.
+        success = sorted(
+            (str(code), response) for code, response in raw["responses"].items() if str(code)[:1] == "2"
+        )
+        if not success:
+            raise ResourceSpecError(f"{operation_id}: no 2xx response")
+        ok = self.resolve(success[0][1])
         response_name = self.ref_name(ok.get("content", {}).get("application/json", {}).get("schema"))
         response = self.schemas[response_name] if response_name else {}
         page_items = None

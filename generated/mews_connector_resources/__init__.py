@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Never, Required, TypedDict
 from uuid import UUID
 
-import mews_connector_models
 from mews_connector_client.models import (
     ActivityState,
     BooleanUpdateValue,
@@ -49,9 +48,13 @@ from mews_connector_client.models import (
     UrlUpdateValue,
 )
 
-if TYPE_CHECKING:
+if (
+    TYPE_CHECKING
+):  # annotations only: importing the pydantic models costs time nobody needs here
     from mews_loyalty._operations import AsyncResource, Resource
     from mews_loyalty._results import Page
+
+    import mews_connector_models
 
 ActivityStateLiteral = Literal["Active", "Deleted"]
 """The values of ``ActivityState``, as plain strings."""

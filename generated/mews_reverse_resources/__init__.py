@@ -17,15 +17,18 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Never, Required, TypedDict
 from uuid import UUID
 
-import mews_reverse_models
 from mews_reverse_client.models import (
     LinkMembershipResponse,
     Membership,
 )
 
-if TYPE_CHECKING:
+if (
+    TYPE_CHECKING
+):  # annotations only: importing the pydantic models costs time nobody needs here
     from mews_loyalty._operations import AsyncResource, Resource
     from mews_loyalty._results import Page
+
+    import mews_reverse_models
 
 
 class TypedResource:

@@ -121,7 +121,26 @@ def test_a_new_operation_gets_a_typed_method_from_the_spec_alone(tmp_path: Path)
                         }
                     },
                 }
-            }
+            },
+            "/members": {
+                "post": {
+                    "operationId": "createMember",
+                    "tags": ["Members"],
+                    "requestBody": {
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/searchRequest"}}
+                        }
+                    },
+                    "responses": {
+                        201: {
+                            "description": "created",
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/member"}}
+                            },
+                        }
+                    },
+                }
+            },
         }
     )
     source = resources.render(resources.build_module(Api("reverse"), document))
@@ -135,3 +154,4 @@ def test_a_new_operation_gets_a_typed_method_from_the_spec_alone(tmp_path: Path)
     assert "last_name: str | None = None," in signature.group(1)
     assert "status: MemberStatus | MemberStatusLiteral | None = None," in signature.group(1)
     assert signature.group(2) == "SearchResponse"
+    assert re.search(r"def create_member\(.*?\) -> Member:", source, re.DOTALL)  # a 201-only operation
