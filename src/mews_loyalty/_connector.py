@@ -39,7 +39,7 @@ from mews_loyalty._http import (
     sdk_version,
     user_agent,
 )
-from mews_loyalty._operations import AsyncOperationRunner, AsyncResource, OperationRunner, Resource
+from mews_loyalty._operations import AsyncOperationRunner, OperationRunner, resource_accessors
 from mews_loyalty._pacing import DEFAULT_RATE_LIMIT, RateLimit, shared_pacer
 from mews_loyalty._redaction import Redactor, Secret
 from mews_loyalty._retry import DEFAULT_MAX_RETRIES
@@ -244,11 +244,7 @@ class ConnectorClient(_ConnectorClientBase, ConnectorResources):
         http = http_client if http_client is not None else httpx.Client(**self._http_args(transport, timeout))
         self._sender = Sender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
         runner = OperationRunner(self._sender, self._settings.envelope, self._redactor)
-        self._resources = {}
-        for name, operations in self._catalog_resources().items():
-            resource = Resource(name, operations, runner)
-            typed = RESOURCE_CLASSES.get(name)  # None only for a resource added to the spec after codegen
-            self._resources[name] = resource if typed is None else typed(resource)
+        self._resources = resource_accessors(self._catalog_resources(), runner, RESOURCE_CLASSES)
         self.__dict__.update(self._resources)
 
     if not TYPE_CHECKING:  # type checkers see the typed accessors of ConnectorResources, nothing else
@@ -320,11 +316,7 @@ class AsyncConnectorClient(_ConnectorClientBase, AsyncConnectorResources):
         )
         self._sender = AsyncSender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
         runner = AsyncOperationRunner(self._sender, self._settings.envelope, self._redactor)
-        self._resources = {}
-        for name, operations in self._catalog_resources().items():
-            resource = AsyncResource(name, operations, runner)
-            typed = ASYNC_RESOURCE_CLASSES.get(name)  # None only for a resource added after codegen
-            self._resources[name] = resource if typed is None else typed(resource)
+        self._resources = resource_accessors(self._catalog_resources(), runner, ASYNC_RESOURCE_CLASSES)
         self.__dict__.update(self._resources)
 
     if not TYPE_CHECKING:  # type checkers see the typed accessors of AsyncConnectorResources only

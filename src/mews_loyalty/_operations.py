@@ -310,3 +310,21 @@ class AsyncResource(_ResourceBase):
     async def run_call(self, action: str, **params: Any) -> Any:
         """A single call, decoded with its generated attrs class."""
         return await self._runner.call(self._operation(action), **params)
+
+
+def resource_accessors(
+    resources: Mapping[str, Mapping[str, Operation]],
+    runner: OperationRunner | AsyncOperationRunner,
+    typed: Mapping[str, Callable[[Any], Any]],
+) -> dict[str, Any]:
+    """One accessor per resource of the catalog: its generated typed class over the runtime resource,
+    or the runtime resource itself for a resource added to the shipped spec after codegen."""
+    accessors: dict[str, Any] = {}
+    for name, operations in resources.items():
+        resource: Resource | AsyncResource
+        if isinstance(runner, AsyncOperationRunner):
+            resource = AsyncResource(name, operations, runner)
+        else:
+            resource = Resource(name, operations, runner)
+        accessors[name] = typed[name](resource) if name in typed else resource
+    return accessors

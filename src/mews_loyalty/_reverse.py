@@ -39,7 +39,7 @@ from mews_loyalty._http import (
     borrow,
     user_agent,
 )
-from mews_loyalty._operations import AsyncOperationRunner, AsyncResource, OperationRunner, Resource
+from mews_loyalty._operations import AsyncOperationRunner, OperationRunner, resource_accessors
 from mews_loyalty._pacing import RateLimit, shared_pacer
 from mews_loyalty._redaction import Redactor, Secret
 from mews_loyalty._retry import DEFAULT_MAX_RETRIES
@@ -164,10 +164,8 @@ class ReverseClient(_ReverseClientBase, ReverseResources):
         http = http_client if http_client is not None else httpx.Client(**self._http_args(transport, timeout))
         self._sender = Sender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
         self._runner = OperationRunner(self._sender, _no_envelope, self._redactor)
-        for name, operations in catalog("reverse").resources().items():
-            resource = Resource(name, operations, self._runner)
-            typed = RESOURCE_CLASSES.get(name)  # None only for a resource added to the spec after codegen
-            setattr(self, name, resource if typed is None else typed(resource))
+        classes = RESOURCE_CLASSES
+        self.__dict__.update(resource_accessors(catalog("reverse").resources(), self._runner, classes))
 
     def list_memberships(
         self, enterprise_id: UUID | str, ids: Iterable[str], *, provider_enterprise_id: str | None = None
@@ -264,10 +262,8 @@ class AsyncReverseClient(_ReverseClientBase, AsyncReverseResources):
         )
         self._sender = AsyncSender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
         self._runner = AsyncOperationRunner(self._sender, _no_envelope, self._redactor)
-        for name, operations in catalog("reverse").resources().items():
-            resource = AsyncResource(name, operations, self._runner)
-            typed = ASYNC_RESOURCE_CLASSES.get(name)  # None only for a resource added after codegen
-            setattr(self, name, resource if typed is None else typed(resource))
+        classes = ASYNC_RESOURCE_CLASSES
+        self.__dict__.update(resource_accessors(catalog("reverse").resources(), self._runner, classes))
 
     async def list_memberships(
         self, enterprise_id: UUID | str, ids: Iterable[str], *, provider_enterprise_id: str | None = None
