@@ -58,10 +58,18 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the generated packages, the runtime, the contract suite and the examples."""
-    sync(session, "typecheck", "bench", extras=True)
+    """mypy --strict on the generated packages, the runtime, the contract suite, examples and typing tests."""
+    sync(session, "typecheck", "bench", "codegen", extras=True)
     session.run(
-        "mypy", "generated", "src", "contract_tests", "codegen", "examples", "bench", *session.posargs
+        "mypy",
+        "generated",
+        "src",
+        "contract_tests",
+        "codegen",
+        "examples",
+        "bench",
+        "tests/typing_cases",
+        *session.posargs,
     )
 
 

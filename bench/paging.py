@@ -10,6 +10,7 @@ import httpx
 from mews_connector_client import Client
 from mews_connector_client.api.loyalty_memberships import loyalty_memberships_get_all
 from mews_connector_client.models import LoyaltyMembershipFilterParameters
+from mews_connector_resources import ActivityStateLiteral
 
 from bench._measure import Section, best_time
 from mews_loyalty import ConnectorClient
@@ -20,7 +21,10 @@ MEMBERSHIPS = 20_000
 PAGE = 1000
 PATH = "/api/connector/v1/loyaltyMemberships/getAll"
 CREDENTIALS = {"ClientToken": DEMO_CLIENT_TOKEN, "AccessToken": DEMO_ACCESS_TOKEN, "Client": "bench 1.0"}
-EVERY_STATE = ["Active", "Deleted"]  # the seed soft-deletes some; walk all of them
+EVERY_STATE: list[ActivityStateLiteral] = [
+    "Active",
+    "Deleted",
+]  # the seed soft-deletes some; walk all of them
 
 
 def raw_loop(base_url: str) -> int:

@@ -1,4 +1,5 @@
-"""The APIs we generate code for: one spec each, one attrs client and one pydantic models package."""
+"""The APIs we generate code for: one spec each, one attrs client, one pydantic models package and
+one package of typed SDK resources."""
 
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ class Api:
     @property
     def models_package(self) -> str:
         return f"mews_{self.name}_models"
+
+    @property
+    def resources_package(self) -> str:
+        return f"mews_{self.name}_resources"
 
     @property
     def client_config(self) -> Path:

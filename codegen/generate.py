@@ -18,9 +18,10 @@ from pathlib import Path
 
 import yaml
 
+from codegen import resources
 from codegen.apis import APIS, CODEGEN, ROOT, Api
 
-TOOLS = ("openapi-python-client", "datamodel-code-generator", "ruff")
+TOOLS = ("openapi-python-client", "datamodel-code-generator", "ruff", "jinja2")
 PROVENANCE = "PROVENANCE.json"
 # Folders tools create next to code; never part of the generated output.
 IGNORED = frozenset({"__pycache__", ".ruff_cache", ".mypy_cache", ".pytest_cache"})
@@ -42,11 +43,13 @@ def generate_into(out: Path) -> None:
         for api in APIS:
             _generate_client(api, work / api.client_package)
             _generate_models(api, work / api.models_package)
+            _generate_resources(api, work / api.resources_package)
         _format(work)
         for api in APIS:
             (work / api.client_package / "py.typed").write_text("")
             _stamp(work / api.client_package, header(api, "openapi-python-client"))
             _stamp(work / api.models_package, header(api, "datamodel-code-generator"))
+            _stamp(work / api.resources_package, header(api, "codegen/resources.py"))
         _write_provenance(work)
         for child in sorted(work.iterdir()):
             shutil.move(str(child), out / child.name)
@@ -118,6 +121,17 @@ def _generate_models(api: Api, dest: Path) -> None:
     (dest / "openapi.yaml").write_text(copied + api.spec.read_text())
 
 
+def _generate_resources(api: Api, dest: Path) -> None:
+    """The SDK's typed resource classes (see codegen/resources.py), rendered from the spec."""
+    dest.mkdir()
+    try:
+        module = resources.build_module(api, yaml.safe_load(api.spec.read_text()))
+    except resources.ResourceSpecError as error:
+        raise GenerationError(f"typed resources for {api.name}: {error}") from None
+    (dest / "__init__.py").write_text(resources.render(module))
+    (dest / "py.typed").write_text("")
+
+
 def _format(tree: Path) -> None:
     ruff = _tool("ruff")
     common = ["--isolated", "--no-cache", "--target-version", "py311"]
@@ -140,7 +154,7 @@ def sha256(path: Path) -> str:
 
 # The parts of codegen/ that shape the output; other tools living in codegen/ (the upstream watch,
 # the drift check) do not, so editing them needs no regeneration.
-SHAPING = ("config", "templates", "apis.py", "generate.py")
+SHAPING = ("config", "templates", "resource_templates", "apis.py", "generate.py", "resources.py")
 
 
 def config_digest() -> str:

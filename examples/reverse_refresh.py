@@ -21,7 +21,7 @@ def refresh(client: ReverseClient, enterprise: str, ids: list[str]) -> list[Memb
     memberships = client.list_memberships(enterprise, ids)  # split per 100 ids, merged in order
     for membership in memberships:
         print(
-            f"{membership.provider_membership_id:<20} {membership.status.value:<10} {membership.membership_number}"
+            f"{membership.provider_membership_id:<20} {membership.status:<10} {membership.membership_number}"
         )
     missing = set(ids) - {m.provider_membership_id for m in memberships}
     if missing:

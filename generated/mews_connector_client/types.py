@@ -2,7 +2,7 @@
 """Contains some shared types for properties"""
 
 import uuid
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from enum import Enum
 from http import HTTPStatus
 from typing import IO, Any, BinaryIO, Generic, Literal, TypeVar
@@ -112,15 +112,28 @@ def parse_uuid(value: Any) -> uuid.UUID:
 
 _E = TypeVar("_E", bound=Enum)
 
+# Called with (enum class, value) for each string value a str enum does not list; the SDK runtime
+# registers one that logs it. Decoding keeps such a value as its string either way.
+UNKNOWN_ENUM_VALUE_LISTENERS: list[Callable[[type[Enum], str], None]] = []
 
-def parse_enum(enum: type[_E], value: Any) -> _E:
-    """`enum(value)`: the member lookup `Enum.__call__` starts with, without the call's overhead;
-    anything that lookup does not answer (an unknown value: ValueError) goes through `enum(value)`."""
+
+def parse_enum(enum: type[_E], value: Any) -> _E | str:
+    """`enum(value)`: the member lookup `Enum.__call__` starts with, without the call's overhead.
+
+    A string that a string enum does not list is returned as that string (a value the server added
+    after the spec was written: forward-compatible reads), after telling the listeners. Anything
+    else the lookup does not answer goes through `enum(value)`, errors included.
+    """
     try:
         # typeshed types the map's members as plain Enum; they are members of `enum`.
         return enum._value2member_map_[value]  # type: ignore[return-value]
     except (KeyError, TypeError):
-        return enum(value)
+        pass
+    if type(value) is str and issubclass(enum, str):
+        for listener in UNKNOWN_ENUM_VALUE_LISTENERS:
+            listener(enum, value)
+        return value
+    return enum(value)
 
 
 __all__ = ["UNSET", "File", "FileTypes", "RequestFiles", "Response", "Unset"]

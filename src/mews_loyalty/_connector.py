@@ -16,9 +16,15 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import httpx
+from mews_connector_resources import (
+    ASYNC_RESOURCE_CLASSES,
+    RESOURCE_CLASSES,
+    AsyncConnectorResources,
+    ConnectorResources,
+)
 
 from mews_loyalty._http import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -29,10 +35,11 @@ from mews_loyalty._http import (
     SendSettings,
     Sleep,
     asyncio_sleep,
+    borrow,
     sdk_version,
     user_agent,
 )
-from mews_loyalty._operations import AsyncOperationRunner, AsyncResource, OperationRunner, Resource
+from mews_loyalty._operations import AsyncOperationRunner, OperationRunner, resource_accessors
 from mews_loyalty._pacing import DEFAULT_RATE_LIMIT, RateLimit, SharedRateLimit, shared_pacer
 from mews_loyalty._redaction import Redactor, Secret
 from mews_loyalty._retry import DEFAULT_MAX_RETRIES
@@ -185,12 +192,14 @@ class _ConnectorClientBase:
         return catalog("connector").resources()
 
 
-class ConnectorClient(_ConnectorClientBase):
+class ConnectorClient(_ConnectorClientBase, ConnectorResources):
     """Blocking Connector API client; one attribute per resource (``loyalty_memberships``, ...).
 
     ``max_retries`` bounds retries of one request; ``rate_limit=(requests, seconds)`` paces requests under
-    the access token's limit (shared by every client with that token in the process), a
-    ``SharedRateLimit`` shares it with other processes too, ``None`` turns pacing off. ``transport``, ``sleep``, ``clock`` and ``rng`` exist for tests and special setups.
+    the access token's limit (shared by every client with that token in the process; a ``SharedRateLimit``
+    shares it with other processes too), ``None`` turns pacing off. ``http_client`` takes a configured
+    ``httpx.Client`` (proxies, certificates, event hooks; its own timeout applies), which the SDK uses but
+    never closes. ``transport``, ``sleep``, ``clock`` and ``rng`` exist for tests and special setups.
     """
 
     def __init__(
@@ -207,6 +216,7 @@ class ConnectorClient(_ConnectorClientBase):
         rate_limit: RateLimit | SharedRateLimit | None = DEFAULT_RATE_LIMIT,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
         transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
         sleep: Sleep = time.sleep,
         clock: Clock = time.time,
         rng: random.Random | None = None,
@@ -224,21 +234,26 @@ class ConnectorClient(_ConnectorClientBase):
             clock=clock,
             rng=rng,
         )
-        self._sender = Sender(
-            httpx.Client(**self._http_args(transport, timeout)), self._send_settings, sleep=sleep
+        borrowed = borrow(
+            http_client,
+            httpx.Client,
+            transport=transport,
+            base_url=self.base_url,
+            headers=self._http_args(None, timeout)["headers"],
         )
+        http = http_client if http_client is not None else httpx.Client(**self._http_args(transport, timeout))
+        self._sender = Sender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
         runner = OperationRunner(self._sender, self._settings.envelope, self._redactor)
-        self._resources = {
-            name: Resource(name, operations, runner) for name, operations in self._catalog_resources().items()
-        }
+        self._resources = resource_accessors(self._catalog_resources(), runner, RESOURCE_CLASSES)
+        self.__dict__.update(self._resources)
 
-    def __getattr__(self, name: str) -> Resource:
-        resources: dict[str, Resource] = self.__dict__.get("_resources", {})
-        if name in resources:
-            return resources[name]
-        raise AttributeError(
-            f"{type(self).__name__} has no attribute {name!r}; resources: {', '.join(resources)}"
-        )
+    if not TYPE_CHECKING:  # type checkers see the typed accessors of ConnectorResources, nothing else
+
+        def __getattr__(self, name: str) -> Any:
+            raise AttributeError(
+                f"{type(self).__name__} has no attribute {name!r}; resources: "
+                f"{', '.join(self.__dict__.get('_resources', {}))}"
+            )
 
     def close(self) -> None:
         self._sender.close()
@@ -252,7 +267,7 @@ class ConnectorClient(_ConnectorClientBase):
         self.close()
 
 
-class AsyncConnectorClient(_ConnectorClientBase):
+class AsyncConnectorClient(_ConnectorClientBase, AsyncConnectorResources):
     """The async twin of ``ConnectorClient``: ``async with``, ``await`` calls, ``async for`` over ``iter_all``."""
 
     def __init__(
@@ -269,6 +284,7 @@ class AsyncConnectorClient(_ConnectorClientBase):
         rate_limit: RateLimit | SharedRateLimit | None = DEFAULT_RATE_LIMIT,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
         sleep: AsyncSleep = asyncio_sleep,
         clock: Clock = time.time,
         rng: random.Random | None = None,
@@ -286,21 +302,30 @@ class AsyncConnectorClient(_ConnectorClientBase):
             clock=clock,
             rng=rng,
         )
-        http = httpx.AsyncClient(**self._http_args(transport, timeout))
-        self._sender = AsyncSender(http, self._send_settings, sleep=sleep)
-        runner = AsyncOperationRunner(self._sender, self._settings.envelope, self._redactor)
-        self._resources = {
-            name: AsyncResource(name, operations, runner)
-            for name, operations in self._catalog_resources().items()
-        }
-
-    def __getattr__(self, name: str) -> AsyncResource:
-        resources: dict[str, AsyncResource] = self.__dict__.get("_resources", {})
-        if name in resources:
-            return resources[name]
-        raise AttributeError(
-            f"{type(self).__name__} has no attribute {name!r}; resources: {', '.join(resources)}"
+        borrowed = borrow(
+            http_client,
+            httpx.AsyncClient,
+            transport=transport,
+            base_url=self.base_url,
+            headers=self._http_args(None, timeout)["headers"],
         )
+        http = (
+            http_client
+            if http_client is not None
+            else httpx.AsyncClient(**self._http_args(transport, timeout))
+        )
+        self._sender = AsyncSender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
+        runner = AsyncOperationRunner(self._sender, self._settings.envelope, self._redactor)
+        self._resources = resource_accessors(self._catalog_resources(), runner, ASYNC_RESOURCE_CLASSES)
+        self.__dict__.update(self._resources)
+
+    if not TYPE_CHECKING:  # type checkers see the typed accessors of AsyncConnectorResources only
+
+        def __getattr__(self, name: str) -> Any:
+            raise AttributeError(
+                f"{type(self).__name__} has no attribute {name!r}; resources: "
+                f"{', '.join(self.__dict__.get('_resources', {}))}"
+            )
 
     async def aclose(self) -> None:
         await self._sender.aclose()

@@ -15,6 +15,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -56,6 +57,33 @@ def user_agent() -> str:
 
 
 @dataclass(frozen=True)
+class BorrowedClient:
+    """Where requests go and what they carry when the httpx client is the caller's (``http_client=``)."""
+
+    base_url: str
+    headers: Mapping[str, str]
+
+
+def borrow(
+    http_client: object, expected: type[Any], *, transport: object, base_url: str, headers: Mapping[str, str]
+) -> BorrowedClient | None:
+    """How to use a caller's configured httpx client (proxies, certificates, event hooks), if any."""
+    if http_client is None:
+        return None
+    if transport is not None:
+        raise ValueError("pass either http_client= or transport=, not both")
+    if not isinstance(http_client, expected):
+        raise TypeError(f"http_client must be an httpx.{expected.__name__}, got {type(http_client).__name__}")
+    return BorrowedClient(base_url, headers)
+
+
+def request_headers(sender: _SenderBase) -> Mapping[str, str]:
+    """The headers of one request: the borrowed client's fixed ones, then the per-request secrets."""
+    secret = sender._secret_headers()
+    return {**sender._headers, **secret} if sender._headers else secret
+
+
+@dataclass(frozen=True)
 class SendSettings:
     """What both senders share: retry budget, pacing, time, jitter, and the secrets to keep out of messages."""
 
@@ -72,7 +100,12 @@ class SendSettings:
 
 
 class _SenderBase:
-    def __init__(self, settings: SendSettings) -> None:
+    def __init__(self, settings: SendSettings, *, borrowed: BorrowedClient | None = None) -> None:
+        # A caller's own httpx client (``http_client=``) knows neither our base URL nor our headers,
+        # so each request carries them; the caller closes that client, not us.
+        self._url_prefix = borrowed.base_url if borrowed else ""
+        self._headers = dict(borrowed.headers) if borrowed else {}
+        self._owns_http = borrowed is None
         self._max_retries = settings.max_retries
         self._pacer = settings.pacer
         self._clock = settings.clock
@@ -147,13 +180,21 @@ class _SenderBase:
 class Sender(_SenderBase):
     """Sends requests with a blocking httpx.Client."""
 
-    def __init__(self, http: httpx.Client, settings: SendSettings, *, sleep: Sleep) -> None:
-        super().__init__(settings)
+    def __init__(
+        self,
+        http: httpx.Client,
+        settings: SendSettings,
+        *,
+        sleep: Sleep,
+        borrowed: BorrowedClient | None = None,
+    ) -> None:
+        super().__init__(settings, borrowed=borrowed)
         self._http = http
         self._sleep = sleep
 
     def close(self) -> None:
-        self._http.close()
+        if self._owns_http:
+            self._http.close()
 
     def send(self, op: Operation, body: bytes) -> httpx.Response:
         retry_number = 0
@@ -178,7 +219,9 @@ class Sender(_SenderBase):
         response: httpx.Response | None = None
         error: Exception | None = None
         try:
-            response = self._http.request(op.method, op.path, content=body, headers=self._secret_headers())
+            response = self._http.request(
+                op.method, self._url_prefix + op.path, content=body, headers=request_headers(self)
+            )
         except httpx.TransportError as failure:
             error = failure
         self._log_outcome(op, started, response, error)
@@ -188,13 +231,21 @@ class Sender(_SenderBase):
 class AsyncSender(_SenderBase):
     """Sends requests with an httpx.AsyncClient."""
 
-    def __init__(self, http: httpx.AsyncClient, settings: SendSettings, *, sleep: AsyncSleep) -> None:
-        super().__init__(settings)
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        settings: SendSettings,
+        *,
+        sleep: AsyncSleep,
+        borrowed: BorrowedClient | None = None,
+    ) -> None:
+        super().__init__(settings, borrowed=borrowed)
         self._http = http
         self._sleep = sleep
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._owns_http:
+            await self._http.aclose()
 
     async def send(self, op: Operation, body: bytes) -> httpx.Response:
         retry_number = 0
@@ -220,7 +271,7 @@ class AsyncSender(_SenderBase):
         error: Exception | None = None
         try:
             response = await self._http.request(
-                op.method, op.path, content=body, headers=self._secret_headers()
+                op.method, self._url_prefix + op.path, content=body, headers=request_headers(self)
             )
         except httpx.TransportError as failure:
             error = failure

@@ -3,7 +3,8 @@
 What an operation does follows from the catalog, never from its name:
 
 * a paged query (request has ``Limitation``) -> one ``Page`` per call, and an ``iter_*`` twin that
-  yields every item across pages (``get_all`` -> ``iter_all``);
+  yields every item across pages (``get_all`` -> ``iter_all``); given an interval filter longer than
+  the spec's ``x-max-interval-in-months``, the twin walks consecutive windows within the limit;
 * a bulk call (request has a bounded array of items) -> split into batches of the spec's maxItems,
   every batch validated before the first is sent, results merged in order;
 * anything else -> one call, decoded with its generated attrs class.
@@ -21,7 +22,15 @@ from uuid import UUID
 from mews_loyalty._errors import MewsError, UnexpectedResponseError
 from mews_loyalty._http import AsyncSender, Sender
 from mews_loyalty._redaction import Redactor
-from mews_loyalty._requests import PAGE_SIZE_FIELD, batches, build, describe, encode, items_to_wire
+from mews_loyalty._requests import (
+    PAGE_SIZE_FIELD,
+    batches,
+    build,
+    describe,
+    encode,
+    items_to_wire,
+    split_long_intervals,
+)
 from mews_loyalty._results import Page, decode_items, decode_page, decode_result, returns_items
 from mews_loyalty._spec import PAGING_FIELD, Operation, catalog, resolve
 
@@ -63,6 +72,15 @@ class _Planner:
             for offset, chunk in batches(wire_items, op.batch_limit)
         ]
 
+    def _walk_bodies(
+        self, op: Operation, page_size: int | None, params: Mapping[str, Any]
+    ) -> list[tuple[int, bytes, dict[str, Any]]]:
+        """(page size, first page body, arguments) per window of the walk, all validated now."""
+        return [
+            (*self._page_body(op, page_size, None, window), window)
+            for window in split_long_intervals(op, params)
+        ]
+
     def _call_body(self, op: Operation, params: Mapping[str, Any]) -> bytes:
         return encode(op, build(op, self._envelope(), params=params))
 
@@ -97,8 +115,12 @@ class OperationRunner(_Planner):
         return decode_page(op, self._sender.send(op, body), size, self._redactor)
 
     def iterate(self, op: Operation, *, page_size: int | None = None, **params: Any) -> Iterator[Any]:
-        size, first = self._page_body(op, page_size, None, params)  # validates now, not at the first next()
-        return self._pages(op, size, first, params)
+        walk = self._walk_bodies(op, page_size, params)  # validates now, not at the first next()
+        return self._walk(op, walk)
+
+    def _walk(self, op: Operation, walk: list[tuple[int, bytes, dict[str, Any]]]) -> Iterator[Any]:
+        for size, first, params in walk:
+            yield from self._pages(op, size, first, params)
 
     def _pages(self, op: Operation, size: int, body: bytes, params: Mapping[str, Any]) -> Iterator[Any]:
         sent: UUID | None = None
@@ -142,8 +164,13 @@ class AsyncOperationRunner(_Planner):
         return decode_page(op, await self._sender.send(op, body), size, self._redactor)
 
     def iterate(self, op: Operation, *, page_size: int | None = None, **params: Any) -> AsyncIterator[Any]:
-        size, first = self._page_body(op, page_size, None, params)  # validates now, not at the first anext()
-        return self._pages(op, size, first, params)
+        walk = self._walk_bodies(op, page_size, params)  # validates now, not at the first anext()
+        return self._walk(op, walk)
+
+    async def _walk(self, op: Operation, walk: list[tuple[int, bytes, dict[str, Any]]]) -> AsyncIterator[Any]:
+        for size, first, params in walk:
+            async for item in self._pages(op, size, first, params):
+                yield item
 
     async def _pages(
         self, op: Operation, size: int, body: bytes, params: Mapping[str, Any]
@@ -189,6 +216,13 @@ class _ResourceBase:
     def __dir__(self) -> list[str]:
         return sorted({*super().__dir__(), *self._action_names()})
 
+    def action_names(self) -> list[str]:
+        """The method names of the resource's operations, with ``iter_*`` twins of paged queries."""
+        return self._action_names()
+
+    def _operation(self, action: str) -> Operation:
+        return self._lookup(action)[0]
+
     def _action_names(self) -> list[str]:
         names = []
         for action, op in self._operations.items():
@@ -211,10 +245,10 @@ class _ResourceBase:
 
 
 class Resource(_ResourceBase):
-    """One Connector resource (``client.loyalty_memberships``): every operation the spec gives it.
+    """One resource of an API (``client.loyalty_memberships``): every operation the spec gives it.
 
-    ``get_all``/``iter_all``/``add``/``update``/``delete`` are typed shortcuts; any other operation of the
-    resource is reachable by its snake_case action name with the same behaviour.
+    The typed classes generated into ``mews_<api>_resources`` call the ``run_*`` methods; any operation is
+    also reachable here by its snake_case action name (``get_all``, ``iter_all``, ``add``), untyped.
     """
 
     def __init__(self, name: str, operations: Mapping[str, Operation], runner: OperationRunner) -> None:
@@ -227,31 +261,27 @@ class Resource(_ResourceBase):
         op, mode = self._lookup(name)
         return partial(getattr(self._runner, mode), op)
 
-    def get_all(
-        self, *, page_size: int | None = None, cursor: UUID | str | None = None, **filters: Any
+    def run_page(
+        self, action: str, *, page_size: int | None = None, cursor: UUID | str | None = None, **params: Any
     ) -> Page[Any]:
-        """One page (``page_size`` defaults to the API's maximum, 1000), starting after ``cursor``."""
-        return self._runner.page(self._lookup("get_all")[0], page_size=page_size, cursor=cursor, **filters)
+        """One page (``page_size`` defaults to the API's maximum), starting after ``cursor``."""
+        return self._runner.page(self._operation(action), page_size=page_size, cursor=cursor, **params)
 
-    def iter_all(self, *, page_size: int | None = None, **filters: Any) -> Iterator[Any]:
-        """Every item across all pages, newest first; filters are the request model's snake_case fields."""
-        return self._runner.iterate(self._lookup("get_all")[0], page_size=page_size, **filters)
+    def run_iterate(self, action: str, *, page_size: int | None = None, **params: Any) -> Iterator[Any]:
+        """Every item across all pages of the paged query ``action``."""
+        return self._runner.iterate(self._operation(action), page_size=page_size, **params)
 
-    def add(self, items: Iterable[Any], **params: Any) -> list[Any]:
-        """Create items (generated models or wire-format dicts), in batches of the API's maximum."""
-        return self._runner.batch(self._lookup("add")[0], items, **params) or []
+    def run_batch(self, action: str, items: Iterable[Any], **params: Any) -> list[Any]:
+        """A bulk call in batches of the spec's maxItems; the merged result items (none for a delete)."""
+        return self._runner.batch(self._operation(action), items, **params) or []
 
-    def update(self, items: Iterable[Any], **params: Any) -> list[Any]:
-        """Apply update parameters (generated models or wire-format dicts), in batches; returns the results."""
-        return self._runner.batch(self._lookup("update")[0], items, **params) or []
-
-    def delete(self, ids: Iterable[UUID | str], **params: Any) -> None:
-        """Delete by id (UUIDs or strings), in batches."""
-        self._runner.batch(self._lookup("delete")[0], ids, **params)
+    def run_call(self, action: str, **params: Any) -> Any:
+        """A single call, decoded with its generated attrs class."""
+        return self._runner.call(self._operation(action), **params)
 
 
 class AsyncResource(_ResourceBase):
-    """The async twin of ``Resource``: ``await`` the calls, ``async for`` over ``iter_all``."""
+    """The async twin of ``Resource``: ``await`` the calls, ``async for`` over ``iter_*``."""
 
     def __init__(self, name: str, operations: Mapping[str, Operation], runner: AsyncOperationRunner) -> None:
         super().__init__(name, operations)
@@ -263,26 +293,38 @@ class AsyncResource(_ResourceBase):
         op, mode = self._lookup(name)
         return partial(getattr(self._runner, mode), op)
 
-    async def get_all(
-        self, *, page_size: int | None = None, cursor: UUID | str | None = None, **filters: Any
+    async def run_page(
+        self, action: str, *, page_size: int | None = None, cursor: UUID | str | None = None, **params: Any
     ) -> Page[Any]:
-        """One page (``page_size`` defaults to the API's maximum, 1000), starting after ``cursor``."""
-        return await self._runner.page(
-            self._lookup("get_all")[0], page_size=page_size, cursor=cursor, **filters
-        )
+        """One page (``page_size`` defaults to the API's maximum), starting after ``cursor``."""
+        return await self._runner.page(self._operation(action), page_size=page_size, cursor=cursor, **params)
 
-    def iter_all(self, *, page_size: int | None = None, **filters: Any) -> AsyncIterator[Any]:
-        """Every item across all pages, newest first (``async for``)."""
-        return self._runner.iterate(self._lookup("get_all")[0], page_size=page_size, **filters)
+    def run_iterate(self, action: str, *, page_size: int | None = None, **params: Any) -> AsyncIterator[Any]:
+        """Every item across all pages of the paged query ``action`` (``async for``)."""
+        return self._runner.iterate(self._operation(action), page_size=page_size, **params)
 
-    async def add(self, items: Iterable[Any], **params: Any) -> list[Any]:
-        """Create items (generated models or wire-format dicts), in batches of the API's maximum."""
-        return await self._runner.batch(self._lookup("add")[0], items, **params) or []
+    async def run_batch(self, action: str, items: Iterable[Any], **params: Any) -> list[Any]:
+        """A bulk call in batches of the spec's maxItems; the merged result items (none for a delete)."""
+        return await self._runner.batch(self._operation(action), items, **params) or []
 
-    async def update(self, items: Iterable[Any], **params: Any) -> list[Any]:
-        """Apply update parameters (generated models or wire-format dicts), in batches; returns the results."""
-        return await self._runner.batch(self._lookup("update")[0], items, **params) or []
+    async def run_call(self, action: str, **params: Any) -> Any:
+        """A single call, decoded with its generated attrs class."""
+        return await self._runner.call(self._operation(action), **params)
 
-    async def delete(self, ids: Iterable[UUID | str], **params: Any) -> None:
-        """Delete by id (UUIDs or strings), in batches."""
-        await self._runner.batch(self._lookup("delete")[0], ids, **params)
+
+def resource_accessors(
+    resources: Mapping[str, Mapping[str, Operation]],
+    runner: OperationRunner | AsyncOperationRunner,
+    typed: Mapping[str, Callable[[Any], Any]],
+) -> dict[str, Any]:
+    """One accessor per resource of the catalog: its generated typed class over the runtime resource,
+    or the runtime resource itself for a resource added to the shipped spec after codegen."""
+    accessors: dict[str, Any] = {}
+    for name, operations in resources.items():
+        resource: Resource | AsyncResource
+        if isinstance(runner, AsyncOperationRunner):
+            resource = AsyncResource(name, operations, runner)
+        else:
+            resource = Resource(name, operations, runner)
+        accessors[name] = typed[name](resource) if name in typed else resource
+    return accessors

@@ -211,6 +211,52 @@ def _interval_problems(op: Operation, body: Mapping[str, Any]) -> list[tuple[str
     return problems
 
 
+def _interval_bounds(op: Operation, wire_name: str, value: Any) -> tuple[datetime, datetime] | None:
+    """(start, end) of an interval argument in any accepted form; None when it cannot be read."""
+    if isinstance(value, tuple) and len(value) == 2:
+        value = dict(zip(_interval_ends(op, wire_name), value, strict=True))
+    wire = to_wire(value)
+    if not isinstance(wire, Mapping):
+        return None
+    start_name, end_name = _interval_ends(op, wire_name)
+    try:
+        start, end = (
+            datetime.fromisoformat(str(wire[start_name])),
+            datetime.fromisoformat(str(wire[end_name])),
+        )
+    except (KeyError, ValueError):
+        return None
+    return (start, end) if (start.tzinfo is None) == (end.tzinfo is None) else None
+
+
+def calendar_windows(start: datetime, end: datetime, months: int) -> list[tuple[datetime, datetime]]:
+    """Consecutive windows covering ``[start, end)`` exactly, each at most ``months`` calendar months.
+
+    Each window starts where the previous ended (start inclusive, end exclusive, as Mews filters), so
+    an item falls in exactly one; each end is ``add_months`` of its own start, so none is too long.
+    """
+    windows = []
+    while end > add_months(start, months):
+        windows.append((start, add_months(start, months)))
+        start = windows[-1][1]
+    return [*windows, (start, end)]
+
+
+def split_long_intervals(op: Operation, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The keyword arguments of each request a walk needs: one per window of every interval argument
+    longer than the spec's ``x-max-interval-in-months`` (``[params]`` when none is)."""
+    names = parameter_names(op)
+    variants: list[dict[str, Any]] = [dict(params)]
+    for name, value in params.items():
+        months = op.max_interval_months.get(names.get(name, ""))
+        bounds = None if months is None or value is None else _interval_bounds(op, names[name], value)
+        if months is None or bounds is None or bounds[1] <= add_months(bounds[0], months):
+            continue
+        windows = calendar_windows(*bounds, months)
+        variants = [{**variant, name: window} for variant in variants for window in windows]
+    return variants
+
+
 def batches(items: list[Any], size: int) -> Iterator[tuple[int, list[Any]]]:
     """(offset, items) chunks of at most ``size`` items."""
     for offset in range(0, len(items), size):

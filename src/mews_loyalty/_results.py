@@ -3,24 +3,62 @@
 The shape of each result comes from the spec: the response schema's array property holds the items
 (``LoyaltyMemberships``, ``data``), each decoded with the attrs class generated for the array's item
 schema; a response without one decodes whole (``LinkMembershipResponse``).
+
+Reading is tolerant, as a client must be of a server that evolves without a version bump: unknown
+properties are ignored at any depth (the attrs ``from_dict`` reads only the keys it knows) and an enum
+value the spec does not list is kept as its string (``parse_enum`` in the generated ``types``), logged
+once per operation, enum and value as a warning.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
+from enum import Enum
 from functools import cache
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import httpx
+from mews_connector_client import types as connector_types
+from mews_reverse_client import types as reverse_types
 
 from mews_loyalty._errors import REQUEST_ID_HEADER, UnexpectedResponseError, excerpt, parse_json
 from mews_loyalty._redaction import Redactor
 from mews_loyalty._spec import CURSOR_FIELD, ApiName, Operation, _ref_name, catalog, class_name, resolve
 
 ItemT = TypeVar("ItemT")
+logger = logging.getLogger("mews_loyalty")
+
+# The operation whose response is being decoded and its client's redactor, for the warning below.
+_decoding: ContextVar[tuple[str, Redactor] | None] = ContextVar("mews_loyalty_decoding", default=None)
+_warned: set[tuple[str, str, str]] = set()
+MAX_WARNED = 10_000  # past this many distinct values, stop remembering (and warning): logs stay bounded
+
+
+def _warn_unknown_enum_value(enum: type[Enum], value: str) -> None:
+    """Log an enum value the spec does not list, once per operation, enum and value (tokens masked)."""
+    decoding = _decoding.get()
+    operation, redactor = decoding if decoding is not None else ("a response", Redactor(()))
+    key = (operation, enum.__name__, value)
+    if key in _warned or len(_warned) >= MAX_WARNED:
+        return
+    _warned.add(key)
+    known = ", ".join(str(member.value) for member in enum)
+    logger.warning(
+        redactor.text(
+            f"{operation}: {value!r} is not a {enum.__name__} value the spec lists ({known}); "
+            "kept as the string"
+        )
+    )
+
+
+for _types in (connector_types, reverse_types):
+    if _warn_unknown_enum_value not in _types.UNKNOWN_ENUM_VALUE_LISTENERS:
+        _types.UNKNOWN_ENUM_VALUE_LISTENERS.append(_warn_unknown_enum_value)
 
 
 @dataclass(frozen=True)
@@ -112,12 +150,15 @@ def _payload(op: Operation, response: httpx.Response, redactor: Redactor) -> dic
 
 
 def _decode(op: Operation, response: httpx.Response, redactor: Redactor, decoder: Any, data: Any) -> Any:
+    token = _decoding.set((op.operation_id, redactor))
     try:
         return decoder(data)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         schema = op.response_schema or "the documented schema"
         reason = redactor.text(f"{type(error).__name__}: {error}")
         raise _unexpected(op, response, f"the body does not match {schema} ({reason})") from None
+    finally:
+        _decoding.reset(token)
 
 
 def _items(op: Operation, response: httpx.Response, payload: dict[str, Any], redactor: Redactor) -> list[Any]:

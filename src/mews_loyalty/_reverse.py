@@ -19,6 +19,12 @@ from uuid import UUID
 
 import httpx
 from mews_reverse_client.models import LinkMembershipResponse, Membership
+from mews_reverse_resources import (
+    ASYNC_RESOURCE_CLASSES,
+    RESOURCE_CLASSES,
+    AsyncReverseResources,
+    ReverseResources,
+)
 
 from mews_loyalty._errors import PROBLEM_CONTENT_TYPE
 from mews_loyalty._http import (
@@ -30,9 +36,10 @@ from mews_loyalty._http import (
     SendSettings,
     Sleep,
     asyncio_sleep,
+    borrow,
     user_agent,
 )
-from mews_loyalty._operations import AsyncOperationRunner, OperationRunner
+from mews_loyalty._operations import AsyncOperationRunner, OperationRunner, resource_accessors
 from mews_loyalty._pacing import RateLimit, SharedRateLimit, shared_pacer
 from mews_loyalty._redaction import Redactor, Secret
 from mews_loyalty._retry import DEFAULT_MAX_RETRIES
@@ -116,8 +123,12 @@ class _ReverseClientBase:
         }
 
 
-class ReverseClient(_ReverseClientBase):
-    """Blocking client of one provider's Reverse API (bearer token, problem+json errors)."""
+class ReverseClient(_ReverseClientBase, ReverseResources):
+    """Blocking client of one provider's Reverse API (bearer token, problem+json errors).
+
+    ``list_memberships``/``link``/``unlink`` are shortcuts; every operation of the spec is also a typed
+    method of its resource (``provider.memberships.update_membership_link(...)``).
+    """
 
     def __init__(
         self,
@@ -129,6 +140,7 @@ class ReverseClient(_ReverseClientBase):
         rate_limit: RateLimit | SharedRateLimit | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
         transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
         sleep: Sleep = time.sleep,
         clock: Clock = time.time,
         rng: random.Random | None = None,
@@ -142,10 +154,18 @@ class ReverseClient(_ReverseClientBase):
             clock=clock,
             rng=rng,
         )
-        self._sender = Sender(
-            httpx.Client(**self._http_args(transport, timeout)), self._send_settings, sleep=sleep
+        borrowed = borrow(
+            http_client,
+            httpx.Client,
+            transport=transport,
+            base_url=self.base_url,
+            headers=self._http_args(None, timeout)["headers"],
         )
+        http = http_client if http_client is not None else httpx.Client(**self._http_args(transport, timeout))
+        self._sender = Sender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
         self._runner = OperationRunner(self._sender, _no_envelope, self._redactor)
+        classes = RESOURCE_CLASSES
+        self.__dict__.update(resource_accessors(catalog("reverse").resources(), self._runner, classes))
 
     def list_memberships(
         self, enterprise_id: UUID | str, ids: Iterable[str], *, provider_enterprise_id: str | None = None
@@ -201,7 +221,7 @@ class ReverseClient(_ReverseClientBase):
         self.close()
 
 
-class AsyncReverseClient(_ReverseClientBase):
+class AsyncReverseClient(_ReverseClientBase, AsyncReverseResources):
     """The async twin of ``ReverseClient``."""
 
     def __init__(
@@ -214,6 +234,7 @@ class AsyncReverseClient(_ReverseClientBase):
         rate_limit: RateLimit | SharedRateLimit | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
         sleep: AsyncSleep = asyncio_sleep,
         clock: Clock = time.time,
         rng: random.Random | None = None,
@@ -227,9 +248,22 @@ class AsyncReverseClient(_ReverseClientBase):
             clock=clock,
             rng=rng,
         )
-        http = httpx.AsyncClient(**self._http_args(transport, timeout))
-        self._sender = AsyncSender(http, self._send_settings, sleep=sleep)
+        borrowed = borrow(
+            http_client,
+            httpx.AsyncClient,
+            transport=transport,
+            base_url=self.base_url,
+            headers=self._http_args(None, timeout)["headers"],
+        )
+        http = (
+            http_client
+            if http_client is not None
+            else httpx.AsyncClient(**self._http_args(transport, timeout))
+        )
+        self._sender = AsyncSender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
         self._runner = AsyncOperationRunner(self._sender, _no_envelope, self._redactor)
+        classes = ASYNC_RESOURCE_CLASSES
+        self.__dict__.update(resource_accessors(catalog("reverse").resources(), self._runner, classes))
 
     async def list_memberships(
         self, enterprise_id: UUID | str, ids: Iterable[str], *, provider_enterprise_id: str | None = None

@@ -297,20 +297,49 @@ def test_deleted_memberships_leave_the_default_listing_but_stay_listable(mocks, 
 # --- validation before sending ----------------------------------------------------------------------
 
 
-def test_an_interval_over_three_months_is_refused_before_anything_is_sent(mocks, kind):
+def test_an_interval_over_three_months_is_refused_for_one_page_before_anything_is_sent(mocks, kind):
     # The server would refuse it too, but only after a round trip that counts against the rate limit;
     # and at the edge (31 January to 30 April is exactly three months) SDK and server must agree.
     server = mocks.start()
     memberships = server.client(kind).loyalty_memberships
     start, edge = datetime(2025, 1, 31, tzinfo=UTC), datetime(2025, 4, 30, tzinfo=UTC)
     with pytest.raises(ValueError, match="longer than 3 months"):
-        memberships.iter_all(created_utc=(start, edge + timedelta(microseconds=1)))
+        memberships.get_all(created_utc=(start, edge + timedelta(microseconds=1)))
     with pytest.raises(RequestValidationError, match="UpdatedUtc"):
         memberships.get_all(updated_utc={"StartUtc": start, "EndUtc": start + timedelta(days=120)})
     assert server.log.of() == []
 
     assert list(memberships.iter_all(created_utc=(start, edge))) == []
     assert server.log.statuses(MEMBERSHIPS_GET_ALL) == [200]
+
+
+def test_a_year_by_created_utc_walks_windows_and_returns_each_membership_once(mocks, kind, fake_time):
+    # Exporting a year used to mean splitting it by hand; the mock enforces the 3-month limit itself, so
+    # a window one microsecond too long would come back as a 400 here.
+    server = mocks.start(now=lambda: datetime.fromtimestamp(fake_time.now, UTC))  # stamps on the fake clock
+    client = server.client(kind)
+    [club] = client.loyalty_programs.add([program()])
+    start = datetime.fromtimestamp(fake_time.now, UTC)
+    created = []  # (id, when the mock created it)
+    for month in range(15):  # three memberships every 28 days, spread over more than a year
+        added = client.loyalty_memberships.add([membership(club.id, month * 10 + n) for n in range(3)])
+        created += [(item.id, datetime.fromtimestamp(fake_time.now, UTC)) for item in added]
+        fake_time.now += 28 * 86400
+    end = start + timedelta(days=366)
+    inside = [identifier for identifier, moment in created if start <= moment < end]
+    assert 0 < len(inside) < len(created)  # the interval leaves some out, so its end is exercised
+    server.log.clear()
+
+    walked = [item.id for item in client.loyalty_memberships.iter_all(created_utc=(start, end), page_size=5)]
+    assert sorted(walked) == sorted(inside)
+    assert len(walked) == len(set(walked))
+    windows = [seen.body["CreatedUtc"] for seen in server.log.of(MEMBERSHIPS_GET_ALL)]
+    assert all(seen.status == 200 for seen in server.log.of(MEMBERSHIPS_GET_ALL))
+    distinct = list(dict.fromkeys((w["StartUtc"], w["EndUtc"]) for w in windows))
+    assert len(distinct) == 5  # 12 months and a day: four 3-month windows and the rest
+    assert datetime.fromisoformat(distinct[0][0]) == start
+    assert datetime.fromisoformat(distinct[-1][1]) == end
+    assert all(left[1] == right[0] for left, right in pairwise(distinct))
 
 
 # --- typed errors from the server -------------------------------------------------------------------

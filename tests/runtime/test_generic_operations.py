@@ -12,8 +12,9 @@ from dataclasses import replace
 import httpx
 import pytest
 from mews_connector_client import models
+from mews_connector_resources import RESOURCE_CLASSES, AsyncTypedResource
 
-from mews_loyalty import AsyncResource, RequestValidationError, Resource
+from mews_loyalty import AsyncResource, RequestValidationError
 from mews_loyalty._spec import Catalog, catalog
 
 from .fakes import PROGRAM_ID, FakeConnector, add_item, error_body, stored_item
@@ -78,11 +79,13 @@ class NewOperationsServer:
 
 
 def test_every_catalog_resource_has_an_accessor(make_client):
-    # Accessors come from the catalog, not from a hand-kept list that could fall behind the spec.
+    # Accessors come from the catalog, not from a hand-kept list that could fall behind the spec; each
+    # is the class generated for it, so editors and mypy see its typed methods.
     client = make_client(FakeConnector())
     names = sorted(catalog("connector").resources())
     assert sorted(client.resource_names) == names
-    assert all(isinstance(getattr(client, name), Resource) for name in names)
+    assert sorted(RESOURCE_CLASSES) == names
+    assert all(type(getattr(client, name)) is RESOURCE_CLASSES[name] for name in names)
     assert set(names) <= set(dir(client))
     with pytest.raises(AttributeError, match="loyalty_memberships"):
         _ = client.loyalty_membership
@@ -127,5 +130,6 @@ def test_an_unknown_action_names_the_ones_that_exist(make_client):
 async def test_async_clients_build_the_same_accessors(make_async_client, extended_catalog):
     # The async client reads the same catalog: new operations appear there too.
     client = make_async_client(FakeConnector())
-    assert isinstance(client.loyalty_rewards, AsyncResource)
+    assert isinstance(client.loyalty_rewards, AsyncResource)  # not generated yet: the untyped resource
+    assert isinstance(client.loyalty_tiers, AsyncTypedResource)
     assert "iter_recent" in dir(client.loyalty_tiers)

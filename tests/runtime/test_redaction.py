@@ -38,13 +38,14 @@ def test_a_canary_token_appears_in_no_log_line_or_error(make_client, make_revers
         "RequestId": "r-1",
         "Details": {"Body": {"ClientToken": tokens.client_token}},
     }
-    leaky_item = stored_item("loyalty_memberships", 0, State=tokens.access_token)
+    kept_item = stored_item("loyalty_memberships", 0, State=tokens.access_token)  # kept, and logged
+    leaky_item = stored_item("loyalty_memberships", 1, State={"v": tokens.access_token})  # fails to decode
     server = FakeConnector()
     server.script(
         "loyaltyMemberships_getAll",
         httpx.Response(503, json=echo),  # retried, then served: a logged retry
         httpx.ConnectError(f"cannot reach host for {tokens.access_token}"),  # retried: not sent
-        httpx.Response(200, json={"LoyaltyMemberships": [leaky_item], "Cursor": None}),
+        httpx.Response(200, json={"LoyaltyMemberships": [kept_item, leaky_item], "Cursor": None}),
     )
     server.script(
         "loyaltyMemberships_add",
@@ -80,6 +81,7 @@ def test_a_canary_token_appears_in_no_log_line_or_error(make_client, make_revers
     assert provider.requests[0].headers["Authorization"] == f"Bearer {tokens.provider_token}"
     assert PLACEHOLDER in str(errors[1])  # echoed tokens are replaced, the rest of the message kept
     assert caplog.records  # logging did happen
+    assert any("is not a LoyaltyMembershipState value" in r.getMessage() for r in caplog.records)
     said = caplog.text + "\n".join(everything_said_about(error) for error in errors) + repr(shown)
     for token in tokens.all:
         assert token not in said

@@ -28,14 +28,13 @@ def refused(server: FakeConnector, call, expected: type[Exception], text: str) -
     return str(caught.value)
 
 
-def test_an_interval_over_three_months_is_refused(make_client, server):
+def test_an_interval_over_three_months_is_refused_for_one_page(make_client, server):
     # Mews rejects long intervals with a bare 400; saying which filter and why saves a support round trip.
+    # (iter_all walks such an interval in windows: tests/runtime/test_interval_windows.py.)
     memberships = make_client(server).loyalty_memberships
     message = refused(
         server,
-        lambda: list(
-            memberships.iter_all(created_utc=(JANUARY, add_months(JANUARY, 3) + timedelta(seconds=1)))
-        ),
+        lambda: memberships.get_all(created_utc=(JANUARY, add_months(JANUARY, 3) + timedelta(seconds=1))),
         ValueError,
         "CreatedUtc: the interval from 2025-01-31T12:00:00+00:00 to 2025-04-30T12:00:01+00:00 is longer than 3 months",
     )
@@ -106,12 +105,11 @@ def test_a_filter_the_schema_rejects_names_its_wire_path(make_client, server, fi
 
 def test_a_required_filter_is_named_when_missing(make_client, server):
     # Tiers are listed per program; leaving the programs out is a caller bug worth a precise message.
-    refused(
-        server,
-        lambda: make_client(server).loyalty_tiers.get_all(),
-        ValueError,
-        "LoyaltyProgramIds: Field required",
-    )
+    # The typed method makes the filter a required keyword (mypy reports it too); the untyped resource
+    # underneath still names the wire field.
+    tiers = make_client(server).loyalty_tiers
+    refused(server, lambda: tiers.get_all(), TypeError, "'loyalty_program_ids'")
+    refused(server, lambda: tiers._resource.get_all(), ValueError, "LoyaltyProgramIds: Field required")
 
 
 @pytest.mark.parametrize(

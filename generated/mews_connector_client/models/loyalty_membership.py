@@ -22,7 +22,7 @@ class LoyaltyMembership:
         chain_id (UUID): Identifier of the chain the membership belongs to.
         account_id (UUID): Identifier of the customer or company account.
         loyalty_program_id (UUID): Identifier of the loyalty program.
-        state (LoyaltyMembershipState):
+        state (LoyaltyMembershipState | str):
         is_primary (bool): Whether this is the account's primary membership.
         creator_profile (None | ProfileData): Who created the membership; null when unknown.
         updater_profile (None | ProfileData): Who last changed the membership; null when unknown.
@@ -39,7 +39,7 @@ class LoyaltyMembership:
     chain_id: UUID
     account_id: UUID
     loyalty_program_id: UUID
-    state: LoyaltyMembershipState
+    state: LoyaltyMembershipState | str
     is_primary: bool
     creator_profile: None | ProfileData
     updater_profile: None | ProfileData
@@ -60,7 +60,11 @@ class LoyaltyMembership:
 
         loyalty_program_id = str(self.loyalty_program_id)
 
-        state = self.state.value
+        state = (
+            self.state.value
+            if isinstance(self.state, LoyaltyMembershipState)
+            else self.state
+        )
 
         is_primary = self.is_primary
 

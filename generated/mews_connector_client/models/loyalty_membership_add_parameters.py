@@ -21,7 +21,7 @@ class LoyaltyMembershipAddParameters:
         account_id (UUID): Identifier of the customer or company account.
         loyalty_program_id (UUID): Identifier of the loyalty program.
         is_primary (bool): Whether this is the account's primary membership.
-        state (LoyaltyMembershipState | None | Unset): Initial state; `Enrolled` when absent or null.
+        state (LoyaltyMembershipState | str | None | Unset): Initial state; `Enrolled` when absent or null.
         code (None | str | Unset): Former name of `MembershipNumber`; use that instead.
         membership_number (None | str | Unset): Customer-facing number, at most 255 characters.
         points (int | None | Unset): Points the account holds in this membership.
@@ -33,7 +33,7 @@ class LoyaltyMembershipAddParameters:
     account_id: UUID
     loyalty_program_id: UUID
     is_primary: bool
-    state: LoyaltyMembershipState | None | Unset = UNSET
+    state: LoyaltyMembershipState | str | None | Unset = UNSET
     code: None | str | Unset = UNSET
     membership_number: None | str | Unset = UNSET
     points: int | None | Unset = UNSET
@@ -52,7 +52,11 @@ class LoyaltyMembershipAddParameters:
         if isinstance(self.state, Unset):
             state = UNSET
         elif isinstance(self.state, LoyaltyMembershipState):
-            state = self.state.value
+            state = (
+                self.state.value
+                if isinstance(self.state, LoyaltyMembershipState)
+                else self.state
+            )
         else:
             state = self.state
 
@@ -134,7 +138,7 @@ class LoyaltyMembershipAddParameters:
         is_primary = d["IsPrimary"]
 
         _state = d.get("State", UNSET)
-        state: LoyaltyMembershipState | None | Unset
+        state: LoyaltyMembershipState | str | None | Unset
         if _state is None:
             state = None
         elif isinstance(_state, Unset):
@@ -147,7 +151,7 @@ class LoyaltyMembershipAddParameters:
 
                 state = state_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                state = cast(LoyaltyMembershipState | None | Unset, _state)
+                state = cast(LoyaltyMembershipState | str | None | Unset, _state)
 
         code: None | str | Unset = d.get("Code", UNSET)
 

@@ -33,9 +33,9 @@ class LoyaltyMembershipFilterParameters:
         loyalty_membership_ids (list[UUID] | None | Unset): Only these memberships.
         account_ids (list[UUID] | None | Unset): Only memberships of these customer or company accounts.
         loyalty_program_ids (list[UUID] | None | Unset): Only memberships in these programs.
-        membership_states (list[LoyaltyMembershipState] | None | Unset): Only memberships in these states.
-        activity_states (list[ActivityState] | None | Unset): Return active records, deleted records or both; absent or
-            null returns active records only.
+        membership_states (list[LoyaltyMembershipState | str] | None | Unset): Only memberships in these states.
+        activity_states (list[ActivityState | str] | None | Unset): Return active records, deleted records or both;
+            absent or null returns active records only.
         codes (list[str] | None | Unset): Former name of `MembershipNumbers`; use that instead.
         membership_numbers (list[str] | None | Unset): Only memberships with these customer-facing numbers.
         provider_membership_ids (list[str] | None | Unset): Only memberships with these loyalty-provider identifiers.
@@ -53,8 +53,8 @@ class LoyaltyMembershipFilterParameters:
     loyalty_membership_ids: list[UUID] | None | Unset = UNSET
     account_ids: list[UUID] | None | Unset = UNSET
     loyalty_program_ids: list[UUID] | None | Unset = UNSET
-    membership_states: list[LoyaltyMembershipState] | None | Unset = UNSET
-    activity_states: list[ActivityState] | None | Unset = UNSET
+    membership_states: list[LoyaltyMembershipState | str] | None | Unset = UNSET
+    activity_states: list[ActivityState | str] | None | Unset = UNSET
     codes: list[str] | None | Unset = UNSET
     membership_numbers: list[str] | None | Unset = UNSET
     provider_membership_ids: list[str] | None | Unset = UNSET
@@ -148,7 +148,13 @@ class LoyaltyMembershipFilterParameters:
         elif isinstance(self.membership_states, list):
             membership_states = []
             for membership_states_type_0_item_data in self.membership_states:
-                membership_states_type_0_item = membership_states_type_0_item_data.value
+                membership_states_type_0_item = (
+                    membership_states_type_0_item_data.value
+                    if isinstance(
+                        membership_states_type_0_item_data, LoyaltyMembershipState
+                    )
+                    else membership_states_type_0_item_data
+                )
                 membership_states.append(membership_states_type_0_item)
 
         else:
@@ -164,6 +170,11 @@ class LoyaltyMembershipFilterParameters:
             ) in self.activity_states:
                 componentsschemas_activity_state_filter_type_0_item = (
                     componentsschemas_activity_state_filter_type_0_item_data.value
+                    if isinstance(
+                        componentsschemas_activity_state_filter_type_0_item_data,
+                        ActivityState,
+                    )
+                    else componentsschemas_activity_state_filter_type_0_item_data
                 )
                 activity_states.append(
                     componentsschemas_activity_state_filter_type_0_item
@@ -388,7 +399,7 @@ class LoyaltyMembershipFilterParameters:
                 )
 
         _membership_states = d.get("MembershipStates", UNSET)
-        membership_states: list[LoyaltyMembershipState] | None | Unset
+        membership_states: list[LoyaltyMembershipState | str] | None | Unset
         if _membership_states is None:
             membership_states = None
         elif isinstance(_membership_states, Unset):
@@ -409,11 +420,12 @@ class LoyaltyMembershipFilterParameters:
                 membership_states = membership_states_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 membership_states = cast(
-                    list[LoyaltyMembershipState] | None | Unset, _membership_states
+                    list[LoyaltyMembershipState | str] | None | Unset,
+                    _membership_states,
                 )
 
         _activity_states = d.get("ActivityStates", UNSET)
-        activity_states: list[ActivityState] | None | Unset
+        activity_states: list[ActivityState | str] | None | Unset
         if _activity_states is None:
             activity_states = None
         elif isinstance(_activity_states, Unset):
@@ -439,7 +451,7 @@ class LoyaltyMembershipFilterParameters:
                 activity_states = componentsschemas_activity_state_filter_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 activity_states = cast(
-                    list[ActivityState] | None | Unset, _activity_states
+                    list[ActivityState | str] | None | Unset, _activity_states
                 )
 
         _codes = d.get("Codes", UNSET)

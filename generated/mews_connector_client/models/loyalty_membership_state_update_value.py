@@ -16,13 +16,17 @@ T = TypeVar("T", bound="LoyaltyMembershipStateUpdateValue")
 class LoyaltyMembershipStateUpdateValue:
     """
     Attributes:
-        value (LoyaltyMembershipState):
+        value (LoyaltyMembershipState | str):
     """
 
-    value: LoyaltyMembershipState
+    value: LoyaltyMembershipState | str
 
     def to_dict(self) -> dict[str, Any]:
-        value = self.value.value
+        value = (
+            self.value.value
+            if isinstance(self.value, LoyaltyMembershipState)
+            else self.value
+        )
 
         field_dict: dict[str, Any] = {}
 

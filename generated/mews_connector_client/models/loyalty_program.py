@@ -22,16 +22,16 @@ class LoyaltyProgram:
         chain_id (UUID): Identifier of the chain the program belongs to.
         name (str): Name of the program.
         code (str): Code of the program.
-        type_ (LoyaltyProgramType):
-        subscription (LoyaltyProgramSubscription):
+        type_ (LoyaltyProgramType | str):
+        subscription (LoyaltyProgramSubscription | str):
     """
 
     id: UUID
     chain_id: UUID
     name: str
     code: str
-    type_: LoyaltyProgramType
-    subscription: LoyaltyProgramSubscription
+    type_: LoyaltyProgramType | str
+    subscription: LoyaltyProgramSubscription | str
 
     def to_dict(self) -> dict[str, Any]:
         id = str(self.id)
@@ -42,9 +42,17 @@ class LoyaltyProgram:
 
         code = self.code
 
-        type_ = self.type_.value
+        type_ = (
+            self.type_.value
+            if isinstance(self.type_, LoyaltyProgramType)
+            else self.type_
+        )
 
-        subscription = self.subscription.value
+        subscription = (
+            self.subscription.value
+            if isinstance(self.subscription, LoyaltyProgramSubscription)
+            else self.subscription
+        )
 
         field_dict: dict[str, Any] = {}
 

@@ -19,23 +19,31 @@ class LoyaltyProgramAddParameters:
     Attributes:
         name (str): Name of the program, 1 to 100 characters.
         code (str): Code of the program, 1 to 50 characters.
-        type_ (LoyaltyProgramType):
-        subscription (LoyaltyProgramSubscription):
+        type_ (LoyaltyProgramType | str):
+        subscription (LoyaltyProgramSubscription | str):
     """
 
     name: str
     code: str
-    type_: LoyaltyProgramType
-    subscription: LoyaltyProgramSubscription
+    type_: LoyaltyProgramType | str
+    subscription: LoyaltyProgramSubscription | str
 
     def to_dict(self) -> dict[str, Any]:
         name = self.name
 
         code = self.code
 
-        type_ = self.type_.value
+        type_ = (
+            self.type_.value
+            if isinstance(self.type_, LoyaltyProgramType)
+            else self.type_
+        )
 
-        subscription = self.subscription.value
+        subscription = (
+            self.subscription.value
+            if isinstance(self.subscription, LoyaltyProgramSubscription)
+            else self.subscription
+        )
 
         field_dict: dict[str, Any] = {}
 

@@ -30,8 +30,8 @@ class LoyaltyProgramFilterParameters:
         created_utc (None | TimeFilterInterval | Unset): When the program was created; at most 3 months long.
         updated_utc (None | TimeFilterInterval | Unset): When the program was last changed; at most 3 months long.
         loyalty_program_ids (list[UUID] | None | Unset): Only these programs.
-        activity_states (list[ActivityState] | None | Unset): Return active records, deleted records or both; absent or
-            null returns active records only.
+        activity_states (list[ActivityState | str] | None | Unset): Return active records, deleted records or both;
+            absent or null returns active records only.
         codes (list[str] | None | Unset): Only programs with these codes.
     """
 
@@ -45,7 +45,7 @@ class LoyaltyProgramFilterParameters:
     created_utc: None | TimeFilterInterval | Unset = UNSET
     updated_utc: None | TimeFilterInterval | Unset = UNSET
     loyalty_program_ids: list[UUID] | None | Unset = UNSET
-    activity_states: list[ActivityState] | None | Unset = UNSET
+    activity_states: list[ActivityState | str] | None | Unset = UNSET
     codes: list[str] | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
@@ -115,6 +115,11 @@ class LoyaltyProgramFilterParameters:
             ) in self.activity_states:
                 componentsschemas_activity_state_filter_type_0_item = (
                     componentsschemas_activity_state_filter_type_0_item_data.value
+                    if isinstance(
+                        componentsschemas_activity_state_filter_type_0_item_data,
+                        ActivityState,
+                    )
+                    else componentsschemas_activity_state_filter_type_0_item_data
                 )
                 activity_states.append(
                     componentsschemas_activity_state_filter_type_0_item
@@ -261,7 +266,7 @@ class LoyaltyProgramFilterParameters:
                 )
 
         _activity_states = d.get("ActivityStates", UNSET)
-        activity_states: list[ActivityState] | None | Unset
+        activity_states: list[ActivityState | str] | None | Unset
         if _activity_states is None:
             activity_states = None
         elif isinstance(_activity_states, Unset):
@@ -287,7 +292,7 @@ class LoyaltyProgramFilterParameters:
                 activity_states = componentsschemas_activity_state_filter_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 activity_states = cast(
-                    list[ActivityState] | None | Unset, _activity_states
+                    list[ActivityState | str] | None | Unset, _activity_states
                 )
 
         _codes = d.get("Codes", UNSET)

@@ -16,13 +16,17 @@ T = TypeVar("T", bound="LoyaltyProgramSubscriptionUpdateValue")
 class LoyaltyProgramSubscriptionUpdateValue:
     """
     Attributes:
-        value (LoyaltyProgramSubscription):
+        value (LoyaltyProgramSubscription | str):
     """
 
-    value: LoyaltyProgramSubscription
+    value: LoyaltyProgramSubscription | str
 
     def to_dict(self) -> dict[str, Any]:
-        value = self.value.value
+        value = (
+            self.value.value
+            if isinstance(self.value, LoyaltyProgramSubscription)
+            else self.value
+        )
 
         field_dict: dict[str, Any] = {}
 

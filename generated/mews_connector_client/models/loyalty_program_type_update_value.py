@@ -16,13 +16,17 @@ T = TypeVar("T", bound="LoyaltyProgramTypeUpdateValue")
 class LoyaltyProgramTypeUpdateValue:
     """
     Attributes:
-        value (LoyaltyProgramType):
+        value (LoyaltyProgramType | str):
     """
 
-    value: LoyaltyProgramType
+    value: LoyaltyProgramType | str
 
     def to_dict(self) -> dict[str, Any]:
-        value = self.value.value
+        value = (
+            self.value.value
+            if isinstance(self.value, LoyaltyProgramType)
+            else self.value
+        )
 
         field_dict: dict[str, Any] = {}
 

@@ -29,8 +29,8 @@ class LoyaltyTierFilterParameters:
         chain_ids (list[UUID] | None | Unset): Only data of these chains; absent or null means every chain in scope of
             the access token.
         loyalty_tier_ids (list[UUID] | None | Unset): Only these tiers.
-        activity_states (list[ActivityState] | None | Unset): Return active records, deleted records or both; absent or
-            null returns active records only.
+        activity_states (list[ActivityState | str] | None | Unset): Return active records, deleted records or both;
+            absent or null returns active records only.
         updated_utc (None | TimeFilterInterval | Unset): When the tier was last changed; at most 3 months long.
     """
 
@@ -43,7 +43,7 @@ class LoyaltyTierFilterParameters:
     culture_code: str | Unset = UNSET
     chain_ids: list[UUID] | None | Unset = UNSET
     loyalty_tier_ids: list[UUID] | None | Unset = UNSET
-    activity_states: list[ActivityState] | None | Unset = UNSET
+    activity_states: list[ActivityState | str] | None | Unset = UNSET
     updated_utc: None | TimeFilterInterval | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,6 +100,11 @@ class LoyaltyTierFilterParameters:
             ) in self.activity_states:
                 componentsschemas_activity_state_filter_type_0_item = (
                     componentsschemas_activity_state_filter_type_0_item_data.value
+                    if isinstance(
+                        componentsschemas_activity_state_filter_type_0_item_data,
+                        ActivityState,
+                    )
+                    else componentsschemas_activity_state_filter_type_0_item_data
                 )
                 activity_states.append(
                     componentsschemas_activity_state_filter_type_0_item
@@ -215,7 +220,7 @@ class LoyaltyTierFilterParameters:
                 loyalty_tier_ids = cast(list[UUID] | None | Unset, _loyalty_tier_ids)
 
         _activity_states = d.get("ActivityStates", UNSET)
-        activity_states: list[ActivityState] | None | Unset
+        activity_states: list[ActivityState | str] | None | Unset
         if _activity_states is None:
             activity_states = None
         elif isinstance(_activity_states, Unset):
@@ -241,7 +246,7 @@ class LoyaltyTierFilterParameters:
                 activity_states = componentsschemas_activity_state_filter_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 activity_states = cast(
-                    list[ActivityState] | None | Unset, _activity_states
+                    list[ActivityState | str] | None | Unset, _activity_states
                 )
 
         _updated_utc = d.get("UpdatedUtc", UNSET)

@@ -17,15 +17,19 @@ class ProfileData:
     """The user or system that created or last changed a record.
 
     Attributes:
-        discriminator (ProfileDataDiscriminator): Who made a change.
+        discriminator (ProfileDataDiscriminator | str): Who made a change.
         enterprise_profile (EnterpriseProfileData | None | Unset): Set when the profile is an enterprise profile.
     """
 
-    discriminator: ProfileDataDiscriminator
+    discriminator: ProfileDataDiscriminator | str
     enterprise_profile: EnterpriseProfileData | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
-        discriminator = self.discriminator.value
+        discriminator = (
+            self.discriminator.value
+            if isinstance(self.discriminator, ProfileDataDiscriminator)
+            else self.discriminator
+        )
 
         enterprise_profile: dict[str, Any] | None | Unset
         if isinstance(self.enterprise_profile, Unset):

@@ -29,7 +29,11 @@ class FieldError:
     def to_dict(self) -> dict[str, Any]:
         type_: str
         if isinstance(self.type_, PredefinedFieldErrorType):
-            type_ = self.type_.value
+            type_ = (
+                self.type_.value
+                if isinstance(self.type_, PredefinedFieldErrorType)
+                else self.type_
+            )
         else:
             type_ = self.type_
 

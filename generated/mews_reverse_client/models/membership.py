@@ -20,7 +20,7 @@ class Membership:
     Attributes:
         provider_membership_id (str): The provider's identifier of a membership; may equal `membershipNumber`.
         membership_number (str): The member's number or code, typically printed on the loyalty card.
-        status (MembershipStatus): State of the membership; `notFound` when the provider does not know the id.
+        status (MembershipStatus | str): State of the membership; `notFound` when the provider does not know the id.
         tier (str | Unset): Name of the member's tier.
         points (int | Unset): The member's points balance.
         expires_at (datetime.datetime | Unset): When the membership expires, with a UTC offset.
@@ -29,7 +29,7 @@ class Membership:
 
     provider_membership_id: str
     membership_number: str
-    status: MembershipStatus
+    status: MembershipStatus | str
     tier: str | Unset = UNSET
     points: int | Unset = UNSET
     expires_at: datetime.datetime | Unset = UNSET
@@ -40,7 +40,11 @@ class Membership:
 
         membership_number = self.membership_number
 
-        status = self.status.value
+        status = (
+            self.status.value
+            if isinstance(self.status, MembershipStatus)
+            else self.status
+        )
 
         tier = self.tier
 

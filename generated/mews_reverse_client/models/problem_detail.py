@@ -37,7 +37,11 @@ class ProblemDetail:
     def to_dict(self) -> dict[str, Any]:
         type_: str
         if isinstance(self.type_, PredefinedProblemType):
-            type_ = self.type_.value
+            type_ = (
+                self.type_.value
+                if isinstance(self.type_, PredefinedProblemType)
+                else self.type_
+            )
         else:
             type_ = self.type_
 

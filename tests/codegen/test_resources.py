@@ -1,0 +1,157 @@
+"""The generated typed resources must agree with the runtime they delegate to, and stay generic.
+
+The typed methods are what integrators see; if a keyword there were not the runtime's name for the
+field, a correctly typed call would fail at run time. And an operation added to a spec must get its
+typed method from regeneration alone, with no handwritten code.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+from mews_connector_resources import RESOURCE_CLASSES as CONNECTOR_CLASSES
+from mews_reverse_resources import RESOURCE_CLASSES as REVERSE_CLASSES
+
+from codegen import resources
+from codegen.apis import ROOT, Api
+from mews_loyalty import _spec
+from mews_loyalty._requests import parameter_names
+
+GENERATED_CLASSES = {"connector": CONNECTOR_CLASSES, "reverse": REVERSE_CLASSES}
+PAGING_KEYWORDS = {"page_size", "cursor"}
+
+
+def test_codegen_reads_the_same_catalog_facts_as_the_runtime():
+    # codegen restates these instead of importing the runtime; a change on one side only would
+    # generate methods whose mode or keywords the runtime does not honour.
+    assert resources.ENVELOPE_FIELDS == _spec.ENVELOPE_FIELDS
+    assert (resources.PAGING_FIELD, resources.CURSOR_FIELD) == (_spec.PAGING_FIELD, _spec.CURSOR_FIELD)
+    assert resources.MAX_INTERVAL_KEY == _spec.MAX_INTERVAL_KEY
+    for name in ("LoyaltyMembershipIds", "mewsEnterpriseId", "CreatedUtc", "isLinked"):
+        assert resources.snake_case(name) == _spec.snake_case(name)
+
+
+@pytest.mark.parametrize("api", _spec.API_NAMES)
+def test_every_operation_has_a_typed_method_with_the_runtime_keywords(api):
+    for resource, operations in _spec.catalog(api).resources().items():
+        typed = GENERATED_CLASSES[api][resource]
+        for action, op in operations.items():
+            method = inspect.signature(getattr(typed, action))
+            keywords = {
+                name: parameter
+                for name, parameter in method.parameters.items()
+                if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+            }
+            expected = set(parameter_names(op)) | (PAGING_KEYWORDS if op.is_paged else set())
+            assert set(keywords) == expected, f"{api} {resource}.{action}"
+            required = {name for name, parameter in keywords.items() if parameter.default is inspect._empty}
+            assert required == {
+                snake for snake, wire in parameter_names(op).items() if wire in op.required
+            }, f"{api} {resource}.{action}"
+            if op.is_paged:
+                assert hasattr(typed, "iter_" + action.removeprefix("get_"))
+
+
+def test_the_readme_integrator_example_is_a_typing_case_verbatim():
+    # The README is what a new user copies; it must type-check exactly as printed.
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## For integrators", 1)[1]
+    block = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert block is not None
+    case = (ROOT / "tests" / "typing_cases" / "readme_integrator.py").read_text()
+    assert case.endswith(block.group(1))
+
+
+def spec_with(extra_paths: dict[str, object]) -> dict[str, object]:
+    """A minimal Reverse-style spec: one existing schema set plus the operations a test adds."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Test API", "version": "1"},
+        "tags": [{"name": "Members", "description": "Members of a program."}],
+        "paths": extra_paths,
+        "components": {
+            "schemas": {
+                "searchRequest": {
+                    "type": "object",
+                    "required": ["mewsEnterpriseId"],
+                    "properties": {
+                        "mewsEnterpriseId": {"type": "string", "format": "uuid", "description": "The hotel."},
+                        "lastName": {"type": "string", "description": "Family name."},
+                        "status": {"$ref": "#/components/schemas/memberStatus"},
+                    },
+                },
+                "memberStatus": {"type": "string", "enum": ["active", "lapsed"]},
+                "searchResponse": {
+                    "type": "object",
+                    "properties": {
+                        "data": {"type": "array", "items": {"$ref": "#/components/schemas/member"}}
+                    },
+                },
+                "member": {"type": "object", "properties": {"id": {"type": "string"}}},
+            }
+        },
+    }
+
+
+def test_a_new_operation_gets_a_typed_method_from_the_spec_alone(tmp_path: Path):
+    # Issue 12 adds Reverse operations; they must come out typed with no change to codegen.
+    document = spec_with(
+        {
+            "/members/search": {
+                "post": {
+                    "operationId": "searchMembers",
+                    "tags": ["Members"],
+                    "summary": "Search members",
+                    "requestBody": {
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/searchRequest"}}
+                        }
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "ok",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/searchResponse"}
+                                }
+                            },
+                        }
+                    },
+                }
+            },
+            "/members": {
+                "post": {
+                    "operationId": "createMember",
+                    "tags": ["Members"],
+                    "requestBody": {
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/searchRequest"}}
+                        }
+                    },
+                    "responses": {
+                        201: {
+                            "description": "created",
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/member"}}
+                            },
+                        }
+                    },
+                }
+            },
+        }
+    )
+    source = resources.render(resources.build_module(Api("reverse"), document))
+    compile(source, "generated.py", "exec")
+    assert "class MembersResource(TypedResource):" in source
+    assert "class AsyncMembersResource(AsyncTypedResource):" in source
+    assert 'MemberStatusLiteral = Literal["active", "lapsed"]' in source
+    signature = re.search(r"def search_members\((.*?)\) -> (.*?):", source, re.DOTALL)
+    assert signature is not None
+    assert "mews_enterprise_id: UUID | str," in signature.group(1)
+    assert "last_name: str | None = None," in signature.group(1)
+    assert "status: MemberStatus | MemberStatusLiteral | None = None," in signature.group(1)
+    assert signature.group(2) == "SearchResponse"
+    assert re.search(r"def create_member\(.*?\) -> Member:", source, re.DOTALL)  # a 201-only operation

@@ -1,0 +1,23 @@
+"""The README's integrator example, type-checked as written (tests/codegen/test_resources.py keeps it
+verbatim). Only the two names the README leaves to the reader are declared first."""
+
+from uuid import UUID
+
+from mews_connector_resources import LoyaltyMembershipAddParametersDict
+
+rows: list[LoyaltyMembershipAddParametersDict] = []
+program_id = UUID(int=1)
+
+# --- README "For integrators" block, verbatim, from here to the end of the file ---
+from mews_loyalty import ConnectorClient, ForbiddenError
+
+# Tokens from arguments or MEWS_CLIENT_TOKEN / MEWS_ACCESS_TOKEN / MEWS_CLIENT / MEWS_BASE_URL.
+with ConnectorClient(client="MyApp 1.0", environment="demo") as mews:
+    for membership in mews.loyalty_memberships.iter_all(activity_states=["Active"]):  # every page
+        print(membership.id, membership.state, membership.membership_number)
+    added = mews.loyalty_memberships.add(rows)  # dicts as in Mews' docs or models; 1000 per request
+    mews.loyalty_memberships.update([{"LoyaltyMembershipId": added[0].id, "Points": {"Value": 120}}])
+    try:
+        mews.loyalty_programs.delete([program_id])
+    except ForbiddenError as error:  # typed errors carry status, message and request_id
+        print(error.message, error.request_id)
