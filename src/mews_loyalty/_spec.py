@@ -147,10 +147,19 @@ def _ref_name(schema: Mapping[str, Any] | None) -> str | None:
     return str(schema["$ref"]).rsplit("/", 1)[-1]
 
 
+class RefCycleError(ValueError):
+    """A ``$ref`` chain leads back to itself, so no schema is ever reached."""
+
+
 def resolve(document: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
     """Follow local ``$ref``s (``#/components/schemas/X``) until a schema without one."""
+    chain: list[str] = []
     while "$ref" in node:
-        parts = str(node["$ref"]).removeprefix("#/").split("/")
+        ref = str(node["$ref"])
+        if ref in chain:
+            raise RefCycleError("$ref cycle: " + " -> ".join([*chain, ref]))
+        chain.append(ref)
+        parts = ref.removeprefix("#/").split("/")
         target: Any = document
         for part in parts:
             target = target[part]
