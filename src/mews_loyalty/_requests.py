@@ -2,7 +2,9 @@
 
 Everything is driven by the catalog: the keyword names an operation accepts are the snake_case fields of
 its generated pydantic request model, the batch field and its limit come from the spec, and the body is
-checked with that model in strict JSON mode (the rules the server applies) plus the spec's
+checked with that model in strict JSON mode, the spec's string formats as the mock and the kit
+check them (``_formats.FormatChecker``: a UUID the caller spelled braced, as a URN or as 32 hex digits
+is sent in canonical form; a date-time without seconds is refused) and the spec's
 ``x-max-interval-in-months``. A rejected request raises before anything is sent.
 
     body = build(op, envelope, params={"account_ids": [uuid4()]}, paging=(1000, None))
@@ -27,6 +29,7 @@ from mews_reverse_client.types import Unset as ReverseUnset
 from pydantic import BaseModel, ValidationError
 
 from mews_loyalty._errors import RequestValidationError
+from mews_loyalty._formats import Location, describe_formats, format_checker
 from mews_loyalty._spec import CURSOR_FIELD, PAGING_FIELD, Operation, catalog, resolve
 
 PAGE_SIZE_FIELD = "Count"
@@ -139,6 +142,8 @@ def encode(op: Operation, body: Mapping[str, Any], *, item_offset: int = 0) -> b
     ``item_offset`` is the position of this batch's first item in the caller's list, so a problem is
     reported at the caller's index (``LoyaltyMemberships[1500].Code``), not the batch's.
     """
+    formats = format_checker(op)
+    body = formats.normalised(body)
     data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     try:
         op.request_model.model_validate_json(data, strict=True)
@@ -146,6 +151,12 @@ def encode(op: Operation, body: Mapping[str, Any], *, item_offset: int = 0) -> b
         problems = [_problem(op, body, dict(detail), item_offset) for detail in error.errors()]
         # `from None`: pydantic's own message quotes the input, and the input holds the tokens.
         raise RequestValidationError(describe(op), _shorten(problems)) from None
+    problems = [
+        (_wire_path(op, location, item_offset), f"Input should be a valid {describe_formats(names)}")
+        for location, names in formats.violations(body)
+    ]
+    if problems:
+        raise RequestValidationError(describe(op), _shorten(problems))
     problems = _interval_problems(op, body)
     if problems:
         raise RequestValidationError(describe(op), problems)
@@ -172,6 +183,17 @@ def _problem(op: Operation, body: Mapping[str, Any], detail: dict[str, Any], off
         elif detail.get("type") == "missing" and position == len(location) - 1:
             path += f".{step}" if path else str(step)
     return path, str(detail.get("msg", "invalid"))
+
+
+def _wire_path(op: Operation, location: Location, offset: int) -> str:
+    """``("LoyaltyMemberships", 3, "Url")`` -> ``LoyaltyMemberships[3].Url``, at the caller's index."""
+    path = ""
+    for position, step in enumerate(location):
+        if isinstance(step, int):
+            path += f"[{step + offset if position == 1 and location[0] == op.batch_field else step}]"
+        else:
+            path += f".{step}" if path else step
+    return path
 
 
 def _shorten(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:

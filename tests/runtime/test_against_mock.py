@@ -313,6 +313,33 @@ def test_an_interval_over_three_months_is_refused_before_anything_is_sent(mocks,
     assert server.log.statuses(MEMBERSHIPS_GET_ALL) == [200]
 
 
+ACCOUNT = uuid.UUID("3fa85f64-5717-4562-b3fc-2c963f66afa6")
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    ["{3FA85F64-5717-4562-B3FC-2C963F66AFA6}", "urn:uuid:3fa85f64-5717-4562-b3fc-2c963f66afa6", ACCOUNT.hex],
+    ids=["braced", "urn", "32-hex"],
+)
+def test_an_id_spelled_another_common_way_is_sent_in_canonical_form(mocks, kind, spelled):
+    # Pasted from a database tool or a log, these used to pass the SDK's check and come back 400.
+    server = mocks.start()
+    assert server.client(kind).loyalty_memberships.get_all(account_ids=[spelled]).items == []
+    (seen,) = server.log.of(MEMBERSHIPS_GET_ALL)
+    assert (seen.status, seen.body["AccountIds"]) == (200, [str(ACCOUNT)])
+
+
+def test_a_date_time_without_seconds_is_refused_before_anything_is_sent(mocks, kind):
+    # RFC 3339 requires the seconds; the mock (like Mews) answers 400, so the SDK says so first.
+    server = mocks.start()
+    interval = {"StartUtc": "2025-01-01T00:00Z", "EndUtc": "2025-01-02T00:00:00Z"}
+    with pytest.raises(
+        RequestValidationError, match=r"CreatedUtc\.StartUtc: Input should be a valid date-time"
+    ):
+        server.client(kind).loyalty_memberships.get_all(created_utc=interval)
+    assert server.log.of() == []
+
+
 # --- typed errors from the server -------------------------------------------------------------------
 
 WRONG_TOKENS = [
