@@ -204,10 +204,26 @@ def _shorten(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def add_months(moment: datetime, months: int) -> datetime:
-    """The same wall time ``months`` calendar months later; the 31st becomes the month's last day."""
-    index = moment.month - 1 + months
-    year, month = moment.year + index // 12, index % 12 + 1
-    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+    """The same wall time ``months`` calendar months later; the 31st becomes the month's last day.
+
+    Raises ``ValueError`` saying so when that lands past year 9999, the end of Python's calendar.
+    """
+    year, month = divmod(moment.year * 12 + moment.month - 1 + months, 12)
+    if not datetime.min.year <= year <= datetime.max.year:
+        raise ValueError(f"{months} months after {moment.isoformat()} is outside years 1 to 9999")
+    return moment.replace(
+        year=year, month=month + 1, day=min(moment.day, calendar.monthrange(year, month + 1)[1])
+    )
+
+
+def spans_more_than(start: datetime, end: datetime, months: int) -> bool:
+    """Whether the interval from ``start`` to ``end`` is longer than ``months`` calendar months
+    (the rule of ``x-max-interval-in-months``, for the SDK and the mock alike)."""
+    try:
+        limit = add_months(start, months)
+    except ValueError:
+        return False  # the limit lies past year 9999: no datetime is later
+    return end > limit
 
 
 def _interval_problems(op: Operation, body: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -222,7 +238,7 @@ def _interval_problems(op: Operation, body: Mapping[str, Any]) -> list[tuple[str
             end = datetime.fromisoformat(str(interval[end_name]))
         except (KeyError, ValueError):
             continue  # the schema check has already accepted it; a form we cannot read is the server's call
-        if end > add_months(start, months):
+        if spans_more_than(start, end, months):
             problems.append(
                 (
                     wire_name,

@@ -19,9 +19,6 @@ SEED_MEMBERSHIP_IDS = ["M-1002", "M-1001", "M-1004", "M-1005"]
 # A scaled rate limit: fast enough for the scenarios, small enough to provoke a 429 in a second.
 SCALED_RATE = (200, 2.0)
 
-# Checks our own mocks still fail, with the server behaviour behind each (see the report to the lead).
-# The identity tests assert exactly this set, so fixing the mock makes them fail until it is emptied.
-
 
 @pytest.fixture(scope="session")
 def connector_mock() -> Iterator[str]:

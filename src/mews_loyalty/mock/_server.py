@@ -1,6 +1,6 @@
 """Running an ASGI app as a real HTTP server: from the CLI, in a thread, or as a child process.
 
-    run_server(app, "127.0.0.1", 8080, name="connector")   # CLI: blocks, prints the listening line
+    run_server(app, "127.0.0.1", 8080)                    # CLI: blocks, prints the listening line
     with serve_in_thread(app) as base_url: ...            # tests: free loopback port, stopped after
     with serve_in_process(["mock", "connector"]) as base_url: ...   # a separate process, stopped after
 
@@ -22,9 +22,33 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 import uvicorn
+from starlette.requests import Request
 
 LISTENING_PREFIX = "mews-loyalty listening on"
 STARTUP_SECONDS = 20.0
+
+
+class BodyTooLarge(Exception):
+    """A request body declared or read past the server's limit (each server answers it its own way)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than {limit} bytes")
+        self.limit = limit
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole request body, refused as soon as its Content-Length or its bytes pass ``limit``."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _config(app: Any, host: str, port: int) -> uvicorn.Config:

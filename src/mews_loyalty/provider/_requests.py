@@ -16,6 +16,7 @@ from starlette.requests import Request
 
 from mews_loyalty._formats import describe_formats, format_checker
 from mews_loyalty._spec import Operation
+from mews_loyalty.mock._server import BodyTooLarge, read_body
 from mews_loyalty.provider._problems import FieldProblem, Text, bad_request, field_problems, invalid_format
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -29,18 +30,10 @@ def _is_json_media_type(content_type: str) -> bool:
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
-    too_large = bad_request(Text("detail.body-too-large", {"limit": limit}))
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+    try:
+        return await read_body(request, limit)
+    except BodyTooLarge as error:
+        raise bad_request(Text("detail.body-too-large", {"limit": error.limit})) from None
 
 
 def parse_payload(operation: Operation, body: bytes) -> BaseModel:
