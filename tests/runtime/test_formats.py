@@ -23,6 +23,8 @@ from mews_loyalty._requests import build, encode
 from mews_loyalty._spec import catalog
 from mews_loyalty.mock._connector_errors import ConnectorError
 from mews_loyalty.mock._connector_validation import RequestValidator, parse_object
+from mews_loyalty.provider._problems import ProviderProblem
+from mews_loyalty.provider._requests import parse_payload
 
 OPS = catalog("connector").by_id
 GET_ALL = OPS["loyaltyMemberships_getAll"]
@@ -131,6 +133,25 @@ def assert_the_mock_accepts(fmt: str, text: str) -> None:
 @given(data=st.data())
 def test_nothing_the_sdk_sends_is_refused_by_the_mock_for_its_format(fmt, data):
     assert_the_mock_accepts(fmt, data.draw(STRINGS[fmt], label=fmt))
+
+
+LINK = catalog("reverse").by_id["updateMembershipLink"]
+
+
+@pytest.mark.timeout(120)
+@BOUNDED
+@given(text=STRINGS["uuid"])
+def test_nothing_the_reverse_client_sends_is_refused_by_the_kit_for_its_format(text):
+    # The same rule towards a provider: the kit answers 400 for what its grammar refuses.
+    params = {"mews_enterprise_id": text, "provider_membership_id": "M-1", "mews_customer_id": text}
+    try:
+        data = encode(LINK, build(LINK, {}, params={**params, "is_linked": True}))
+    except RequestValidationError:
+        return
+    try:
+        parse_payload(LINK, data)
+    except ProviderProblem as problem:
+        pytest.fail(f"the Reverse client sent {text!r} as uuid and the kit answered {problem.status}")
 
 
 @pytest.mark.parametrize(
