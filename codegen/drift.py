@@ -55,8 +55,8 @@ def _compare(fresh: Path, current: Path, prefix: str, report: DriftReport) -> No
 def _diff(fresh: Path, current: Path, label: str) -> str:
     lines = list(
         difflib.unified_diff(
-            current.read_text().splitlines(),
-            fresh.read_text().splitlines(),
+            current.read_text(encoding="utf-8", errors="replace").splitlines(),
+            fresh.read_text(encoding="utf-8", errors="replace").splitlines(),
             fromfile=f"generated/{label} (committed)",
             tofile=f"generated/{label} (from specs)",
             lineterm="",
@@ -69,7 +69,7 @@ def _diff(fresh: Path, current: Path, label: str) -> str:
 
 def _stale_specs(current: Path) -> list[str]:
     try:
-        recorded = json.loads((current / PROVENANCE).read_text())["specs"]
+        recorded = json.loads((current / PROVENANCE).read_text(encoding="utf-8"))["specs"]
     except (OSError, ValueError, KeyError):
         return [f"generated/{PROVENANCE} is missing or unreadable"]
     stale = []

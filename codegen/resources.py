@@ -1,6 +1,6 @@
 """Typed resource classes for the SDK, written into ``generated/mews_<api>_resources`` from a spec.
 
-    module = build_module(api, yaml.safe_load(api.spec.read_text()))
+    module = build_module(api, yaml.safe_load(api.spec.read_text(encoding="utf-8")))
     text = render(module)          # Python source, formatted later with the other generated code
 
 Every operation of a spec becomes one method of its resource's class (``LoyaltyMembershipsResource``,

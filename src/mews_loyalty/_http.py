@@ -120,7 +120,7 @@ class _SenderBase:
             status=None if response is None else response.status_code,
             error=error,
             retry_after=None if response is None else response.headers.get("Retry-After"),
-            is_read=op.is_read,
+            idempotent=op.idempotent,
             retry_number=retry_number,
             max_retries=self._max_retries,
             now=self._clock(),

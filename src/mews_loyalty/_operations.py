@@ -85,14 +85,17 @@ class _Planner:
         return encode(op, build(op, self._envelope(), params=params))
 
     @staticmethod
-    def _check_progress(op: Operation, page: Page[Any], sent: UUID | None) -> UUID | None:
-        """The next cursor; a server that hands back the cursor it was sent would loop forever."""
-        if page.cursor == sent:
+    def _check_progress(op: Operation, page: Page[Any], seen: set[UUID | None]) -> UUID | None:
+        """The next cursor, remembered in ``seen``; a server handing back any cursor a second time
+        (A -> A, or A -> B -> A) would loop forever."""
+        if page.cursor in seen:
             raise UnexpectedResponseError(
-                f"the server returned the same cursor it was sent ({sent}); stopping instead of looping",
+                f"the server returned cursor {page.cursor} a second time, after {len(seen) + 1} pages;"
+                " stopping instead of looping",
                 status=200,
                 operation_id=op.operation_id,
             )
+        seen.add(page.cursor)
         return page.cursor
 
     @staticmethod
@@ -123,14 +126,14 @@ class OperationRunner(_Planner):
             yield from self._pages(op, size, first, params)
 
     def _pages(self, op: Operation, size: int, body: bytes, params: Mapping[str, Any]) -> Iterator[Any]:
-        sent: UUID | None = None
+        seen: set[UUID | None] = set()
         while True:
             page = decode_page(op, self._sender.send(op, body), size, self._redactor)
             yield from page.items
             if page.is_last:
                 return
-            sent = self._check_progress(op, page, sent)
-            size, body = self._page_body(op, size, sent, params)
+            cursor = self._check_progress(op, page, seen)
+            size, body = self._page_body(op, size, cursor, params)
 
     def batch(self, op: Operation, items: Iterable[Any], **params: Any) -> list[Any] | None:
         results: list[Any] = []
@@ -175,15 +178,15 @@ class AsyncOperationRunner(_Planner):
     async def _pages(
         self, op: Operation, size: int, body: bytes, params: Mapping[str, Any]
     ) -> AsyncIterator[Any]:
-        sent: UUID | None = None
+        seen: set[UUID | None] = set()
         while True:
             page = decode_page(op, await self._sender.send(op, body), size, self._redactor)
             for item in page.items:
                 yield item
             if page.is_last:
                 return
-            sent = self._check_progress(op, page, sent)
-            size, body = self._page_body(op, size, sent, params)
+            cursor = self._check_progress(op, page, seen)
+            size, body = self._page_body(op, size, cursor, params)
 
     async def batch(self, op: Operation, items: Iterable[Any], **params: Any) -> list[Any] | None:
         results: list[Any] = []

@@ -2,7 +2,9 @@
 
 Everything is driven by the catalog: the keyword names an operation accepts are the snake_case fields of
 its generated pydantic request model, the batch field and its limit come from the spec, and the body is
-checked with that model in strict JSON mode (the rules the server applies) plus the spec's
+checked with that model in strict JSON mode, the spec's string formats as the mock and the kit
+check them (``_formats.FormatChecker``: a UUID the caller spelled braced, as a URN or as 32 hex digits
+is sent in canonical form; a date-time without seconds is refused) and the spec's
 ``x-max-interval-in-months``. A rejected request raises before anything is sent.
 
     body = build(op, envelope, params={"account_ids": [uuid4()]}, paging=(1000, None))
@@ -27,6 +29,7 @@ from mews_reverse_client.types import Unset as ReverseUnset
 from pydantic import BaseModel, ValidationError
 
 from mews_loyalty._errors import RequestValidationError
+from mews_loyalty._formats import Location, describe_formats, format_checker
 from mews_loyalty._spec import CURSOR_FIELD, PAGING_FIELD, Operation, catalog, resolve
 
 PAGE_SIZE_FIELD = "Count"
@@ -139,6 +142,8 @@ def encode(op: Operation, body: Mapping[str, Any], *, item_offset: int = 0) -> b
     ``item_offset`` is the position of this batch's first item in the caller's list, so a problem is
     reported at the caller's index (``LoyaltyMemberships[1500].Code``), not the batch's.
     """
+    formats = format_checker(op)
+    body = formats.normalised(body)
     data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     try:
         op.request_model.model_validate_json(data, strict=True)
@@ -146,6 +151,12 @@ def encode(op: Operation, body: Mapping[str, Any], *, item_offset: int = 0) -> b
         problems = [_problem(op, body, dict(detail), item_offset) for detail in error.errors()]
         # `from None`: pydantic's own message quotes the input, and the input holds the tokens.
         raise RequestValidationError(describe(op), _shorten(problems)) from None
+    problems = [
+        (_wire_path(op, location, item_offset), f"Input should be a valid {describe_formats(names)}")
+        for location, names in formats.violations(body)
+    ]
+    if problems:
+        raise RequestValidationError(describe(op), _shorten(problems))
     problems = _interval_problems(op, body)
     if problems:
         raise RequestValidationError(describe(op), problems)
@@ -174,6 +185,17 @@ def _problem(op: Operation, body: Mapping[str, Any], detail: dict[str, Any], off
     return path, str(detail.get("msg", "invalid"))
 
 
+def _wire_path(op: Operation, location: Location, offset: int) -> str:
+    """``("LoyaltyMemberships", 3, "Url")`` -> ``LoyaltyMemberships[3].Url``, at the caller's index."""
+    path = ""
+    for position, step in enumerate(location):
+        if isinstance(step, int):
+            path += f"[{step + offset if position == 1 and location[0] == op.batch_field else step}]"
+        else:
+            path += f".{step}" if path else step
+    return path
+
+
 def _shorten(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
     unique = list(dict.fromkeys(problems))
     if len(unique) <= MAX_PROBLEMS_LISTED:
@@ -182,10 +204,26 @@ def _shorten(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def add_months(moment: datetime, months: int) -> datetime:
-    """The same wall time ``months`` calendar months later; the 31st becomes the month's last day."""
-    index = moment.month - 1 + months
-    year, month = moment.year + index // 12, index % 12 + 1
-    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+    """The same wall time ``months`` calendar months later; the 31st becomes the month's last day.
+
+    Raises ``ValueError`` saying so when that lands past year 9999, the end of Python's calendar.
+    """
+    year, month = divmod(moment.year * 12 + moment.month - 1 + months, 12)
+    if not datetime.min.year <= year <= datetime.max.year:
+        raise ValueError(f"{months} months after {moment.isoformat()} is outside years 1 to 9999")
+    return moment.replace(
+        year=year, month=month + 1, day=min(moment.day, calendar.monthrange(year, month + 1)[1])
+    )
+
+
+def spans_more_than(start: datetime, end: datetime, months: int) -> bool:
+    """Whether the interval from ``start`` to ``end`` is longer than ``months`` calendar months
+    (the rule of ``x-max-interval-in-months``, for the SDK and the mock alike)."""
+    try:
+        limit = add_months(start, months)
+    except ValueError:
+        return False  # the limit lies past year 9999: no datetime is later
+    return end > limit
 
 
 def _interval_problems(op: Operation, body: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -200,7 +238,7 @@ def _interval_problems(op: Operation, body: Mapping[str, Any]) -> list[tuple[str
             end = datetime.fromisoformat(str(interval[end_name]))
         except (KeyError, ValueError):
             continue  # the schema check has already accepted it; a form we cannot read is the server's call
-        if end > add_months(start, months):
+        if spans_more_than(start, end, months):
             problems.append(
                 (
                     wire_name,

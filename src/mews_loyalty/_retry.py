@@ -1,11 +1,12 @@
 """When a request is tried again, and how long to wait first: the SDK's whole retry policy.
 
-A read (paged query, Reverse list, idempotent PUT) is retried on 408, 429, 5xx and transport errors.
-A write (add, update, delete) is retried only when the server provably did not act on it: a 429
+An operation the spec marks ``x-idempotent: true`` (the paged queries, the Reverse list, the link PUT)
+is retried on 408, 429, 5xx and transport errors. Any other (add, update, delete, and whatever a
+future spec adds without the mark) is retried only when the server provably did not act on it: a 429
 (turned away before any work) or a connection that was never opened. So no retry can create a
 membership twice.
 
-    wait_before_retry(status=429, error=None, retry_after="3", is_read=False, retry_number=0,
+    wait_before_retry(status=429, error=None, retry_after="3", idempotent=False, retry_number=0,
                       max_retries=5, now=..., jitter=0.5)   # -> 3.0
 """
 
@@ -34,7 +35,7 @@ CLIENT_FAULT_ERRORS: tuple[type[httpx.TransportError], ...] = (
 )
 
 
-def should_retry(*, status: int | None, error: Exception | None, is_read: bool) -> bool:
+def should_retry(*, status: int | None, error: Exception | None, idempotent: bool) -> bool:
     """Whether trying the same request again is both useful and safe."""
     if isinstance(error, CLIENT_FAULT_ERRORS):
         return False  # the same request would fail the same way
@@ -42,7 +43,7 @@ def should_retry(*, status: int | None, error: Exception | None, is_read: bool) 
         return True  # the server turned it away before doing any work
     if isinstance(error, NOT_SENT_ERRORS):
         return True  # no connection was made, so the server never saw the request
-    if not is_read:
+    if not idempotent:
         return False  # the server may have applied this write: a second try could duplicate it
     if error is not None:
         return isinstance(error, httpx.TransportError)  # reading again changes nothing
@@ -82,14 +83,14 @@ def wait_before_retry(
     status: int | None,
     error: Exception | None,
     retry_after: str | None,
-    is_read: bool,
+    idempotent: bool,
     retry_number: int,
     max_retries: int,
     now: float,
     jitter: float,
 ) -> float | None:
     """Seconds to wait before the next attempt, or None when the outcome stands."""
-    if retry_number >= max_retries or not should_retry(status=status, error=error, is_read=is_read):
+    if retry_number >= max_retries or not should_retry(status=status, error=error, idempotent=idempotent):
         return None
     asked = retry_after_seconds(retry_after, now)  # sent with 429, and by some servers with 503
     if asked is not None:

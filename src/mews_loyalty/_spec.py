@@ -8,6 +8,7 @@ added to a spec and regenerated is picked up with no handwritten per-operation c
     catalog("connector").by_id["loyaltyMemberships_add"].batch_field     # "LoyaltyMemberships"
     catalog("connector").by_id["loyaltyMemberships_add"].batch_limit     # 1000
     catalog("reverse").by_id["listMemberships"].batch_limit              # 100
+    catalog("connector").by_id["loyaltyMemberships_add"].idempotent      # False: no x-idempotent
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ ENVELOPE_FIELDS = frozenset({"ClientToken", "AccessToken", "Client", "LanguageCo
 PAGING_FIELD = "Limitation"
 CURSOR_FIELD = "Cursor"
 MAX_INTERVAL_KEY = "x-max-interval-in-months"
+# On an operation: ``true`` when sending the same request twice has the effect of sending it once, so
+# it may be repeated after a 5xx or a lost connection. Absent means "not safe to repeat".
+IDEMPOTENT_KEY = "x-idempotent"
 
 
 def snake_case(name: str) -> str:
@@ -60,6 +64,7 @@ class Operation:
     client_module: ModuleType  # generated attrs + httpx function module (sync_detailed, asyncio_detailed)
     documented_statuses: frozenset[int]
     error_content_type: str  # "application/json" (Connector) or "application/problem+json" (Reverse)
+    idempotent: bool  # the spec's x-idempotent: safe to send again when the server may have acted
     page_items: str | None  # wire name of the item list in a paged response (request has Limitation)
     batch_field: str | None  # wire name of the request array that holds the items of a bulk call
     batch_limit: int | None  # its maxItems
@@ -83,14 +88,6 @@ class Operation:
     @property
     def is_paged(self) -> bool:
         return self.page_items is not None
-
-    @property
-    def is_read(self) -> bool:
-        """Reading twice changes nothing: safe to retry even when the server may have seen it.
-
-        Paged queries and the Reverse API's list read; a PUT is idempotent by HTTP semantics.
-        """
-        return self.is_paged or self.method == "PUT" or self.action.startswith(("get", "list"))
 
     @property
     def filters(self) -> tuple[str, ...]:
@@ -150,10 +147,19 @@ def _ref_name(schema: Mapping[str, Any] | None) -> str | None:
     return str(schema["$ref"]).rsplit("/", 1)[-1]
 
 
+class RefCycleError(ValueError):
+    """A ``$ref`` chain leads back to itself, so no schema is ever reached."""
+
+
 def resolve(document: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
     """Follow local ``$ref``s (``#/components/schemas/X``) until a schema without one."""
+    chain: list[str] = []
     while "$ref" in node:
-        parts = str(node["$ref"]).removeprefix("#/").split("/")
+        ref = str(node["$ref"])
+        if ref in chain:
+            raise RefCycleError("$ref cycle: " + " -> ".join([*chain, ref]))
+        chain.append(ref)
+        parts = ref.removeprefix("#/").split("/")
         target: Any = document
         for part in parts:
             target = target[part]
@@ -230,6 +236,7 @@ def _build_operation(
         client_module=module,
         documented_statuses=statuses,
         error_content_type=error_content_type,
+        idempotent=raw.get(IDEMPOTENT_KEY) is True,
         page_items=page_items,
         batch_field=batch_field,
         batch_limit=batch_limit,
@@ -244,7 +251,12 @@ def _build_operation(
 
 @cache
 def catalog(api: ApiName) -> Catalog:
-    document = load_document(api)
+    """The catalog of the spec shipped with the generated code."""
+    return build_catalog(api, load_document(api))
+
+
+def build_catalog(api: ApiName, document: Mapping[str, Any]) -> Catalog:
+    """The catalog of any document of ``api`` (tests read edited copies of the spec through it)."""
     operations = tuple(
         _build_operation(api, document, method, path, raw)
         for path, item in document["paths"].items()

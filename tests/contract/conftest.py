@@ -16,11 +16,12 @@ from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 SEED = 20251122
 REVERSE_TOKENS = ["contract-suite-token-one-0123456789", "contract-suite-token-two-9876543210"]
 SEED_MEMBERSHIP_IDS = ["M-1002", "M-1001", "M-1004", "M-1005"]
-# A scaled rate limit: fast enough for the scenarios, small enough to provoke a 429 in a second.
-SCALED_RATE = (200, 2.0)
-
-# Checks our own mocks still fail, with the server behaviour behind each (see the report to the lead).
-# The identity tests assert exactly this set, so fixing the mock makes them fail until it is emptied.
+# A scaled rate limit: fast enough for the scenarios, small enough to provoke a 429. The probe's
+# burst (205 requests through a proxy) must land inside one window of the mock's real clock; at 2 s
+# it did not on a loaded 2-core machine. 6 s leaves ~29 ms a request. (An injected clock would end
+# this dependence on speed, but the probe reads time.monotonic and sleeps itself: a seam for
+# contract_tests to add.)
+SCALED_RATE = (200, 6.0)
 
 
 @pytest.fixture(scope="session")

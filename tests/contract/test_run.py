@@ -30,7 +30,7 @@ def _files_containing(directory: Path, needles: list[str]) -> list[Path]:
 
 
 def test_python_m_contract_tests_verifies_both_mocks(tmp_path: Path) -> None:
-    # The command the lead wires to `nox -s contract`: both mocks as real servers, every phase, every
+    # The command behind `nox -s contract`: both mocks as real servers, every phase, every
     # report, and no token anywhere in what it prints or writes (the subprocess timeout only bounds a hang).
     done = subprocess.run(
         [sys.executable, "-m", "contract_tests"],

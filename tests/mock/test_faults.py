@@ -22,7 +22,7 @@ def plan(text: str = SPEC, seed: int | None = 7) -> FaultPlan:
 
 
 def test_the_documented_example_parses():
-    # The option as the issue and the README write it.
+    # The option as the README writes it.
     parsed = plan()
     assert parsed.statuses == ((429, 0.05), (500, 0.02), (408, 0.01))
     assert (parsed.delay_share, parsed.delay_seconds, parsed.seed) == (0.2, 0.5, 7)

@@ -15,6 +15,7 @@ from mews_loyalty.provider import (
     Membership,
     RequestTimedOut,
     create_provider_app,
+    current_deadline,
 )
 from tests.provider._support import (
     AUTH,
@@ -185,14 +186,15 @@ async def test_a_crash_is_a_500_problem_that_leaks_nothing(kit_client, caplog):
 
 
 class Waiting:
-    """Blocks until released: only a kit timeout can answer before the test releases it."""
+    """Waits for a release that never comes within the kit's timeout (the sync method observes it)."""
 
     def __init__(self) -> None:
         self.released = threading.Event()
         self.async_released = asyncio.Event()
 
     def list_memberships(self, request):
-        self.released.wait()
+        self.released.wait(current_deadline().remaining())
+        current_deadline().check()
         return []
 
     async def link_membership(self, request):
@@ -213,6 +215,84 @@ async def test_a_backend_slower_than_the_timeout_gets_a_408_problem(kit_client):
         problem = assert_conforms(response)
         assert response.status_code == 408
         assert problem["type"] == "https://purl.mews.com/problem/core/request-timeout"
+
+
+class SlowLinker:
+    """Links through an upstream slower than the kit's timeout, observing the deadline or not."""
+
+    def __init__(self, observes_deadline: bool) -> None:
+        self.observes_deadline = observes_deadline
+        self.upstream_answered = threading.Event()  # never set: the upstream is slow
+        self.linked: list[str] = []
+        self.running = 0
+
+    def list_memberships(self, request):
+        return []
+
+    def link_membership(self, request):
+        self.running += 1
+        try:
+            if self.observes_deadline:
+                self.upstream_answered.wait(current_deadline().remaining())  # its own I/O timeout
+                current_deadline().check()  # nothing committed yet: RequestTimedOut, a true 408
+            else:
+                self.upstream_answered.wait(0.3)
+            self.linked.append(request.provider_membership_id)
+            return True
+        finally:
+            self.running -= 1
+
+
+@pytest.mark.timeout(10)
+async def test_a_sync_backend_still_running_at_the_timeout_is_not_answered_408(kit_client, caplog):
+    # A 408 tells Mews nothing happened; answering it while the thread goes on to commit the link
+    # would leave Mews and the provider disagreeing, and every hang would leak a thread.
+    backend = SlowLinker(observes_deadline=False)
+    with caplog.at_level(logging.WARNING, "mews_loyalty.provider"):
+        async with kit_client(backend, timeout=0.05) as client:
+            linked = await client.put(LINK, json=link_body("A"), headers=AUTH)
+    assert backend.running == 0  # answered only once the call had ended
+    assert backend.linked == ["A"]
+    assert (linked.status_code, assert_conforms(linked)) == (200, {"success": True})
+    assert "after the 0.05 s timeout" in caplog.text
+
+
+@pytest.mark.timeout(10)
+async def test_a_sync_backend_observing_the_deadline_gets_a_true_408(kit_client):
+    # The deadline is the sync backend's way to give up in time, before committing anything.
+    backend = SlowLinker(observes_deadline=True)
+    async with kit_client(backend, timeout=0.05) as client:
+        linked = await client.put(LINK, json=link_body("A"), headers=AUTH)
+    assert linked.status_code == 408
+    assert assert_conforms(linked)["type"] == "https://purl.mews.com/problem/core/request-timeout"
+    assert (backend.linked, backend.running) == ([], 0)
+
+
+@pytest.mark.timeout(10)
+async def test_an_async_backend_is_cancelled_at_the_timeout_so_it_never_commits(kit_client):
+    class SlowAsyncLinker(SlowLinker):
+        cancelled = False
+
+        async def link_membership(self, request):
+            try:
+                await asyncio.sleep(5)
+            except asyncio.CancelledError:
+                self.cancelled = True
+                raise
+            self.linked.append(request.provider_membership_id)
+            return True
+
+    backend = SlowAsyncLinker(observes_deadline=False)
+    async with kit_client(backend, timeout=0.05) as client:
+        linked = await client.put(LINK, json=link_body("A"), headers=AUTH)
+    assert linked.status_code == 408
+    assert backend.cancelled
+    assert backend.linked == []
+
+
+def test_without_a_backend_call_in_progress_nothing_expires():
+    assert current_deadline().remaining() is None
+    current_deadline().check()
 
 
 class TimingOut:

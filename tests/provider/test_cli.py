@@ -59,7 +59,7 @@ def test_an_unusable_token_is_a_usage_error_that_does_not_print_it(monkeypatch, 
 
 @pytest.mark.parametrize("flag", ["--help", "-h"])
 def test_help_lists_the_options(flag, capsys):
-    # The options the issue promises are discoverable from the command itself.
+    # The options the README documents are discoverable from the command itself.
     assert main(["mock", "reverse", flag]) == 0
     out = capsys.readouterr().out
     for option in ("--host", "--port", "--token", "--seed-data", "--delete-on-unlink"):

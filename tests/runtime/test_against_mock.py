@@ -4,7 +4,7 @@ The other runtime tests talk to ``httpx.MockTransport`` fakes that answer what e
 the answers come from the mock's own paging, validation, business rules, rate limit and faults, over
 a socket, for the blocking and the async client alike (``kind``). Rate limits run on one FakeTime
 shared by the SDK and the mock, so every 429 and every wait is exact and costs no wall time; one
-test checks the same on wall clocks, asserting only which waits the SDK asked for.
+test also sleeps for real, to show the SDK's waits are real waits.
 """
 
 from __future__ import annotations
@@ -342,6 +342,33 @@ def test_a_year_by_created_utc_walks_windows_and_returns_each_membership_once(mo
     assert all(left[1] == right[0] for left, right in pairwise(distinct))
 
 
+ACCOUNT = uuid.UUID("3fa85f64-5717-4562-b3fc-2c963f66afa6")
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    ["{3FA85F64-5717-4562-B3FC-2C963F66AFA6}", "urn:uuid:3fa85f64-5717-4562-b3fc-2c963f66afa6", ACCOUNT.hex],
+    ids=["braced", "urn", "32-hex"],
+)
+def test_an_id_spelled_another_common_way_is_sent_in_canonical_form(mocks, kind, spelled):
+    # Pasted from a database tool or a log, these used to pass the SDK's check and come back 400.
+    server = mocks.start()
+    assert server.client(kind).loyalty_memberships.get_all(account_ids=[spelled]).items == []
+    (seen,) = server.log.of(MEMBERSHIPS_GET_ALL)
+    assert (seen.status, seen.body["AccountIds"]) == (200, [str(ACCOUNT)])
+
+
+def test_a_date_time_without_seconds_is_refused_before_anything_is_sent(mocks, kind):
+    # RFC 3339 requires the seconds; the mock (like Mews) answers 400, so the SDK says so first.
+    server = mocks.start()
+    interval = {"StartUtc": "2025-01-01T00:00Z", "EndUtc": "2025-01-02T00:00:00Z"}
+    with pytest.raises(
+        RequestValidationError, match=r"CreatedUtc\.StartUtc: Input should be a valid date-time"
+    ):
+        server.client(kind).loyalty_memberships.get_all(created_utc=interval)
+    assert server.log.of() == []
+
+
 # --- typed errors from the server -------------------------------------------------------------------
 
 WRONG_TOKENS = [
@@ -418,24 +445,28 @@ def test_without_pacing_429s_are_retried_as_retry_after_says(mocks, kind):
             assert retry.body == refused.body
 
 
-def test_retry_after_is_honoured_on_wall_clocks(mocks):
-    # The fake-clock tests prove the arithmetic; this one proves the SDK really waits on time.time
-    # what the mock, counting on its own monotonic clock, asks for. Costs about one second.
+def test_retry_after_is_really_waited_on_the_wall_clock(mocks):
+    # The fake-clock tests prove the arithmetic; this one proves the SDK really sleeps what the mock
+    # asks for. The mock counts on the injected clock, which only the SDK's waits move, so the burst
+    # that provokes the 429 lands inside one window however slow the machine. Costs about one second.
     loader = mocks.start(rate_limit=None)
     _, ids = fill(loader, 8)
-    server = mocks.start(store=loader.store, rate_limit=(3, 1.0), clock=time.monotonic)
+    server = mocks.start(store=loader.store, rate_limit=(3, 1.0))
     waits: list[float] = []
 
     def sleep(seconds: float) -> None:
         waits.append(seconds)
         time.sleep(seconds)
+        mocks.time.sleep(seconds)
 
-    client = server.client("sync", rate_limit=None, clock=time.time, sleep=sleep)
+    client = server.client("sync", rate_limit=None, sleep=sleep)
+    started = time.monotonic()
     assert [item.id for item in client.loyalty_memberships.iter_all(page_size=2)] == ids[::-1]
+    elapsed = time.monotonic() - started
     seen = server.log.of(MEMBERSHIPS_GET_ALL)
-    assert [request.status for request in seen].count(200) == 5  # 4 full pages and the empty one
-    assert 429 in [request.status for request in seen]
-    assert waits == [float(request.retry_after) for request in seen if request.status == 429]
+    assert [request.status for request in seen] == [200, 200, 200, 429, 200, 200]  # 4 full pages, 1 empty
+    assert waits == [float(request.retry_after) for request in seen if request.status == 429] == [1.0]
+    assert elapsed >= sum(waits)
 
 
 # --- injected faults --------------------------------------------------------------------------------

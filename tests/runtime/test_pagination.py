@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -111,6 +112,36 @@ def test_a_server_repeating_the_cursor_cannot_loop_forever(make_client):
         "Cursor": item_id("loyalty_memberships", 0),
     }
     server.script("loyaltyMemberships_getAll", *[httpx.Response(200, json=page) for _ in range(3)])
-    with pytest.raises(UnexpectedResponseError, match="same cursor"):
+    with pytest.raises(UnexpectedResponseError, match="a second time"):
         list(make_client(server).loyalty_memberships.iter_all(page_size=1))
     assert len(server.requests) == 2
+
+
+def cursor_cycle() -> httpx.MockTransport:
+    """A server whose pages point A -> B -> A -> ... for ever: full pages, each naming the other cursor."""
+    pages = [item_id("loyalty_memberships", n) for n in (1, 2)]
+    sent: list[int] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        sent.append(1)
+        cursor = pages[len(sent) % 2]
+        item = stored_item("loyalty_memberships", len(sent) % 2)
+        return httpx.Response(200, json={"LoyaltyMemberships": [item], "Cursor": cursor})
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.mark.timeout(10)
+def test_a_cursor_cycle_over_two_pages_stops_with_an_error(make_client):
+    # A -> B -> A is as endless as A -> A; remembering only the last cursor would page for ever.
+    client = make_client(SimpleNamespace(transport=cursor_cycle()))
+    with pytest.raises(UnexpectedResponseError, match="a second time, after 3 pages"):
+        list(client.loyalty_memberships.iter_all(page_size=1))
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.anyio
+async def test_the_async_export_stops_on_a_cursor_cycle_too(make_async_client):
+    client = make_async_client(SimpleNamespace(transport=cursor_cycle()))
+    with pytest.raises(UnexpectedResponseError, match="a second time, after 3 pages"):
+        _ = [item async for item in client.loyalty_memberships.iter_all(page_size=1)]

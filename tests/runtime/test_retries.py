@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+import importlib
 import logging
+import sys
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -17,8 +21,9 @@ from mews_loyalty._retry import (
     retry_after_seconds,
     should_retry,
 )
+from mews_loyalty._spec import build_catalog, catalog, load_document
 
-from .fakes import START, FakeConnector, add_item, error_body, seeded
+from .fakes import START, FakeConnector, add_item, error_body, seeded, stored_item
 
 GET_ALL = "loyaltyMemberships_getAll"
 ADD = "loyaltyMemberships_add"
@@ -58,7 +63,7 @@ def test_backoff_doubles_with_jitter_and_stops_at_the_cap():
 
 
 @pytest.mark.parametrize(
-    ("status", "error", "is_read", "expected"),
+    ("status", "error", "idempotent", "expected"),
     [
         (429, None, False, True),
         (429, None, True, True),
@@ -80,9 +85,9 @@ def test_backoff_doubles_with_jitter_and_stops_at_the_cap():
         (None, httpx.UnsupportedProtocol("ftp://"), True, False),
     ],
 )
-def test_should_retry_only_when_useful_and_safe(status, error, is_read, expected):
+def test_should_retry_only_when_useful_and_safe(status, error, idempotent, expected):
     # The table is the policy: any change to it must be deliberate.
-    assert should_retry(status=status, error=error, is_read=is_read) is expected
+    assert should_retry(status=status, error=error, idempotent=idempotent) is expected
 
 
 # --- the policy at work ----------------------------------------------------------------------------
@@ -217,3 +222,57 @@ def test_max_retries_must_not_be_negative(make_client):
     # A negative budget is a configuration bug; it must not silently mean "no retries".
     with pytest.raises(ValueError, match="max_retries"):
         make_client(FakeConnector(), max_retries=-1)
+
+
+# --- retry safety is read from the spec, never from a name -----------------------------------------
+
+CLIENT_API = "mews_connector_client.api.loyalty_memberships"
+
+
+@pytest.mark.parametrize(("marked", "attempts"), [(False, 1), (True, 2)], ids=["unmarked", "x-idempotent"])
+def test_a_new_operation_named_like_a_read_is_retried_only_when_the_spec_marks_it(
+    make_client, fake_time, monkeypatch, marked, attempts
+):
+    # A future "getOrCreate" sounds like a read but may create a record: after a 500 the server may
+    # have acted, so only the spec's `x-idempotent: true` may allow a second try.
+    document = copy.deepcopy(dict(load_document("connector")))
+    raw = copy.deepcopy(document["paths"]["/api/connector/v1/loyaltyMemberships/add"]["post"])
+    raw["operationId"] = "loyaltyMemberships_getOrCreate"
+    if marked:
+        raw["x-idempotent"] = True
+    document["paths"]["/api/connector/v1/loyaltyMemberships/getOrCreate"] = {"post": raw}
+    # Regeneration would write this module; the generated add function (posting to .../add) stands in.
+    stand_in = importlib.import_module(f"{CLIENT_API}.loyalty_memberships_add")
+    monkeypatch.setitem(sys.modules, f"{CLIENT_API}.loyalty_memberships_get_or_create", stand_in)
+    edited = build_catalog("connector", document)
+    assert edited.by_id["loyaltyMemberships_getOrCreate"].idempotent is marked
+    monkeypatch.setattr("mews_loyalty._connector.catalog", lambda api: edited)
+    paths: list[str] = []
+
+    def fails_once(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.path)
+        if len(paths) == 1:
+            return failure(500)
+        return httpx.Response(200, json={"LoyaltyMemberships": [stored_item("loyalty_memberships", 0)]})
+
+    resource = make_client(SimpleNamespace(transport=httpx.MockTransport(fails_once))).loyalty_memberships
+    if marked:
+        assert len(resource.get_or_create([add_item("loyalty_memberships", 0)])) == 1
+    else:
+        with pytest.raises(ServerError):
+            resource.get_or_create([add_item("loyalty_memberships", 0)])
+    assert paths == ["/api/connector/v1/loyaltyMemberships/getOrCreate"] * attempts
+
+
+def test_the_shipped_specs_mark_exactly_the_reads_and_the_link_put_idempotent():
+    # Which operations may be repeated is a reviewed fact of the specs; a change to it must be deliberate.
+    marked = {
+        op.operation_id for api in ("connector", "reverse") for op in catalog(api).operations if op.idempotent
+    }
+    assert marked == {
+        "loyaltyMemberships_getAll",
+        "loyaltyPrograms_getAll",
+        "loyaltyTiers_getAll",
+        "listMemberships",
+        "updateMembershipLink",
+    }

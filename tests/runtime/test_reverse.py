@@ -100,7 +100,7 @@ def test_list_and_the_idempotent_put_are_retried_on_server_errors(
     make_reverse_client, provider, fake_time, operation_id
 ):
     # Linking twice leaves the same link, so a PUT may be retried like a read.
-    assert catalog("reverse").by_id[operation_id].is_read
+    assert catalog("reverse").by_id[operation_id].idempotent
     provider.script(operation_id, problem(500, "Oops", "Try again."))
     client = make_reverse_client(provider)
     if operation_id == "listMemberships":

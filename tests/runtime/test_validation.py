@@ -8,7 +8,7 @@ import pytest
 from mews_connector_client import models
 
 from mews_loyalty import RequestValidationError
-from mews_loyalty._requests import add_months
+from mews_loyalty._requests import add_months, spans_more_than
 
 from .fakes import PROGRAM_ID, FakeConnector, add_item, item_id
 
@@ -71,6 +71,18 @@ def test_exactly_three_months_is_allowed_in_every_accepted_form(make_client, ser
 def test_add_months_clamps_to_the_end_of_shorter_months(start, months, end):
     # Calendar months, not 90 days: the 31st plus a month is the last day of the next month.
     assert add_months(start, months) == end
+
+
+def test_add_months_past_year_9999_says_so_and_an_interval_there_is_within_any_limit(make_client, server):
+    # The SDK raised a bare "year 10000 is out of range" and the mock silently had its own rule.
+    late = datetime(9999, 11, 30, tzinfo=UTC)
+    with pytest.raises(
+        ValueError, match="3 months after 9999-11-30T00:00:00\\+00:00 is outside years 1 to 9999"
+    ):
+        add_months(late, 3)
+    assert not spans_more_than(late, datetime.max.replace(tzinfo=UTC), 3)
+    make_client(server).loyalty_memberships.get_all(created_utc=(late, datetime(9999, 12, 31, tzinfo=UTC)))
+    assert len(server.sent()) == 1
 
 
 def test_an_unknown_filter_is_a_type_error_with_a_suggestion(make_client, server):

@@ -40,6 +40,7 @@ from mews_loyalty.mock._connector_resources import API
 from mews_loyalty.mock._connector_store import ConnectorStore
 from mews_loyalty.mock._connector_validation import RequestValidator, parse_object
 from mews_loyalty.mock._faults import FaultInjector
+from mews_loyalty.mock._server import BodyTooLarge, read_body
 
 logger = logging.getLogger("mews_loyalty.mock.connector")
 
@@ -71,18 +72,11 @@ def error_response(error: ConnectorError, request_id: str) -> Response:
     )
 
 
-async def read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise ConnectorError(BAD_REQUEST, f"The request body is larger than {MAX_BODY_BYTES} bytes.")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ConnectorError(BAD_REQUEST, f"The request body is larger than {MAX_BODY_BYTES} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
+async def _read_body(request: Request) -> bytes:
+    try:
+        return await read_body(request, MAX_BODY_BYTES)
+    except BodyTooLarge as error:
+        raise ConnectorError(BAD_REQUEST, f"The request body is larger than {error.limit} bytes.") from None
 
 
 class ConnectorPipeline:
@@ -104,7 +98,7 @@ class ConnectorPipeline:
         request_id = new_request_id()
         try:
             await self._inject_fault()
-            raw = await read_body(request)
+            raw = await _read_body(request)
             data = parse_object(raw)
             access, access_token = self._authenticate(data)
             self._throttle(access_token)

@@ -27,7 +27,6 @@ Semantics, as Mews documents them:
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,6 +35,7 @@ from typing import Any
 
 from pydantic import MISSING, BaseModel
 
+from mews_loyalty._requests import spans_more_than
 from mews_loyalty._spec import CURSOR_FIELD, PAGING_FIELD, Operation, catalog
 from mews_loyalty.mock._connector_config import Access
 from mews_loyalty.mock._connector_errors import FORBIDDEN, ConnectorError
@@ -64,15 +64,6 @@ INTEGRATION_PROFILE = {"Discriminator": "Integration", "EnterpriseProfile": None
 def micros(moment: datetime) -> int:
     """Microseconds since the Unix epoch; no overflow at the ends of the datetime range."""
     return (moment - EPOCH) // ONE_MICROSECOND
-
-
-def add_months(moment: datetime, months: int) -> datetime | None:
-    """The same day and time ``months`` later (the month's last day if shorter); None past year 9999."""
-    year, month = divmod(moment.year * 12 + moment.month - 1 + months, 12)
-    if year > datetime.max.year:
-        return None
-    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
-    return moment.replace(year=year, month=month + 1, day=day)
 
 
 @cache
@@ -243,12 +234,8 @@ class ConnectorOperations:
         if start > end:
             raise ConnectorError(FORBIDDEN, f"Invalid {name}: StartUtc is later than EndUtc.")
         months = op.max_interval_months.get(name)
-        if months is not None:
-            limit = add_months(start, months)
-            if limit is not None and end > limit:
-                raise ConnectorError(
-                    FORBIDDEN, f"Invalid {name}: the interval may span at most {months} months."
-                )
+        if months is not None and spans_more_than(start, end, months):
+            raise ConnectorError(FORBIDDEN, f"Invalid {name}: the interval may span at most {months} months.")
         return micros(start), micros(end)
 
     # --- add ------------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,12 +30,9 @@ import orjson
 import pydantic
 from pydantic import BaseModel
 
-from mews_loyalty._formats import FORMATS, is_uri
-from mews_loyalty._spec import Operation, catalog, resolve
+from mews_loyalty._formats import FormatChecker, describe_formats, format_checker, is_uri
+from mews_loyalty._spec import Operation
 from mews_loyalty.mock._connector_errors import BAD_REQUEST, ConnectorError
-
-ITEM = "*"  # path segment: every item of an array
-Path = tuple[str, ...]
 
 # Stands in for a URI the spec takes and pydantic's URL type does not, only while building the
 # model; what the caller sent is what is checked and stored.
@@ -52,52 +48,6 @@ def parse_object(raw: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConnectorError(BAD_REQUEST, "The request body must be a JSON object.")
     return data
-
-
-def _types(schema: Mapping[str, Any]) -> set[str]:
-    kind = schema.get("type")
-    return {kind} if isinstance(kind, str) else set(kind or ())
-
-
-def _scalars(
-    document: Mapping[str, Any], node: Mapping[str, Any], path: Path
-) -> Iterator[tuple[Path, Mapping[str, Any]]]:
-    """Every scalar schema the request schema allows, by path (``anyOf`` branches share a path)."""
-    schema = resolve(document, node)
-    for branch in schema.get("anyOf", schema.get("oneOf", ())):
-        yield from _scalars(document, branch, path)
-    for name, child in schema.get("properties", {}).items():
-        yield from _scalars(document, child, (*path, name))
-    if "items" in schema:
-        yield from _scalars(document, schema["items"], (*path, ITEM))
-    if _types(schema) - {"object", "array", "null"}:
-        yield path, schema
-
-
-def _format_paths(document: Mapping[str, Any], root: Mapping[str, Any]) -> dict[Path, frozenset[str]]:
-    """Where strings must match a format, and the formats (any one of them) a value may match."""
-    alternatives: dict[Path, list[Mapping[str, Any]]] = {}
-    for path, schema in _scalars(document, root, ()):
-        alternatives.setdefault(path, []).append(schema)
-    formats: dict[Path, frozenset[str]] = {}
-    for path, schemas in alternatives.items():
-        strings = [schema.get("format") for schema in schemas if "string" in _types(schema)]
-        if strings and None not in strings and set(strings) <= FORMATS.keys():
-            formats[path] = frozenset(str(name) for name in strings)
-    return formats
-
-
-def _values_at(data: Any, path: Path, where: str = "") -> Iterator[tuple[str, Any]]:
-    if not path:
-        yield where, data
-        return
-    head, rest = path[0], path[1:]
-    if head == ITEM:
-        if isinstance(data, list):
-            for index, item in enumerate(data):
-                yield from _values_at(item, rest, f"{where}[{index}]")
-    elif isinstance(data, dict) and head in data:
-        yield from _values_at(data[head], rest, f"{where}.{head}" if where else head)
 
 
 def _copy_json(value: Any) -> Any:
@@ -173,21 +123,17 @@ class RequestValidator:
     """Validates request bodies of one operation against its spec."""
 
     operation: Operation
-    format_paths: tuple[tuple[Path, frozenset[str]], ...]
+    formats: FormatChecker
 
     @classmethod
     def for_operation(cls, operation: Operation) -> RequestValidator:
-        document = catalog(operation.api).document
-        formats = _format_paths(document, {"$ref": f"#/components/schemas/{operation.request_schema}"})
-        return cls(operation, tuple(formats.items()))
+        return cls(operation, format_checker(operation))
 
     def validate(self, raw: bytes, data: dict[str, Any]) -> BaseModel:
         request = self._model(raw, data)
         problems = [
-            _problem(where, f"Input should be a valid {' or '.join(sorted(formats))}")
-            for path, formats in self.format_paths
-            for where, value in _values_at(data, path)
-            if isinstance(value, str) and not any(FORMATS[name](value) for name in formats)
+            _problem(_where(location), f"Input should be a valid {describe_formats(formats)}")
+            for location, formats in self.formats.violations(data)
         ]
         problems += [
             _problem(other, f"Field required when {name} is sent")

@@ -1,6 +1,6 @@
 """Running an ASGI app as a real HTTP server: from the CLI, in a thread, or as a child process.
 
-    run_server(app, "127.0.0.1", 8080, name="connector")   # CLI: blocks, prints the listening line
+    run_server(app, "127.0.0.1", 8080)                    # CLI: blocks, prints the listening line
     with serve_in_thread(app) as base_url: ...            # tests: free loopback port, stopped after
     with serve_in_process(["mock", "connector"]) as base_url: ...   # a separate process, stopped after
 
@@ -13,17 +13,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import queue
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 import uvicorn
+from starlette.requests import Request
 
 LISTENING_PREFIX = "mews-loyalty listening on"
 STARTUP_SECONDS = 20.0
+
+
+class BodyTooLarge(Exception):
+    """A request body declared or read past the server's limit (each server answers it its own way)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than {limit} bytes")
+        self.limit = limit
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole request body, refused as soon as its Content-Length or its bytes pass ``limit``."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _config(app: Any, host: str, port: int) -> uvicorn.Config:
@@ -78,9 +103,28 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterato
         thread.join(STARTUP_SECONDS)
 
 
+def _first_line(stream: IO[str], seconds: float) -> str | None:
+    """The first line of ``stream``, or None when none came within ``seconds`` (the reader may stay
+    blocked until the stream closes, which it does once the caller ends the child)."""
+    lines: queue.Queue[str] = queue.Queue(maxsize=1)
+    reader = threading.Thread(
+        target=lambda: lines.put(stream.readline()), name="mews-loyalty-first-line", daemon=True
+    )
+    reader.start()
+    try:
+        return lines.get(timeout=seconds)
+    except queue.Empty:
+        return None
+
+
 @contextlib.contextmanager
-def serve_in_process(cli_args: list[str], env: dict[str, str] | None = None) -> Iterator[str]:
-    """Start ``mews-loyalty <cli_args> --port 0`` as a child process; yields its base URL."""
+def serve_in_process(
+    cli_args: list[str], env: dict[str, str] | None = None, startup_seconds: float = STARTUP_SECONDS
+) -> Iterator[str]:
+    """Start ``mews-loyalty <cli_args> --port 0`` as a child process; yields its base URL.
+
+    A child that neither announces itself nor exits within ``startup_seconds`` is ended and reported.
+    """
     argv = [sys.executable, "-m", "mews_loyalty._cli", *cli_args, "--host", "127.0.0.1", "--port", "0"]
     proc = subprocess.Popen(
         argv,
@@ -91,7 +135,9 @@ def serve_in_process(cli_args: list[str], env: dict[str, str] | None = None) -> 
     )
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
+        line = _first_line(proc.stdout, startup_seconds)
+        if line is None:
+            raise RuntimeError(f"server {cli_args} did not announce itself within {startup_seconds:g} s")
         if not line.startswith(LISTENING_PREFIX):
             raise RuntimeError(f"server {cli_args} did not start (first line: {line!r})")
         yield line.removeprefix(LISTENING_PREFIX).strip()

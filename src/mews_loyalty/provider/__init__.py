@@ -23,6 +23,11 @@ language of ``Accept-Language`` (English, Czech, German; English by default), tu
 ``BusinessRuleViolation`` into 422 and ``RequestTimedOut`` into 408, hides crashes behind a 500
 problem, and answers one entry per requested id in request order, ``notFound`` for ids the backend
 did not return. Backend methods may be ``def`` (run in a worker thread) or ``async def``.
+
+With ``create_provider_app(..., timeout=S)`` a 408 means the backend did not act: an ``async def``
+method is cancelled after S seconds; a ``def`` method observes ``current_deadline()`` (its
+``remaining()`` seconds as an I/O timeout, ``check()`` before committing), and whatever it finally
+answers is what Mews gets, so a link committed late is reported as done, never as a 408.
 """
 
 from mews_reverse_models import (
@@ -36,7 +41,13 @@ from mews_reverse_models import (
 )
 
 from mews_loyalty.provider._app import DEFAULT_PORT, create_provider_app, serve
-from mews_loyalty.provider._backend import LinkOutcome, MembershipListing, ProviderBackend
+from mews_loyalty.provider._backend import (
+    Deadline,
+    LinkOutcome,
+    MembershipListing,
+    ProviderBackend,
+    current_deadline,
+)
 from mews_loyalty.provider._messages import LANGUAGES
 from mews_loyalty.provider._problems import BusinessRuleViolation, RequestTimedOut
 
@@ -44,6 +55,7 @@ __all__ = [
     "DEFAULT_PORT",
     "LANGUAGES",
     "BusinessRuleViolation",
+    "Deadline",
     "FieldError",
     "LinkMembershipRequest",
     "LinkMembershipResponse",
@@ -56,5 +68,6 @@ __all__ = [
     "ProviderBackend",
     "RequestTimedOut",
     "create_provider_app",
+    "current_deadline",
     "serve",
 ]

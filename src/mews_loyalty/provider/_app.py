@@ -109,8 +109,9 @@ def create_provider_app(
     """An ASGI app serving every Reverse API operation from ``backend``.
 
     ``tokens``: the bearer tokens accepted right now (several during a rotation). ``timeout``: seconds
-    after which a backend call is answered with a 408 problem (None: wait). ``max_body_bytes``:
-    larger request bodies are answered with a 400 problem.
+    after which an ``async def`` backend call is cancelled and answered with a 408 problem, and which
+    a ``def`` one observes through ``current_deadline()`` (None: wait). ``max_body_bytes``: larger
+    request bodies are answered with a 400 problem.
     """
     accepted = BearerTokens(tokens)
     operations = catalog("reverse").operations

@@ -5,6 +5,13 @@ One backend method per operation, named after the operation's request schema
 Each takes the validated generated request model and may be ``def`` (run in a worker thread, so it
 may block) or ``async def`` (run on the event loop).
 
+A 408 means nothing happened, so the kit's ``timeout`` is enforced without lying about a call still
+running: an ``async def`` method is cancelled at the deadline (its ``finally`` blocks run) and then
+answered 408; a ``def`` method cannot be stopped from outside, so it is given the deadline to observe
+(``current_deadline().remaining()`` as its own I/O timeout, ``current_deadline().check()`` before it
+commits, which raises ``RequestTimedOut``) and its outcome is what the kit answers, even when it
+comes late. The kit never leaves a worker thread running behind a 408.
+
 What a method returns is made to conform before it is sent:
 
 - a batch lookup (the request carries a batch of keys, e.g. ``providerMembershipIds``, and the answer
@@ -19,9 +26,10 @@ What a method returns is made to conform before it is sent:
 
 from __future__ import annotations
 
-import functools
+import contextvars
 import inspect
 import logging
+import time
 import typing
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import nullcontext
@@ -41,6 +49,7 @@ from mews_reverse_models import (
 from pydantic import BaseModel, RootModel, ValidationError
 
 from mews_loyalty._spec import Operation, snake_case
+from mews_loyalty.provider._problems import RequestTimedOut
 
 logger = logging.getLogger("mews_loyalty.provider")
 
@@ -82,18 +91,75 @@ def bind(backend: object, operations: Iterable[Operation]) -> dict[str, Callable
     return methods  # type: ignore[return-value]
 
 
+@dataclass(frozen=True)
+class Deadline:
+    """When the kit's timeout for the backend call in progress runs out (``time.monotonic()`` seconds).
+
+    ``at`` is None when the app has no timeout: nothing ever expires.
+    """
+
+    at: float | None = None
+
+    @classmethod
+    def after(cls, seconds: float | None) -> Deadline:
+        return cls(None if seconds is None else time.monotonic() + seconds)
+
+    def remaining(self) -> float | None:
+        """Seconds left (0.0 once passed), or None without a timeout: usable as an I/O timeout."""
+        return None if self.at is None else max(0.0, self.at - time.monotonic())
+
+    @property
+    def expired(self) -> bool:
+        return self.at is not None and time.monotonic() >= self.at
+
+    def check(self) -> None:
+        """Raise ``RequestTimedOut`` (a 408) once the deadline passed; call it before committing."""
+        if self.expired:
+            raise RequestTimedOut()
+
+
+_DEADLINE: contextvars.ContextVar[Deadline] = contextvars.ContextVar("mews_loyalty_provider_deadline")
+
+
+def current_deadline() -> Deadline:
+    """The deadline of the backend call in progress (from a ``def`` or ``async def`` method)."""
+    return _DEADLINE.get(Deadline())
+
+
+def _observing(method: Callable[[BaseModel], Any], payload: BaseModel, deadline: Deadline) -> Any:
+    _DEADLINE.set(deadline)  # the worker thread's own context: the method reads it
+    return method(payload)
+
+
 async def invoke(method: Callable[[BaseModel], Any], payload: BaseModel, timeout: float | None) -> Any:
-    """Call a sync method in a worker thread or await an async one, within ``timeout`` seconds."""
-    with anyio.fail_after(timeout) if timeout is not None else nullcontext():
+    """Call a backend method so that a 408 (``TimeoutError`` here) means it did not act.
+
+    An ``async def`` method is cancelled at the deadline. A ``def`` method runs in a worker thread,
+    which cannot be cancelled: it is awaited to its end, observing ``current_deadline()`` itself, and
+    its late result stands (logged), since the work is done and a 408 would say it was not.
+    """
+    deadline = Deadline.after(timeout)
+    token = _DEADLINE.set(deadline)
+    try:
         if inspect.iscoroutinefunction(method):
-            result = await method(payload)
-        else:
-            result = await anyio.to_thread.run_sync(
-                functools.partial(method, payload), abandon_on_cancel=True
+            return await _within(deadline, method(payload))
+        result = await anyio.to_thread.run_sync(_observing, method, payload, deadline)
+        if inspect.isawaitable(result):  # a def handing back a coroutine: awaited like an async def
+            return await _within(deadline, result)
+        if deadline.expired:
+            name = getattr(method, "__name__", "the backend method")
+            logger.warning(
+                "%s finished after the %g s timeout: answered with its outcome, not 408", name, timeout
             )
-        if inspect.isawaitable(result):
-            result = await result
-    return result
+        return result
+    finally:
+        _DEADLINE.reset(token)
+
+
+async def _within(deadline: Deadline, awaitable: Awaitable[Any]) -> Any:
+    """Await ``awaitable``, cancelled (and then ``TimeoutError``) when ``deadline`` passes."""
+    with anyio.fail_after(deadline.remaining()) if deadline.at is not None else nullcontext():
+        return await awaitable
 
 
 def _field_by_alias(model: type[BaseModel], alias: str) -> str | None:

@@ -24,9 +24,9 @@ from pydantic import AnyUrl, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 from starlette.responses import Response
 
+from mews_loyalty._errors import PROBLEM_CONTENT_TYPE
 from mews_loyalty.provider._language import pick, translate
 
-PROBLEM_CONTENT_TYPE = "application/problem+json"
 CORE = "https://purl.mews.com/problem/core/"
 MAX_POINTER_LENGTH = 255
 MAX_TITLE_LENGTH = 255

@@ -10,15 +10,13 @@ are looked up in the operation's request schema, so no field is named here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
-
 import pydantic_core
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from mews_loyalty._formats import FORMATS
-from mews_loyalty._spec import Operation, catalog, resolve
+from mews_loyalty._formats import describe_formats, format_checker
+from mews_loyalty._spec import Operation
+from mews_loyalty.mock._server import BodyTooLarge, read_body
 from mews_loyalty.provider._problems import FieldProblem, Text, bad_request, field_problems, invalid_format
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -32,35 +30,10 @@ def _is_json_media_type(content_type: str) -> bool:
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
-    too_large = bad_request(Text("detail.body-too-large", {"limit": limit}))
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def format_problems(
-    document: Mapping[str, Any], schema: Mapping[str, Any], value: Any, location: Sequence[str | int] = ()
-) -> Iterator[FieldProblem]:
-    """Values whose string format the schema constrains and that do not have it."""
-    schema = resolve(document, schema)
-    check = FORMATS.get(str(schema.get("format", "")))
-    if check is not None and isinstance(value, str) and not check(value):
-        yield invalid_format(location, str(schema["format"]))
-    if isinstance(value, dict):
-        for name, subschema in schema.get("properties", {}).items():
-            if name in value:
-                yield from format_problems(document, subschema, value[name], (*location, name))
-    elif isinstance(value, list) and isinstance(schema.get("items"), Mapping):
-        for index, item in enumerate(value):
-            yield from format_problems(document, schema["items"], item, (*location, index))
+    try:
+        return await read_body(request, limit)
+    except BodyTooLarge as error:
+        raise bad_request(Text("detail.body-too-large", {"limit": error.limit})) from None
 
 
 def parse_payload(operation: Operation, body: bytes) -> BaseModel:
@@ -75,10 +48,12 @@ def parse_payload(operation: Operation, body: bytes) -> BaseModel:
         payload = operation.request_model.model_validate_json(body, strict=True)
     except ValidationError as error:
         problems.extend(field_problems(error))
-    document = catalog(operation.api).document
     reported = {problem.pointer for problem in problems}
-    schema = {"$ref": f"#/components/schemas/{operation.request_schema}"}
-    problems.extend(p for p in format_problems(document, schema, raw) if p.pointer not in reported)
+    wrong_formats = (
+        invalid_format(location, describe_formats(formats))
+        for location, formats in format_checker(operation).violations(raw)
+    )
+    problems.extend(p for p in wrong_formats if p.pointer not in reported)
     if problems or payload is None:
         raise bad_request(Text("detail.invalid-fields"), problems)
     return payload
