@@ -3,7 +3,7 @@
 Everything is driven by the catalog: the keyword names an operation accepts are the snake_case fields of
 its generated pydantic request model, the batch field and its limit come from the spec, and the body is
 checked with that model in strict JSON mode (the rules the server applies) plus the spec's
-``x-max-interval-in-months``. A rejected request raises before anything is sent.
+``x-max-interval-in-months`` and property combinations (``_combinations``). A rejected request raises before anything is sent.
 
     body = build(op, envelope, params={"account_ids": [uuid4()]}, paging=(1000, None))
     data = encode(op, body)      # bytes, or RequestValidationError naming e.g. "CreatedUtc"
@@ -26,6 +26,7 @@ from mews_connector_client.types import Unset as ConnectorUnset
 from mews_reverse_client.types import Unset as ReverseUnset
 from pydantic import BaseModel, ValidationError
 
+from mews_loyalty._combinations import unmet_combinations
 from mews_loyalty._errors import RequestValidationError
 from mews_loyalty._spec import CURSOR_FIELD, PAGING_FIELD, Operation, catalog, resolve
 
@@ -146,7 +147,7 @@ def encode(op: Operation, body: Mapping[str, Any], *, item_offset: int = 0) -> b
         problems = [_problem(op, body, dict(detail), item_offset) for detail in error.errors()]
         # `from None`: pydantic's own message quotes the input, and the input holds the tokens.
         raise RequestValidationError(describe(op), _shorten(problems)) from None
-    problems = _interval_problems(op, body)
+    problems = _interval_problems(op, body) + _combination_problems(op, body)
     if problems:
         raise RequestValidationError(describe(op), problems)
     return data
@@ -209,6 +210,18 @@ def _interval_problems(op: Operation, body: Mapping[str, Any]) -> list[tuple[str
                 )
             )
     return problems
+
+
+def _combination_problems(op: Operation, body: Mapping[str, Any]) -> list[tuple[str, str]]:
+    document = catalog(op.api).document
+    schema = {"$ref": f"#/components/schemas/{op.request_schema}"}
+    return [
+        (
+            ".".join(str(step) for step in unmet.location),
+            f"give at least one complete combination: {unmet.describe()}",
+        )
+        for unmet in unmet_combinations(document, schema, body)
+    ]
 
 
 def batches(items: list[Any], size: int) -> Iterator[tuple[int, list[Any]]]:

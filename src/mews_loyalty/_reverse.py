@@ -3,9 +3,18 @@
     with ReverseClient(base_url="https://provider.example/mews", token="...") as provider:
         memberships = provider.list_memberships(enterprise_id, ["M-1", "M-2"])   # split per 100 ids
         provider.link(enterprise_id, "M-1", customer_id)
+        found = provider.members.search_members(mews_enterprise_id=enterprise_id,
+                                                 member_filter={"email": "john.doe@example.com"})
+        member = provider.members.enroll_member(mews_enterprise_id=enterprise_id,
+                                                customer={"firstName": "John", "lastName": "Doe"})
 
-Errors arrive as RFC 9457 problem details and are raised as ``ProblemDetailError``. The retry policy is
-the Connector one: the list is a read and the link is an idempotent PUT, so both are retried safely.
+Every operation of the spec is also reachable generically, one attribute per tag (``members``,
+``memberships``), each operation under its snake_case operationId with the request's properties as
+snake_case keywords; requests are validated before sending (a filter that completes no search
+combination raises ``RequestValidationError``). Errors arrive as RFC 9457 problem details and are raised
+as ``ProblemDetailError``. The retry policy is the Connector one: the list and the search are reads and
+the link is an idempotent PUT, so they are retried safely; an enrolment is retried only when the
+provider provably did not act.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from mews_loyalty._http import (
     asyncio_sleep,
     user_agent,
 )
-from mews_loyalty._operations import AsyncOperationRunner, OperationRunner
+from mews_loyalty._operations import AsyncOperationRunner, AsyncResource, OperationRunner, Resource
 from mews_loyalty._pacing import RateLimit, shared_pacer
 from mews_loyalty._redaction import Redactor, Secret
 from mews_loyalty._retry import DEFAULT_MAX_RETRIES
@@ -146,6 +155,18 @@ class ReverseClient(_ReverseClientBase):
             httpx.Client(**self._http_args(transport, timeout)), self._send_settings, sleep=sleep
         )
         self._runner = OperationRunner(self._sender, _no_envelope, self._redactor)
+        self._resources = {
+            name: Resource(name, operations, self._runner)
+            for name, operations in catalog("reverse").resources().items()
+        }
+
+    def __getattr__(self, name: str) -> Resource:
+        resources: dict[str, Resource] = self.__dict__.get("_resources", {})
+        if name in resources:
+            return resources[name]
+        raise AttributeError(
+            f"{type(self).__name__} has no attribute {name!r}; resources: {', '.join(resources)}"
+        )
 
     def list_memberships(
         self, enterprise_id: UUID | str, ids: Iterable[str], *, provider_enterprise_id: str | None = None
@@ -230,6 +251,18 @@ class AsyncReverseClient(_ReverseClientBase):
         http = httpx.AsyncClient(**self._http_args(transport, timeout))
         self._sender = AsyncSender(http, self._send_settings, sleep=sleep)
         self._runner = AsyncOperationRunner(self._sender, _no_envelope, self._redactor)
+        self._resources = {
+            name: AsyncResource(name, operations, self._runner)
+            for name, operations in catalog("reverse").resources().items()
+        }
+
+    def __getattr__(self, name: str) -> AsyncResource:
+        resources: dict[str, AsyncResource] = self.__dict__.get("_resources", {})
+        if name in resources:
+            return resources[name]
+        raise AttributeError(
+            f"{type(self).__name__} has no attribute {name!r}; resources: {', '.join(resources)}"
+        )
 
     async def list_memberships(
         self, enterprise_id: UUID | str, ids: Iterable[str], *, provider_enterprise_id: str | None = None

@@ -88,9 +88,9 @@ class Operation:
     def is_read(self) -> bool:
         """Reading twice changes nothing: safe to retry even when the server may have seen it.
 
-        Paged queries and the Reverse API's list read; a PUT is idempotent by HTTP semantics.
+        Paged queries and the Reverse API's list and search read; a PUT is idempotent by HTTP semantics.
         """
-        return self.is_paged or self.method == "PUT" or self.action.startswith(("get", "list"))
+        return self.is_paged or self.method == "PUT" or self.action.startswith(("get", "list", "search"))
 
     @property
     def filters(self) -> tuple[str, ...]:

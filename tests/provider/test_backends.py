@@ -22,6 +22,7 @@ from tests.provider._support import (
     LIST,
     NEXT_TOKEN,
     TOKEN,
+    MembershipsOnly,
     assert_conforms,
     field_errors,
     link_body,
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.anyio
 KNOWN = {"A": {"providerMembershipId": "A", "membershipNumber": "100", "status": "enrolled", "points": 7}}
 
 
-class SyncBackend:
+class SyncBackend(MembershipsOnly):
     def __init__(self) -> None:
         self.threads: list[int] = []
 
@@ -108,7 +109,7 @@ async def test_a_sync_method_may_hand_back_an_awaitable(kit_client):
     assert linked == (200, {"success": True})
 
 
-class LinkReturning:
+class LinkReturning(MembershipsOnly):
     def __init__(self, value):
         self.value = value
 
@@ -156,7 +157,7 @@ async def test_link_results_that_cannot_conform_are_a_500(kit_client, value):
     assert (response.status_code, assert_conforms(response)["status"]) == (500, 500)
 
 
-class Crashing:
+class Crashing(MembershipsOnly):
     def list_memberships(self, request):
         raise RuntimeError(f"db password=hunter2 at {request.mews_enterprise_id}")
 
@@ -184,7 +185,7 @@ async def test_a_crash_is_a_500_problem_that_leaks_nothing(kit_client, caplog):
     assert NEXT_TOKEN not in caplog.text
 
 
-class Waiting:
+class Waiting(MembershipsOnly):
     """Blocks until released: only a kit timeout can answer before the test releases it."""
 
     def __init__(self) -> None:
@@ -215,7 +216,7 @@ async def test_a_backend_slower_than_the_timeout_gets_a_408_problem(kit_client):
         assert problem["type"] == "https://purl.mews.com/problem/core/request-timeout"
 
 
-class TimingOut:
+class TimingOut(MembershipsOnly):
     def list_memberships(self, request):
         raise RequestTimedOut("The loyalty core did not answer.")
 
