@@ -148,14 +148,14 @@ def test_an_enrolled_member_is_listed_and_linkable(reference):
     assert assert_conforms(linked) == {"success": True}
 
 
-def test_a_customer_nobody_could_recognise_again_is_refused(reference):
-    # Without an email or a last name, a second enrolment could not find the first: 422, not a duplicate.
-    response = enrol(reference, {"firstName": "Anonymous"})
-    assert response.status_code == 422
-    assert {p for p, _ in field_errors(assert_conforms(response))} == {
-        "#/customer/email",
-        "#/customer/lastName",
-    }
+def test_a_customer_without_email_is_recognised_by_name_birthday_and_phone(reference):
+    # Every schema-valid customer is enrolled (never a 422 for what the spec allows), and recognised again.
+    anonymous = assert_conforms(enrol(reference, {"firstName": "Anonymous"}))
+    assert (
+        assert_conforms(enrol(reference, {"firstName": "anonymous"}))["membership"] == anonymous["membership"]
+    )
+    other = assert_conforms(enrol(reference, {"firstName": "Anonymous", "birthday": "1990-01-01"}))
+    assert other["membership"] != anonymous["membership"]
 
 
 def test_seeded_members_are_found_in_every_enterprise(reference):

@@ -12,8 +12,8 @@ Members (``POST /members/search``, ``POST /members``):
 - enrolling creates an ``enrolled`` membership (a fresh provider id and a 12-digit number) for the
   customer, kept per Mews enterprise; enrolling the same customer again answers the same member
   (Mews' rule). The same customer: the same email (case-insensitive), or, without one, the same
-  first name, last name and birthday. A customer with neither an email nor a last name cannot be
-  told apart from the next one: 422 problem;
+  first name, last name, birthday and phone number (so every schema-valid customer is enrolled;
+  one with none of these is one anonymous customer per enterprise);
 - a search returns every member matched by at least one complete combination of the filter (email;
   membership number; provider membership id; first and last name; last name, city and country),
   strings compared case-insensitively, members matched by more combinations first. Properties of no
@@ -223,21 +223,10 @@ class InMemoryProvider:
             known["address"] = {k: v for k, v in known["address"].items() if k in _ADDRESS_PROPERTIES}
         known.pop("membership", None)
         email = _folded(customer.get("email"))
-        last_name = _folded(customer.get("lastName"))
-        first_name, birthday = _folded(customer.get("firstName")), _folded(customer.get("birthday"))
-        who: tuple[str | None, ...] = (email,) if email else (None, first_name, last_name, birthday)
-        if not email and not last_name:
-            raise BusinessRuleViolation(
-                {
-                    "en": "A customer needs an email or a last name to be enrolled.",
-                    "cs": "K registraci zákazník potřebuje e-mail nebo příjmení.",
-                    "de": "Für die Anmeldung braucht der Kunde eine E-Mail-Adresse oder einen Nachnamen.",
-                },
-                errors=[
-                    {"type": _REQUIRED, "pointer": "#/customer/email"},
-                    {"type": _REQUIRED, "pointer": "#/customer/lastName"},
-                ],
-            )
+        others = tuple(
+            _folded(customer.get(name)) for name in ("firstName", "lastName", "birthday", "phoneNumber")
+        )
+        who: tuple[str | None, ...] = (email,) if email else (None, *others)
         existing = self.enrolments.get((enterprise, who))
         if existing is None or existing not in self.enrolled.get(enterprise, {}):
             membership_id = str(uuid.uuid4())
@@ -302,7 +291,6 @@ class InMemoryProvider:
 
 
 _NOT_ALLOWED = "https://purl.mews.com/problem/core/field-not-allowed-value"
-_REQUIRED = "https://purl.mews.com/problem/core/field-required"
 
 
 def create_app(
