@@ -2,6 +2,7 @@
 
 import os
 import uuid
+from typing import Any
 
 from mews_loyalty import provider as kit
 
@@ -9,10 +10,21 @@ MEMBERS: dict[str, dict[str, object]] = {
     "A-1": {"providerMembershipId": "A-1", "membershipNumber": "1001", "status": "enrolled", "points": 420},
     "A-2": {"providerMembershipId": "A-2", "membershipNumber": "A-2", "status": "pending"},
 }
-PEOPLE: dict[str, dict[str, object]] = {"A-1": {"firstName": "Ada", "lastName": "Lovelace"}, "A-2": {}}
+PEOPLE: dict[str, dict[str, Any]] = {"A-1": {"firstName": "Ada", "lastName": "Lovelace"}, "A-2": {}}
 ENROLLED: dict[tuple[object, object], str] = {}  # (Mews enterprise, email or names) -> membership id
 LINKS: dict[str, object] = {}  # membership id -> linked Mews customer id (None once unlinked)
-FILTERS = (("email",), ("membershipNumber",), ("providerMembershipId",), ("firstName", "lastName"))
+COMBOS = [
+    "email",
+    "membershipNumber",
+    "providerMembershipId",
+    "firstName lastName",
+    "lastName city countryCode",
+]
+KEPT: Any = {"email": True, "first_name": True, "last_name": True, "address": {"city", "country_code"}}
+
+
+def flat(i: str) -> dict[str, object]:  # what a search compares: names, email, address, membership
+    return {**PEOPLE[i], **PEOPLE[i].get("address", {}), **MEMBERS[i]}
 
 
 class Backend:  # any object with these four methods; each may be def or async def
@@ -21,14 +33,13 @@ class Backend:  # any object with these four methods; each may be def or async d
         matches = [
             i
             for i in MEMBERS
-            for f in FILTERS
-            if wanted.keys() >= set(f) and all({**PEOPLE[i], **MEMBERS[i]}.get(k) == wanted[k] for k in f)
+            for f in map(str.split, COMBOS)
+            if wanted.keys() >= set(f) and all(flat(i).get(k) == wanted[k] for k in f)
         ]
         return [{**PEOPLE[i], "membership": MEMBERS[i]} for i in dict.fromkeys(matches)]
 
     def enroll_member(self, request: kit.EnrollMemberRequest) -> dict[str, object]:
-        names = {"email", "first_name", "last_name"}
-        person = request.customer.model_dump(by_alias=True, include=names, exclude_unset=True)
+        person = request.customer.model_dump(by_alias=True, include=KEPT, exclude_unset=True)
         who = person.get("email") or (person.get("firstName"), person.get("lastName"))
         key = (request.mews_enterprise_id, who)
         if key not in ENROLLED:  # a customer enrolled before gets the same member again (Mews' rule)
