@@ -66,10 +66,11 @@ def to_wire(value: Any) -> Any:
 
 @cache
 def _parameter_names(request_model: type[BaseModel], wire_names: frozenset[str]) -> dict[str, str]:
+    # A one-word property (``customer``) has no alias: its field name is its wire name.
     return {
-        name: info.alias
+        name: info.alias or name
         for name, info in request_model.model_fields.items()
-        if info.alias is not None and info.alias in wire_names
+        if (info.alias or name) in wire_names
     }
 
 
