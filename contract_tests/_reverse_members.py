@@ -4,11 +4,13 @@ The operations come from the catalog, not from their names: the search is the op
 holds an object with property combinations (``memberFilter``), the enrolment the one answering the
 search's item (``member``). Checks, each under its own name:
 
-    member_search            an enrolled member is found by each complete filter combination
+    member_search            an enrolled member is found by each complete filter combination, and
+                             not for a stranger
                              (read-only: a known --membership-id is found by its id; every
                              combination is answered)
     invalid_search_criteria  a filter completing no combination is a 400 problem at #/memberFilter
-    enrolment_idempotent     enrolling the same customer twice answers the same membership
+    enrolment_idempotent     enrolling the same customer twice answers the same membership, and
+                             another customer another one
     enrolled_member_listed   the enrolled membership is listed by the list operation
     token_rotation           both rotation tokens work on the search, a wrong or missing one is a 401
 
@@ -303,6 +305,19 @@ class MemberScenarios:
         )
         if again is not None and again != membership_id:
             self.enrolled.append(again)
+        # A provider answering every enrolment with one member would pass the above: a new customer is new.
+        other = self.enrol(ops, test_customer(uuid.uuid4().hex[:12]))
+        other_id = _membership_id(other.json())
+        self.results.expect(
+            "enrolment_idempotent",
+            label,
+            other.status == 200 and other_id not in (None, membership_id),
+            f"enrolling another customer must answer another membership than {membership_id!r}, got "
+            f"{other_id!r}: {other.describe()}",
+            other.curl,
+        )
+        if other_id is not None and other_id != membership_id:
+            self.enrolled.append(other_id)
         return {"customer": customer, "member": body}
 
     def check_enrolled_search(self, ops: MemberOperations, enrolled: Mapping[str, Any]) -> None:
@@ -325,6 +340,17 @@ class MemberScenarios:
                 f"{membership_id!r}: {exchange.describe()}",
                 exchange.curl,
             )
+        # A provider answering every search with everyone would pass the above: nobody matches a stranger.
+        stranger = {name: self.value_for(name, uuid.uuid4().hex[:12]) for name in ops.combinations[0]}
+        exchange = self.search(ops, stranger)
+        self.results.expect(
+            "member_search",
+            label,
+            exchange.status == 200 and membership_id not in self.found(ops, exchange),
+            f"searching for a customer nobody enrolled ({stranger}) must not find {membership_id!r}: "
+            f"{exchange.describe()}",
+            exchange.curl,
+        )
 
     def check_enrolled_listed(self, enrolled: Mapping[str, Any]) -> None:
         """The list operation answers the enrolled membership as the enrolment did."""

@@ -296,6 +296,36 @@ def _list_forgets_enterprise(flow: Flow, op: Operation | None) -> Flow:
     return flow
 
 
+def enrolment_always_first() -> Any:
+    # Every enrolment answers the first member enrolled: idempotent, but for everyone.
+    first: list[bytes] = []
+
+    def answer(flow: Flow, op: Operation | None, upstream: Answer) -> Answer:
+        if _is_enrolment(op) and upstream.status == 200:
+            if not first:
+                first.append(upstream.body)
+            upstream.body = first[0]
+        return upstream
+
+    return answer
+
+
+def search_finds_anyone() -> Any:
+    # A search that matches nobody answers the last members it found: a filter that does not filter.
+    last: list[Any] = []
+
+    def answer(flow: Flow, op: Operation | None, upstream: Answer) -> Answer:
+        body = upstream.json()
+        if _is_search(op) and upstream.status == 200 and isinstance(body, dict):
+            if body.get("data"):
+                last[:] = [body["data"]]
+            elif last:
+                upstream.set_json({"data": last[0]})
+        return upstream
+
+    return answer
+
+
 def reject_token_on_search(rejected: str) -> Any:
     rewrite = reject_token(rejected)
 
@@ -350,6 +380,8 @@ def reverse_mutants(tokens: list[str]) -> list[Mutation]:
         m("accept_101_ids", "id_limit", on_request=_truncate_ids),
         m("link_fails", "link_unlink", on_response=_link_fails),
         m("search_finds_nobody", "member_search", on_response=_search_finds_nobody),
+        m("search_finds_anyone", "member_search", on_response=search_finds_anyone()),
+        m("enrolment_always_first", "enrolment_idempotent", on_response=enrolment_always_first()),
         m("incomplete_filter_accepted", "invalid_search_criteria", on_response=_incomplete_filter_accepted),
         m("enrolment_duplicates", "enrolment_idempotent", on_request=_enrol_duplicates),
         m("enrolled_not_listed", "enrolled_member_listed", on_request=_list_forgets_enterprise),

@@ -92,7 +92,7 @@ def test_without_writes_nothing_is_enrolled(reverse_mock: str):
 def test_with_writes_every_member_check_runs_and_passes(reverse_mock: str):
     # The reference provider keeps the rules: each member check runs and passes.
     results, sent = member_checks(reverse_mock, allow_writes=True)
-    assert sent.count("enrollMember") == 2
+    assert sent.count("enrollMember") == 3
     assert results.failing_checks() == []
     for check in MEMBER_CHECKS:
         assert dict(results.by_check(check)), f"{check} did not run"
