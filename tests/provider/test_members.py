@@ -241,3 +241,15 @@ async def test_a_backend_never_sees_an_incomplete_filter(kit_client):
     # The location filter is the nearest: the missing country is named.
     assert ("#/memberFilter/countryCode", "field-required") in field_errors(response.json())
     assert calls == []
+
+
+def test_the_criteria_problem_speaks_the_requested_language(reference):
+    # Front desk staff read these texts in Mews; the kit's languages cover the new problem too.
+    body = {"mewsEnterpriseId": ENTERPRISE, "memberFilter": {"firstName": "Eve"}}
+    texts = set()
+    for language in ("en", "cs", "de"):
+        response = reference.post(SEARCH, json=body, headers={**AUTH, "Accept-Language": language})
+        assert response.headers["content-language"] == language
+        problem = assert_conforms(response)
+        texts.add((problem["title"], problem["errors"][0]["detail"]))
+    assert len(texts) == 3

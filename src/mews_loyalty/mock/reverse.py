@@ -136,9 +136,10 @@ SEED_CUSTOMERS: dict[str, dict[str, Any]] = {
 SEED_LINKS: dict[tuple[UUID, str], UUID] = {(SEED_ENTERPRISE_ID, "M-1001"): SEED_CUSTOMER_ID}
 
 
-_FILTER_COMBINATIONS = required_combinations(
-    catalog("reverse").document, catalog("reverse").schema("memberFilter")
-) or ((),)
+# Read from the spec: the kit has already refused a filter that completes none of them.
+_FILTER_COMBINATIONS = (
+    required_combinations(catalog("reverse").document, catalog("reverse").schema("memberFilter")) or ()
+)
 # memberFilter property -> where a member keeps it (wire names)
 _MEMBER_FIELDS: dict[str, tuple[str, ...]] = {
     "providerMembershipId": ("membership", "providerMembershipId"),
