@@ -101,7 +101,7 @@ def contract(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def upstream(session: nox.Session) -> None:
-    """Compare Mews' published Connector spec with ours: nox -s upstream -- --connector-spec PATH_OR_URL."""
+    """Compare Mews' published specs with ours: -- --connector-spec PATH_OR_URL / --reverse-spec PATH_OR_URL."""
     sync(session, "codegen")
     session.run("python", "-m", "codegen.upstream", *session.posargs)
 

@@ -13,6 +13,8 @@ becomes a :class:`Shape`, in which the ways of writing the same thing no longer 
   or ``anyOf: [x, {type: 'null'}]`` (3.1); an untyped schema admits null in both versions;
 - ``anyOf``/``oneOf`` alternatives that differ only in ``format`` (``date`` or ``date-time``) merge
   into one shape with both formats; other alternatives stay apart as ``variants``;
+- a double negation ``not: {not: X}`` is ``X``, and ``anyOf`` of ``required``-only alternatives
+  beside properties (Mews' ``memberFilter``) is one ``required-combinations`` constraint;
 - 3.0's boolean ``exclusiveMinimum``/``exclusiveMaximum`` become 3.1's numeric form;
 - string, number and array keywords written beside an ``allOf`` wrapper of an update value
   (an object whose only job is its ``Value``), where validators ignore them, move onto ``Value``,
@@ -57,6 +59,10 @@ NON_OBJECT_KEYWORDS = frozenset(
     }
 )
 UPDATE_VALUE_PROPERTY = "Value"
+# One of several property combinations must be complete (``anyOf`` of ``required`` lists): compared
+# as one constraint, so a property added beside it reads as that, not as five changed alternatives.
+REQUIRED_COMBINATIONS = "required-combinations"
+ANNOTATIONS = frozenset({"title", "description", "$comment", "examples"})
 JSON_MEDIA_TYPE = "application/json"
 
 
@@ -190,6 +196,11 @@ class _Normaliser:
     ) -> tuple[dict[str, Any], tuple[str, ...]]:
         """``node`` with its own ``$ref`` and ``allOf`` merged in (subschemas stay as written)."""
         node = dict(node)
+        double = node.get("not")
+        if isinstance(double, Mapping) and set(double) == {"not"} and isinstance(double["not"], Mapping):
+            # `not: {not: X}` is X (our memberFilter writes Mews' `anyOf` so; specs/README.md).
+            del node["not"]
+            node["allOf"] = [*(node.get("allOf") or []), double["not"]]
         if "$ref" in node:
             ref = str(node.pop("$ref"))
             if ref in seen:
@@ -218,6 +229,10 @@ class _Normaliser:
         schema, seen = self._inline(node, seen)
         if "x-recursive-ref" in schema:
             return Shape(recursive_ref=str(schema["x-recursive-ref"]))
+        combinations = _required_combinations(self, schema)
+        if combinations is not None:
+            plain = self.shape({key: value for key, value in schema.items() if key != "anyOf"}, seen)
+            return replace(plain, constraints={**plain.constraints, REQUIRED_COMBINATIONS: combinations})
         for keyword in ("anyOf", "oneOf"):
             if isinstance(schema.get(keyword), list):
                 return self._alternatives(schema, keyword, seen)
@@ -277,6 +292,25 @@ class _Normaliser:
         for other in others:
             types = None if types is None or other.types is None else types | other.types
         return Shape(types=types, nullable=has_null, variants=tuple(others))
+
+
+def _required_combinations(
+    normaliser: _Normaliser, schema: Mapping[str, Any]
+) -> tuple[tuple[str, ...], ...] | None:
+    """``anyOf`` of ``required``-only alternatives (one property combination must be complete), sorted."""
+    alternatives = schema.get("anyOf")
+    if not isinstance(alternatives, list) or not alternatives:
+        return None
+    combinations = []
+    for alternative in alternatives:
+        if not isinstance(alternative, Mapping):
+            return None
+        if "$ref" in alternative:
+            alternative = normaliser.resolve(str(alternative["$ref"]))
+        if set(alternative) - ANNOTATIONS - {"required"} or not alternative.get("required"):
+            return None
+        combinations.append(tuple(sorted(str(name) for name in alternative["required"])))
+    return tuple(sorted(combinations))
 
 
 def _is_object(schema: Mapping[str, Any]) -> bool:

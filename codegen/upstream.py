@@ -1,6 +1,8 @@
-"""Upstream watch: how Mews' published Connector spec differs from ours, and whether it breaks our users.
+"""Upstream watch: how Mews' published specs differ from ours, and whether it breaks our users.
 
     python -m codegen.upstream --connector-spec swagger.yaml                 # report, grouped by operation
+    python -m codegen.upstream --reverse-spec loyalty-partner-api.yaml       # the Loyalty Partner (Reverse) API
+    python -m codegen.upstream --reverse-spec memberships.md --reverse-spec members.md   # GitBook pages
     python -m codegen.upstream --connector-spec https://api.mews.com/swagger/connector/swagger.yaml
     python -m codegen.upstream --connector-spec swagger.yaml --format json   # for machines
     python -m codegen.upstream --connector-spec swagger.yaml --show-known    # also what we chose to differ in
@@ -56,6 +58,16 @@ Applied to each kind of difference (kind: in a request / in a response):
 
 Titles, descriptions, examples, links, ``x-`` annotations and ``dependentRequired`` are not
 compared.
+
+**The Reverse API** (``--reverse-spec``, repeatable) is compared the same way with
+``specs/reverse/openapi.yaml`` (every path), with its own recorded deviations
+(``codegen/upstream_known_reverse.yaml``). Mews publishes it only as OpenAPI fragments embedded in
+its operation pages (one self-contained JSON document per operation), so a source may also be a
+page (Markdown, HTML, text) holding such fragments: they are merged into one document. Our
+operations that a set of fragments does not cover are listed as *not compared* rather than removed;
+those we reconstructed (``x-reconstructed-from``) are listed as *reconstructed, not published* when
+Mews' document lacks them, and once Mews publishes one, every difference of it is reported, so the
+reconstruction is replaced by what Mews says.
 """
 
 from __future__ import annotations
@@ -83,10 +95,15 @@ from codegen._openapi_normalise import (
     extract_operations,
 )
 from codegen.apis import CODEGEN, SPECS
+from codegen.apis import ROOT as ROOT_DIR
 
 OURS = SPECS / "connector" / "openapi.yaml"
 KNOWN = CODEGEN / "upstream_known.yaml"
 LOYALTY_PREFIX = "/api/connector/v1/loyalty"
+REVERSE_OURS = SPECS / "reverse" / "openapi.yaml"
+REVERSE_KNOWN = CODEGEN / "upstream_known_reverse.yaml"
+REVERSE_PREFIX = "/"
+RECONSTRUCTED_KEY = "x-reconstructed-from"
 FETCH_TIMEOUT_SECONDS = 60.0
 USAGE_ERROR = 2
 
@@ -557,45 +574,117 @@ def apply_known(differences: Sequence[Difference], known: Sequence[KnownDeviatio
 
 def load_document(source: str, *, http: httpx.Client | None = None) -> Mapping[str, Any]:
     """An OpenAPI document (YAML or JSON) from a file or an http(s) URL."""
+    return parse_document(read_source(source, http=http), source)
+
+
+def read_source(source: str, *, http: httpx.Client | None = None) -> str:
+    """The text of a file or of an http(s) URL."""
     if re.match(r"https?://", source):
-        client = http or httpx.Client(timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=True)
-        try:
-            response = client.get(source)
-            response.raise_for_status()
-        except httpx.HTTPStatusError as error:
-            raise UpstreamError(f"cannot fetch {source}: HTTP {error.response.status_code}") from error
-        except httpx.HTTPError as error:
-            raise UpstreamError(
-                f"cannot reach {source} ({type(error).__name__}: {error}); "
-                "download it where the network allows and pass the file instead"
-            ) from error
-        finally:
-            if http is None:
-                client.close()
-        text = response.text
-    else:
-        try:
-            text = Path(source).read_text(encoding="utf-8")
-        except OSError as error:
-            raise UpstreamError(f"cannot read {source}: {error.strerror or error}") from error
+        return _fetch_text(source, http)
+    try:
+        return Path(source).read_text(encoding="utf-8")
+    except OSError as error:
+        raise UpstreamError(f"cannot read {source}: {error.strerror or error}") from error
+
+
+def parse_document(text: str, source: str, *, fragments: bool = False) -> Mapping[str, Any]:
+    """A YAML or JSON document; with ``fragments``, also a page embedding OpenAPI JSON fragments."""
+    document: Any = None
+    error: yaml.YAMLError | None = None
     try:
         document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 (safe loaders only)
-    except yaml.YAMLError as error:
+    except yaml.YAMLError as caught:
+        error = caught
+    if isinstance(document, Mapping) and (not fragments or "openapi" in document):
+        return document
+    if fragments:
+        embedded = embedded_documents(text)
+        if embedded:
+            return merge_fragments(embedded, source)
+        raise UpstreamError(f"{source} is neither an OpenAPI document nor a page embedding OpenAPI fragments")
+    if error is not None:
         raise UpstreamError(f"{source} is neither YAML nor JSON: {error}") from error
-    if not isinstance(document, Mapping):
-        raise UpstreamError(f"{source} is not an OpenAPI document")
-    return document
+    raise UpstreamError(f"{source} is not an OpenAPI document")
+
+
+FRAGMENT_START = re.compile(r'\{\s*"openapi"\s*:')
+
+
+def embedded_documents(text: str) -> list[Mapping[str, Any]]:
+    """Every complete JSON object that starts with ``"openapi"`` in a page (GitBook embeds them)."""
+    decoder = json.JSONDecoder()
+    found: list[Mapping[str, Any]] = []
+    position = 0
+    while (match := FRAGMENT_START.search(text, position)) is not None:
+        try:
+            value, end = decoder.raw_decode(text, match.start())
+        except json.JSONDecodeError:
+            position = match.end()  # cut off (a page copy that stops mid-fragment): skip it
+            continue
+        if isinstance(value, Mapping) and isinstance(value.get("paths", {}), Mapping):
+            found.append(value)
+        position = end
+    return found
+
+
+def merge_fragments(documents: Sequence[Mapping[str, Any]], source: str) -> dict[str, Any]:
+    """One document from self-contained fragments: paths and components united, equal repeats merged."""
+    merged: dict[str, Any] = {"openapi": documents[0].get("openapi"), "info": documents[0].get("info", {})}
+    paths: dict[str, dict[str, Any]] = {}
+    components: dict[str, dict[str, Any]] = {}
+    for document in documents:
+        for path, item in (document.get("paths") or {}).items():
+            target = paths.setdefault(str(path), {})
+            for method, operation in (item or {}).items():
+                if method in target and target[method] != operation:
+                    raise UpstreamError(f"{source}: two fragments define {method.upper()} {path} differently")
+                target[method] = operation
+        for section, entries in (document.get("components") or {}).items():
+            target = components.setdefault(str(section), {})
+            for name, value in (entries or {}).items():
+                if name in target and target[name] != value:
+                    raise UpstreamError(
+                        f"{source}: two fragments define components.{section}.{name} differently"
+                    )
+                target[name] = value
+    merged["paths"] = paths
+    merged["components"] = components
+    return merged
+
+
+def load_sources(sources: Sequence[str], *, http: httpx.Client | None = None) -> Mapping[str, Any]:
+    """The Reverse API document from one or more sources (documents or pages with fragments)."""
+    documents = [parse_document(read_source(source, http=http), source, fragments=True) for source in sources]
+    return documents[0] if len(documents) == 1 else merge_fragments(documents, ", ".join(sources))
+
+
+def _fetch_text(source: str, http: httpx.Client | None) -> str:
+    client = http or httpx.Client(timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=True)
+    try:
+        response = client.get(source)
+        response.raise_for_status()
+    except httpx.HTTPStatusError as error:
+        raise UpstreamError(f"cannot fetch {source}: HTTP {error.response.status_code}") from error
+    except httpx.HTTPError as error:
+        raise UpstreamError(
+            f"cannot reach {source} ({type(error).__name__}: {error}); "
+            "download it where the network allows and pass the file instead"
+        ) from error
+    finally:
+        if http is None:
+            client.close()
+    return response.text
 
 
 def loyalty_operations(
-    document: Mapping[str, Any], source: str, prefix: str
+    document: Mapping[str, Any], source: str, prefix: str, api: str = "Connector"
 ) -> dict[tuple[str, str], Operation]:
     try:
         operations = extract_operations(document, prefix)
     except DocumentError as error:
         raise UpstreamError(f"{source}: {error}") from error
     if not operations:
-        raise UpstreamError(f"{source} has no operations under {prefix}: is it the Connector API document?")
+        raise UpstreamError(f"{source} has no operations under {prefix}: is it the {api} API document?")
     return operations
 
 
@@ -608,6 +697,8 @@ class Report:
     ours_source: str
     differences: tuple[Difference, ...]  # every difference, explained ones marked `known`
     unmatched_known: tuple[str, ...]  # recorded deviations that explained nothing
+    not_compared: tuple[tuple[str, str], ...] = ()  # (our operation, why Mews' document has no match)
+    notes: tuple[str, ...] = ()
 
     @property
     def unexplained(self) -> list[Difference]:
@@ -646,6 +737,9 @@ class Report:
                 "Recorded deviations that explained nothing (fixed upstream? remove them): "
                 + ", ".join(self.unmatched_known)
             )
+        for endpoint, why in self.not_compared:
+            lines.append(f"Not compared: {endpoint}: {why}.")
+        lines.extend(self.notes)
         return "\n".join(lines)
 
     def render_json(self) -> str:
@@ -665,6 +759,8 @@ class Report:
                 "differences": [plain(d) for d in unexplained],
                 "known": [plain(d) for d in self.differences if d.known is not None],
                 "unmatched_known": list(self.unmatched_known),
+                "not_compared": [{"endpoint": e, "why": w} for e, w in self.not_compared],
+                "notes": list(self.notes),
                 "exit_status": self.exit_status,
             },
             indent=2,
@@ -692,28 +788,114 @@ def build_report(
     )
 
 
+def _is_whole_document(text: str) -> bool:
+    try:
+        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 (safe loaders only)
+    except yaml.YAMLError:
+        return False
+    return isinstance(document, Mapping) and "openapi" in document
+
+
+def reconstructed_operations(document: Mapping[str, Any]) -> dict[tuple[str, str], str]:
+    """``(method, path)`` -> the page each reconstructed operation of ours comes from."""
+    return {
+        (method, str(path)): str(operation[RECONSTRUCTED_KEY])
+        for path, item in (document.get("paths") or {}).items()
+        for method, operation in (item or {}).items()
+        if isinstance(operation, Mapping) and RECONSTRUCTED_KEY in operation
+    }
+
+
+def build_reverse_report(
+    upstream_sources: Sequence[str],
+    *,
+    ours_source: str = str(REVERSE_OURS),
+    known_path: Path = REVERSE_KNOWN,
+    http: httpx.Client | None = None,
+) -> Report:
+    """Mews' published Reverse API (a whole document, or fragments from its pages) against ours."""
+    label = ", ".join(upstream_sources)
+    texts = [read_source(source, http=http) for source in upstream_sources]
+    documents = [parse_document(t, s, fragments=True) for t, s in zip(texts, upstream_sources, strict=True)]
+    fragments = len(texts) > 1 or not _is_whole_document(texts[0])
+    upstream = documents[0] if len(documents) == 1 else merge_fragments(documents, label)
+    ours_document = load_document(ours_source)
+    theirs = loyalty_operations(upstream, label, REVERSE_PREFIX, "Reverse")
+    ours = loyalty_operations(ours_document, ours_source, REVERSE_PREFIX, "Reverse")
+    reconstructed = reconstructed_operations(ours_document)
+    by_label = {op.label: key for key, op in ours.items()}
+    kept: list[Difference] = []
+    not_compared: list[tuple[str, str]] = []
+    for difference in compare(theirs, ours):
+        key = by_label.get(difference.endpoint)
+        if difference.kind == "operation-removed" and key in reconstructed:
+            not_compared.append(
+                (difference.endpoint, f"reconstructed from {reconstructed[key]}, not published")
+            )
+        elif difference.kind == "operation-removed" and fragments:
+            not_compared.append((difference.endpoint, "not in the published fragments"))
+        else:
+            kept.append(difference)
+    notes = tuple(
+        f"Published now: {ours[key].label} (ours is reconstructed from {page}); replace the reconstruction "
+        "with Mews' schema in specs/reverse/openapi.yaml."
+        for key, page in reconstructed.items()
+        if key in theirs
+    )
+    known = load_known(known_path)
+    differences = apply_known(kept, known)
+    used = {d.known for d in differences}
+    return Report(
+        label,
+        ours_source,
+        tuple(differences),
+        tuple(k.id for k in known if k.id not in used),
+        tuple(not_compared),
+        notes,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m codegen.upstream",
-        description="Compare Mews' published Connector spec with specs/connector/openapi.yaml.",
+        description="Compare Mews' published Connector or Reverse API spec with ours in specs/.",
     )
-    parser.add_argument(
-        "--connector-spec", required=True, metavar="PATH_OR_URL", help="Mews' published Connector spec"
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--connector-spec", metavar="PATH_OR_URL", help="Mews' published Connector spec")
+    which.add_argument(
+        "--reverse-spec",
+        action="append",
+        metavar="PATH_OR_URL",
+        help="Mews' published Reverse API spec, or a page embedding its OpenAPI fragments (repeatable)",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--show-known", action="store_true", help="also list differences we made on purpose")
-    parser.add_argument("--ours", default=str(OURS), metavar="PATH", help="our spec (default: %(default)s)")
     parser.add_argument(
-        "--known", default=str(KNOWN), metavar="PATH", help="recorded deviations (default: %(default)s)"
+        "--ours",
+        metavar="PATH",
+        help=f"our spec (default: {OURS.relative_to(ROOT_DIR)} or {REVERSE_OURS.relative_to(ROOT_DIR)})",
     )
     parser.add_argument(
-        "--path-prefix", default=LOYALTY_PREFIX, help="operations compared (default: %(default)s)"
+        "--known", metavar="PATH", help="recorded deviations (default: the API's upstream_known file)"
+    )
+    parser.add_argument(
+        "--path-prefix", default=LOYALTY_PREFIX, help="Connector operations compared (default: %(default)s)"
     )
     args = parser.parse_args(argv)
     try:
-        report = build_report(
-            args.connector_spec, ours_source=args.ours, known_path=Path(args.known), prefix=args.path_prefix
-        )
+        if args.reverse_spec:
+            report = build_reverse_report(
+                args.reverse_spec,
+                ours_source=args.ours or str(REVERSE_OURS),
+                known_path=Path(args.known) if args.known else REVERSE_KNOWN,
+            )
+        else:
+            report = build_report(
+                args.connector_spec,
+                ours_source=args.ours or str(OURS),
+                known_path=Path(args.known) if args.known else KNOWN,
+                prefix=args.path_prefix,
+            )
     except UpstreamError as error:
         print(f"upstream: {error}", file=sys.stderr)
         return USAGE_ERROR

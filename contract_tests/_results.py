@@ -28,6 +28,10 @@ OUR_CHECKS: dict[str, str] = {
     "link_unlink": "a membership can be linked and unlinked",
     "token_rotation": "both tokens of a rotation are accepted, a wrong one is not",
     "problem_details": "field errors are problem+json with pointers to the field",
+    "member_search": "an enrolled member is found by each filter combination, a stranger is not",
+    "invalid_search_criteria": "a filter completing no combination is a 400 problem at #/memberFilter",
+    "enrolment_idempotent": "the same customer enrolled twice gets the same membership, another one another",
+    "enrolled_member_listed": "the enrolled membership is listed, not notFound",
 }
 
 

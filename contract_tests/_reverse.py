@@ -16,6 +16,7 @@ from typing import Any
 from contract_tests import _schema as S
 from contract_tests._http import ApiClient, Exchange
 from contract_tests._results import Results
+from contract_tests._reverse_members import MemberScenarios
 from mews_loyalty._spec import Operation, catalog, resolve
 
 NOT_FOUND = "notFound"
@@ -46,6 +47,7 @@ class ReverseScenarios:
     enterprise_id: str
     membership_ids: Sequence[str]
     customer_id: str
+    allow_writes: bool = True  # False: no enrolment (the member checks say why they did not run)
 
     def __post_init__(self) -> None:
         self.list_op = list_operation()
@@ -73,6 +75,17 @@ class ReverseScenarios:
         self.check_problem_details()
         self.check_link_unlink()
         self.check_token_rotation()
+        members = MemberScenarios(
+            self.client,
+            self.results,
+            self.tokens,
+            self.enterprise_id,
+            self.membership_ids,
+            self.list_ids,
+            self._problem,
+            allow_writes=self.allow_writes,
+        )
+        members.run()
 
     def check_results_per_id(self) -> None:
         """One entry per requested id; unknown ids are notFound, known ones are not."""

@@ -148,7 +148,7 @@ def test_the_plain_install_reads_its_operation_catalog(release):
         "from mews_loyalty._spec import catalog; print(len(catalog('connector').operations), len(catalog('reverse').operations))"
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["12", "2"]
+    assert done.stdout.split() == ["12", "4"]
 
 
 def test_the_plain_install_reports_its_versions(release):

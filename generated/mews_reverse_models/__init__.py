@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
@@ -15,6 +16,110 @@ from pydantic import (
     Field,
     RootModel,
 )
+
+
+class MemberFilter(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    provider_membership_id: Annotated[
+        str | MISSING,
+        Field(
+            alias="providerMembershipId",
+            description="The provider's identifier of the membership.",
+        ),
+    ] = MISSING
+    membership_number: Annotated[
+        str | MISSING,
+        Field(
+            alias="membershipNumber",
+            description="The membership number the programme assigned.",
+        ),
+    ] = MISSING
+    email: Annotated[
+        str | MISSING,
+        Field(description="The customer's email address.", max_length=255),
+    ] = MISSING
+    first_name: Annotated[
+        str | MISSING,
+        Field(
+            alias="firstName", description="The customer's first name.", max_length=255
+        ),
+    ] = MISSING
+    last_name: Annotated[
+        str | MISSING,
+        Field(
+            alias="lastName", description="The customer's last name.", max_length=255
+        ),
+    ] = MISSING
+    phone_number: Annotated[
+        str | MISSING,
+        Field(alias="phoneNumber", description="The customer's phone number."),
+    ] = MISSING
+    city: Annotated[
+        str | MISSING, Field(description="The customer's city.", max_length=255)
+    ] = MISSING
+    postal_code: Annotated[
+        str | MISSING,
+        Field(
+            alias="postalCode",
+            description="The customer's postal code.",
+            max_length=255,
+        ),
+    ] = MISSING
+    country_code: Annotated[
+        str | MISSING,
+        Field(
+            alias="countryCode",
+            description="ISO 3166-1 code of the customer's country.",
+        ),
+    ] = MISSING
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    line1: Annotated[str | MISSING, Field(description="First line.")] = MISSING
+    line2: Annotated[str | MISSING, Field(description="Second line.")] = MISSING
+    city: Annotated[str | MISSING, Field(description="City.")] = MISSING
+    postal_code: Annotated[
+        str | MISSING, Field(alias="postalCode", description="Postal code.")
+    ] = MISSING
+    country_code: Annotated[
+        str | MISSING,
+        Field(alias="countryCode", description="ISO 3166-1 code of the country."),
+    ] = MISSING
+    country_subdivision_code: Annotated[
+        str | MISSING,
+        Field(
+            alias="countrySubdivisionCode",
+            description="Code of the state or region, e.g. `NY`.",
+        ),
+    ] = MISSING
+
+
+class MemberAddress(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    line1: Annotated[str | MISSING, Field(description="First line.")] = MISSING
+    line2: Annotated[str | MISSING, Field(description="Second line.")] = MISSING
+    city: Annotated[str | MISSING, Field(description="City.")] = MISSING
+    postal_code: Annotated[
+        str | MISSING, Field(alias="postalCode", description="Postal code.")
+    ] = MISSING
+    country_code: Annotated[
+        str | MISSING,
+        Field(alias="countryCode", description="ISO 3166-1 code of the country."),
+    ] = MISSING
+    country_subdivision_code: Annotated[
+        str | MISSING,
+        Field(
+            alias="countrySubdivisionCode",
+            description="Code of the state or region, e.g. `NY`.",
+        ),
+    ] = MISSING
 
 
 class ProviderMembershipId(RootModel[str]):
@@ -263,6 +368,64 @@ class ProblemDetail(BaseModel):
     ] = MISSING
 
 
+class SearchMembersRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    mews_enterprise_id: Annotated[
+        UUID,
+        Field(
+            alias="mewsEnterpriseId",
+            description="Identifier of the Mews enterprise the request is made for.",
+        ),
+    ]
+    provider_enterprise_id: Annotated[
+        str | MISSING,
+        Field(
+            alias="providerEnterpriseId",
+            description="The provider's own identifier of that enterprise, when it has one.",
+        ),
+    ] = MISSING
+    member_filter: Annotated[MemberFilter, Field(alias="memberFilter")]
+
+
+class Customer(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    first_name: Annotated[
+        str | MISSING, Field(alias="firstName", description="First name.")
+    ] = MISSING
+    last_name: Annotated[
+        str | MISSING, Field(alias="lastName", description="Last name.")
+    ] = MISSING
+    email: Annotated[str | MISSING, Field(description="Email address.")] = MISSING
+    birthday: Annotated[date | MISSING, Field(description="Date of birth.")] = MISSING
+    phone_number: Annotated[
+        str | MISSING, Field(alias="phoneNumber", description="Phone number.")
+    ] = MISSING
+    address: Address | MISSING = MISSING
+
+
+class Member(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    first_name: Annotated[
+        str | MISSING, Field(alias="firstName", description="First name.")
+    ] = MISSING
+    last_name: Annotated[
+        str | MISSING, Field(alias="lastName", description="Last name.")
+    ] = MISSING
+    email: Annotated[str | MISSING, Field(description="Email address.")] = MISSING
+    birthday: Annotated[date | MISSING, Field(description="Date of birth.")] = MISSING
+    phone_number: Annotated[
+        str | MISSING, Field(alias="phoneNumber", description="Phone number.")
+    ] = MISSING
+    address: MemberAddress | MISSING = MISSING
+    membership: Membership
+
+
 class ListMembershipsResponse(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -275,3 +438,33 @@ class ListMembershipsResponse(BaseModel):
             min_length=1,
         ),
     ]
+
+
+class SearchMembersResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    data: Annotated[
+        list[Member], Field(description="Zero or more possible matches, best first.")
+    ]
+
+
+class EnrollMemberRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    mews_enterprise_id: Annotated[
+        UUID,
+        Field(
+            alias="mewsEnterpriseId",
+            description="Identifier of the Mews enterprise the request is made for.",
+        ),
+    ]
+    provider_enterprise_id: Annotated[
+        str | MISSING,
+        Field(
+            alias="providerEnterpriseId",
+            description="The provider's own identifier of that enterprise, when it has one.",
+        ),
+    ] = MISSING
+    customer: Customer

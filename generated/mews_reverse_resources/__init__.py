@@ -18,8 +18,13 @@ from typing import TYPE_CHECKING, Any, Literal, Never, Required, TypedDict
 from uuid import UUID
 
 from mews_reverse_client.models import (
+    Address,
+    Customer,
     LinkMembershipResponse,
+    Member,
+    MemberFilter,
     Membership,
+    SearchMembersResponse,
 )
 
 if (
@@ -29,6 +34,70 @@ if (
     from mews_loyalty._results import Page
 
     import mews_reverse_models
+
+
+class MemberFilterDict(TypedDict, total=False):
+    """``memberFilter`` as sent (the generated attrs and pydantic ``MemberFilter`` are accepted too).
+    What to search by. At least one combination must be complete: an email, a membership number, a
+    provider membership id, a first and last name, or a last name with city and country."""
+
+    providerMembershipId: str
+    """The provider's identifier of the membership."""
+    membershipNumber: str
+    """The membership number the programme assigned."""
+    email: str
+    """The customer's email address."""
+    firstName: str
+    """The customer's first name."""
+    lastName: str
+    """The customer's last name."""
+    phoneNumber: str
+    """The customer's phone number."""
+    city: str
+    """The customer's city."""
+    postalCode: str
+    """The customer's postal code."""
+    countryCode: str
+    """ISO 3166-1 code of the customer's country."""
+
+
+class AddressDict(TypedDict, total=False):
+    """``address`` as sent (the generated attrs and pydantic ``Address`` are accepted too). A postal
+    address. Reconstructed: every property is optional, and properties not listed here are accepted
+    and ignored."""
+
+    line1: str
+    """First line."""
+    line2: str
+    """Second line."""
+    city: str
+    """City."""
+    postalCode: str
+    """Postal code."""
+    countryCode: str
+    """ISO 3166-1 code of the country."""
+    countrySubdivisionCode: str
+    """Code of the state or region, e.g. `NY`."""
+
+
+class CustomerDict(TypedDict, total=False):
+    """``customer`` as sent (the generated attrs and pydantic ``Customer`` are accepted too). A person
+    as Mews knows them. Reconstructed: every property is optional, and properties not listed here
+    are accepted and ignored."""
+
+    firstName: str
+    """First name."""
+    lastName: str
+    """Last name."""
+    email: str
+    """Email address."""
+    birthday: datetime.date | str
+    """Date of birth."""
+    phoneNumber: str
+    """Phone number."""
+    address: AddressDict | Address | mews_reverse_models.Address
+    """A postal address. Reconstructed: every property is optional, and properties not listed here are
+    accepted and ignored."""
 
 
 class TypedResource:
@@ -71,6 +140,138 @@ class AsyncTypedResource:
             if name.startswith("_"):
                 raise AttributeError(name)
             return getattr(self._resource, name)
+
+
+class MembersResource(TypedResource):
+    """``members``: Finding the provider's members for a Mews customer, and enrolling a customer."""
+
+    def search_members(
+        self,
+        *,
+        mews_enterprise_id: UUID | str,
+        member_filter: MemberFilterDict
+        | MemberFilter
+        | mews_reverse_models.MemberFilter,
+        provider_enterprise_id: str | None = None,
+        **unknown: Never,
+    ) -> SearchMembersResponse:
+        """Search members.
+
+        Returns the provider's members who may be the Mews customer described by the filter. Mews calls
+        it while staff create a customer profile and when they look up a profile that has no linked
+        membership; it sends all the customer data it has.
+
+        Args:
+            mews_enterprise_id: Identifier of the Mews enterprise the request is made for.
+            member_filter: What to search by. At least one combination must be complete: an email, a
+                membership number, a provider membership id, a first and last name, or a last name with
+                city and country.
+            provider_enterprise_id: The provider's own identifier of that enterprise, when it has
+                one.
+        """
+        result: SearchMembersResponse = self._resource.run_call(
+            "search_members",
+            mews_enterprise_id=mews_enterprise_id,
+            member_filter=member_filter,
+            provider_enterprise_id=provider_enterprise_id,
+            **unknown,
+        )
+        return result
+
+    def enroll_member(
+        self,
+        *,
+        mews_enterprise_id: UUID | str,
+        customer: CustomerDict | Customer | mews_reverse_models.Customer,
+        provider_enterprise_id: str | None = None,
+        **unknown: Never,
+    ) -> Member:
+        """Enroll a customer.
+
+        Creates a membership for a Mews customer. A customer the provider already has gets the same
+        answer as a new enrolment: 200 with the existing membership.
+
+        Args:
+            mews_enterprise_id: Identifier of the Mews enterprise the request is made for.
+            customer: A person as Mews knows them. Reconstructed: every property is optional, and
+                properties not listed here are accepted and ignored.
+            provider_enterprise_id: The provider's own identifier of that enterprise, when it has
+                one.
+        """
+        result: Member = self._resource.run_call(
+            "enroll_member",
+            mews_enterprise_id=mews_enterprise_id,
+            customer=customer,
+            provider_enterprise_id=provider_enterprise_id,
+            **unknown,
+        )
+        return result
+
+
+class AsyncMembersResource(AsyncTypedResource):
+    """``members``: Finding the provider's members for a Mews customer, and enrolling a customer. (async: ``await`` the calls, ``async for`` over ``iter_*``)"""
+
+    async def search_members(
+        self,
+        *,
+        mews_enterprise_id: UUID | str,
+        member_filter: MemberFilterDict
+        | MemberFilter
+        | mews_reverse_models.MemberFilter,
+        provider_enterprise_id: str | None = None,
+        **unknown: Never,
+    ) -> SearchMembersResponse:
+        """Search members.
+
+        Returns the provider's members who may be the Mews customer described by the filter. Mews calls
+        it while staff create a customer profile and when they look up a profile that has no linked
+        membership; it sends all the customer data it has.
+
+        Args:
+            mews_enterprise_id: Identifier of the Mews enterprise the request is made for.
+            member_filter: What to search by. At least one combination must be complete: an email, a
+                membership number, a provider membership id, a first and last name, or a last name with
+                city and country.
+            provider_enterprise_id: The provider's own identifier of that enterprise, when it has
+                one.
+        """
+        result: SearchMembersResponse = await self._resource.run_call(
+            "search_members",
+            mews_enterprise_id=mews_enterprise_id,
+            member_filter=member_filter,
+            provider_enterprise_id=provider_enterprise_id,
+            **unknown,
+        )
+        return result
+
+    async def enroll_member(
+        self,
+        *,
+        mews_enterprise_id: UUID | str,
+        customer: CustomerDict | Customer | mews_reverse_models.Customer,
+        provider_enterprise_id: str | None = None,
+        **unknown: Never,
+    ) -> Member:
+        """Enroll a customer.
+
+        Creates a membership for a Mews customer. A customer the provider already has gets the same
+        answer as a new enrolment: 200 with the existing membership.
+
+        Args:
+            mews_enterprise_id: Identifier of the Mews enterprise the request is made for.
+            customer: A person as Mews knows them. Reconstructed: every property is optional, and
+                properties not listed here are accepted and ignored.
+            provider_enterprise_id: The provider's own identifier of that enterprise, when it has
+                one.
+        """
+        result: Member = await self._resource.run_call(
+            "enroll_member",
+            mews_enterprise_id=mews_enterprise_id,
+            customer=customer,
+            provider_enterprise_id=provider_enterprise_id,
+            **unknown,
+        )
+        return result
 
 
 class MembershipsResource(TypedResource):
@@ -210,18 +411,22 @@ class AsyncMembershipsResource(AsyncTypedResource):
 class ReverseResources:
     """The typed resource accessors of the blocking reverse client."""
 
+    members: MembersResource
     memberships: MembershipsResource
 
 
 class AsyncReverseResources:
     """The typed resource accessors of the async reverse client."""
 
+    members: AsyncMembersResource
     memberships: AsyncMembershipsResource
 
 
 RESOURCE_CLASSES: dict[str, type[TypedResource]] = {
+    "members": MembersResource,
     "memberships": MembershipsResource,
 }
 ASYNC_RESOURCE_CLASSES: dict[str, type[AsyncTypedResource]] = {
+    "members": AsyncMembersResource,
     "memberships": AsyncMembershipsResource,
 }

@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import Any, Literal, Self
 
 import httpx
 from mews_connector_resources import (
@@ -39,7 +39,12 @@ from mews_loyalty._http import (
     sdk_version,
     user_agent,
 )
-from mews_loyalty._operations import AsyncOperationRunner, OperationRunner, resource_accessors
+from mews_loyalty._operations import (
+    AsyncOperationRunner,
+    OperationRunner,
+    ResourceAccessors,
+    resource_accessors,
+)
 from mews_loyalty._pacing import DEFAULT_RATE_LIMIT, RateLimit, SharedRateLimit, shared_pacer
 from mews_loyalty._redaction import Redactor, Secret
 from mews_loyalty._retry import DEFAULT_MAX_RETRIES
@@ -120,9 +125,7 @@ def _required(value: str | None, name: str, variable: str, environ: Mapping[str,
     return found
 
 
-class _ConnectorClientBase:
-    _resources: dict[str, Any]
-
+class _ConnectorClientBase(ResourceAccessors):
     def __init__(
         self,
         *,
@@ -164,16 +167,8 @@ class _ConnectorClientBase:
     def base_url(self) -> str:
         return self._settings.base_url
 
-    @property
-    def resource_names(self) -> tuple[str, ...]:
-        """The resource accessors this client has, as the spec defines them."""
-        return tuple(self._resources)
-
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, client={self._settings.client!r})"
-
-    def __dir__(self) -> list[str]:
-        return sorted({*super().__dir__(), *self.__dict__.get("_resources", {})})
 
     def _http_args(self, transport: Any, timeout: float | httpx.Timeout) -> dict[str, Any]:
         return {
@@ -244,16 +239,7 @@ class ConnectorClient(_ConnectorClientBase, ConnectorResources):
         http = http_client if http_client is not None else httpx.Client(**self._http_args(transport, timeout))
         self._sender = Sender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
         runner = OperationRunner(self._sender, self._settings.envelope, self._redactor)
-        self._resources = resource_accessors(self._catalog_resources(), runner, RESOURCE_CLASSES)
-        self.__dict__.update(self._resources)
-
-    if not TYPE_CHECKING:  # type checkers see the typed accessors of ConnectorResources, nothing else
-
-        def __getattr__(self, name: str) -> Any:
-            raise AttributeError(
-                f"{type(self).__name__} has no attribute {name!r}; resources: "
-                f"{', '.join(self.__dict__.get('_resources', {}))}"
-            )
+        self._install_resources(resource_accessors(self._catalog_resources(), runner, RESOURCE_CLASSES))
 
     def close(self) -> None:
         self._sender.close()
@@ -316,16 +302,7 @@ class AsyncConnectorClient(_ConnectorClientBase, AsyncConnectorResources):
         )
         self._sender = AsyncSender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
         runner = AsyncOperationRunner(self._sender, self._settings.envelope, self._redactor)
-        self._resources = resource_accessors(self._catalog_resources(), runner, ASYNC_RESOURCE_CLASSES)
-        self.__dict__.update(self._resources)
-
-    if not TYPE_CHECKING:  # type checkers see the typed accessors of AsyncConnectorResources only
-
-        def __getattr__(self, name: str) -> Any:
-            raise AttributeError(
-                f"{type(self).__name__} has no attribute {name!r}; resources: "
-                f"{', '.join(self.__dict__.get('_resources', {}))}"
-            )
+        self._install_resources(resource_accessors(self._catalog_resources(), runner, ASYNC_RESOURCE_CLASSES))
 
     async def aclose(self) -> None:
         await self._sender.aclose()

@@ -1,4 +1,4 @@
-"""The string formats of JSON Schema, checked as the specs mean them (RFC 3339, RFC 3986, RFC 4122).
+"""The string formats of JSON Schema, checked as the specs mean them (RFC 3339, 3986, 4122, 5321).
 
     FORMATS["uuid"]("3fa85f64-5717-4562-b3fc-2c963f66afa6")   # True
     is_uri("https://rewards.example.com/m/1")                 # True
@@ -40,6 +40,14 @@ _URI = re.compile(
     rf"(?:\?(?:{_PCHAR}|[/?])*)?"  # query
     rf"(?:#(?:{_PCHAR}|[/?])*)?"  # fragment
 )
+# RFC 5321 Mailbox: a dot-atom or quoted local part, "@", a host name or an address literal (ASCII;
+# internationalised addresses are the separate "idn-email" format).
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_EMAIL = re.compile(
+    rf'(?:{_ATEXT}+(?:\.{_ATEXT}+)*|"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*")'
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+    r"|\[[^\[\]\\]+\])"
+)
 _IP_FUTURE = re.compile(r"[vV][0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+")
 
 
@@ -62,6 +70,7 @@ FORMATS: dict[str, Callable[[str], bool]] = {
     "date": lambda text: _DATE.fullmatch(text) is not None,
     "date-time": lambda text: _DATE_TIME.fullmatch(text) is not None,
     "uri": is_uri,
+    "email": lambda text: _EMAIL.fullmatch(text) is not None,  # lengths are the schema's business
 }
 
 _HYPHENATED = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from mews_loyalty._errors import MewsError, UnexpectedResponseError
@@ -331,3 +331,34 @@ def resource_accessors(
             resource = Resource(name, operations, runner)
         accessors[name] = typed[name](resource) if name in typed else resource
     return accessors
+
+
+class ResourceAccessors:
+    """What the four clients share about their resource attributes, which come from the catalog.
+
+    ``_install_resources`` puts each accessor in the instance's ``__dict__`` (so attribute access costs
+    nothing); a misspelt name gets an error listing the real ones. Type checkers see the generated
+    ``*Resources`` classes instead, which name every accessor.
+    """
+
+    _resources: dict[str, Any]
+
+    def _install_resources(self, accessors: dict[str, Any]) -> None:
+        self._resources = accessors
+        self.__dict__.update(accessors)
+
+    @property
+    def resource_names(self) -> tuple[str, ...]:
+        """The resource accessors this client has, as the spec defines them."""
+        return tuple(self._resources)
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *self.__dict__.get("_resources", {})})
+
+    if not TYPE_CHECKING:  # type checkers see only the typed accessors
+
+        def __getattr__(self, name: str) -> Any:
+            raise AttributeError(
+                f"{type(self).__name__} has no attribute {name!r}; resources: "
+                f"{', '.join(self.__dict__.get('_resources', {}))}"
+            )

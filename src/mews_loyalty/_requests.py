@@ -4,8 +4,9 @@ Everything is driven by the catalog: the keyword names an operation accepts are 
 its generated pydantic request model, the batch field and its limit come from the spec, and the body is
 checked with that model in strict JSON mode, the spec's string formats as the mock and the kit
 check them (``_formats.FormatChecker``: a UUID the caller spelled braced, as a URN or as 32 hex digits
-is sent in canonical form; a date-time without seconds is refused) and the spec's
-``x-max-interval-in-months``. A rejected request raises before anything is sent.
+is sent in canonical form; a date-time without seconds is refused), the spec's
+``x-max-interval-in-months`` and its property combinations (``_combinations``). A rejected request
+raises before anything is sent.
 
     body = build(op, envelope, params={"account_ids": [uuid4()]}, paging=(1000, None))
     data = encode(op, body)      # bytes, or RequestValidationError naming e.g. "CreatedUtc"
@@ -28,6 +29,7 @@ from mews_connector_client.types import Unset as ConnectorUnset
 from mews_reverse_client.types import Unset as ReverseUnset
 from pydantic import BaseModel, ValidationError
 
+from mews_loyalty._combinations import unmet_combinations
 from mews_loyalty._errors import RequestValidationError
 from mews_loyalty._formats import Location, describe_formats, format_checker
 from mews_loyalty._spec import CURSOR_FIELD, PAGING_FIELD, Operation, catalog, resolve
@@ -68,10 +70,11 @@ def to_wire(value: Any) -> Any:
 
 @cache
 def _parameter_names(request_model: type[BaseModel], wire_names: frozenset[str]) -> dict[str, str]:
+    # A one-word property (``customer``) has no alias: its field name is its wire name.
     return {
-        name: info.alias
+        name: info.alias or name
         for name, info in request_model.model_fields.items()
-        if info.alias is not None and info.alias in wire_names
+        if (info.alias or name) in wire_names
     }
 
 
@@ -157,7 +160,7 @@ def encode(op: Operation, body: Mapping[str, Any], *, item_offset: int = 0) -> b
     ]
     if problems:
         raise RequestValidationError(describe(op), _shorten(problems))
-    problems = _interval_problems(op, body)
+    problems = _interval_problems(op, body) + _combination_problems(op, body)
     if problems:
         raise RequestValidationError(describe(op), problems)
     return data
@@ -293,6 +296,18 @@ def split_long_intervals(op: Operation, params: Mapping[str, Any]) -> list[dict[
         windows = calendar_windows(*bounds, months)
         variants = [{**variant, name: window} for variant in variants for window in windows]
     return variants
+
+
+def _combination_problems(op: Operation, body: Mapping[str, Any]) -> list[tuple[str, str]]:
+    document = catalog(op.api).document
+    schema = {"$ref": f"#/components/schemas/{op.request_schema}"}
+    return [
+        (
+            ".".join(str(step) for step in unmet.location),
+            f"give at least one complete combination: {unmet.describe()}",
+        )
+        for unmet in unmet_combinations(document, schema, body)
+    ]
 
 
 def batches(items: list[Any], size: int) -> Iterator[tuple[int, list[Any]]]:

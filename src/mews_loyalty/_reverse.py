@@ -3,9 +3,18 @@
     with ReverseClient(base_url="https://provider.example/mews", token="...") as provider:
         memberships = provider.list_memberships(enterprise_id, ["M-1", "M-2"])   # split per 100 ids
         provider.link(enterprise_id, "M-1", customer_id)
+        found = provider.members.search_members(mews_enterprise_id=enterprise_id,
+                                                 member_filter={"email": "john.doe@example.com"})
+        member = provider.members.enroll_member(mews_enterprise_id=enterprise_id,
+                                                customer={"firstName": "John", "lastName": "Doe"})
 
-Errors arrive as RFC 9457 problem details and are raised as ``ProblemDetailError``. The retry policy is
-the Connector one: the list is a read and the link is an idempotent PUT, so both are retried safely.
+Every operation of the spec is also reachable generically, one attribute per tag (``members``,
+``memberships``), each operation under its snake_case operationId with the request's properties as
+snake_case keywords; requests are validated before sending (a filter that completes no search
+combination raises ``RequestValidationError``). Errors arrive as RFC 9457 problem details and are raised
+as ``ProblemDetailError``. The retry policy is the Connector one: the list and the search are reads and
+the link is an idempotent PUT, so they are retried safely; an enrolment is retried only when the
+provider provably did not act.
 """
 
 from __future__ import annotations
@@ -39,7 +48,12 @@ from mews_loyalty._http import (
     borrow,
     user_agent,
 )
-from mews_loyalty._operations import AsyncOperationRunner, OperationRunner, resource_accessors
+from mews_loyalty._operations import (
+    AsyncOperationRunner,
+    OperationRunner,
+    ResourceAccessors,
+    resource_accessors,
+)
 from mews_loyalty._pacing import RateLimit, SharedRateLimit, shared_pacer
 from mews_loyalty._redaction import Redactor, Secret
 from mews_loyalty._retry import DEFAULT_MAX_RETRIES
@@ -53,7 +67,7 @@ def _no_envelope() -> Mapping[str, Any]:
     return {}  # the Reverse API authenticates with a header, not in the body
 
 
-class _ReverseClientBase:
+class _ReverseClientBase(ResourceAccessors):
     def __init__(
         self,
         *,
@@ -165,7 +179,7 @@ class ReverseClient(_ReverseClientBase, ReverseResources):
         self._sender = Sender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
         self._runner = OperationRunner(self._sender, _no_envelope, self._redactor)
         classes = RESOURCE_CLASSES
-        self.__dict__.update(resource_accessors(catalog("reverse").resources(), self._runner, classes))
+        self._install_resources(resource_accessors(catalog("reverse").resources(), self._runner, classes))
 
     def list_memberships(
         self, enterprise_id: UUID | str, ids: Iterable[str], *, provider_enterprise_id: str | None = None
@@ -263,7 +277,7 @@ class AsyncReverseClient(_ReverseClientBase, AsyncReverseResources):
         self._sender = AsyncSender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
         self._runner = AsyncOperationRunner(self._sender, _no_envelope, self._redactor)
         classes = ASYNC_RESOURCE_CLASSES
-        self.__dict__.update(resource_accessors(catalog("reverse").resources(), self._runner, classes))
+        self._install_resources(resource_accessors(catalog("reverse").resources(), self._runner, classes))
 
     async def list_memberships(
         self, enterprise_id: UUID | str, ids: Iterable[str], *, provider_enterprise_id: str | None = None

@@ -247,6 +247,94 @@ def _link_fails(flow: Flow, op: Operation | None, answer: Answer) -> Answer:
     return answer
 
 
+def _is_search(op: Operation | None) -> bool:
+    return op is not None and op.tag == "Members" and op.action.startswith("search")
+
+
+def _is_enrolment(op: Operation | None) -> bool:
+    return op is not None and op.tag == "Members" and not op.action.startswith("search")
+
+
+def _search_finds_nobody(flow: Flow, op: Operation | None, answer: Answer) -> Answer:
+    if _is_search(op) and answer.status == 200:
+        answer.set_json({"data": []})
+    return answer
+
+
+def _incomplete_filter_accepted(flow: Flow, op: Operation | None, answer: Answer) -> Answer:
+    body = answer.json()
+    if (
+        _is_search(op)
+        and answer.status == 400
+        and isinstance(body, dict)
+        and "loyalty/" in str(body.get("type"))
+    ):
+        answer.status = 200
+        answer.drop_header("content-type")
+        answer.headers["content-type"] = "application/json"
+        answer.set_json({"data": []})
+    return answer
+
+
+def _enrol_duplicates(flow: Flow, op: Operation | None) -> Flow:
+    # Every enrolment looks like a new customer to the provider: a duplicate member each time.
+    body = flow.json()
+    customer = body.get("customer") if isinstance(body, dict) else None
+    if _is_enrolment(op) and isinstance(customer, dict) and isinstance(customer.get("email"), str):
+        local, _, domain = customer["email"].partition("@")
+        customer["email"] = f"{local}.{uuid.uuid4().hex[:6]}@{domain}"
+        flow.set_json(body)
+    return flow
+
+
+def _list_forgets_enterprise(flow: Flow, op: Operation | None) -> Flow:
+    # The list looks in the wrong enterprise: members enrolled for this one come back notFound.
+    body = flow.json()
+    if op is not None and op.batch_field and isinstance(body, dict) and "mewsEnterpriseId" in body:
+        body["mewsEnterpriseId"] = str(uuid.uuid4())
+        flow.set_json(body)
+    return flow
+
+
+def enrolment_always_first() -> Any:
+    # Every enrolment answers the first member enrolled: idempotent, but for everyone.
+    first: list[bytes] = []
+
+    def answer(flow: Flow, op: Operation | None, upstream: Answer) -> Answer:
+        if _is_enrolment(op) and upstream.status == 200:
+            if not first:
+                first.append(upstream.body)
+            upstream.body = first[0]
+        return upstream
+
+    return answer
+
+
+def search_finds_anyone() -> Any:
+    # A search that matches nobody answers the last members it found: a filter that does not filter.
+    last: list[Any] = []
+
+    def answer(flow: Flow, op: Operation | None, upstream: Answer) -> Answer:
+        body = upstream.json()
+        if _is_search(op) and upstream.status == 200 and isinstance(body, dict):
+            if body.get("data"):
+                last[:] = [body["data"]]
+            elif last:
+                upstream.set_json({"data": last[0]})
+        return upstream
+
+    return answer
+
+
+def reject_token_on_search(rejected: str) -> Any:
+    rewrite = reject_token(rejected)
+
+    def on_search(flow: Flow, op: Operation | None) -> Flow:
+        return rewrite(flow, op) if _is_search(op) else flow
+
+    return on_search
+
+
 def connector_mutants() -> list[Mutation]:
     def m(name: str, expected: str, **hooks: Any) -> Mutation:
         return Mutation(name, "connector", frozenset(expected.split()), **hooks)
@@ -291,4 +379,11 @@ def reverse_mutants(tokens: list[str]) -> list[Mutation]:
         m("no_field_pointers", "problem_details", on_response=_no_field_pointers),
         m("accept_101_ids", "id_limit", on_request=_truncate_ids),
         m("link_fails", "link_unlink", on_response=_link_fails),
+        m("search_finds_nobody", "member_search", on_response=_search_finds_nobody),
+        m("search_finds_anyone", "member_search", on_response=search_finds_anyone()),
+        m("enrolment_always_first", "enrolment_idempotent", on_response=enrolment_always_first()),
+        m("incomplete_filter_accepted", "invalid_search_criteria", on_response=_incomplete_filter_accepted),
+        m("enrolment_duplicates", "enrolment_idempotent", on_request=_enrol_duplicates),
+        m("enrolled_not_listed", "enrolled_member_listed", on_request=_list_forgets_enterprise),
+        m("search_rejects_rotated_token", "token_rotation", on_request=reject_token_on_search(tokens[1])),
     ]

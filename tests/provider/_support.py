@@ -65,3 +65,15 @@ def assert_conforms(response: httpx.Response) -> Any:
 def field_errors(body: dict[str, Any]) -> set[tuple[str, str]]:
     """``{(pointer, type name), ...}`` of a problem, e.g. ``("#/mewsEnterpriseId", "field-required")``."""
     return {(error["pointer"], error["type"].removeprefix(CORE)) for error in body.get("errors", [])}
+
+
+class MembershipsOnly:
+    """Base of the test backends about listing and linking: finds nobody, enrols nobody (422)."""
+
+    def search_members(self, request: Any) -> list[Any]:
+        return []
+
+    def enroll_member(self, request: Any) -> Any:
+        from mews_loyalty.provider import BusinessRuleViolation
+
+        raise BusinessRuleViolation("This test backend enrols nobody.")

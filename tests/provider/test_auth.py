@@ -13,6 +13,7 @@ from tests.provider._support import (
     LIST,
     NEXT_TOKEN,
     TOKEN,
+    MembershipsOnly,
     assert_conforms,
     link_body,
     list_body,
@@ -106,7 +107,7 @@ def test_tokens_never_appear_in_reprs():
     assert len(tokens) == 2
 
 
-class _NoopBackend:
+class _NoopBackend(MembershipsOnly):
     def list_memberships(self, request):
         return []
 

@@ -23,6 +23,7 @@ from tests.provider._support import (
     LIST,
     NEXT_TOKEN,
     TOKEN,
+    MembershipsOnly,
     assert_conforms,
     field_errors,
     link_body,
@@ -34,7 +35,7 @@ pytestmark = pytest.mark.anyio
 KNOWN = {"A": {"providerMembershipId": "A", "membershipNumber": "100", "status": "enrolled", "points": 7}}
 
 
-class SyncBackend:
+class SyncBackend(MembershipsOnly):
     def __init__(self) -> None:
         self.threads: list[int] = []
 
@@ -109,7 +110,7 @@ async def test_a_sync_method_may_hand_back_an_awaitable(kit_client):
     assert linked == (200, {"success": True})
 
 
-class LinkReturning:
+class LinkReturning(MembershipsOnly):
     def __init__(self, value):
         self.value = value
 
@@ -157,7 +158,7 @@ async def test_link_results_that_cannot_conform_are_a_500(kit_client, value):
     assert (response.status_code, assert_conforms(response)["status"]) == (500, 500)
 
 
-class Crashing:
+class Crashing(MembershipsOnly):
     def list_memberships(self, request):
         raise RuntimeError(f"db password=hunter2 at {request.mews_enterprise_id}")
 
@@ -185,7 +186,7 @@ async def test_a_crash_is_a_500_problem_that_leaks_nothing(kit_client, caplog):
     assert NEXT_TOKEN not in caplog.text
 
 
-class Waiting:
+class Waiting(MembershipsOnly):
     """Waits for a release that never comes within the kit's timeout (the sync method observes it)."""
 
     def __init__(self) -> None:
@@ -217,7 +218,7 @@ async def test_a_backend_slower_than_the_timeout_gets_a_408_problem(kit_client):
         assert problem["type"] == "https://purl.mews.com/problem/core/request-timeout"
 
 
-class SlowLinker:
+class SlowLinker(MembershipsOnly):
     """Links through an upstream slower than the kit's timeout, observing the deadline or not."""
 
     def __init__(self, observes_deadline: bool) -> None:
@@ -295,7 +296,7 @@ def test_without_a_backend_call_in_progress_nothing_expires():
     current_deadline().check()
 
 
-class TimingOut:
+class TimingOut(MembershipsOnly):
     def list_memberships(self, request):
         raise RequestTimedOut("The loyalty core did not answer.")
 

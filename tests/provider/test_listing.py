@@ -10,7 +10,7 @@ import pytest
 from mews_loyalty._spec import catalog
 from mews_loyalty.provider import ListMembershipsResponse, Membership
 from mews_loyalty.provider._backend import batch_lookup
-from tests.provider._support import AUTH, LIST, assert_conforms, list_body
+from tests.provider._support import AUTH, LIST, MembershipsOnly, assert_conforms, list_body
 
 pytestmark = pytest.mark.anyio
 
@@ -23,7 +23,7 @@ def member(membership_id: str, **fields: object) -> dict[str, object]:
     } | fields
 
 
-class FixedBackend:
+class FixedBackend(MembershipsOnly):
     """Answers every lookup with the same entries, whatever was asked."""
 
     def __init__(self, entries: object) -> None:

@@ -11,6 +11,7 @@ from tests.provider._support import (
     ENTERPRISE,
     LINK,
     LIST,
+    MembershipsOnly,
     assert_conforms,
     field_errors,
     link_body,
@@ -20,7 +21,7 @@ from tests.provider._support import (
 pytestmark = pytest.mark.anyio
 
 
-class RecordingBackend:
+class RecordingBackend(MembershipsOnly):
     """Knows nothing; records what reached it, so a test can tell the kit stopped a request."""
 
     def __init__(self) -> None:

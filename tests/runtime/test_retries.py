@@ -274,5 +274,6 @@ def test_the_shipped_specs_mark_exactly_the_reads_and_the_link_put_idempotent():
         "loyaltyPrograms_getAll",
         "loyaltyTiers_getAll",
         "listMemberships",
+        "searchMembers",
         "updateMembershipLink",
     }

@@ -4,7 +4,21 @@
 
 Tokens may also come from ``MEWS_PROVIDER_TOKENS`` (comma separated), which keeps them out of the
 process list. ``--seed-data`` loads ``SEED_MEMBERSHIPS`` (one membership in each state) and
-``SEED_LINKS``; without it the provider knows nothing and every id is ``notFound``.
+``SEED_LINKS``; without it the provider knows nothing and every id is ``notFound``. Seeded members
+are demo data every enterprise sees; a customer enrolled for one enterprise exists for it alone.
+
+Members (``POST /members/search``, ``POST /members``):
+
+- enrolling creates an ``enrolled`` membership (a fresh provider id and a 12-digit number) for the
+  customer, kept per Mews enterprise; enrolling the same customer again answers the same member
+  (Mews' rule). The same customer: the same email (case-insensitive), or, without one, the same
+  first name, last name, birthday and phone number (so every schema-valid customer is enrolled;
+  one with none of these is one anonymous customer per enterprise);
+- a search returns every member matched by at least one complete combination of the filter (email;
+  membership number; provider membership id; first and last name; last name, city and country),
+  strings compared case-insensitively, members matched by more combinations first. Properties of no
+  complete combination (say a phone number) do not narrow the search: Mews sends all it knows;
+- enrolled members are listed by ``/memberships/list`` and linkable like seeded ones.
 
 Linking rules (``success`` says whether the membership ends up in the requested state):
 
@@ -21,19 +35,28 @@ Linking rules (``success`` says whether the membership ends up in the requested 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
 from uuid import UUID
 
 from starlette.applications import Starlette
 
+from mews_loyalty._combinations import required_combinations
+from mews_loyalty._spec import catalog
 from mews_loyalty.provider import (
     DEFAULT_PORT,
     BusinessRuleViolation,
+    EnrollMemberRequest,
     LinkMembershipRequest,
     ListMembershipsRequest,
+    Member,
+    MemberAddress,
     Membership,
     MembershipStatus,
+    SearchMembersRequest,
     create_provider_app,
     serve,
 )
@@ -84,8 +107,70 @@ SEED_MEMBERSHIPS: tuple[Membership, ...] = tuple(
         {"providerMembershipId": "M-1006", "membershipNumber": "M-1006", "status": "declined"},
     )
 )
+# Who the seeded memberships belong to (wire names), found by search in every enterprise.
+SEED_CUSTOMERS: dict[str, dict[str, Any]] = {
+    "M-1001": {
+        "firstName": "John",
+        "lastName": "Doe",
+        "email": "john.doe@example.com",
+        "birthday": "1985-07-20",
+        "phoneNumber": "+9876543210",
+        "address": {
+            "line1": "456 Oak Avenue",
+            "city": "Example City",
+            "postalCode": "54321",
+            "countryCode": "US",
+        },
+    },
+    "M-1002": {"firstName": "Jana", "lastName": "Nováková", "email": "jana.novakova@example.com"},
+    "M-1003": {"firstName": "Hans", "lastName": "Müller", "address": {"city": "Berlin", "countryCode": "DE"}},
+    "M-1004": {"firstName": "Ana", "lastName": "Silva", "email": "ana.silva@example.com"},
+    "M-1005": {
+        "firstName": "John",
+        "lastName": "Doe",
+        "address": {"city": "Springfield", "countryCode": "US"},
+    },
+    "M-1006": {"lastName": "Declined"},
+}
 # (enterprise, membership id) -> customer
 SEED_LINKS: dict[tuple[UUID, str], UUID] = {(SEED_ENTERPRISE_ID, "M-1001"): SEED_CUSTOMER_ID}
+
+
+# Read from the spec: the kit has already refused a filter that completes none of them.
+_FILTER_COMBINATIONS = (
+    required_combinations(catalog("reverse").document, catalog("reverse").schema("memberFilter")) or ()
+)
+# memberFilter property -> where a member keeps it (wire names)
+_MEMBER_FIELDS: dict[str, tuple[str, ...]] = {
+    "providerMembershipId": ("membership", "providerMembershipId"),
+    "membershipNumber": ("membership", "membershipNumber"),
+    "email": ("email",),
+    "firstName": ("firstName",),
+    "lastName": ("lastName",),
+    "phoneNumber": ("phoneNumber",),
+    "city": ("address", "city"),
+    "postalCode": ("address", "postalCode"),
+    "countryCode": ("address", "countryCode"),
+}
+
+
+_MEMBER_PROPERTIES = frozenset(info.alias or name for name, info in Member.model_fields.items())
+_ADDRESS_PROPERTIES = frozenset(info.alias or name for name, info in MemberAddress.model_fields.items())
+
+
+def _folded(value: Any) -> str | None:
+    return " ".join(value.split()).casefold() if isinstance(value, str) and value.strip() else None
+
+
+def _member_value(member: Mapping[str, Any], name: str) -> str | None:
+    value: Any = member
+    for step in _MEMBER_FIELDS.get(name, (name,)):
+        value = value.get(step) if isinstance(value, Mapping) else None
+    return _folded(value)
+
+
+def _wire(model: Any) -> dict[str, Any]:
+    return model.model_dump(mode="json", by_alias=True, exclude_unset=True)  # type: ignore[no-any-return]
 
 
 class InMemoryProvider:
@@ -96,19 +181,74 @@ class InMemoryProvider:
         memberships: Iterable[Membership] = (),
         links: dict[tuple[UUID, str], UUID] | None = None,
         *,
+        customers: Mapping[str, Mapping[str, Any]] | None = None,
         delete_on_unlink: bool = False,
     ) -> None:
-        self.memberships = {m.provider_membership_id: m for m in memberships}
+        self.memberships = {m.provider_membership_id: m for m in memberships}  # seen by every enterprise
+        self.customers = {key: dict(value) for key, value in (customers or {}).items()}
         self.links = dict(links or {})
         self.delete_on_unlink = delete_on_unlink
+        self.enrolled: dict[UUID, dict[str, Membership]] = {}  # enterprise -> membership id -> membership
+        self.enrolled_customers: dict[UUID, dict[str, dict[str, Any]]] = {}  # ... -> customer (wire)
+        self.enrolments: dict[tuple[UUID, tuple[str | None, ...]], str] = {}  # (enterprise, who) -> id
+        self._numbers = itertools.count(900000000001)
 
     @classmethod
     def seeded(cls, *, delete_on_unlink: bool = False) -> InMemoryProvider:
-        return cls(SEED_MEMBERSHIPS, SEED_LINKS, delete_on_unlink=delete_on_unlink)
+        return cls(SEED_MEMBERSHIPS, SEED_LINKS, customers=SEED_CUSTOMERS, delete_on_unlink=delete_on_unlink)
+
+    def _visible(self, enterprise: UUID) -> dict[str, Membership]:
+        return {**self.memberships, **self.enrolled.get(enterprise, {})}
+
+    def _members(self, enterprise: UUID) -> Iterable[dict[str, Any]]:
+        for key, membership in self._visible(enterprise).items():
+            customer = self.enrolled_customers.get(enterprise, {}).get(key, self.customers.get(key, {}))
+            yield {**customer, "membership": _wire(membership)}
+
+    async def search_members(self, request: SearchMembersRequest) -> list[dict[str, Any]]:
+        criteria = {name: _folded(value) for name, value in _wire(request.member_filter).items()}
+        complete = [c for c in _FILTER_COMBINATIONS if all(criteria.get(name) for name in c)]
+        scored = []
+        for member in self._members(request.mews_enterprise_id):
+            score = sum(all(_member_value(member, n) == criteria[n] for n in combo) for combo in complete)
+            if score:
+                scored.append((score, member))
+        scored.sort(key=lambda pair: -pair[0])  # stable: equals keep the order they were created in
+        return [member for _, member in scored]
+
+    async def enroll_member(self, request: EnrollMemberRequest) -> dict[str, Any]:
+        enterprise = request.mews_enterprise_id
+        customer = _wire(request.customer)
+        known = {name: customer[name] for name in _MEMBER_PROPERTIES if name in customer}
+        if isinstance(known.get("address"), Mapping):
+            known["address"] = {k: v for k, v in known["address"].items() if k in _ADDRESS_PROPERTIES}
+        known.pop("membership", None)
+        email = _folded(customer.get("email"))
+        others = tuple(
+            _folded(customer.get(name)) for name in ("firstName", "lastName", "birthday", "phoneNumber")
+        )
+        who: tuple[str | None, ...] = (email,) if email else (None, *others)
+        existing = self.enrolments.get((enterprise, who))
+        if existing is None or existing not in self.enrolled.get(enterprise, {}):
+            membership_id = str(uuid.uuid4())
+            self.enrolled.setdefault(enterprise, {})[membership_id] = Membership.model_validate(
+                {
+                    "providerMembershipId": membership_id,
+                    "membershipNumber": str(next(self._numbers)),
+                    "status": "enrolled",
+                    "tier": "Member",
+                    "points": 0,
+                }
+            )
+            self.enrolled_customers.setdefault(enterprise, {})[membership_id] = known
+            self.enrolments[(enterprise, who)] = existing = membership_id
+        membership = self.enrolled[enterprise][existing]
+        return {**self.enrolled_customers[enterprise][existing], "membership": _wire(membership)}
 
     async def list_memberships(self, request: ListMembershipsRequest) -> list[Membership]:
+        visible = self._visible(request.mews_enterprise_id)
         requested = dict.fromkeys(membership_id.root for membership_id in request.provider_membership_ids)
-        return [self.memberships[key] for key in requested if key in self.memberships]
+        return [visible[key] for key in requested if key in visible]
 
     async def link_membership(self, request: LinkMembershipRequest) -> bool:
         key = (request.mews_enterprise_id, request.provider_membership_id)
@@ -116,9 +256,9 @@ class InMemoryProvider:
         if not request.is_linked:
             if linked_to == request.mews_customer_id:
                 del self.links[key]
-                self._forget_if_unlinked(request.provider_membership_id)
+                self._forget_if_unlinked(request.mews_enterprise_id, request.provider_membership_id)
             return True
-        membership = self.memberships.get(request.provider_membership_id)
+        membership = self._visible(request.mews_enterprise_id).get(request.provider_membership_id)
         if membership is None:
             return False
         if membership.status in UNLINKABLE:
@@ -143,9 +283,12 @@ class InMemoryProvider:
         self.links[key] = request.mews_customer_id
         return True
 
-    def _forget_if_unlinked(self, membership_id: str) -> None:
+    def _forget_if_unlinked(self, enterprise: UUID, membership_id: str) -> None:
         if self.delete_on_unlink and not any(linked_id == membership_id for _, linked_id in self.links):
             self.memberships.pop(membership_id, None)
+            self.customers.pop(membership_id, None)
+            if self.enrolled.get(enterprise, {}).pop(membership_id, None) is not None:
+                self.enrolled_customers[enterprise].pop(membership_id, None)
 
 
 _NOT_ALLOWED = "https://purl.mews.com/problem/core/field-not-allowed-value"

@@ -6,6 +6,12 @@
     )
 
     class Backend:
+        def search_members(self, request: SearchMembersRequest) -> list[Member]:
+            return [...]  # members who may be request.member_filter's customer, best first
+
+        def enroll_member(self, request: EnrollMemberRequest) -> Member:
+            return ...  # the new member, or the existing one for a customer you already have
+
         async def list_memberships(self, request: ListMembershipsRequest) -> list[Membership]:
             return [...]  # the memberships you know among request.provider_membership_ids
 
@@ -18,7 +24,8 @@
     serve(app, port=8081)   # or any ASGI server: uvicorn module:app
 
 The app checks the bearer token (401), validates the body with the generated models (400 with a
-field error per problem, pointers like ``#/providerMembershipIds/3``), answers problems in the
+field error per problem, pointers like ``#/providerMembershipIds/3``; a member filter that completes
+no search combination gets ``loyalty/invalid-member-search-criteria`` at ``#/memberFilter``), answers problems in the
 language of ``Accept-Language`` (English, Czech, German; English by default), turns
 ``BusinessRuleViolation`` into 422 and ``RequestTimedOut`` into 408, hides crashes behind a 500
 problem, and answers one entry per requested id in request order, ``notFound`` for ids the backend
@@ -31,19 +38,29 @@ answers is what Mews gets, so a link committed late is reported as done, never a
 """
 
 from mews_reverse_models import (
+    Address,
+    Customer,
+    EnrollMemberRequest,
     FieldError,
     LinkMembershipRequest,
     LinkMembershipResponse,
     ListMembershipsRequest,
     ListMembershipsResponse,
+    Member,
+    MemberAddress,
+    MemberFilter,
     Membership,
     MembershipStatus,
+    SearchMembersRequest,
+    SearchMembersResponse,
 )
 
 from mews_loyalty.provider._app import DEFAULT_PORT, create_provider_app, serve
 from mews_loyalty.provider._backend import (
     Deadline,
+    Enrollment,
     LinkOutcome,
+    MemberMatches,
     MembershipListing,
     ProviderBackend,
     current_deadline,
@@ -54,19 +71,29 @@ from mews_loyalty.provider._problems import BusinessRuleViolation, RequestTimedO
 __all__ = [
     "DEFAULT_PORT",
     "LANGUAGES",
+    "Address",
     "BusinessRuleViolation",
+    "Customer",
     "Deadline",
+    "EnrollMemberRequest",
+    "Enrollment",
     "FieldError",
     "LinkMembershipRequest",
     "LinkMembershipResponse",
     "LinkOutcome",
     "ListMembershipsRequest",
     "ListMembershipsResponse",
+    "Member",
+    "MemberAddress",
+    "MemberFilter",
+    "MemberMatches",
     "Membership",
     "MembershipListing",
     "MembershipStatus",
     "ProviderBackend",
     "RequestTimedOut",
+    "SearchMembersRequest",
+    "SearchMembersResponse",
     "create_provider_app",
     "current_deadline",
     "serve",

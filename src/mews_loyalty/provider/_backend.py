@@ -1,7 +1,8 @@
 """The backend a provider writes, and how the kit calls it and turns its answers into spec answers.
 
 One backend method per operation, named after the operation's request schema
-(``listMembershipsRequest`` -> ``list_memberships``, ``linkMembershipRequest`` -> ``link_membership``).
+(``searchMembersRequest`` -> ``search_members``, ``enrollMemberRequest`` -> ``enroll_member``,
+``listMembershipsRequest`` -> ``list_memberships``, ``linkMembershipRequest`` -> ``link_membership``).
 Each takes the validated generated request model and may be ``def`` (run in a worker thread, so it
 may block) or ``async def`` (run on the event loop).
 
@@ -21,7 +22,8 @@ What a method returns is made to conform before it is sent:
   withheld with its key left out of the answer, which Mews asks for again later; a ``notFound``
   in its place would make Mews remove the membership. Nothing usable at all, or ``None``, is a 500.
 - otherwise the result is validated as the response model; a bare value fills a one-field response
-  (``True`` -> ``{"success": true}``) and ``None`` means done (a one-boolean response gets ``true``).
+  (``True`` -> ``{"success": true}``, a list of members -> ``{"data": [...]}``) and ``None`` means
+  done (a one-boolean response gets ``true``).
 """
 
 from __future__ import annotations
@@ -40,11 +42,15 @@ from typing import Any, Protocol, TypeAlias
 import anyio
 import anyio.to_thread
 from mews_reverse_models import (
+    EnrollMemberRequest,
     LinkMembershipRequest,
     LinkMembershipResponse,
     ListMembershipsRequest,
     ListMembershipsResponse,
+    Member,
     Membership,
+    SearchMembersRequest,
+    SearchMembersResponse,
 )
 from pydantic import BaseModel, RootModel, ValidationError
 
@@ -55,17 +61,30 @@ logger = logging.getLogger("mews_loyalty.provider")
 
 MembershipListing: TypeAlias = ListMembershipsResponse | Iterable[Membership | Mapping[str, Any]]
 LinkOutcome: TypeAlias = bool | LinkMembershipResponse | None
+MemberMatches: TypeAlias = SearchMembersResponse | Iterable[Member | Mapping[str, Any]]
+Enrollment: TypeAlias = Member | Mapping[str, Any]
 
 
 class ProviderBackend(Protocol):
     """What a provider implements; plain ``def`` or ``async def`` methods both fit.
 
-    ``list_memberships`` returns the memberships it knows among the requested ids (generated
-    ``Membership`` models, or mappings with wire or Python names); the kit answers ``notFound`` for
-    the rest. ``link_membership`` returns whether the membership is now in the requested state
-    (``None`` counts as ``True``). Either may raise ``BusinessRuleViolation`` (422) or
-    ``RequestTimedOut`` (408); any other exception becomes a 500 without its message.
+    ``search_members`` returns the members who may be the customer of ``request.member_filter``,
+    best first (generated ``Member`` models or mappings; none is an empty list); the kit has already
+    refused a filter that completes no combination. ``enroll_member`` returns the ``Member`` with
+    their membership, and must return the existing one for a customer it already has (Mews' rule:
+    the same 200 as a new enrolment, never a duplicate). ``list_memberships`` returns the
+    memberships it knows among the requested ids (generated ``Membership`` models, or mappings with
+    wire or Python names); the kit answers ``notFound`` for the rest. ``link_membership`` returns
+    whether the membership is now in the requested state (``None`` counts as ``True``). Any may
+    raise ``BusinessRuleViolation`` (422) or ``RequestTimedOut`` (408); any other exception becomes
+    a 500 without its message.
     """
+
+    def search_members(
+        self, request: SearchMembersRequest, /
+    ) -> MemberMatches | Awaitable[MemberMatches]: ...
+
+    def enroll_member(self, request: EnrollMemberRequest, /) -> Enrollment | Awaitable[Enrollment]: ...
 
     def list_memberships(
         self, request: ListMembershipsRequest, /
@@ -286,7 +305,8 @@ class ResponseShaper:
         elif isinstance(result, BaseModel):
             data = result
         elif sole is not None:
-            data = {sole[1].alias or sole[0]: result}
+            many = isinstance(result, Iterable) and not isinstance(result, str | bytes)
+            data = {sole[1].alias or sole[0]: [_as_input(item) for item in result] if many else result}
         else:
             raise BackendContractError(f"{self.name} returned a {type(result).__name__}")
         try:

@@ -16,6 +16,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "cs": "Chybný požadavek",
         "de": "Fehlerhafte Anfrage",
     },
+    "title.incomplete-criteria": {
+        "en": "Invalid search criteria",
+        "cs": "Neplatná kritéria vyhledávání",
+        "de": "Ungültige Suchkriterien",
+    },
     "title.unauthorized": {
         "en": "Unauthorized",
         "cs": "Neautorizováno",
@@ -67,6 +72,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "cs": "Tělo požadavku neodpovídá schématu; podrobnosti k jednotlivým polím jsou v errors.",
         "de": "Der Anfrageinhalt entspricht nicht dem Schema; Details zu jedem Feld stehen in errors.",
     },
+    "detail.incomplete-criteria": {
+        "en": "The criteria complete none of the accepted combinations; see errors.",
+        "cs": "Kritéria nenaplňují žádnou z přípustných kombinací; podrobnosti jsou v errors.",
+        "de": "Die Kriterien erfüllen keine der zulässigen Kombinationen; Details stehen in errors.",
+    },
     "detail.missing-credentials": {
         "en": "The bearer token is missing; send it as 'Authorization: Bearer <token>'.",
         "cs": "Chybí bearer token; pošlete jej jako 'Authorization: Bearer <token>'.",
@@ -112,6 +122,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "This field is required.",
         "cs": "Toto pole je povinné.",
         "de": "Dieses Feld ist erforderlich.",
+    },
+    "field.incomplete-combination": {
+        "en": "Give at least one complete combination: {combinations}.",
+        "cs": "Uveďte alespoň jednu úplnou kombinaci: {combinations}.",
+        "de": "Geben Sie mindestens eine vollständige Kombination an: {combinations}.",
     },
     "field.not-allowed": {
         "en": "This property is not allowed here.",
