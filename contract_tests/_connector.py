@@ -15,7 +15,6 @@ token) and reports what it could not. ``rate_limit`` only with ``probe_rate_limi
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
@@ -27,7 +26,7 @@ from functools import cache
 from typing import Any
 
 from contract_tests import _schema as S
-from contract_tests._http import ApiClient, Exchange
+from contract_tests._http import ApiClient, Exchange, server_json
 from contract_tests._pacing import parse_retry_after
 from contract_tests._results import NotRunnable, Results, ScenarioError
 from mews_loyalty._spec import ENVELOPE_FIELDS, PAGING_FIELD, Operation, catalog, resolve
@@ -205,11 +204,7 @@ class Ledger:
 
     def observe_raw(self, op: Operation, status: int, request: Any, content: bytes) -> None:
         if status == 200 and op.action in {"add", "delete"}:
-            try:
-                body = json.loads(content) if op.action == "add" else None
-            except ValueError:
-                return
-            self.observe(op, status, request, body)
+            self.observe(op, status, request, server_json(content) if op.action == "add" else None)
 
     def items(self, resource: Resource) -> dict[str, dict[str, Any]]:
         with self._lock:
@@ -336,14 +331,18 @@ class ConnectorScenarios:
         overrides = {k: v for k, v in chosen.items() if k in target.references}
         return str(self.create(target, overrides)[ID])
 
-    def create(self, resource: Resource, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Create one record; raises ``ScenarioError`` when the server refuses."""
-        assert resource.add is not None
-        assert resource.add.batch_field is not None
+    def _spend_one(self) -> None:
+        """Stop before creating a record the write budget (``--max-writes``) does not allow."""
         if self.ledger.exhausted:
             raise NotRunnable(
                 f"needs a larger --max-writes (the {self.ledger.budget} records allowed are created)"
             )
+
+    def create(self, resource: Resource, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Create one record; raises ``ScenarioError`` when the server refuses."""
+        assert resource.add is not None
+        assert resource.add.batch_field is not None
+        self._spend_one()
         fields = self.add_item_fields(resource, overrides or {}, self.next_variant())
         exchange = self.call(resource.add, **{resource.add.batch_field: [fields]})
         items = exchange.items(resource.items)
@@ -499,6 +498,7 @@ class ConnectorScenarios:
                 if not resource.writable or resource.add is None or resource.add.batch_field is None:
                     continue
                 label = resource.add.operation_id
+                self._spend_one()
                 fields = self.add_item_fields(resource, {}, self.next_variant())
                 exchange = self.call(resource.add, **{resource.add.batch_field: [fields]})
                 items = exchange.items(resource.items)
@@ -745,7 +745,7 @@ class ConnectorScenarios:
         )
         if skipped:
             self.results.notes.append(
-                f"ignored_body_auth: not probed (writes not allowed): {', '.join(skipped)}"
+                f"ignored_body_auth: not probed (writes not allowed, or no record to probe with): {', '.join(skipped)}"
             )
 
     def _valid_body(self, resource: Resource, op: Operation) -> dict[str, Any] | None:

@@ -46,7 +46,7 @@ from schemathesis.engine.recorder import ScenarioRecorder
 from schemathesis.generation import GenerationMode
 from schemathesis.schemas import BaseSchema
 
-from contract_tests._http import request_id_problem
+from contract_tests._http import request_id_problem, server_json
 from contract_tests._pacing import Pacer
 from contract_tests._results import Results, ScenarioError
 from contract_tests._secrets import MaskedTextFile, Secrets, curl_line
@@ -87,6 +87,10 @@ class FuzzPlan:
     stateful_omit: tuple[str, ...] = ()
     workers: int = 1
     request_timeout: float = 30.0
+    # Operations the stateless phases send only invalid (negative) cases to, and the coverage phase
+    # skips: under a write budget, the creating ones (a conforming server creates nothing from
+    # those). The stateful phase stops when ``FuzzHooks.may_create`` says the budget is spent.
+    negative_only: tuple[str, ...] = ()
 
 
 @dataclass
@@ -147,6 +151,11 @@ def before_call(
             hooks.prepare_body(operation, case.body)
         if hooks.prepare_write is not None and _positive(case) and not reads_only(operation):
             hooks.prepare_write(operation, case.body)
+        spent = hooks.may_create is not None and not hooks.may_create()
+        if spent and creates(operation) and not _positive(case) and operation.batch_field in case.body:
+            # An invalid case may be invalid only where a server does not look; past the write
+            # budget it is sent with an empty batch (minItems 1), so it stays invalid and creates nothing.
+            case.body[operation.batch_field or ""] = []
         batch = case.body.get(operation.batch_field or "")
         if _phase(case) == "stateful" and isinstance(batch, list) and len(batch) > 1:
             # A link fills the first item of a batch; the generated others name records that do
@@ -161,9 +170,12 @@ def filter_case(context: schemathesis.HookContext, case: schemathesis.Case[Any])
     active = _active_for(case)
     if active is None or active[0].may_create is None:
         return True
-    operation = active[1]
-    creates = operation.action.startswith(("add", "create"))
-    return not (creates and _positive(case) and not active[0].may_create())
+    return not (creates(active[1]) and _positive(case) and not active[0].may_create())
+
+
+def creates(operation: Operation) -> bool:
+    """Whether ``operation`` creates records (what a write budget counts)."""
+    return operation.action.startswith(("add", "create"))
 
 
 def _positive(case: schemathesis.Case[Any]) -> bool:
@@ -236,11 +248,7 @@ def request_id_header(
     ):
         return SKIPPED  # the spec speaks of the documented method only
     headers = {name: values[0] for name, values in response.headers.items() if values}
-    try:
-        body = json.loads(response.content) if response.content else None
-    except ValueError:
-        body = None
-    problem = request_id_problem(headers, body)
+    problem = request_id_problem(headers, server_json(response.content))
     if problem:
         raise AssertionError(problem)
     return None
@@ -272,6 +280,15 @@ def _config(plan: FuzzPlan, enabled: tuple[str, ...]) -> schemathesis.Config:
         "warnings": False,
         "cache": {"enabled": False},
     }
+    if plan.negative_only and enabled != ("stateful",):
+        # The coverage phase's cases turn valid once the credentials are filled in: it would create.
+        data["operations"] = [
+            {
+                "include-operation-id": list(plan.negative_only),
+                "generation": {"mode": "negative"},
+                "phases": {"coverage": {"enabled": False}},
+            }
+        ]
     if plan.bearer is not None:
         data["auth"] = {"openapi": {"bearerAuth": {"bearer": plan.bearer}}}
     return schemathesis.Config.from_dict(data)
@@ -422,7 +439,10 @@ def run_schemathesis(plan: FuzzPlan, hooks: FuzzHooks) -> list[str]:
             spec = Path(scratch) / "openapi.json"
             spec.write_text(json.dumps(document), encoding="utf-8")
             _run_engine(plan, hooks, collector, spec, stateless, plan.report_dir)
-        if "stateful" in plan.phases:
+        if "stateful" in plan.phases and hooks.may_create is not None and not hooks.may_create():
+            # Its link chains start at creating steps; with none left it would only churn.
+            hooks.results.skip("stateful", "needs a larger --max-writes (all records allowed are created)")
+        elif "stateful" in plan.phases:
             spec = Path(scratch) / "openapi-stateful.json"
             requests = {op.request_schema for op in catalog(plan.api).operations}
             spec.write_text(json.dumps(_without(document, requests, plan.stateful_omit)), encoding="utf-8")
@@ -479,6 +499,10 @@ def _run_engine(
             context.on_event(event)
             for handler in handlers:
                 handler.handle_event(context, event)
+            if phases == ("stateful",) and hooks.may_create is not None and not hooks.may_create():
+                # Its chains start at creating steps: with the write budget spent it would only churn.
+                hooks.results.notes.append("stateful: stopped when the write budget (--max-writes) was spent")
+                break
     finally:
         stream.close()
         for handler in handlers:

@@ -45,8 +45,18 @@ RESPONSE_CHECKS = {
 }
 MAX_429_RETRIES = 3
 REQUEST_ID = "Request-Id"
+NOT_JSON: Any = object()  # what ``server_json`` returns for a body that is not JSON
 MAX_SILENT_IN_A_ROW = 3
 DESCRIBED_CHARACTERS = 300
+
+
+def server_json(content: bytes) -> Any:
+    """A server's body as JSON, or ``NOT_JSON``: never raises, whatever the bytes (invalid, not
+    UTF-8, nested too deep for the parser)."""
+    try:
+        return json.loads(content)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return NOT_JSON
 
 
 @dataclass
@@ -66,10 +76,8 @@ class Exchange:
     def json(self) -> Any:
         """The body as JSON, whatever its shape; ``{}`` when it is not JSON at all."""
         if self._json is None:
-            try:
-                self._json = json.loads(self.response.content)
-            except (ValueError, UnicodeDecodeError):
-                self._json = {}
+            value = server_json(self.response.content)
+            self._json = {} if value is NOT_JSON else value
         return self._json
 
     def object(self) -> dict[str, Any]:

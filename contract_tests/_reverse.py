@@ -19,7 +19,7 @@ from typing import Any
 
 from contract_tests import _schema as S
 from contract_tests._http import ApiClient, Exchange
-from contract_tests._results import Results
+from contract_tests._results import Results, ScenarioError
 from mews_loyalty._spec import Operation, catalog, resolve
 
 NOT_FOUND = "notFound"
@@ -258,25 +258,33 @@ class ReverseScenarios:
         return self._linkable
 
     def observe_write(self, op: Operation, status: int, request: Any, content: bytes) -> None:
-        """Note which named membership a successful link request left linked to the customer."""
-        if op.operation_id != self.link_op.operation_id or status != 200 or not isinstance(request, dict):
+        """Note which membership a link request may have left linked to the customer: any link not
+        refused (4xx) may have happened; only an unlink answered 200 surely did."""
+        if op.operation_id != self.link_op.operation_id or not isinstance(request, dict):
             return
         roles = {role: name for name, role in self.link_roles().items()}
         membership, linked = request.get(roles.get("membership", "")), request.get(roles.get("linked", ""))
-        if isinstance(membership, str) and isinstance(linked, bool):
-            self._linked[membership] = linked
+        if not isinstance(membership, str) or not isinstance(linked, bool):
+            return
+        if linked and not 400 <= status < 500:
+            self._linked[membership] = True
+        elif not linked and status == 200:
+            self._linked[membership] = False
 
     def restore(self) -> None:
         """Unlink every pair the run left linked (each started unlinked: the suite links only the
         customer the user named, or one made up)."""
         for membership_id in [m for m, linked in self._linked.items() if linked]:
-            exchange = self.client.send(self.link_op, self.link_body(membership_id, False))
-            if exchange.status == 200:
-                self._linked[membership_id] = False
+            try:
+                exchange = self.client.send(self.link_op, self.link_body(membership_id, False))
+                answer = exchange.describe()
+            except ScenarioError as error:
+                answer = error.message
             else:
+                self.observe_write(self.link_op, exchange.status, exchange.body, b"")
+            if self._linked[membership_id]:
                 self.results.leftovers.append(
-                    f"membership {membership_id} may still be linked to customer {self.customer_id}: "
-                    f"{exchange.describe()}"
+                    f"membership {membership_id} may still be linked to customer {self.customer_id}: {answer}"
                 )
 
     def check_link_unlink(self) -> None:
@@ -293,8 +301,8 @@ class ReverseScenarios:
             self.results.skip("link_unlink", "none of the --membership-id memberships is enrolled or pending")
             return
         membership_id = linkable[0]
+        self._linked[membership_id] = True  # until an unlink is answered 200
         linked = self.client.send(self.link_op, self.link_body(membership_id, True))
-        self.observe_write(self.link_op, linked.status, linked.body, b"")
         self.results.expect(
             "link_unlink",
             label,

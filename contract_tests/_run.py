@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import sys
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +28,7 @@ import schemathesis
 from schemathesis.schemas import BaseSchema
 
 from contract_tests._connector import ConnectorScenarios, Credentials, Ledger, resources
-from contract_tests._fuzz import PHASES, FuzzHooks, FuzzPlan, reads_only, run_schemathesis
+from contract_tests._fuzz import PHASES, FuzzHooks, FuzzPlan, creates, reads_only, run_schemathesis
 from contract_tests._http import ApiClient
 from contract_tests._pacing import Pacer
 from contract_tests._report import summary, write_reports
@@ -88,6 +88,11 @@ class ReverseOptions(CommonOptions):
 def read_operations(api: ApiName) -> tuple[str, ...]:
     """The operations that only read: what a read-only run may send."""
     return tuple(op.operation_id for op in catalog(api).operations if reads_only(op))
+
+
+def creating_operations(api: ApiName) -> tuple[str, ...]:
+    """The operations that create records: what a write budget counts."""
+    return tuple(op.operation_id for op in catalog(api).operations if creates(op))
 
 
 def _links_within(api: ApiName, operation_ids: tuple[str, ...]) -> int:
@@ -185,7 +190,7 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
         client, credentials, results, ledger, options.allow_writes, values=options.values
     )
     with client:
-        _preflight_connector(scenarios)
+        _preflight(_preflight_connector, scenarios, results)
         try:
             with _whole_run(results):
                 scenarios.run()
@@ -244,6 +249,7 @@ def _fuzz_connector(
         stateful_max_steps=options.stateful_max_steps,
         stateful_omit=("ChainId",),
         request_timeout=options.timeout,
+        negative_only=() if ledger.budget is None else creating_operations("connector"),
     )
     results.errors += run_schemathesis(plan, hooks)
     return hooks.probed
@@ -261,6 +267,16 @@ def _clean_up(scenarios: ConnectorScenarios, results: Results, ledger: Ledger) -
         results.writes.created = ledger.spent
         results.writes.deleted = ledger.removed()
         results.writes.left = results.writes.created - results.writes.deleted
+
+
+def _preflight(check: Callable[[Any], None], scenarios: Any, results: Results) -> None:
+    """Run a preflight: a usage error stops the run (no reports); a fault of the suite is recorded."""
+    try:
+        check(scenarios)
+    except UsageError:
+        raise
+    except Exception as error:
+        results.fault("preflight", error)
 
 
 def _preflight_connector(scenarios: ConnectorScenarios) -> None:
@@ -323,7 +339,7 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
         allow_writes=options.allow_writes,
     )
     with client:
-        _preflight_reverse(scenarios)
+        _preflight(_preflight_reverse, scenarios, results)
         try:
             with _whole_run(results):
                 scenarios.run()
