@@ -107,7 +107,7 @@ class FuzzHooks:
     # Connector: probe an operation with wrong/missing/empty body tokens; returns the problems found.
     probe_body_auth: Callable[[Operation, dict[str, Any]], list[str]] | None = None
     check_request_id: bool = False
-    # Positive cases of writing operations, before sending: confine them to what the user named (in place).
+    # Cases of writing operations, before sending: confine them to what the user named (in place).
     prepare_write: Callable[[Operation, dict[str, Any]], None] | None = None
     # Whether positive creating cases may still be sent (the write budget); None: always.
     may_create: Callable[[], bool] | None = None
@@ -149,7 +149,7 @@ def before_call(
     if isinstance(case.body, dict):
         if hooks.prepare_body is not None:
             hooks.prepare_body(operation, case.body)
-        if hooks.prepare_write is not None and _positive(case) and not reads_only(operation):
+        if hooks.prepare_write is not None and not reads_only(operation):
             hooks.prepare_write(operation, case.body)
         spent = hooks.may_create is not None and not hooks.may_create()
         if spent and creates(operation) and not _positive(case) and operation.batch_field in case.body:

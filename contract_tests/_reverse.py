@@ -230,7 +230,8 @@ class ReverseScenarios:
 
     def confine_write(self, op: Operation, body: dict[str, Any]) -> None:
         """Point a generated link request at a named membership (or, with none named, at an id the
-        provider cannot know) and the named customer, so fuzzing touches nothing else."""
+        provider cannot know) and the named customer, so fuzzing touches nothing else. A value that
+        is itself the invalid part of a case (too long, not a string, not a UUID) is left alone."""
         if op.operation_id != self.link_op.operation_id:
             return
         targets = self.linkable() or self.unknown_ids(1)
@@ -241,8 +242,18 @@ class ReverseScenarios:
             "membership": targets[self._confined % len(targets)],
         }
         for name, role in self.link_roles().items():
-            if name in body and role in values:
+            value = body.get(name)
+            if role in values and isinstance(value, str) and self._valid_as(role, value):
                 body[name] = values[role]
+
+    def _valid_as(self, role: str, value: str) -> bool:
+        if role == "membership":
+            return len(value) <= self.max_id_length
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            return False
+        return True
 
     def linkable(self) -> list[str]:
         """The named memberships a link may be asked for (enrolled or pending), read once."""

@@ -23,7 +23,7 @@ Corrupt = Callable[[Answer], Answer]
 # The client timeout the corruption tests run with, and how late a "timeout" answer arrives.
 CLIENT_TIMEOUT = 1.0
 LATE_BY = 1.6
-LARGE_BYTES = 4 * 1024 * 1024
+LARGE_BYTES = 2 * 1024 * 1024
 
 
 def _rewrite_json(change: Callable[[Any], Any]) -> Corrupt:
