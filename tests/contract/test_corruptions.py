@@ -109,21 +109,24 @@ def test_the_unmodified_proxy_conforms(
     assert data["faults"] == []
 
 
-FUZZED = [
-    ("connector", "gateway_502_html", ("get_all",)),
-    ("connector", "connection_dropped", ("update",)),
-    ("connector", "ids_as_numbers", ()),
-    ("reverse", "array_instead_of_object", ()),
-    ("reverse", "gateway_502_html", ("update_membership_link",)),
+FUZZED = [  # (api, corruption, the operations it corrupts, a check that must name it)
+    ("connector", "gateway_502_html", ("get_all",), "status_code_conformance"),
+    ("connector", "connection_dropped", ("update",), "answers"),
+    ("connector", "ids_as_numbers", (), "response_schema_conformance"),
+    ("reverse", "array_instead_of_object", (), "response_schema_conformance"),
+    ("reverse", "gateway_502_html", ("update_membership_link",), "not_a_server_error"),
 ]
 
 
-@pytest.mark.parametrize(("api", "name", "actions"), FUZZED, ids=[f"{a}-{n}" for a, n, _ in FUZZED])
+@pytest.mark.parametrize(
+    ("api", "name", "actions", "check"), FUZZED, ids=[f"{a}-{n}" for a, n, _, _ in FUZZED]
+)
 def test_fuzzing_describes_a_corrupted_answer(
     upstreams: dict[str, str],
     api: ApiName,
     name: str,
     actions: tuple[str, ...],
+    check: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -134,6 +137,7 @@ def test_fuzzing_describes_a_corrupted_answer(
     code, output, data = verify(upstreams, api, corruption, tmp_path, capsys, phases="examples,fuzzing")
     assert_described(code, output, data, tmp_path)
     assert data["schemathesis_cases"], "fuzzing did not run"
+    assert check in {f["check"] for f in data["failures"]}  # type: ignore[attr-defined]
 
 
 def test_dependents_of_a_failed_step_are_reported_not_run(
