@@ -87,8 +87,8 @@ class FuzzPlan:
     stateful_omit: tuple[str, ...] = ()
     workers: int = 1
     request_timeout: float = 30.0
-    # Operations the stateless phases send only invalid (negative) cases to, and the coverage phase
-    # skips: under a write budget, the creating ones (a conforming server creates nothing from
+    # Operations the stateless phases send only invalid (negative) cases to, and the examples and
+    # coverage phases skip: under a write budget, the creating ones (a conforming server creates nothing from
     # those). The stateful phase stops when ``FuzzHooks.may_create`` says the budget is spent.
     negative_only: tuple[str, ...] = ()
 
@@ -281,12 +281,13 @@ def _config(plan: FuzzPlan, enabled: tuple[str, ...]) -> schemathesis.Config:
         "cache": {"enabled": False},
     }
     if plan.negative_only and enabled != ("stateful",):
-        # The coverage phase's cases turn valid once the credentials are filled in: it would create.
+        # Examples are valid by nature, and the coverage phase's cases turn valid once the
+        # credentials are filled in: both would create.
         data["operations"] = [
             {
                 "include-operation-id": list(plan.negative_only),
                 "generation": {"mode": "negative"},
-                "phases": {"coverage": {"enabled": False}},
+                "phases": {"coverage": {"enabled": False}, "examples": {"enabled": False}},
             }
         ]
     if plan.bearer is not None:

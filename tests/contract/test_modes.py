@@ -7,6 +7,7 @@ against the real mocks (small fixed-seed example counts; pacing on a simulated c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,7 +93,9 @@ def test_a_conforming_server_conforms_in_every_mode(
     if "stateful" in phases and "--allow-writes" not in options:
         assert STATEFUL_NOT_RUN in out.out
     if "--allow-writes" in options and api == "connector":
-        assert "writes: created" in out.out
+        found = WRITES_LINE.search(out.out)
+        assert found is not None
+        assert int(found.group(1)) <= (50 if "unlimited" not in cell else 10_000)
         assert "left 0" in out.out
     if "paced" in cell or (api == "connector" and "default pacing" in cell):
         assert pacers, "no pacer was made"
@@ -128,3 +131,34 @@ def test_probe_rate_limit_that_draws_no_429_fails(
     assert code == 1, out[-3000:]
     assert "FAIL rate_limit" in out
     assert "[rate_limit]" in out
+
+
+WRITES_LINE = re.compile(r"writes: created (\d+), deleted (\d+), left (\d+) \((.*)\)")
+
+
+@pytest.mark.parametrize("budget", [0, 5, 50])
+def test_the_write_budget_holds_across_phases(
+    connector_mock: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], budget: int
+) -> None:
+    # A shared demo environment keeps every record a run created (deletion there is soft): a writing
+    # run creates at most --max-writes, says what it could not do with that, and still conforms.
+    options = [
+        *WRITES,
+        "--max-writes",
+        str(budget),
+        "--rate-limit",
+        "off",
+        "--phases",
+        "examples,fuzzing,stateful",
+    ]
+    code = connector_main(_argv("connector", connector_mock, tmp_path, options))
+    out = capsys.readouterr().out
+    assert code == 0, out[-3000:]
+    found = WRITES_LINE.search(out)
+    assert found is not None, out[-3000:]
+    created, deleted, left = (int(n) for n in found.groups()[:3])
+    assert created <= budget
+    assert (deleted, left) == (created, 0)
+    assert found.group(4) == f"at most {budget}"
+    if budget < 50:
+        assert "needs a larger --max-writes" in out
