@@ -211,6 +211,39 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
     return results
 
 
+def _fuzz(
+    api: ApiName,
+    options: CommonOptions,
+    allow_writes: bool,
+    client: ApiClient,
+    hooks: FuzzHooks,
+    report_dir: Path,
+    **plan: Any,
+) -> None:
+    """Schemathesis' phases, on the operations the mode allows (only reading ones unless writes)."""
+    results = hooks.results
+    operation_ids = () if allow_writes else read_operations(api)
+    phases = _fuzz_phases(api, options.phases, operation_ids, results)
+    if not phases:
+        return
+    if client.gone:
+        results.skip("fuzzing", "needs a server that answers (the scenario checks' requests got none)")
+        return
+    fuzz_plan = FuzzPlan(
+        api=api,
+        base_url=options.base_url,
+        seed=options.seed,
+        max_examples=options.max_examples,
+        report_dir=report_dir / "schemathesis",
+        phases=phases,
+        operation_ids=operation_ids,
+        stateful_max_steps=options.stateful_max_steps,
+        request_timeout=options.timeout,
+        **plan,
+    )
+    results.errors += run_schemathesis(fuzz_plan, hooks)
+
+
 def _fuzz_connector(
     options: ConnectorOptions,
     scenarios: ConnectorScenarios,
@@ -220,38 +253,27 @@ def _fuzz_connector(
     report_dir: Path,
 ) -> set[str]:
     """Schemathesis' phases; returns the operations whose body tokens fuzzing probed."""
-    results, ledger = scenarios.results, scenarios.ledger
-    operation_ids = () if options.allow_writes else read_operations("connector")
-    phases = _fuzz_phases("connector", options.phases, operation_ids, results)
-    if not phases:
-        return set()
-    if scenarios.client.gone:
-        results.skip("fuzzing", "needs a server that answers (the scenario checks' requests got none)")
-        return set()
+    ledger = scenarios.ledger
     hooks = FuzzHooks(
         secrets,
         pacer,
-        results,
+        scenarios.results,
         prepare_body=lambda _op, body: credentials.apply(body),
         on_response=ledger.observe_raw,
         probe_body_auth=scenarios.probe_body_auth,
         check_request_id=True,
         may_create=lambda: not ledger.exhausted,
     )
-    plan = FuzzPlan(
-        api="connector",
-        base_url=options.base_url,
-        seed=options.seed,
-        max_examples=options.max_examples,
-        report_dir=report_dir / "schemathesis",
-        phases=phases,
-        operation_ids=operation_ids,
-        stateful_max_steps=options.stateful_max_steps,
+    _fuzz(
+        "connector",
+        options,
+        options.allow_writes,
+        scenarios.client,
+        hooks,
+        report_dir,
         stateful_omit=("ChainId",),
-        request_timeout=options.timeout,
         negative_only=() if ledger.budget is None else creating_operations("connector"),
     )
-    results.errors += run_schemathesis(plan, hooks)
     return hooks.probed
 
 
@@ -354,34 +376,22 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
 def _fuzz_reverse(
     options: ReverseOptions, scenarios: ReverseScenarios, secrets: Secrets, pacer: Pacer, report_dir: Path
 ) -> None:
-    results = scenarios.results
-    operation_ids = () if options.allow_writes else read_operations("reverse")
-    phases = _fuzz_phases("reverse", options.phases, operation_ids, results)
-    if not phases:
-        return
-    if scenarios.client.gone:
-        results.skip("fuzzing", "needs a server that answers (the scenario checks' requests got none)")
-        return
     hooks = FuzzHooks(
         secrets,
         pacer,
-        results,
+        scenarios.results,
         prepare_write=scenarios.confine_write,
         on_response=scenarios.observe_write,
     )
-    plan = FuzzPlan(
-        api="reverse",
-        base_url=options.base_url,
-        seed=options.seed,
-        max_examples=options.max_examples,
-        report_dir=report_dir / "schemathesis",
-        phases=phases,
-        operation_ids=operation_ids,
+    _fuzz(
+        "reverse",
+        options,
+        options.allow_writes,
+        scenarios.client,
+        hooks,
+        report_dir,
         bearer=options.tokens[0],
-        stateful_max_steps=options.stateful_max_steps,
-        request_timeout=options.timeout,
     )
-    results.errors += run_schemathesis(plan, hooks)
 
 
 def _preflight_reverse(scenarios: ReverseScenarios) -> None:
