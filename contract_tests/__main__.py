@@ -7,7 +7,7 @@
 Without arguments the two mocks run as real servers (child processes on free loopback ports): the
 Connector mock with the demo data, its rate limit scaled to 400 requests per 2 s so fuzzing is not
 held back and the deliberate 429 takes a second; the reference provider with its seed memberships
-and two fresh tokens, to check a rotation. Writes are allowed: the servers are ours.
+and two fresh tokens, to check a rotation. Writes are allowed, without a budget: the servers are ours.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ def verify_connector_mock(extra: list[str] | None = None) -> int:
                 "--access-token",
                 DEMO_ACCESS_TOKEN,
                 "--allow-writes",
+                "--max-writes",
+                "unlimited",
                 "--rate-limit",
                 MOCK_RATE_LIMIT,
                 "--probe-rate-limit",
@@ -60,6 +62,7 @@ def verify_reverse_mock(extra: list[str] | None = None) -> int:
             f"--token={tokens[1]}",
             "--max-examples",
             MAX_EXAMPLES,
+            "--allow-writes",
         ]
         argv += [arg for mid in SEED_MEMBERSHIP_IDS for arg in ("--membership-id", mid)]
         return reverse_main([*argv, *(extra or [])])

@@ -43,11 +43,12 @@ from schemathesis.cli.loaders import into_event_stream
 from schemathesis.config import ProjectConfig
 from schemathesis.engine import Status, events, from_schema
 from schemathesis.engine.recorder import ScenarioRecorder
+from schemathesis.generation import GenerationMode
 from schemathesis.schemas import BaseSchema
 
-from contract_tests._http import request_id_problem
+from contract_tests._http import request_id_problem, server_json
 from contract_tests._pacing import Pacer
-from contract_tests._results import Results
+from contract_tests._results import Results, ScenarioError
 from contract_tests._secrets import MaskedTextFile, Secrets, curl_line
 from mews_loyalty._spec import ApiName, Operation, catalog, load_document
 
@@ -56,6 +57,8 @@ PHASES = ("examples", "coverage", "fuzzing", "stateful")
 # None means it passed.
 SKIPPED = True
 # schemathesis' report formats and the names they get in the report folder
+# schemathesis' titles for a request that got no whole answer: findings of the ``answers`` check
+NO_ANSWER_TITLES = ("Network Error", "Unresponsive Operation", "Unhealthy API")
 REPORT_FILES = {
     "junit": "junit.xml",
     "har": "requests.har",
@@ -84,6 +87,10 @@ class FuzzPlan:
     stateful_omit: tuple[str, ...] = ()
     workers: int = 1
     request_timeout: float = 30.0
+    # Operations the stateless phases send only invalid (negative) cases to, and the examples and
+    # coverage phases skip: under a write budget, the creating ones (a conforming server creates nothing from
+    # those). The stateful phase stops when ``FuzzHooks.may_create`` says the budget is spent.
+    negative_only: tuple[str, ...] = ()
 
 
 @dataclass
@@ -100,6 +107,10 @@ class FuzzHooks:
     # Connector: probe an operation with wrong/missing/empty body tokens; returns the problems found.
     probe_body_auth: Callable[[Operation, dict[str, Any]], list[str]] | None = None
     check_request_id: bool = False
+    # Cases of writing operations, before sending: confine them to what the user named (in place).
+    prepare_write: Callable[[Operation, dict[str, Any]], None] | None = None
+    # Whether positive creating cases may still be sent (the write budget); None: always.
+    may_create: Callable[[], bool] | None = None
     probed: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -138,12 +149,43 @@ def before_call(
     if isinstance(case.body, dict):
         if hooks.prepare_body is not None:
             hooks.prepare_body(operation, case.body)
+        if hooks.prepare_write is not None and not reads_only(operation):
+            hooks.prepare_write(operation, case.body)
+        spent = hooks.may_create is not None and not hooks.may_create()
+        if spent and creates(operation) and not _positive(case) and operation.batch_field in case.body:
+            # An invalid case may be invalid only where a server does not look; past the write
+            # budget it is sent with an empty batch (minItems 1), so it stays invalid and creates nothing.
+            case.body[operation.batch_field or ""] = []
         batch = case.body.get(operation.batch_field or "")
         if _phase(case) == "stateful" and isinstance(batch, list) and len(batch) > 1:
             # A link fills the first item of a batch; the generated others name records that do
             # not exist and would fail the whole (all-or-nothing) batch, ending the chain.
             case.body[operation.batch_field or ""] = batch[:1]
     hooks.pacer.acquire()
+
+
+@schemathesis.hook
+def filter_case(context: schemathesis.HookContext, case: schemathesis.Case[Any]) -> bool:
+    """Once the write budget is spent, no positive case of a creating operation is generated."""
+    active = _active_for(case)
+    if active is None or active[0].may_create is None:
+        return True
+    return not (creates(active[1]) and _positive(case) and not active[0].may_create())
+
+
+def creates(operation: Operation) -> bool:
+    """Whether ``operation`` creates records (what a write budget counts)."""
+    return operation.action.startswith(("add", "create"))
+
+
+def _positive(case: schemathesis.Case[Any]) -> bool:
+    meta = case.meta
+    return meta is None or meta.generation.mode == GenerationMode.POSITIVE
+
+
+def reads_only(operation: Operation) -> bool:
+    """Whether ``operation`` only reads (what a read-only run may send)."""
+    return operation.is_paged or operation.method == "GET" or operation.action.startswith(("get", "list"))
 
 
 def _phase(case: schemathesis.Case[Any]) -> str | None:
@@ -184,7 +226,10 @@ def ignored_body_auth(
         if operation.operation_id in hooks.probed:
             return SKIPPED
         hooks.probed.add(operation.operation_id)
-    problems = hooks.probe_body_auth(operation, dict(case.body))
+    try:
+        problems = hooks.probe_body_auth(operation, dict(case.body))
+    except ScenarioError as error:  # a probe got no usable answer: that is this check's finding
+        raise AssertionError(f"Body credentials could not be probed: {error.message}") from None
     if problems:
         raise AssertionError("Body credentials are not enforced: " + "; ".join(problems))
     return None
@@ -203,11 +248,7 @@ def request_id_header(
     ):
         return SKIPPED  # the spec speaks of the documented method only
     headers = {name: values[0] for name, values in response.headers.items() if values}
-    try:
-        body = json.loads(response.content) if response.content else None
-    except ValueError:
-        body = None
-    problem = request_id_problem(headers, body)
+    problem = request_id_problem(headers, server_json(response.content))
     if problem:
         raise AssertionError(problem)
     return None
@@ -239,6 +280,16 @@ def _config(plan: FuzzPlan, enabled: tuple[str, ...]) -> schemathesis.Config:
         "warnings": False,
         "cache": {"enabled": False},
     }
+    if plan.negative_only and enabled != ("stateful",):
+        # Examples are valid by nature, and the coverage phase's cases turn valid once the
+        # credentials are filled in: both would create.
+        data["operations"] = [
+            {
+                "include-operation-id": list(plan.negative_only),
+                "generation": {"mode": "negative"},
+                "phases": {"coverage": {"enabled": False}, "examples": {"enabled": False}},
+            }
+        ]
     if plan.bearer is not None:
         data["auth"] = {"openapi": {"bearerAuth": {"bearer": plan.bearer}}}
     return schemathesis.Config.from_dict(data)
@@ -276,9 +327,21 @@ class _Collector:
                 cases = self.results.cases_by_phase
                 cases[name] = cases.get(name, 0) + len(event.recorder.cases)
         elif isinstance(event, events.NonFatalError):
-            self.fatal.append(f"{event.label}: {self.secrets.mask(str(event.value))[:500]}")
+            self._non_fatal(event)
         elif isinstance(event, events.FatalError):
             self.fatal.append(self.secrets.mask(str(event.exception))[:500])
+
+    def _non_fatal(self, event: events.NonFatalError) -> None:
+        """A request without a whole answer is a finding; a spent write budget, a note; the rest errors."""
+        label = self.labels.get(event.label, event.label)
+        text = self.secrets.mask(f"{event.info.title}: {' '.join(str(event.value).split())}")[:500]
+        if event.related_to_operation and event.info.title in NO_ANSWER_TITLES:
+            curl = self.secrets.mask(event.info.code_sample or "")
+            self.results.failed("answers", label, text, curl)
+        elif "filter_case" in str(event.value):
+            self.results.skip("fuzzing", f"positive {label} cases: needs a larger --max-writes (all spent)")
+        else:
+            self.fatal.append(f"{event.label}: {text}")
 
     def _label(self, recorder: ScenarioRecorder, case_id: str) -> str:
         node = recorder.cases.get(case_id)
@@ -377,7 +440,10 @@ def run_schemathesis(plan: FuzzPlan, hooks: FuzzHooks) -> list[str]:
             spec = Path(scratch) / "openapi.json"
             spec.write_text(json.dumps(document), encoding="utf-8")
             _run_engine(plan, hooks, collector, spec, stateless, plan.report_dir)
-        if "stateful" in plan.phases:
+        if "stateful" in plan.phases and hooks.may_create is not None and not hooks.may_create():
+            # Its link chains start at creating steps; with none left it would only churn.
+            hooks.results.skip("stateful", "needs a larger --max-writes (all records allowed are created)")
+        elif "stateful" in plan.phases:
             spec = Path(scratch) / "openapi-stateful.json"
             requests = {op.request_schema for op in catalog(plan.api).operations}
             spec.write_text(json.dumps(_without(document, requests, plan.stateful_omit)), encoding="utf-8")
@@ -434,6 +500,10 @@ def _run_engine(
             context.on_event(event)
             for handler in handlers:
                 handler.handle_event(context, event)
+            if phases == ("stateful",) and hooks.may_create is not None and not hooks.may_create():
+                # Its chains start at creating steps: with the write budget spent it would only churn.
+                hooks.results.notes.append("stateful: stopped when the write budget (--max-writes) was spent")
+                break
     finally:
         stream.close()
         for handler in handlers:

@@ -4,6 +4,12 @@ Each response is validated with schemathesis' own response checks (status code, 
 body schema), one at a time so a failure is attributed to the check that found it, plus this suite's
 ``request_id_header`` where the spec declares that header. Results land in the run's ``Results`` under
 the same check names the fuzzing phases use.
+
+Server answers are untrusted input: ``Exchange.object()``, ``.get()``, ``.items()`` and ``.text()`` read
+whatever came back without raising (a non-object or non-JSON body reads as empty), and a request that
+gets no whole answer (timeout, reset, truncated body) raises ``NoAnswer``, a finding for the check
+that sent it. After ``MAX_SILENT_IN_A_ROW`` such requests in a row the server is taken for gone and
+further requests fail at once, so a dead server ends the run in bounded time.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from contract_tests._pacing import Pacer
-from contract_tests._results import Results
+from contract_tests._results import NoAnswer, Results
 from contract_tests._secrets import Secrets, curl_line
 from mews_loyalty._spec import Operation
 
@@ -39,6 +45,18 @@ RESPONSE_CHECKS = {
 }
 MAX_429_RETRIES = 3
 REQUEST_ID = "Request-Id"
+NOT_JSON: Any = object()  # what ``server_json`` returns for a body that is not JSON
+MAX_SILENT_IN_A_ROW = 3
+DESCRIBED_CHARACTERS = 300
+
+
+def server_json(content: bytes) -> Any:
+    """A server's body as JSON, or ``NOT_JSON``: never raises, whatever the bytes (invalid, not
+    UTF-8, nested too deep for the parser)."""
+    try:
+        return json.loads(content)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return NOT_JSON
 
 
 @dataclass
@@ -56,22 +74,36 @@ class Exchange:
         return self.response.status_code
 
     def json(self) -> Any:
+        """The body as JSON, whatever its shape; ``{}`` when it is not JSON at all."""
         if self._json is None:
-            try:
-                self._json = self.response.json()
-            except ValueError:
-                self._json = {}
+            value = server_json(self.response.content)
+            self._json = {} if value is NOT_JSON else value
         return self._json
 
-    def items(self, name: str) -> list[dict[str, Any]]:
-        """The list ``name`` of a JSON object body (empty when absent or malformed)."""
+    def object(self) -> dict[str, Any]:
+        """The body when it is a JSON object, else ``{}``: the safe start for reading fields."""
         data = self.json()
-        value = data.get(name) if isinstance(data, dict) else None
+        return data if isinstance(data, dict) else {}
+
+    def get(self, name: str) -> Any:
+        """Top-level field ``name`` of a JSON object body (None when absent or not an object)."""
+        return self.object().get(name)
+
+    def items(self, name: str) -> list[dict[str, Any]]:
+        """The objects in list ``name`` of a JSON object body (empty when absent or malformed)."""
+        value = self.get(name)
         return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
+    def text(self, limit: int = DESCRIBED_CHARACTERS) -> str:
+        """The start of the body as text, whatever its encoding."""
+        content = self.response.content
+        head = content[: limit * 4].decode("utf-8", errors="replace")[:limit]
+        return head + ("..." if len(content) > limit else "")
+
     def describe(self) -> str:
-        text = self.response.text
-        return f"{self.status} {text[:300]}{'...' if len(text) > 300 else ''}"
+        media = self.response.headers.get("content-type", "")
+        kind = "" if media.startswith("application/") or not media else f" ({media})"
+        return f"{self.status}{kind} {self.text()}"
 
 
 def request_id_problem(headers: Mapping[str, str], body: Any) -> str | None:
@@ -110,6 +142,12 @@ class ApiClient:
         self._operations: dict[str, APIOperation[Any, Any, Any, Any]] = {}
         self._http = httpx.Client(timeout=timeout, follow_redirects=False)
         self._burst_checked = False
+        self._silent_in_a_row = 0
+
+    @property
+    def gone(self) -> bool:
+        """The last requests all went unanswered: the server is taken for gone."""
+        return self._silent_in_a_row >= MAX_SILENT_IN_A_ROW
 
     def close(self) -> None:
         self._http.close()
@@ -156,10 +194,9 @@ class ApiClient:
                 self.pacer.record()
             else:
                 self.pacer.acquire()
-            response = self._http.request(operation.method, url, content=content, headers=sent_headers)
-            self.results.count_requests()
-            wait = self.pacer.observe(response.status_code, response.headers)
             curl = curl_line(self.secrets, operation.method, url, sent_headers, content)
+            response = self._request(operation, url, content, sent_headers, curl)
+            wait = self.pacer.observe(response.status_code, response.headers)
             exchange = Exchange(operation, body, response, curl)
             if not burst or response.status_code != 200:
                 # A burst repeats one request as fast as it can: its 200s are checked once, below.
@@ -174,6 +211,24 @@ class ApiClient:
         for observer in self.observers:
             observer(exchange)
         return exchange
+
+    def _request(
+        self, operation: Operation, url: str, content: bytes, headers: Mapping[str, str], curl: str
+    ) -> httpx.Response:
+        label = operation.operation_id
+        if self.gone:
+            message = f"not sent: the last {MAX_SILENT_IN_A_ROW} requests got no answer"
+            raise NoAnswer(label, message, curl, needs="a server that answers")
+        try:
+            response = self._http.request(operation.method, url, content=content, headers=headers)
+        except httpx.HTTPError as error:  # timeouts, resets, truncated or undecodable bodies
+            self._silent_in_a_row += 1
+            self.results.count_requests()
+            message = self.secrets.mask(f"no answer: {type(error).__name__}: {error}")
+            raise NoAnswer(label, message, curl, needs="an answer to an earlier request") from error
+        self._silent_in_a_row = 0
+        self.results.count_requests()
+        return response
 
     def validate(self, exchange: Exchange) -> None:
         """Check one response against the spec, recording each check's verdict."""

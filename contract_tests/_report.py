@@ -16,7 +16,7 @@ from pathlib import Path
 
 from contract_tests._results import OUR_CHECKS, Results
 
-SCENARIO_CHECKS = frozenset(OUR_CHECKS) - {"ignored_body_auth", "request_id_header"}
+SCENARIO_CHECKS = frozenset(OUR_CHECKS) - {"ignored_body_auth", "request_id_header", "answers"}
 MAX_FAILURES_ON_SCREEN = 8
 KINDS = ("schemathesis", "ours", "scenario")
 
@@ -73,7 +73,17 @@ def summary(results: Results, header: Iterable[str], report_dir: Path | None) ->
         lines.append(f"not run: {not_run.check}: {not_run.reason}")
     for note in results.notes:
         lines.append(f"note: {_shorten(note, 160)}")
+    if results.writes is not None:
+        writes = results.writes
+        budget = "unlimited" if writes.budget is None else f"at most {writes.budget}"
+        lines.append(
+            f"writes: created {writes.created}, deleted {writes.deleted}, left {writes.left} ({budget})"
+        )
     lines.append("")
+    for fault in results.faults:
+        lines.append(
+            f"SUITE FAULT (a bug in the contract suite, not in the server): {fault.where}: {_shorten(fault.error, 240)}"
+        )
     for error in results.errors:
         lines.append(f"ERROR (the run could not finish its job): {_shorten(error, 300)}")
     for leftover in results.leftovers[:10]:
@@ -95,8 +105,7 @@ def summary(results: Results, header: Iterable[str], report_dir: Path | None) ->
         lines.append(
             f"reports: {report_dir}/ (summary.txt, junit.xml, failures.txt, results.json, schemathesis/)"
         )
-    verdict = "CONFORMS" if results.conforms else "DOES NOT CONFORM"
-    lines.append(f"RESULT: {results.api} at {results.base_url} {verdict}")
+    lines.append(f"RESULT: {results.api} at {results.base_url} {results.verdict}")
     return "\n".join(lines)
 
 
@@ -111,7 +120,7 @@ def matrix(results: Results) -> str:
 
 
 def failures_text(results: Results) -> str:
-    if not results.failures and not results.leftovers and not results.errors:
+    if not results.failures and not results.leftovers and not results.errors and not results.faults:
         return "No failures.\n"
     lines = [
         "Every failure with a request that reproduces it. Tokens appear as shell variables:",
@@ -124,6 +133,7 @@ def failures_text(results: Results) -> str:
             lines.append(f"  {failure.curl}")
         lines.append("")
     lines += [f"ERROR: {error}" for error in results.errors]
+    lines += [f"SUITE FAULT in {fault.where}: {fault.error}" for fault in results.faults]
     lines += [f"NOT CLEANED UP: {leftover}" for leftover in results.leftovers]
     return "\n".join(lines) + "\n"
 
@@ -153,6 +163,7 @@ def junit_xml(results: Results) -> bytes:
                 ET.SubElement(case, "failure", message=message, type=check).text = text
     extra = [(n.check, n.reason, "skipped") for n in results.not_run]
     extra += [("run", error, "error") for error in results.errors]
+    extra += [("suite", f"{fault.where}: {fault.error}", "error") for fault in results.faults]
     extra += [("cleanup", leftover, "failure") for leftover in results.leftovers]
     if extra:
         suite = ET.SubElement(suites, "testsuite", name="run", tests=str(len(extra)))
@@ -181,6 +192,9 @@ def results_json(results: Results) -> str:
         "notes": results.notes,
         "errors": results.errors,
         "leftovers": results.leftovers,
+        "faults": [{"where": f.where, "error": f.error} for f in results.faults],
+        "writes": results.writes.__dict__ if results.writes is not None else None,
+        "verdict": results.verdict,
     }
     return json.dumps(data, indent=2) + "\n"
 

@@ -1,13 +1,23 @@
 """What a run found: per check and operation, how many times it passed and failed, and each failure.
 
 Thread-safe: schemathesis runs checks in worker threads while scenarios record from the main thread.
+
+A check that cannot go on raises; ``Results.guard`` (the one place that catches) sorts what it caught:
+
+    ScenarioError   the server answered something a check cannot build on (or did not answer):
+                    a finding for the check and operation, the rest reported "not run: X: needs ..."
+    NotRunnable     the check needs something the run does not have (writes, a budget): "not run"
+    any other       a fault of the suite itself: recorded (traceback kept for --debug), the run
+                    goes on, reports are written, and the exit status is 2
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+import traceback
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 # Checks this suite adds (schemathesis custom checks and scenario checks), with a one-line meaning.
@@ -32,7 +42,54 @@ OUR_CHECKS: dict[str, str] = {
     "invalid_search_criteria": "a filter completing no combination is a 400 problem at #/memberFilter",
     "enrolment_idempotent": "the same customer enrolled twice gets the same membership, another one another",
     "enrolled_member_listed": "the enrolled membership is listed, not notFound",
+    "answers": "every request gets a whole HTTP answer within --timeout (no reset, no truncation)",
 }
+
+
+class ScenarioError(Exception):
+    """A check cannot go on because of what the server answered (e.g. it refused to create a
+    record to check with, or sent no usable answer): a finding, and what depends on it is not run."""
+
+    def __init__(
+        self, operation: str, message: str, curl: str = "", check: str | None = None, needs: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.message = message
+        self.curl = curl
+        self.check = check
+        self.needs = needs  # what the rest of the check lacks, e.g. "a loyalty_programs record"
+
+
+class NoAnswer(ScenarioError):
+    """The request got no whole HTTP answer: a timeout, a reset, a truncated or undecodable body."""
+
+
+class NotRunnable(Exception):
+    """A check needs something the run was not given (writes, a larger write budget): not run."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class SuiteFault:
+    """A bug in this suite (not in the server): where it happened, one line, and the traceback."""
+
+    where: str
+    error: str
+    traceback: str = field(default="", repr=False)
+
+
+@dataclass
+class Writes:
+    """Records the run created on the server, for the summary's 'created N, deleted N, left M'."""
+
+    budget: int | None  # None: unlimited
+    created: int = 0
+    deleted: int = 0
+    left: int = 0
 
 
 @dataclass
@@ -70,6 +127,9 @@ class Results:
     requests: int = 0
     errors: list[str] = field(default_factory=list)  # the run could not do its job (not a verdict)
     leftovers: list[str] = field(default_factory=list)  # what cleanup could not delete
+    faults: list[SuiteFault] = field(default_factory=list)  # the suite's own bugs: exit 2
+    required: set[str] = field(default_factory=set)  # checks the user asked for: not running fails
+    writes: Writes | None = None  # set by runs that may write
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def passed(self, check: str, operation: str, count: int = 1) -> None:
@@ -92,10 +152,35 @@ class Results:
             self.failed(check, operation, message, curl)
         return ok
 
-    def skip(self, check: str, reason: str) -> None:
+    def skip(self, check: str, reason: str, operation: str = "run") -> None:
+        """Note that ``check`` (or part of it) did not run; a check the user asked for fails instead."""
         with self._lock:
-            if all(n.check != check for n in self.not_run):
+            if all((n.check, n.reason) != (check, reason) for n in self.not_run):
                 self.not_run.append(NotRun(check, reason))
+        if check in self.required:
+            self.failed(check, operation, f"asked for, but could not run: {reason}")
+
+    def fault(self, where: str, error: BaseException) -> None:
+        """Record a bug of the suite itself (the run goes on; the exit status will be 2)."""
+        text = f"{type(error).__name__}: {error}"
+        trace = "".join(traceback.format_exception(error))
+        with self._lock:
+            self.faults.append(SuiteFault(where, text, trace))
+
+    @contextmanager
+    def guard(self, check: str) -> Iterator[None]:
+        """Run one check (or one part of it) so that nothing it raises ends the run."""
+        try:
+            yield
+        except ScenarioError as error:
+            name = error.check or check
+            self.failed(name, error.operation, error.message, error.curl)
+            if error.needs:
+                self.skip(name, f"needs {error.needs}")
+        except NotRunnable as error:
+            self.skip(check, error.reason)
+        except Exception as error:  # a bug here, not in the server: keep going, report it, exit 2
+            self.fault(check, error)
 
     def count_requests(self, count: int = 1) -> None:
         with self._lock:
@@ -110,7 +195,13 @@ class Results:
 
     @property
     def conforms(self) -> bool:
-        return not self.failures and not self.errors and not self.leftovers
+        return not self.failures and not self.errors and not self.leftovers and not self.faults
+
+    @property
+    def verdict(self) -> str:
+        if self.faults:
+            return "NO VERDICT (the contract suite itself failed)"
+        return "CONFORMS" if self.conforms else "DOES NOT CONFORM"
 
     def checks(self) -> list[str]:
         return sorted({check for check, _ in self.tallies})

@@ -4,6 +4,10 @@ The request bodies are built from the catalog: the list operation is the one who
 the membership ids (``providerMembershipIds``, at most ``batch_limit``), the link operation is the
 PUT. Known membership ids (``--membership-id``) let the suite check real entries and link/unlink;
 without them those checks report why they did not run.
+
+Read-only unless ``allow_writes``: the link operation changes the provider's data (and a provider may
+delete a membership once it is unlinked), so only with writes allowed does the suite call it, and
+then only for the memberships and the customer the user named: each pair it links it unlinks again.
 """
 
 from __future__ import annotations
@@ -15,13 +19,14 @@ from typing import Any
 
 from contract_tests import _schema as S
 from contract_tests._http import ApiClient, Exchange
-from contract_tests._results import Results
+from contract_tests._results import Results, ScenarioError
 from contract_tests._reverse_members import MemberScenarios
 from mews_loyalty._spec import Operation, catalog, resolve
 
 NOT_FOUND = "notFound"
 PROBLEM_JSON = "application/problem+json"
 WRONG_TOKEN = "contract-test-token-nobody-issued-0123456789"
+LINKABLE = ("enrolled", "pending")  # statuses of a membership a customer may be linked to
 
 
 def list_operation() -> Operation:
@@ -47,7 +52,7 @@ class ReverseScenarios:
     enterprise_id: str
     membership_ids: Sequence[str]
     customer_id: str
-    allow_writes: bool = True  # False: no enrolment (the member checks say why they did not run)
+    allow_writes: bool = False  # True: link/unlink the named pairs and enrol test customers
 
     def __post_init__(self) -> None:
         self.list_op = list_operation()
@@ -59,6 +64,9 @@ class ReverseScenarios:
         self.enterprise_field = next(name for name in schema.get("required", ()) if name != self.ids_field)
         item = resolve(catalog("reverse").document, schema["properties"][self.ids_field]["items"])
         self.max_id_length = int(item.get("maxLength", 50))
+        self._linked: dict[str, bool] = {}  # named memberships by whether the run left them linked
+        self._confined = 0
+        self._linkable: list[str] | None = None
 
     def list_ids(self, ids: Sequence[str], **overrides: Any) -> Exchange:
         body: dict[str, Any] = {self.enterprise_field: self.enterprise_id, self.ids_field: list(ids)}
@@ -70,12 +78,18 @@ class ReverseScenarios:
         return [f"ct-unknown-{uuid.uuid4().hex[:12]}-{n}" for n in range(count)]
 
     def run(self) -> None:
-        self.check_results_per_id()
-        self.check_id_limit()
-        self.check_problem_details()
-        self.check_link_unlink()
-        self.check_token_rotation()
-        members = MemberScenarios(
+        """Every scenario check, each guarded (``Results.guard``): whatever the provider answers
+        becomes a finding and the next check still runs."""
+        for name, check in (
+            ("one_result_per_id", self.check_results_per_id),
+            ("id_limit", self.check_id_limit),
+            ("problem_details", self.check_problem_details),
+            ("link_unlink", self.check_link_unlink),
+            ("token_rotation", self.check_token_rotation),
+        ):
+            with self.results.guard(name):
+                check()
+        MemberScenarios(
             self.client,
             self.results,
             self.tokens,
@@ -84,8 +98,7 @@ class ReverseScenarios:
             self.list_ids,
             self._problem,
             allow_writes=self.allow_writes,
-        )
-        members.run()
+        ).run()
 
     def check_results_per_id(self) -> None:
         """One entry per requested id; unknown ids are notFound, known ones are not."""
@@ -199,44 +212,123 @@ class ReverseScenarios:
         )
         self._problem(too_long, label, f"/{self.ids_field}/1")
 
-    def link_body(self, membership_id: str, linked: bool) -> dict[str, Any]:
+    def link_roles(self) -> dict[str, str]:
+        """The link request's required properties by role: enterprise, linked, customer, membership."""
         schema = catalog("reverse").schema(self.link_op.request_schema)
-        body: dict[str, Any] = {}
+        roles: dict[str, str] = {}
         for name, sub in S.properties(catalog("reverse").document, schema).items():
             if name not in schema.get("required", ()):
                 continue
             resolved = S.non_null(catalog("reverse").document, sub)
             if name == self.enterprise_field:
-                body[name] = self.enterprise_id
+                roles[name] = "enterprise"
             elif "boolean" in S.types(resolved):
-                body[name] = linked
+                roles[name] = "linked"
             elif resolved.get("format") == "uuid":
-                body[name] = self.customer_id
+                roles[name] = "customer"
             else:
-                body[name] = membership_id
-        return body
+                roles[name] = "membership"
+        return roles
+
+    def link_body(self, membership_id: str, linked: bool) -> dict[str, Any]:
+        values = {
+            "enterprise": self.enterprise_id,
+            "linked": linked,
+            "customer": self.customer_id,
+            "membership": membership_id,
+        }
+        return {name: values[role] for name, role in self.link_roles().items()}
+
+    def confine_write(self, op: Operation, body: dict[str, Any]) -> None:
+        """Point a generated link request at a named membership (or, with none named, at an id the
+        provider cannot know) and the named customer, so fuzzing touches nothing else. A value that
+        is itself the invalid part of a case (too long, not a string, not a UUID) is left alone."""
+        if op.operation_id != self.link_op.operation_id:
+            return
+        targets = self.linkable() or self.unknown_ids(1)
+        self._confined += 1
+        values = {
+            "enterprise": self.enterprise_id,
+            "customer": self.customer_id,
+            "membership": targets[self._confined % len(targets)],
+        }
+        for name, role in self.link_roles().items():
+            value = body.get(name)
+            if role in values and isinstance(value, str) and self._valid_as(role, value):
+                body[name] = values[role]
+
+    def _valid_as(self, role: str, value: str) -> bool:
+        if role == "membership":
+            return len(value) <= self.max_id_length
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            return False
+        return True
+
+    def linkable(self) -> list[str]:
+        """The named memberships a link may be asked for (enrolled or pending), read once."""
+        if self._linkable is None:
+            self._linkable = []
+            if self.membership_ids:
+                listed = self.list_ids(list(self.membership_ids))
+                self._linkable = [
+                    str(e.get("providerMembershipId"))
+                    for e in listed.items("data")
+                    if e.get("status") in LINKABLE and e.get("providerMembershipId") in self.membership_ids
+                ]
+        return self._linkable
+
+    def observe_write(self, op: Operation, status: int, request: Any, content: bytes) -> None:
+        """Note which membership a link request may have left linked to the customer: any link not
+        refused (4xx) may have happened; only an unlink answered 200 surely did."""
+        if op.operation_id != self.link_op.operation_id or not isinstance(request, dict):
+            return
+        roles = {role: name for name, role in self.link_roles().items()}
+        membership, linked = request.get(roles.get("membership", "")), request.get(roles.get("linked", ""))
+        if not isinstance(membership, str) or not isinstance(linked, bool):
+            return
+        if linked and not 400 <= status < 500:
+            self._linked[membership] = True
+        elif not linked and status == 200:
+            self._linked[membership] = False
+
+    def restore(self) -> None:
+        """Unlink every pair the run left linked (each started unlinked: the suite links only the
+        customer the user named, or one made up)."""
+        for membership_id in [m for m, linked in self._linked.items() if linked]:
+            try:
+                exchange = self.client.send(self.link_op, self.link_body(membership_id, False))
+                answer = exchange.describe()
+            except ScenarioError as error:
+                answer = error.message
+            else:
+                self.observe_write(self.link_op, exchange.status, exchange.body, b"")
+            if self._linked[membership_id]:
+                self.results.leftovers.append(
+                    f"membership {membership_id} may still be linked to customer {self.customer_id}: {answer}"
+                )
 
     def check_link_unlink(self) -> None:
         """Link a known membership to a customer, list it, unlink it again."""
         label = self.link_op.operation_id
+        if not self.allow_writes:
+            self.results.skip("link_unlink", "needs --allow-writes (linking changes the provider's data)")
+            return
         if not self.membership_ids:
             self.results.skip("link_unlink", "needs a known, linkable membership (--membership-id)")
             return
-        listed = self.list_ids(list(self.membership_ids))
-        linkable = [
-            str(e.get("providerMembershipId"))
-            for e in listed.items("data")
-            if e.get("status") in ("enrolled", "pending")
-        ]
+        linkable = self.linkable()
         if not linkable:
             self.results.skip("link_unlink", "none of the --membership-id memberships is enrolled or pending")
             return
         membership_id = linkable[0]
+        self._linked[membership_id] = True  # until an unlink is answered 200
         linked = self.client.send(self.link_op, self.link_body(membership_id, True))
         self.results.expect(
             "link_unlink",
             label,
-            linked.status == 200 and linked.json().get("success") is not False,
+            linked.status == 200 and linked.get("success") is not False,
             f"linking enrolled membership {membership_id!r} must succeed: {linked.describe()}",
             linked.curl,
         )
@@ -250,17 +342,14 @@ class ReverseScenarios:
             again.curl,
         )
         unlinked = self.client.send(self.link_op, self.link_body(membership_id, False))
+        self.observe_write(self.link_op, unlinked.status, unlinked.body, b"")
         self.results.expect(
             "link_unlink",
             label,
-            unlinked.status == 200 and unlinked.json().get("success") is not False,
+            unlinked.status == 200 and unlinked.get("success") is not False,
             f"unlinking must succeed: {unlinked.describe()}",
             unlinked.curl,
         )
-        if unlinked.status != 200:
-            self.results.leftovers.append(
-                f"membership {membership_id} may still be linked to customer {self.customer_id}"
-            )
 
     def check_token_rotation(self) -> None:
         """During a rotation both tokens work; a wrong or missing token is a 401 problem."""

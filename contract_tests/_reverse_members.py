@@ -145,17 +145,28 @@ class MemberScenarios:
         if self.ops is None:
             self.results.notes.append("member checks: the spec has no member search operation")
             return
-        self.check_invalid_criteria(self.ops)
-        self.check_search_tokens(self.ops)
+        ops = self.ops
+        with self.results.guard("invalid_search_criteria"):  # whatever comes back, the next check runs
+            self.check_invalid_criteria(ops)
+        with self.results.guard("token_rotation"):
+            self.check_search_tokens(ops)
         if not self.allow_writes:
-            self.check_search_read_only(self.ops)
+            with self.results.guard("member_search"):
+                self.check_search_read_only(ops)
             for check in ("enrolment_idempotent", "enrolled_member_listed"):
-                self.results.skip(check, "enrolment creates a member: needs writes allowed")
+                self.results.skip(check, "enrolment creates a member: needs --allow-writes")
             return
-        member = self.check_enrolment(self.ops)
-        if member is not None:
-            self.check_enrolled_search(self.ops, member)
-            self.check_enrolled_listed(member)
+        member = None
+        with self.results.guard("enrolment_idempotent"):
+            member = self.check_enrolment(ops)
+        if member is None:
+            for check in ("member_search", "enrolled_member_listed"):
+                self.results.skip(check, "needs an enrolled member")
+        else:
+            with self.results.guard("member_search"):
+                self.check_enrolled_search(ops, member)
+            with self.results.guard("enrolled_member_listed"):
+                self.check_enrolled_listed(member)
         if self.enrolled:
             self.results.notes.append(
                 f"member checks enrolled {len(self.enrolled)} test customer(s) in enterprise "

@@ -6,6 +6,10 @@
 Connector order: scenarios first (deterministic, on a quiet server), then schemathesis, then the
 body-token probes fuzzing did not get to, then the deliberate 429 (it fills the rate window), and
 clean-up last, always, even when something above failed or the run was interrupted.
+
+Both runs are read-only unless ``allow_writes``; a writing Connector run creates at most
+``max_writes`` records. Whatever the server answers becomes a finding; a fault of the suite itself is
+recorded (``Results.faults``, exit 2) and the reports are written all the same.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from __future__ import annotations
 import copy
 import sys
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,20 +28,24 @@ import schemathesis
 from schemathesis.schemas import BaseSchema
 
 from contract_tests._connector import ConnectorScenarios, Credentials, Ledger, resources
-from contract_tests._fuzz import PHASES, FuzzHooks, FuzzPlan, run_schemathesis
+from contract_tests._fuzz import PHASES, FuzzHooks, FuzzPlan, creates, reads_only, run_schemathesis
 from contract_tests._http import ApiClient
 from contract_tests._pacing import Pacer
 from contract_tests._report import summary, write_reports
-from contract_tests._results import Results
+from contract_tests._results import Results, ScenarioError, Writes
 from contract_tests._reverse import ReverseScenarios
 from contract_tests._secrets import Secret, Secrets
 from mews_loyalty import __version__
-from mews_loyalty._spec import ApiName, load_document
+from mews_loyalty._spec import ApiName, catalog, load_document
 
 DEFAULT_SEED = 20251122
 DEFAULT_MAX_EXAMPLES = 25
 DEFAULT_REPORT_DIR = Path("reports/contract")
 MEWS_RATE_LIMIT = (200, 30.0)
+# Records a writing run may create, all phases together: enough for every scenario check, gentle on
+# an environment every partner shares (deletion there is soft: the records stay, as deleted).
+DEFAULT_MAX_WRITES = 50
+READ_ONLY_STATEFUL = "needs --allow-writes (every link the spec declares starts at a write)"
 
 
 class UsageError(Exception):
@@ -64,6 +73,7 @@ class ConnectorOptions(CommonOptions):
     probe_rate_limit: bool = False  # burst past the limit on purpose (only against a server you own)
     values: Mapping[str, Any] = field(default_factory=dict)
     rate_limit: tuple[int, float] | None = MEWS_RATE_LIMIT
+    max_writes: int | None = DEFAULT_MAX_WRITES  # records created in total; None: unlimited
 
 
 @dataclass
@@ -72,6 +82,55 @@ class ReverseOptions(CommonOptions):
     enterprise_id: str | None = None
     membership_ids: Sequence[str] = ()
     customer_id: str | None = None
+    allow_writes: bool = False  # link/unlink, only the named memberships and customer
+
+
+def read_operations(api: ApiName) -> tuple[str, ...]:
+    """The operations that only read: what a read-only run may send."""
+    return tuple(op.operation_id for op in catalog(api).operations if reads_only(op))
+
+
+def creating_operations(api: ApiName) -> tuple[str, ...]:
+    """The operations that create records: what a write budget counts."""
+    return tuple(op.operation_id for op in catalog(api).operations if creates(op))
+
+
+def _links_within(api: ApiName, operation_ids: tuple[str, ...]) -> int:
+    """How many of the spec's links join two of ``operation_ids`` (empty: every operation)."""
+    allowed = set(operation_ids or (op.operation_id for op in catalog(api).operations))
+    found = 0
+    for item in load_document(api).get("paths", {}).values():
+        for operation in item.values() if isinstance(item, dict) else ():
+            if not isinstance(operation, dict) or operation.get("operationId") not in allowed:
+                continue
+            for response in operation.get("responses", {}).values():
+                links = response.get("links", {}) if isinstance(response, dict) else {}
+                found += sum(1 for link in links.values() if link.get("operationId") in allowed)
+    return found
+
+
+def _fuzz_phases(
+    api: ApiName, phases: tuple[str, ...], operation_ids: tuple[str, ...], results: Results
+) -> tuple[str, ...]:
+    """The phases to run: the stateful one needs links among the operations the run may send."""
+    if "stateful" in phases and not _links_within(api, operation_ids):
+        results.skip("stateful", READ_ONLY_STATEFUL)
+        return tuple(p for p in phases if p != "stateful")
+    return phases
+
+
+@contextmanager
+def _whole_run(results: Results) -> Iterator[None]:
+    """Whatever escapes the guarded checks: the server gone (an error), or a bug of the suite (a fault)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        results.errors.append("the run was interrupted")
+        raise
+    except (httpx.HTTPError, ScenarioError) as error:
+        results.errors.append(f"the server stopped answering: {type(error).__name__}: {error}")
+    except Exception as error:
+        results.fault("run", error)
 
 
 def _spec_schema(api: ApiName, base_url: str) -> BaseSchema:
@@ -101,13 +160,17 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
         [Secret(options.client_token, "MEWS_CLIENT_TOKEN"), Secret(options.access_token, "MEWS_ACCESS_TOKEN")]
     )
     results = Results("connector", options.base_url)
+    if options.probe_rate_limit:
+        results.required.add("rate_limit")
     pacer = Pacer(options.rate_limit)
     report_dir = options.report_dir / "connector"
     credentials = Credentials(options.client_token, options.access_token, options.client)
-    ledger = Ledger()
+    ledger = Ledger(budget=options.max_writes if options.allow_writes else 0)
+    if options.allow_writes:
+        results.writes = Writes(options.max_writes)
     header = [
         f"mews-loyalty contract connector: {options.base_url}",
-        f"{'writes allowed' if options.allow_writes else 'read-only'}, seed {options.seed}, "
+        f"{_writes_text(options.allow_writes, options.max_writes)}, seed {options.seed}, "
         f"max-examples {options.max_examples}, phases {','.join(options.phases) or 'none'}, "
         f"pacing {_rate_text(options.rate_limit)}",
     ]
@@ -127,71 +190,136 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
         client, credentials, results, ledger, options.allow_writes, values=options.values
     )
     with client:
-        _preflight_connector(scenarios)
+        _preflight(_preflight_connector, scenarios, results)
         try:
-            scenarios.run()
-            if options.phases:
-                hooks = FuzzHooks(
-                    secrets,
-                    pacer,
-                    results,
-                    prepare_body=lambda _op, body: credentials.apply(body),
-                    on_response=ledger.observe_raw,
-                    probe_body_auth=scenarios.probe_body_auth,
-                    check_request_id=True,
-                )
-                read_ops = tuple(r.get_all.operation_id for r in resources())
-                plan = FuzzPlan(
-                    api="connector",
-                    base_url=options.base_url,
-                    seed=options.seed,
-                    max_examples=options.max_examples,
-                    report_dir=report_dir / "schemathesis",
-                    phases=options.phases,
-                    operation_ids=() if options.allow_writes else read_ops,
-                    stateful_max_steps=options.stateful_max_steps,
-                    stateful_omit=("ChainId",),
-                    request_timeout=options.timeout,
-                )
-                results.errors += run_schemathesis(plan, hooks)
-                probed = hooks.probed
-            else:
-                probed = set()
-            scenarios.probe_remaining_auth(probed)
-            if options.probe_rate_limit and options.rate_limit is not None:
-                scenarios.check_rate_limit(options.rate_limit)
-            else:
-                results.skip(
-                    "rate_limit",
-                    "needs --probe-rate-limit (it bursts past the limit: only against a server you own)",
-                )
-        except httpx.HTTPError as error:
-            results.errors.append(f"the server stopped answering: {type(error).__name__}: {error}")
+            with _whole_run(results):
+                scenarios.run()
+                probed = _fuzz_connector(options, scenarios, secrets, pacer, credentials, report_dir)
+                with results.guard("ignored_body_auth"):
+                    scenarios.probe_remaining_auth(probed)
+                if options.probe_rate_limit and options.rate_limit is not None:
+                    with results.guard("rate_limit"):
+                        scenarios.check_rate_limit(options.rate_limit)
+                else:
+                    results.skip(
+                        "rate_limit",
+                        "needs --probe-rate-limit (it bursts past the limit: only against a server you own)",
+                    )
         finally:
-            if ledger.created:
-                try:
-                    results.leftovers += scenarios.cleanup()
-                except httpx.HTTPError as error:
-                    results.errors.append(f"clean-up failed: {error}")
-                    results.leftovers += [
-                        f"{name}: {len(items)} records" for name, items in ledger.created.items()
-                    ]
-    return _finish(results, secrets, report_dir, header, out)
+            _clean_up(scenarios, results, ledger)
+            _finish(results, secrets, report_dir, header, out)
+    return results
+
+
+def _fuzz(
+    api: ApiName,
+    options: CommonOptions,
+    allow_writes: bool,
+    client: ApiClient,
+    hooks: FuzzHooks,
+    report_dir: Path,
+    **plan: Any,
+) -> None:
+    """Schemathesis' phases, on the operations the mode allows (only reading ones unless writes)."""
+    results = hooks.results
+    operation_ids = () if allow_writes else read_operations(api)
+    phases = _fuzz_phases(api, options.phases, operation_ids, results)
+    if not phases:
+        return
+    if client.gone:
+        results.skip("fuzzing", "needs a server that answers (the scenario checks' requests got none)")
+        return
+    fuzz_plan = FuzzPlan(
+        api=api,
+        base_url=options.base_url,
+        seed=options.seed,
+        max_examples=options.max_examples,
+        report_dir=report_dir / "schemathesis",
+        phases=phases,
+        operation_ids=operation_ids,
+        stateful_max_steps=options.stateful_max_steps,
+        request_timeout=options.timeout,
+        **plan,
+    )
+    results.errors += run_schemathesis(fuzz_plan, hooks)
+
+
+def _fuzz_connector(
+    options: ConnectorOptions,
+    scenarios: ConnectorScenarios,
+    secrets: Secrets,
+    pacer: Pacer,
+    credentials: Credentials,
+    report_dir: Path,
+) -> set[str]:
+    """Schemathesis' phases; returns the operations whose body tokens fuzzing probed."""
+    ledger = scenarios.ledger
+    hooks = FuzzHooks(
+        secrets,
+        pacer,
+        scenarios.results,
+        prepare_body=lambda _op, body: credentials.apply(body),
+        on_response=ledger.observe_raw,
+        probe_body_auth=scenarios.probe_body_auth,
+        check_request_id=True,
+        may_create=lambda: not ledger.exhausted,
+    )
+    _fuzz(
+        "connector",
+        options,
+        options.allow_writes,
+        scenarios.client,
+        hooks,
+        report_dir,
+        stateful_omit=("ChainId",),
+        negative_only=() if ledger.budget is None else creating_operations("connector"),
+    )
+    return hooks.probed
+
+
+def _clean_up(scenarios: ConnectorScenarios, results: Results, ledger: Ledger) -> None:
+    """Delete what the run created (always, even after a failure); count it for the summary."""
+    if ledger.created:
+        try:
+            results.leftovers += scenarios.cleanup()
+        except Exception as error:
+            results.errors.append(f"clean-up failed: {type(error).__name__}: {error}")
+            results.leftovers += [f"{name}: {len(items)} records" for name, items in ledger.created.items()]
+    if results.writes is not None:
+        results.writes.created = ledger.spent
+        results.writes.deleted = ledger.removed()
+        results.writes.left = results.writes.created - results.writes.deleted
+
+
+def _preflight(check: Callable[[Any], None], scenarios: Any, results: Results) -> None:
+    """Run a preflight: a usage error stops the run (no reports); a fault of the suite is recorded."""
+    try:
+        check(scenarios)
+    except UsageError:
+        raise
+    except Exception as error:
+        results.fault("preflight", error)
 
 
 def _preflight_connector(scenarios: ConnectorScenarios) -> None:
     resource = next((r for r in resources() if not r.required_filters), resources()[0])
     try:
         exchange = scenarios.call(resource.get_all, Limitation={"Count": 1})
-    except httpx.HTTPError as error:
-        raise UsageError(
-            f"cannot reach {scenarios.client.base_url}: {type(error).__name__}: {error}"
-        ) from None
+    except ScenarioError as error:
+        _unreachable(scenarios.client.base_url, error)
+        return
     if exchange.status == 401:
         raise UsageError(
             "the server refused the tokens (401): check --client-token and --access-token "
             f"({scenarios.client.secrets.mask(exchange.describe())})"
         )
+
+
+def _unreachable(base_url: str, error: ScenarioError) -> None:
+    """A server that cannot be connected to is a usage error; one that connects and then does not
+    answer properly is a finding (the checks that follow will meet it too)."""
+    if isinstance(error.__cause__, (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol)):
+        raise UsageError(f"cannot reach {base_url}: {error.message.removeprefix('no answer: ')}") from None
 
 
 def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Results:
@@ -209,6 +337,7 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
     enterprise_id = options.enterprise_id or str(uuid.UUID(int=options.seed, version=4))
     header = [
         f"mews-loyalty contract reverse: {options.base_url}",
+        f"{'writes allowed (named memberships only)' if options.allow_writes else 'read-only'}, "
         f"enterprise {enterprise_id}, {len(options.tokens)} token(s), {len(options.membership_ids)} known "
         f"membership id(s), seed {options.seed}, max-examples {options.max_examples}, "
         f"phases {','.join(options.phases) or 'none'}, pacing {_rate_text(options.rate_limit)}",
@@ -229,39 +358,56 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
         enterprise_id,
         list(options.membership_ids),
         options.customer_id or str(uuid.UUID(int=options.seed + 1, version=4)),
+        allow_writes=options.allow_writes,
     )
     with client:
-        _preflight_reverse(scenarios)
+        _preflight(_preflight_reverse, scenarios, results)
         try:
-            scenarios.run()
-            if options.phases:
-                hooks = FuzzHooks(secrets, pacer, results)
-                plan = FuzzPlan(
-                    api="reverse",
-                    base_url=options.base_url,
-                    seed=options.seed,
-                    max_examples=options.max_examples,
-                    report_dir=report_dir / "schemathesis",
-                    phases=options.phases,
-                    bearer=options.tokens[0],
-                    stateful_max_steps=options.stateful_max_steps,
-                    request_timeout=options.timeout,
-                )
-                results.errors += run_schemathesis(plan, hooks)
-        except httpx.HTTPError as error:
-            results.errors.append(f"the server stopped answering: {type(error).__name__}: {error}")
-    return _finish(results, secrets, report_dir, header, out)
+            with _whole_run(results):
+                scenarios.run()
+                _fuzz_reverse(options, scenarios, secrets, pacer, report_dir)
+        finally:
+            with results.guard("link_unlink"):
+                scenarios.restore()
+            _finish(results, secrets, report_dir, header, out)
+    return results
+
+
+def _fuzz_reverse(
+    options: ReverseOptions, scenarios: ReverseScenarios, secrets: Secrets, pacer: Pacer, report_dir: Path
+) -> None:
+    hooks = FuzzHooks(
+        secrets,
+        pacer,
+        scenarios.results,
+        prepare_write=scenarios.confine_write,
+        on_response=scenarios.observe_write,
+    )
+    _fuzz(
+        "reverse",
+        options,
+        options.allow_writes,
+        scenarios.client,
+        hooks,
+        report_dir,
+        bearer=options.tokens[0],
+    )
 
 
 def _preflight_reverse(scenarios: ReverseScenarios) -> None:
     try:
         exchange = scenarios.list_ids(scenarios.unknown_ids(1))
-    except httpx.HTTPError as error:
-        raise UsageError(
-            f"cannot reach {scenarios.client.base_url}: {type(error).__name__}: {error}"
-        ) from None
+    except ScenarioError as error:
+        _unreachable(scenarios.client.base_url, error)
+        return
     if exchange.status == 401:
         raise UsageError("the provider refused the first --token (401)")
+
+
+def _writes_text(allow_writes: bool, max_writes: int | None) -> str:
+    if not allow_writes:
+        return "read-only"
+    return f"writes allowed (at most {'unlimited' if max_writes is None else max_writes} records)"
 
 
 def _rate_text(rate: tuple[int, float] | None) -> str:

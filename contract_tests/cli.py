@@ -1,14 +1,15 @@
 """``mews-loyalty contract connector|reverse``: verify that a server honours the contract.
 
     mews-loyalty contract connector --base-url URL --client-token X --access-token Y \
-        [--client NAME] [--allow-writes] [--max-examples N] [--report-dir DIR]
+        [--client NAME] [--allow-writes [--max-writes N|unlimited]] [--max-examples N] [--report-dir DIR]
     mews-loyalty contract reverse --base-url URL --token T [--token T2] [--enterprise-id UUID] \
-        [--membership-id ID ...] [--max-examples N] [--report-dir DIR]
+        [--membership-id ID ...] [--allow-writes [--customer-id UUID]] [--max-examples N] [--report-dir DIR]
 
 Tokens may come from the environment instead of the command line (which other users of the machine
 can read): MEWS_CLIENT_TOKEN, MEWS_ACCESS_TOKEN, MEWS_REVERSE_TOKENS (comma separated).
 
-Exit status: 0 the server conforms, 1 it does not (or the run could not finish), 2 usage error.
+Exit status: 0 the server conforms, 1 it does not (or the run could not finish), 2 usage error or
+a fault of the suite itself (one line; the traceback with --debug).
 """
 
 from __future__ import annotations
@@ -16,14 +17,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from contract_tests._fuzz import PHASES
+from contract_tests._results import Results
 from contract_tests._run import (
     DEFAULT_MAX_EXAMPLES,
+    DEFAULT_MAX_WRITES,
     DEFAULT_REPORT_DIR,
     DEFAULT_SEED,
     ConnectorOptions,
@@ -73,6 +78,18 @@ def _positive(text: str) -> int:
     return value
 
 
+def _budget(text: str) -> int | None:
+    if text.strip().lower() == "unlimited":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number or 'unlimited': {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
 def _uuid(text: str) -> str:
     try:
         return str(uuid.UUID(text))
@@ -118,6 +135,9 @@ def _common(parser: argparse.ArgumentParser, rate_default: str) -> None:
         help=f"the server's rate limit; every request is paced under it, or 'off' (default {rate_default})",
     )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
+    parser.add_argument(
+        "--debug", action="store_true", help="print the traceback when the suite itself fails"
+    )
 
 
 def _connector_parser() -> argparse.ArgumentParser:
@@ -137,6 +157,13 @@ def _connector_parser() -> argparse.ArgumentParser:
         "--allow-writes",
         action="store_true",
         help="also add, update and delete (everything created is deleted at the end)",
+    )
+    parser.add_argument(
+        "--max-writes",
+        type=_budget,
+        default=DEFAULT_MAX_WRITES,
+        metavar="N|unlimited",
+        help=f"with --allow-writes: records created in total, all phases together (default {DEFAULT_MAX_WRITES})",
     )
     parser.add_argument(
         "--probe-rate-limit",
@@ -170,7 +197,18 @@ def _reverse_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--membership-id", action="append", default=[], help="an id the provider knows (for link/unlink)"
     )
-    parser.add_argument("--customer-id", type=_uuid, default=None, help="mewsCustomerId for link/unlink")
+    parser.add_argument(
+        "--customer-id",
+        type=_uuid,
+        default=None,
+        help="mewsCustomerId for link/unlink (default: one made up from the seed)",
+    )
+    parser.add_argument(
+        "--allow-writes",
+        action="store_true",
+        help="also link and unlink, only the --membership-id memberships and the --customer-id customer "
+        "(each pair linked is unlinked again)",
+    )
     return parser
 
 
@@ -214,18 +252,15 @@ def connector_main(argv: list[str]) -> int:
             allow_writes=args.allow_writes,
             probe_rate_limit=args.probe_rate_limit,
             values=dict(args.value),
+            max_writes=args.max_writes,
         )
         if args.client:
             options.client = args.client
         if args.probe_rate_limit and args.rate_limit is None:
             parser.error("--probe-rate-limit needs --rate-limit N/SECONDS (the server's limit)")
-        results = verify_connector(options)
     except SystemExit as exit_:
         return USAGE if exit_.code else OK
-    except UsageError as error:
-        print(f"mews-loyalty contract connector: {error}", file=sys.stderr)
-        return USAGE
-    return OK if results.conforms else NOT_CONFORMING
+    return _verify("connector", lambda: verify_connector(options), args.debug)
 
 
 def reverse_main(argv: list[str]) -> int:
@@ -244,12 +279,40 @@ def reverse_main(argv: list[str]) -> int:
             enterprise_id=args.enterprise_id,
             membership_ids=args.membership_id,
             customer_id=args.customer_id,
+            allow_writes=args.allow_writes,
         )
-        results = verify_reverse(options)
     except SystemExit as exit_:
         return USAGE if exit_.code else OK
+    return _verify("reverse", lambda: verify_reverse(options), args.debug)
+
+
+def _verify(api: str, run: Callable[[], Results], debug: bool) -> int:
+    """Run a verification; the exit status, and one line on stderr when it is not a verdict."""
+    prog = f"mews-loyalty contract {api}"
+    try:
+        results = run()
     except UsageError as error:
-        print(f"mews-loyalty contract reverse: {error}", file=sys.stderr)
+        print(f"{prog}: {error}", file=sys.stderr)
+        return USAGE
+    except Exception as error:  # a fault of the suite before any report could be written
+        if debug:
+            traceback.print_exc()
+        print(
+            f"{prog}: internal error (a bug in the suite): {type(error).__name__}: {error}"
+            f"{'' if debug else ' (--debug shows the traceback)'}",
+            file=sys.stderr,
+        )
+        return USAGE
+    if results.faults:
+        if debug:
+            for fault in results.faults:
+                print(fault.traceback, file=sys.stderr)
+        first = results.faults[0]
+        print(
+            f"{prog}: internal error (a bug in the suite, not in the server) in {first.where}: "
+            f"{first.error}{'' if debug else ' (--debug shows the traceback)'}",
+            file=sys.stderr,
+        )
         return USAGE
     return OK if results.conforms else NOT_CONFORMING
 

@@ -5,11 +5,14 @@
 
 A ``Mutation`` may rewrite the request before it is forwarded, answer it itself, or rewrite the
 upstream's answer. Everything else passes through untouched, so the identity mutation must verify
-exactly like the mock itself.
+exactly like the mock itself. An ``Answer`` can also misbehave on the wire: arrive late (``delay``),
+announce more bytes than it sends (``declared_length``), or drop the connection after its head
+(``drop``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +49,9 @@ class Answer:
     status: int
     headers: dict[str, str]
     body: bytes
+    delay: float = 0.0  # seconds to wait before answering
+    declared_length: int | None = None  # Content-Length to announce (None: the body's length)
+    drop: bool = False  # close the connection after the head, sending no body
 
     def json(self) -> Any:
         try:
@@ -113,9 +119,15 @@ class MutatingProxy:
             for k, v in answer.headers.items()
             if k.lower() not in HOP_BY_HOP
         ]
-        out.append((b"content-length", str(len(body)).encode()))
+        length = len(body) if answer.declared_length is None else answer.declared_length
+        out.append((b"content-length", str(length).encode()))
+        if answer.delay:
+            await asyncio.sleep(answer.delay)
         await send({"type": "http.response.start", "status": answer.status, "headers": out})
-        await send({"type": "http.response.body", "body": body})
+        if answer.drop:
+            return  # an unfinished response: the server closes the connection
+        # A body shorter than announced is sent as unfinished too (the server then closes).
+        await send({"type": "http.response.body", "body": body, "more_body": len(body) < length})
 
     async def _answer(self, flow: Flow, operation: Operation | None) -> Answer:
         if self.mutation.on_request is not None:

@@ -54,12 +54,17 @@ def run_connector(
     max_examples: int = 4,
     rate: tuple[int, float] | None = None,
     probe: bool = False,
+    allow_writes: bool = True,
+    max_writes: int | None = None,
+    timeout: float = 30.0,
 ) -> Results:
     options = ConnectorOptions(
         base_url=base_url,
         client_token=DEMO_CLIENT_TOKEN,
         access_token=DEMO_ACCESS_TOKEN,
-        allow_writes=True,
+        allow_writes=allow_writes,
+        max_writes=max_writes,
+        timeout=timeout,
         max_examples=max_examples,
         report_dir=report_dir,
         seed=SEED,
@@ -71,12 +76,20 @@ def run_connector(
 
 
 def run_reverse(
-    base_url: str, report_dir: Path, *, phases: tuple[str, ...] = ("fuzzing",), max_examples: int = 4
+    base_url: str,
+    report_dir: Path,
+    *,
+    phases: tuple[str, ...] = ("fuzzing",),
+    max_examples: int = 4,
+    allow_writes: bool = True,
+    timeout: float = 30.0,
 ) -> Results:
     options = ReverseOptions(
         base_url=base_url,
         tokens=REVERSE_TOKENS,
         membership_ids=SEED_MEMBERSHIP_IDS,
+        allow_writes=allow_writes,
+        timeout=timeout,
         max_examples=max_examples,
         report_dir=report_dir,
         seed=SEED,

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from contract_tests import _connector
+from contract_tests._reverse import link_operation
 from contract_tests._run import ConnectorOptions, ReverseOptions, UsageError, verify_connector, verify_reverse
 from contract_tests.cli import connector_main, reverse_main
 from mews_loyalty._cli import main as mews_loyalty_main
@@ -260,3 +261,86 @@ def test_reverse_without_tokens_is_a_usage_error(monkeypatch: pytest.MonkeyPatch
     assert reverse_main(["--base-url", "http://127.0.0.1:9"]) == 2
     with pytest.raises(UsageError):
         verify_reverse(ReverseOptions(base_url="http://127.0.0.1:9"), out=io.StringIO())
+
+
+def _link_requests(reverse_mock: str, tmp_path: Path, *, allow_writes: bool) -> list[tuple[dict, bool]]:
+    """Every link request the provider received (body) and whether it answered that it acted."""
+    seen: list[tuple[dict, bool]] = []
+
+    def record(flow: Flow, op: object, answer: Answer) -> Answer:
+        body, outcome = flow.json(), answer.json()
+        if op is link_operation() and flow.method == "PUT" and isinstance(body, dict):
+            acted = answer.status == 200 and isinstance(outcome, dict) and outcome.get("success") is True
+            seen.append((body, acted))
+        return answer
+
+    spy = Mutation("spy", "reverse", frozenset(), on_response=record)
+    with serve_in_thread(MutatingProxy(reverse_mock, spy)) as url:
+        options = ReverseOptions(
+            base_url=url,
+            tokens=REVERSE_TOKENS,
+            membership_ids=NAMED,
+            customer_id=CUSTOMER,
+            allow_writes=allow_writes,
+            max_examples=3,
+            report_dir=tmp_path,
+            seed=SEED,
+        )
+        results = verify_reverse(options, out=io.StringIO())
+    assert results.conforms, [f"[{f.check}] {f.operation}: {f.message}" for f in results.failures]
+    return seen
+
+
+CUSTOMER = "6f1c3a52-4d0e-4b8e-9a8e-0c2f6d1b7a10"
+NAMED = ["M-1002", "M-1004"]
+
+
+def test_reverse_is_read_only_by_default(reverse_mock: str, tmp_path: Path) -> None:
+    # A provider's staging data is not ours: without --allow-writes not one link request is sent.
+    assert _link_requests(reverse_mock, tmp_path, allow_writes=False) == []
+
+
+def test_reverse_writes_touch_only_what_the_user_named(reverse_mock: str, tmp_path: Path) -> None:
+    # With writes allowed, every link request that names a membership the provider could know names
+    # one the user gave, for the customer the user gave; each pair linked is unlinked by the end.
+    seen = _link_requests(reverse_mock, tmp_path, allow_writes=True)
+    acted = [body for body, did in seen if did]
+    assert acted, "the provider never acted on a link request: nothing was checked"
+    for body, _ in seen:
+        membership, customer = body.get("providerMembershipId"), body.get("mewsCustomerId")
+        if isinstance(membership, str) and len(membership) <= 50:
+            assert membership in NAMED or membership.startswith("ct-unknown-"), body
+        if isinstance(customer, str) and len(customer) == 36:
+            assert customer == CUSTOMER, body
+    last = {body["providerMembershipId"]: body["isLinked"] for body in acted}
+    assert not any(last.values()), f"left linked: {last}"
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_fault_of_the_suite_is_one_line_exit_2_and_reports_are_written(
+    connector_mock: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    debug: bool,
+) -> None:
+    # A bug of ours is not a verdict on the server: exit 2, one clear line (the traceback only with
+    # --debug), the other checks still run, and the reports say what happened.
+    def broken(self: _connector.ConnectorScenarios) -> None:
+        raise ZeroDivisionError("a bug in a check")
+
+    monkeypatch.setattr(_connector.ConnectorScenarios, "check_interval_limit", broken)
+    argv = ["--base-url", connector_mock, "--client-token", DEMO_CLIENT_TOKEN]
+    argv += ["--access-token", DEMO_ACCESS_TOKEN, "--phases", "none", "--report-dir", str(tmp_path)]
+    assert connector_main([*argv, *(["--debug"] if debug else [])]) == 2
+    captured = capsys.readouterr()
+    assert "internal error (a bug in the suite, not in the server)" in captured.err
+    assert "ZeroDivisionError: a bug in a check" in captured.err
+    assert ("Traceback" in captured.err) is debug
+    assert "NO VERDICT" in captured.out
+    report = tmp_path / "connector"
+    assert "SUITE FAULT" in (report / "summary.txt").read_text()
+    assert "ZeroDivisionError" in (report / "junit.xml").read_text()
+    data = json.loads((report / "results.json").read_text())
+    assert data["faults"][0]["where"] == "interval_limit"
+    assert "pagination" in data["checks"], "the checks after the faulty one did not run"

@@ -1,0 +1,164 @@
+"""Every mode gives the right verdict: a conforming server CONFORMS (exit 0) however the suite is run.
+
+QA runs the read-only default against Mews' demo environment and believes the verdict; a false
+failure there is a bug report against Mews that is ours. Each cell is the CLI QA types, in process,
+against the real mocks (small fixed-seed example counts; pacing on a simulated clock).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from contract_tests import _run
+from contract_tests._pacing import Pacer
+from contract_tests.cli import connector_main, reverse_main
+from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
+from tests.contract.conftest import REVERSE_TOKENS, SCALED_RATE, SEED, SEED_MEMBERSHIP_IDS
+
+STATEFUL_NOT_RUN = "not run: stateful: needs --allow-writes"
+WRITES = ["--allow-writes"]
+# (api, cell name, options); every cell also gets a seed, a report dir and small example counts.
+MATRIX: list[tuple[str, str, list[str]]] = [
+    ("connector", "read-only, every phase, default pacing", []),
+    ("connector", "writes, every phase, default budget", [*WRITES, "--rate-limit", "off"]),
+    *[("connector", f"read-only, {p} only", ["--phases", p, "--rate-limit", "off"]) for p in _run.PHASES],
+    ("connector", "read-only, no phases", ["--phases", "none", "--rate-limit", "off"]),
+    ("connector", "writes, stateful only", [*WRITES, "--phases", "stateful", "--rate-limit", "off"]),
+    ("connector", "writes, no phases, unlimited", [*WRITES, "--phases", "none", "--max-writes", "unlimited"]),
+    ("reverse", "read-only, every phase, default pacing (off)", []),
+    ("reverse", "read-only, every phase, paced", ["--rate-limit", "50/1"]),
+    ("reverse", "writes, every phase", WRITES),
+    *[("reverse", f"read-only, {p} only", ["--phases", p]) for p in _run.PHASES],
+    ("reverse", "read-only, no phases", ["--phases", "none"]),
+    ("reverse", "writes, stateful only", [*WRITES, "--phases", "stateful"]),
+]
+
+
+class SimulatedTime:
+    """A clock that moves only when the pacer sleeps: pacing is exercised without waiting for it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def pacers(monkeypatch: pytest.MonkeyPatch) -> list[Pacer]:
+    made: list[Pacer] = []
+    time = SimulatedTime()
+
+    def simulated(rate: tuple[int, float] | None) -> Pacer:
+        made.append(Pacer(rate, clock=time.clock, sleep=time.sleep))
+        return made[-1]
+
+    monkeypatch.setattr(_run, "Pacer", simulated)
+    return made
+
+
+def _argv(api: str, url: str, report_dir: Path, options: list[str]) -> list[str]:
+    argv = ["--base-url", url, "--report-dir", str(report_dir), "--seed", str(SEED), "--max-examples", "2"]
+    if api == "connector":
+        return [*argv, "--client-token", DEMO_CLIENT_TOKEN, "--access-token", DEMO_ACCESS_TOKEN, *options]
+    argv += [arg for token in REVERSE_TOKENS for arg in ("--token", token)]
+    return [*argv, *(arg for mid in SEED_MEMBERSHIP_IDS for arg in ("--membership-id", mid)), *options]
+
+
+@pytest.mark.parametrize(("api", "cell", "options"), MATRIX, ids=[f"{a}: {c}" for a, c, _ in MATRIX])
+def test_a_conforming_server_conforms_in_every_mode(
+    api: str,
+    cell: str,
+    options: list[str],
+    request: pytest.FixtureRequest,
+    pacers: list[Pacer],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = request.getfixturevalue(f"{api}_mock")
+    main: Callable[[list[str]], int] = connector_main if api == "connector" else reverse_main
+    code = main(_argv(api, url, tmp_path, options))
+    out = capsys.readouterr()
+    assert code == 0, out.out[-3000:] + out.err[-3000:]
+    assert out.out.rstrip().endswith("CONFORMS")
+    assert "DOES NOT CONFORM" not in out.out
+    phases = options[options.index("--phases") + 1] if "--phases" in options else "stateful"
+    if "stateful" in phases and "--allow-writes" not in options:
+        assert STATEFUL_NOT_RUN in out.out
+    if "--allow-writes" in options and api == "connector":
+        found = WRITES_LINE.search(out.out)
+        assert found is not None
+        assert int(found.group(1)) <= (50 if "unlimited" not in cell else 10_000)
+        assert "left 0" in out.out
+    if "paced" in cell or (api == "connector" and "default pacing" in cell):
+        assert pacers, "no pacer was made"
+        assert pacers[0].waited > 0, "the run was not paced"
+
+
+def test_probe_rate_limit_conforms(
+    limited_connector_mock: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The deliberate 429 against a server that keeps the rule is a pass, not a finding.
+    options = [
+        *WRITES,
+        "--phases",
+        "none",
+        "--probe-rate-limit",
+        "--rate-limit",
+        f"{SCALED_RATE[0]}/{SCALED_RATE[1]:g}",
+    ]
+    code = connector_main(_argv("connector", limited_connector_mock, tmp_path, options))
+    out = capsys.readouterr().out
+    assert code == 0, out[-3000:]
+    assert "ok   rate_limit" in out
+
+
+def test_probe_rate_limit_that_draws_no_429_fails(
+    connector_mock: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Asked for and not done is not a pass: a server without a limit (or a limit far above the one
+    # given) gets no 429, and the run must say it could not check what QA asked for.
+    options = ["--phases", "none", "--probe-rate-limit", "--rate-limit", "5/0.2"]
+    code = connector_main(_argv("connector", connector_mock, tmp_path, options))
+    out = capsys.readouterr().out
+    assert code == 1, out[-3000:]
+    assert "FAIL rate_limit" in out
+    assert "[rate_limit]" in out
+
+
+WRITES_LINE = re.compile(r"writes: created (\d+), deleted (\d+), left (\d+) \((.*)\)")
+
+
+@pytest.mark.parametrize("budget", [0, 5, 50])
+def test_the_write_budget_holds_across_phases(
+    connector_mock: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], budget: int
+) -> None:
+    # A shared demo environment keeps every record a run created (deletion there is soft): a writing
+    # run creates at most --max-writes, says what it could not do with that, and still conforms.
+    options = [
+        *WRITES,
+        "--max-writes",
+        str(budget),
+        "--rate-limit",
+        "off",
+        "--phases",
+        "examples,fuzzing,stateful",
+    ]
+    code = connector_main(_argv("connector", connector_mock, tmp_path, options))
+    out = capsys.readouterr().out
+    assert code == 0, out[-3000:]
+    found = WRITES_LINE.search(out)
+    assert found is not None, out[-3000:]
+    created, deleted, left = (int(n) for n in found.groups()[:3])
+    assert created <= budget
+    assert (deleted, left) == (created, 0)
+    assert found.group(4) == f"at most {budget}"
+    if budget < 50:
+        assert "needs a larger --max-writes" in out
