@@ -47,6 +47,7 @@ from schemathesis.schemas import BaseSchema
 
 from contract_tests._http import request_id_problem
 from contract_tests._pacing import Pacer
+from contract_tests._progress import Progress
 from contract_tests._results import Results
 from contract_tests._secrets import MaskedTextFile, Secrets, curl_line
 from mews_loyalty._spec import ApiName, Operation, catalog, load_document
@@ -100,6 +101,7 @@ class FuzzHooks:
     # Connector: probe an operation with wrong/missing/empty body tokens; returns the problems found.
     probe_body_auth: Callable[[Operation, dict[str, Any]], list[str]] | None = None
     check_request_id: bool = False
+    progress: Progress | None = None  # told the phase, the operation and each case, for the display
     probed: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -143,6 +145,8 @@ def before_call(
             # A link fills the first item of a batch; the generated others name records that do
             # not exist and would fail the whole (all-or-nothing) batch, ending the chain.
             case.body[operation.batch_field or ""] = batch[:1]
+    if hooks.progress is not None:
+        hooks.progress.operation(operation.operation_id)
     hooks.pacer.acquire()
 
 
@@ -160,6 +164,8 @@ def after_call(
         return
     hooks, operation = active
     hooks.results.count_requests()
+    if hooks.progress is not None:
+        hooks.progress.case_done()
     hooks.pacer.observe(response.status_code, {k: v[0] for k, v in response.headers.items() if v})
     if hooks.on_response is not None:
         hooks.on_response(operation, response.status_code, case.body, response.content)
@@ -429,6 +435,8 @@ def _run_engine(
     try:
         for event in stream:
             collector.handle(event)
+            if hooks.progress is not None:
+                _tell_progress(hooks.progress, event, len(plan.operation_ids or collector.labels))
             if isinstance(event, (events.ScenarioFinished, events.FuzzScenarioFinished)):
                 _mask_recorder(hooks.secrets, event.recorder)
             context.on_event(event)
@@ -440,6 +448,14 @@ def _run_engine(
             handler.shutdown(context)
         for file in files_:
             file.close()
+
+
+def _tell_progress(progress: Progress, event: events.EngineEvent, operations: int) -> None:
+    if isinstance(event, events.PhaseStarted) and event.phase.name.value in PHASES:
+        stateful = event.phase.name.value == "stateful"
+        progress.stage(event.phase.name.value, units=0 if stateful else operations)
+    elif isinstance(event, events.ScenarioFinished) and event.phase.value != "stateful":
+        progress.unit_done()
 
 
 def _report_handlers(

@@ -26,12 +26,13 @@ from contract_tests._connector import ConnectorScenarios, Credentials, Ledger, r
 from contract_tests._fuzz import PHASES, FuzzHooks, FuzzPlan, run_schemathesis
 from contract_tests._http import ApiClient
 from contract_tests._pacing import Pacer
+from contract_tests._progress import Progress, fuzz_stages
 from contract_tests._report import summary, write_reports
 from contract_tests._results import Results
 from contract_tests._reverse import ReverseScenarios
 from contract_tests._secrets import Secret, Secrets
 from mews_loyalty import __version__
-from mews_loyalty._spec import ApiName, load_document
+from mews_loyalty._spec import ApiName, catalog, load_document
 
 DEFAULT_SEED = 20251122
 DEFAULT_MAX_EXAMPLES = 25
@@ -53,6 +54,7 @@ class CommonOptions:
     rate_limit: tuple[int, float] | None = None  # pace every request under it (None: no pacing)
     timeout: float = 30.0
     stateful_max_steps: int = 6
+    quiet: bool = False  # no progress display or lines while the run goes on
 
 
 @dataclass
@@ -77,6 +79,25 @@ class ReverseOptions(CommonOptions):
 def _spec_schema(api: ApiName, base_url: str) -> BaseSchema:
     config = schemathesis.Config.from_dict({"base-url": base_url})
     return schemathesis.openapi.from_dict(copy.deepcopy(dict(load_document(api))), config=config)
+
+
+# Rough request budgets for the scenario checks, per operation (measured on the embedded mocks).
+SCENARIO_REQUESTS_PER_OPERATION = {"connector": 45, "reverse": 4}
+
+
+def _progress(options: CommonOptions, results: Results, api: ApiName, operations: int) -> Progress:
+    if options.quiet:
+        return Progress.silent(results)
+    progress = Progress.to_stream(results, sys.stderr, pacing=options.rate_limit)
+    stages = fuzz_stages(
+        options.phases,
+        operations=operations,
+        max_examples=options.max_examples,
+        max_steps=options.stateful_max_steps,
+    )
+    scenario_requests = SCENARIO_REQUESTS_PER_OPERATION[api] * len(catalog(api).operations)
+    progress.plan(stages, scenarios=scenario_requests)
+    return progress
 
 
 def _finish(
@@ -126,9 +147,14 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
     scenarios = ConnectorScenarios(
         client, credentials, results, ledger, options.allow_writes, values=options.values
     )
-    with client:
+    read_ops = tuple(r.get_all.operation_id for r in resources())
+    fuzzed = len(catalog("connector").operations) if options.allow_writes else len(read_ops)
+    progress = _progress(options, results, "connector", fuzzed)
+    client.observers.append(lambda exchange: progress.operation(exchange.operation.operation_id))
+    with client, progress:
         _preflight_connector(scenarios)
         try:
+            progress.stage("scenarios")
             scenarios.run()
             if options.phases:
                 hooks = FuzzHooks(
@@ -139,8 +165,8 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
                     on_response=ledger.observe_raw,
                     probe_body_auth=scenarios.probe_body_auth,
                     check_request_id=True,
+                    progress=progress,
                 )
-                read_ops = tuple(r.get_all.operation_id for r in resources())
                 plan = FuzzPlan(
                     api="connector",
                     base_url=options.base_url,
@@ -157,8 +183,10 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
                 probed = hooks.probed
             else:
                 probed = set()
+            progress.stage("body-token probes")
             scenarios.probe_remaining_auth(probed)
             if options.probe_rate_limit and options.rate_limit is not None:
+                progress.stage("rate limit")
                 scenarios.check_rate_limit(options.rate_limit)
             else:
                 results.skip(
@@ -169,6 +197,7 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
             results.errors.append(f"the server stopped answering: {type(error).__name__}: {error}")
         finally:
             if ledger.created:
+                progress.stage("clean-up")
                 try:
                     results.leftovers += scenarios.cleanup()
                 except httpx.HTTPError as error:
@@ -230,12 +259,15 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
         list(options.membership_ids),
         options.customer_id or str(uuid.UUID(int=options.seed + 1, version=4)),
     )
-    with client:
+    progress = _progress(options, results, "reverse", len(catalog("reverse").operations))
+    client.observers.append(lambda exchange: progress.operation(exchange.operation.operation_id))
+    with client, progress:
         _preflight_reverse(scenarios)
         try:
+            progress.stage("scenarios")
             scenarios.run()
             if options.phases:
-                hooks = FuzzHooks(secrets, pacer, results)
+                hooks = FuzzHooks(secrets, pacer, results, progress=progress)
                 plan = FuzzPlan(
                     api="reverse",
                     base_url=options.base_url,

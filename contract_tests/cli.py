@@ -1,7 +1,7 @@
 """``mews-loyalty contract connector|reverse``: verify that a server honours the contract.
 
     mews-loyalty contract connector --base-url URL --client-token X --access-token Y \
-        [--client NAME] [--allow-writes] [--max-examples N] [--report-dir DIR]
+        [--client NAME] [--allow-writes] [--max-examples N] [--report-dir DIR] [--quiet]
     mews-loyalty contract reverse --base-url URL --token T [--token T2] [--enterprise-id UUID] \
         [--membership-id ID ...] [--max-examples N] [--report-dir DIR]
 
@@ -118,6 +118,11 @@ def _common(parser: argparse.ArgumentParser, rate_default: str) -> None:
         help=f"the server's rate limit; every request is paced under it, or 'off' (default {rate_default})",
     )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress while the run goes on (a live line on a terminal, else a line every few seconds)",
+    )
 
 
 def _connector_parser() -> argparse.ArgumentParser:
@@ -198,6 +203,7 @@ def _common_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "phases": args.phases,
         "rate_limit": args.rate_limit,
         "timeout": args.timeout,
+        "quiet": args.quiet,
     }
 
 
