@@ -1,6 +1,6 @@
 """What a run is doing while it runs, for the person watching it.
 
-    progress = Progress.to_stream(results, sys.stderr, pacing=(200, 30.0))  # terminal or not, decided here
+    progress = Progress.to_stream(results, sys.stderr, pacer=pacer)  # terminal or not, decided here
     progress = Progress.silent(results)                                     # --quiet
     progress.plan(fuzz_stages(phases, operations=12, max_examples=25, max_steps=6), scenarios=120)
     with progress:                         # starts the display (or the plain-line ticker), stops it
@@ -16,7 +16,7 @@ every request counts, whoever sent it.
 
 The time left is an estimate: the requests still expected (the rest of the current stage, extrapolated
 from its finished operations once there are some, plus rough budgets for the stages to come) at the
-request rate seen so far, but never sooner than the pacing allows: a paced run sends its first
+request rate seen so far while sending (waits for the pacer left out), but never sooner than the pacing allows: a paced run sends its first
 window's worth at once, then no more than the window allows, so its time left keeps going down
 while it waits for the window.
 """
@@ -33,7 +33,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from contract_tests._pacing import paced_limit
+from contract_tests._pacing import Pacer, paced_limit
 from contract_tests._results import Results
 
 PLAIN_INTERVAL = 5.0  # seconds between plain lines
@@ -78,14 +78,14 @@ class Progress:
         self,
         results: Results,
         *,
-        pacing: tuple[int, float] | None = None,
+        pacer: Pacer | None = None,
         console: Console | None = None,
         plain: TextIO | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``console``: a live display on it; ``plain``: lines written to it; neither: silent."""
         self.results = results
-        self.pacing = pacing
+        self.pacer = pacer
         self._console = console
         self._plain = plain
         self._clock = clock
@@ -101,13 +101,11 @@ class Progress:
         self._stop = threading.Event()
 
     @classmethod
-    def to_stream(
-        cls, results: Results, stream: TextIO, *, pacing: tuple[int, float] | None = None
-    ) -> Progress:
+    def to_stream(cls, results: Results, stream: TextIO, *, pacer: Pacer | None = None) -> Progress:
         console = Console(file=stream, stderr=True)
         if console.is_terminal:
-            return cls(results, pacing=pacing, console=console)
-        return cls(results, pacing=pacing, plain=stream)
+            return cls(results, pacer=pacer, console=console)
+        return cls(results, pacer=pacer, plain=stream)
 
     @classmethod
     def silent(cls, results: Results) -> Progress:
@@ -169,11 +167,13 @@ class Progress:
                     remaining += stage.expected
         if not sent or elapsed <= 0:
             return None
-        left = remaining / (sent / elapsed)
-        if self.pacing is not None:
+        # The rate while sending: time spent waiting for the pacer's window does not count.
+        waited = self.pacer.waited if self.pacer is not None else 0.0
+        left = remaining * max(elapsed - waited, elapsed / 10) / sent
+        if self.pacer is not None and self.pacer.rate is not None:
             # Under a sliding window of L requests per W seconds, request n goes out no earlier than
             # (n - L) / L * W seconds after the start: the first window's burst, then L per window.
-            limit, window = paced_limit(self.pacing[0]), self.pacing[1]
+            limit, window = paced_limit(self.pacer.rate[0]), self.pacer.rate[1]
             left = max(left, (sent + remaining - limit) / limit * window - elapsed)
         return max(0.0, left)
 

@@ -85,10 +85,12 @@ def _spec_schema(api: ApiName, base_url: str) -> BaseSchema:
 SCENARIO_REQUESTS_PER_OPERATION = {"connector": 45, "reverse": 4}
 
 
-def _progress(options: CommonOptions, results: Results, api: ApiName, operations: int) -> Progress:
+def _progress(
+    options: CommonOptions, results: Results, pacer: Pacer, api: ApiName, operations: int
+) -> Progress:
     if options.quiet:
         return Progress.silent(results)
-    progress = Progress.to_stream(results, sys.stderr, pacing=options.rate_limit)
+    progress = Progress.to_stream(results, sys.stderr, pacer=pacer)
     stages = fuzz_stages(
         options.phases,
         operations=operations,
@@ -149,7 +151,7 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
     )
     read_ops = tuple(r.get_all.operation_id for r in resources())
     fuzzed = len(catalog("connector").operations) if options.allow_writes else len(read_ops)
-    progress = _progress(options, results, "connector", fuzzed)
+    progress = _progress(options, results, pacer, "connector", fuzzed)
     client.observers.append(lambda exchange: progress.operation(exchange.operation.operation_id))
     with client, progress:
         _preflight_connector(scenarios)
@@ -259,7 +261,7 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
         list(options.membership_ids),
         options.customer_id or str(uuid.UUID(int=options.seed + 1, version=4)),
     )
-    progress = _progress(options, results, "reverse", len(catalog("reverse").operations))
+    progress = _progress(options, results, pacer, "reverse", len(catalog("reverse").operations))
     client.observers.append(lambda exchange: progress.operation(exchange.operation.operation_id))
     with client, progress:
         _preflight_reverse(scenarios)

@@ -10,6 +10,7 @@ import pytest
 from rich.console import Console
 
 from contract_tests import _progress
+from contract_tests._pacing import Pacer
 from contract_tests._progress import Progress, Stage, fuzz_stages
 from contract_tests._results import Results
 from contract_tests._run import ConnectorOptions, verify_connector
@@ -55,7 +56,8 @@ def test_time_left_comes_from_the_pacing_when_it_is_the_bottleneck() -> None:
     # the last leaves (700 - 180) / 6 s after the start, however fast the first burst went, and the
     # estimate keeps going down while the run waits for the window.
     results, clock = Results("connector", "http://x"), Clock()
-    progress = Progress(results, pacing=(200, 30.0), clock=clock)
+    pacer = Pacer((200, 30.0), clock=clock, sleep=lambda seconds: None)
+    progress = Progress(results, pacer=pacer, clock=clock)
     progress.plan([Stage("coverage", 100, units=10), Stage("fuzzing", 600, units=10)])
     progress.stage("coverage")
     results.count_requests(100)
@@ -64,15 +66,16 @@ def test_time_left_comes_from_the_pacing_when_it_is_the_bottleneck() -> None:
     clock.now += 1.0
     assert progress.seconds_left() == pytest.approx((700 - 180) / 6 - 1)
     clock.now += 10.0  # waiting for the window: nothing sent
+    pacer.waited += 10.0
     assert progress.seconds_left() == pytest.approx((700 - 180) / 6 - 11)
     progress.stage("fuzzing")
     results.count_requests(150)
     for _ in range(5):
         progress.unit_done()
     clock.now += 90.0
-    # Half the operations took 150 requests: 150 more expected at the 250 per 101 s seen so far,
-    # which is now slower than the pacing.
-    assert progress.seconds_left() == pytest.approx(150 / (250 / 101))
+    # Half the operations took 150 requests: 150 more expected at the 250 per 91 s of sending seen
+    # so far, which is now slower than the pacing.
+    assert progress.seconds_left() == pytest.approx(150 / (250 / 91))
 
 
 def test_a_stage_extrapolates_from_its_finished_operations() -> None:
@@ -92,7 +95,7 @@ def test_terminal_gets_a_live_line_that_goes_away_before_the_summary() -> None:
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=150, color_system=None)
     results = Results("connector", "http://x")
-    with Progress(results, console=console, pacing=(200, 30.0)) as progress:
+    with Progress(results, console=console) as progress:
         progress.stage("stateful")
         progress.operation("loyaltyPrograms_add")
         progress.case_done()
