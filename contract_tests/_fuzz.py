@@ -10,7 +10,7 @@ before any report writer sees them. Around schemathesis' own machinery this modu
 * two checks, ``ignored_body_auth`` (the body-token equivalent of the built-in ``ignored_auth``) and
   ``request_id_header``;
 * the report files schemathesis' CLI writes (JUnit XML, HAR, VCR, NDJSON, HTML), fed from our event
-  loop after masking, through files that mask again.
+  loop after masking, through files that mask again, beside the spec copy the pass ran on.
 
 The stateful phase runs as a second engine pass (reports in ``stateful/``), on a copy of the spec
 without the properties ``FuzzPlan.stateful_omit`` names; link chains are kept alive by sending only
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import json
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -378,16 +377,20 @@ def run_schemathesis(plan: FuzzPlan, hooks: FuzzHooks) -> list[str]:
     collector = _Collector(hooks.results, hooks.secrets, plan.api, labels)
     document = dict(load_document(plan.api))
     stateless = tuple(p for p in plan.phases if p != "stateful")
-    with _activated(hooks, plan.api), tempfile.TemporaryDirectory(prefix="contract-spec-") as scratch:
+    # The spec each pass runs on is written beside its reports: schemathesis' HTML report names the
+    # file it loaded, and the reader can open exactly what was tested (not a vanished temp file).
+    with _activated(hooks, plan.api):
         if stateless:
-            spec = Path(scratch) / "openapi.json"
+            plan.report_dir.mkdir(parents=True, exist_ok=True)
+            spec = plan.report_dir / "openapi.json"
             spec.write_text(json.dumps(document), encoding="utf-8")
             _run_engine(plan, hooks, collector, spec, stateless, plan.report_dir)
         if "stateful" in plan.phases:
-            spec = Path(scratch) / "openapi-stateful.json"
+            directory = plan.report_dir / "stateful" if stateless else plan.report_dir
+            directory.mkdir(parents=True, exist_ok=True)
+            spec = directory / "openapi.json"
             requests = {op.request_schema for op in catalog(plan.api).operations}
             spec.write_text(json.dumps(_without(document, requests, plan.stateful_omit)), encoding="utf-8")
-            directory = plan.report_dir / "stateful" if stateless else plan.report_dir
             _run_engine(plan, hooks, collector, spec, ("stateful",), directory)
     return collector.fatal
 
@@ -436,7 +439,7 @@ def _run_engine(
         for event in stream:
             collector.handle(event)
             if hooks.progress is not None:
-                _tell_progress(hooks.progress, event, len(plan.operation_ids or collector.labels))
+                _tell_progress(hooks.progress, event, phases, len(plan.operation_ids or collector.labels))
             if isinstance(event, (events.ScenarioFinished, events.FuzzScenarioFinished)):
                 _mask_recorder(hooks.secrets, event.recorder)
             context.on_event(event)
@@ -450,8 +453,11 @@ def _run_engine(
             file.close()
 
 
-def _tell_progress(progress: Progress, event: events.EngineEvent, operations: int) -> None:
-    if isinstance(event, events.PhaseStarted) and event.phase.name.value in PHASES:
+def _tell_progress(
+    progress: Progress, event: events.EngineEvent, phases: tuple[str, ...], operations: int
+) -> None:
+    # Every pass announces every phase, the ones it does not run too.
+    if isinstance(event, events.PhaseStarted) and event.phase.name.value in phases:
         stateful = event.phase.name.value == "stateful"
         progress.stage(event.phase.name.value, units=0 if stateful else operations)
     elif isinstance(event, events.ScenarioFinished) and event.phase.value != "stateful":

@@ -52,6 +52,9 @@ class Stage:
     requests_at_start: int = 0
     started: bool = False
     finished: bool = False
+    started_at: float = 0.0
+    ended_at: float = 0.0
+    requests_at_end: int = 0
 
 
 def fuzz_stages(phases: Iterable[str], *, operations: int, max_examples: int, max_steps: int) -> list[Stage]:
@@ -120,8 +123,7 @@ class Progress:
 
     def stage(self, name: str, units: int | None = None) -> None:
         with self._lock:
-            if self._current is not None:
-                self._current.finished = True
+            self._end_current()
             found = next((s for s in self._stages if s.name == name and not s.started), None)
             if found is None:
                 found = Stage(name, 0)
@@ -129,9 +131,23 @@ class Progress:
             if units is not None:
                 found.units = units
             found.started = True
+            found.started_at = self._clock()
             found.requests_at_start = self.results.requests
             self._current = found
             self._operation = ""
+
+    def _end_current(self) -> None:
+        if self._current is not None and not self._current.finished:
+            self._current.finished = True
+            self._current.ended_at = self._clock()
+            self._current.requests_at_end = self.results.requests
+
+    def timings(self) -> list[tuple[str, float, int]]:
+        """(stage, seconds, requests) of every stage that ran, in order; ends the current one."""
+        with self._lock:
+            self._end_current()
+            ran = sorted((s for s in self._stages if s.started), key=lambda s: s.started_at)
+            return [(s.name, s.ended_at - s.started_at, s.requests_at_end - s.requests_at_start) for s in ran]
 
     def operation(self, name: str) -> None:
         self._operation = name

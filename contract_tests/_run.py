@@ -103,16 +103,22 @@ def _progress(
 
 
 def _finish(
-    results: Results, secrets: Secrets, report_dir: Path, header: list[str], out: TextIO | None
+    results: Results,
+    secrets: Secrets,
+    report_dir: Path,
+    header: list[str],
+    out: TextIO | None,
+    progress: Progress | None = None,
 ) -> Results:
     results.finish()
+    timings = progress.timings() if progress is not None else []
     screen = secrets.mask(summary(results, header, report_dir))
-    write_reports(results, report_dir, screen)
+    write_reports(results, report_dir, screen, [secrets.mask(line) for line in header], timings)
     leaked = secrets.scrub_directory(report_dir)
     if leaked:  # the masking above missed something: say so loudly (the files are fixed now)
         results.errors.append(f"tokens had to be scrubbed from {len(leaked)} report files: {leaked[:3]}")
         screen = secrets.mask(summary(results, header, report_dir))
-        write_reports(results, report_dir, screen)
+        write_reports(results, report_dir, screen, [secrets.mask(line) for line in header], timings)
     print(screen, file=out or sys.stdout, flush=True)
     return results
 
@@ -207,7 +213,7 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
                     results.leftovers += [
                         f"{name}: {len(items)} records" for name, items in ledger.created.items()
                     ]
-    return _finish(results, secrets, report_dir, header, out)
+    return _finish(results, secrets, report_dir, header, out, progress)
 
 
 def _preflight_connector(scenarios: ConnectorScenarios) -> None:
@@ -284,7 +290,7 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
                 results.errors += run_schemathesis(plan, hooks)
         except httpx.HTTPError as error:
             results.errors.append(f"the server stopped answering: {type(error).__name__}: {error}")
-    return _finish(results, secrets, report_dir, header, out)
+    return _finish(results, secrets, report_dir, header, out, progress)
 
 
 def _preflight_reverse(scenarios: ReverseScenarios) -> None:

@@ -17,6 +17,7 @@ import pytest
 from contract_tests._results import Results
 from contract_tests._run import ConnectorOptions, verify_connector
 from tests._prism import PrismUnavailable, serve_prism
+from tests.contract._browser import rendered_text, screenshot
 from tests.contract.conftest import SEED
 
 PUBLISHED_SPEC = Path(__file__).resolve().parent.parent / "data" / "connector-loyalty-published.yaml"
@@ -84,3 +85,17 @@ def test_prism_findings_are_reproducible_and_masked(prism_run: tuple[Results, st
         assert CLIENT_TOKEN.encode() not in data, path
         assert ACCESS_TOKEN.encode() not in data, path
     assert CLIENT_TOKEN not in screen
+
+
+@pytest.mark.timeout(300)
+def test_prism_report_page_shows_the_verdict_and_the_findings(prism_run: tuple[Results, str, Path]) -> None:
+    results, _, report_dir = prism_run
+    text = rendered_text(report_dir / "report.html")
+    assert text.startswith(f"DOES NOT CONFORM connector API at {results.base_url}")
+    assert f"Findings ({len(results.failures)})" in text
+    for check in ("request_id_header", "ignored_body_auth", "pagination", "interval_limit"):
+        finding = next(f for f in results.failures if f.check == check)
+        assert f"[{check}] {finding.operation} {' '.join(finding.message.split())}" in text
+    assert "$MEWS_ACCESS_TOKEN" in text
+    assert ACCESS_TOKEN not in text
+    screenshot(report_dir / "report.html", report_dir / "report.png")
