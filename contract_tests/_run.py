@@ -55,6 +55,7 @@ class CommonOptions:
     timeout: float = 30.0
     stateful_max_steps: int = 6
     quiet: bool = False  # no progress display or lines while the run goes on
+    workers: int = 1  # schemathesis threads for the per-operation phases (the pacer spans them all)
 
 
 @dataclass
@@ -186,6 +187,7 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
                     stateful_max_steps=options.stateful_max_steps,
                     stateful_omit=("ChainId",),
                     request_timeout=options.timeout,
+                    workers=options.workers,
                 )
                 results.errors += run_schemathesis(plan, hooks)
                 probed = hooks.probed
@@ -286,6 +288,7 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
                     bearer=options.tokens[0],
                     stateful_max_steps=options.stateful_max_steps,
                     request_timeout=options.timeout,
+                    workers=options.workers,
                 )
                 results.errors += run_schemathesis(plan, hooks)
         except httpx.HTTPError as error:

@@ -119,6 +119,12 @@ def _common(parser: argparse.ArgumentParser, rate_default: str) -> None:
     )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
     parser.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="operations fuzzed at once, for servers that take concurrent requests (default 1)",
+    )
+    parser.add_argument(
         "--quiet",
         action="store_true",
         help="no progress while the run goes on (a live line on a terminal, else a line every few seconds)",
@@ -204,6 +210,7 @@ def _common_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "rate_limit": args.rate_limit,
         "timeout": args.timeout,
         "quiet": args.quiet,
+        "workers": args.workers,
     }
 
 

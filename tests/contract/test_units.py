@@ -106,6 +106,17 @@ def test_masked_file_masks_tokens_split_across_writes(tmp_path: Path) -> None:
     assert content.count("$MEWS_ACCESS_TOKEN") == 2
 
 
+def test_masked_file_masks_a_token_written_one_character_at_a_time(tmp_path: Path) -> None:
+    # schemathesis' VCR writer emits long values a character per call; the token must not slip through.
+    secrets = Secrets([Secret(TOKEN, "MEWS_ACCESS_TOKEN")])
+    path = tmp_path / "cassette.yaml"
+    text = f'body: "{TOKEN}"\nnext: "{TOKEN}"'
+    with MaskedTextFile(path, secrets) as file:
+        for char in text:
+            file.write(char)
+    assert path.read_text() == 'body: "$MEWS_ACCESS_TOKEN"\nnext: "$MEWS_ACCESS_TOKEN"'
+
+
 def test_scrub_finds_base64_encoded_tokens(tmp_path: Path) -> None:
     # A writer that base64-encodes bodies would hide a token from a plain search; the net catches it.
     secrets = Secrets([Secret(TOKEN, "MEWS_ACCESS_TOKEN")])
