@@ -7,22 +7,13 @@
 Without arguments the two mocks run as real servers (child processes on free loopback ports): the
 Connector mock with the demo data, its rate limit scaled to 400 requests per 2 s so fuzzing is not
 held back and the deliberate 429 takes a second; the reference provider with its seed memberships
-and two fresh tokens, to check a rotation. Writes are allowed: the servers are ours. Both mocks
-take concurrent requests, so each run fuzzes ``EMBEDDED_WORKERS`` operations at once, and the
-Reverse run goes on in a second process beside the Connector run (schemathesis' hooks allow one
-run per process): its summary is printed after the Connector's, the progress shown is the
-Connector's, the longer of the two.
+and two fresh tokens, to check a rotation. Writes are allowed: the servers are ours.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-import io
-import multiprocessing
 import secrets
 import sys
-from concurrent.futures import ProcessPoolExecutor
 
 from contract_tests.cli import NOT_CONFORMING, OK, USAGE, connector_main, main, reverse_main
 from mews_loyalty.mock._server import serve_in_process
@@ -30,7 +21,6 @@ from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 
 MOCK_RATE_LIMIT = "400/2"
 MAX_EXAMPLES = "50"
-EMBEDDED_WORKERS = "2"
 # Memberships of the reference provider's seed data: enrolled, pending, canceled and linked ones.
 SEED_MEMBERSHIP_IDS = ("M-1002", "M-1001", "M-1004", "M-1005")
 
@@ -51,8 +41,6 @@ def verify_connector_mock(extra: list[str] | None = None) -> int:
                 "--probe-rate-limit",
                 "--max-examples",
                 MAX_EXAMPLES,
-                "--workers",
-                EMBEDDED_WORKERS,
                 *(extra or []),
             ]
         )
@@ -72,33 +60,15 @@ def verify_reverse_mock(extra: list[str] | None = None) -> int:
             f"--token={tokens[1]}",
             "--max-examples",
             MAX_EXAMPLES,
-            "--workers",
-            EMBEDDED_WORKERS,
         ]
         argv += [arg for mid in SEED_MEMBERSHIP_IDS for arg in ("--membership-id", mid)]
         return reverse_main([*argv, *(extra or [])])
 
 
-def _reverse_beside() -> tuple[int, str]:
-    """The Reverse run in a child process: its exit code and its summary, printed by the parent."""
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = verify_reverse_mock(["--quiet"])
-    return code, out.getvalue()
-
-
 def run(argv: list[str]) -> int:
     if argv:
         return main(argv)
-    # Under ``python -m`` this module is ``__main__``, which a spawned child cannot import by that
-    # name: hand it the function under the module's real name.
-    task = importlib.import_module("contract_tests.__main__")._reverse_beside
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        reverse = pool.submit(task)
-        connector_code = verify_connector_mock()
-        reverse_code, reverse_summary = reverse.result()
-    print(reverse_summary, end="", flush=True)
-    codes = [connector_code, reverse_code]
+    codes = [verify_connector_mock(), verify_reverse_mock()]
     if USAGE in codes:
         return USAGE
     return NOT_CONFORMING if NOT_CONFORMING in codes else OK
