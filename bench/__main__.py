@@ -1,7 +1,7 @@
 """``python -m bench [section ...]``: run the benchmarks, print a table, write results.json and a chart.
 
 Every figure is reported beside a baseline measured in the same run, as a ratio; nothing here is a
-pass/fail assertion. Sections: decode, paging, bulk_export, mock_server, codegen_times, contract_rate.
+pass/fail assertion. Sections: decode, paging, bulk_export, mock_server, codegen_times, contract_rate, contract_run.
 """
 
 from __future__ import annotations
@@ -14,7 +14,15 @@ from pathlib import Path
 
 from bench._measure import Section
 
-SECTIONS = ("decode", "paging", "bulk_export", "mock_server", "codegen_times", "contract_rate")
+SECTIONS = (
+    "decode",
+    "paging",
+    "bulk_export",
+    "mock_server",
+    "codegen_times",
+    "contract_rate",
+    "contract_run",
+)
 OUT = Path(__file__).resolve().parent
 
 

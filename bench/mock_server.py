@@ -3,24 +3,20 @@ beside Prism's mock serving the same spec. Load comes from wrk, on loopback, bou
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from bench._measure import Section
 from mews_loyalty.mock._server import serve_in_process
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
+from tests._prism import PrismUnavailable, serve_prism
 
 PATH = "/api/connector/v1/loyaltyMemberships/getAll"
 SPEC = Path(__file__).resolve().parent.parent / "specs" / "connector" / "openapi.yaml"
-PRISM = "@stoplight/prism-cli@5.16.0"
 SECONDS, CONNECTIONS, THREADS = 10, 16, 1
 BODY = {
     "ClientToken": DEMO_CLIENT_TOKEN,
@@ -65,36 +61,6 @@ def _wrk(url: str) -> dict[str, float]:
     return {"rps": rps, "p50": millis("50%"), "p99": millis("99%")}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def _prism() -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        ["npx", "-y", PRISM, "mock", "-h", "127.0.0.1", "-p", str(port), str(SPEC)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 180  # the first run downloads Prism from the npm registry
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            if proc.poll() is not None:
-                raise RuntimeError("Prism exited before listening")
-            time.sleep(0.5)
-        else:
-            raise RuntimeError("Prism did not start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
 def run() -> Section:
     section = Section(
         "mock server: 100-item getAll page", "Prism mock (same spec)", "req/s", higher_is_better=True
@@ -108,12 +74,13 @@ def run() -> Section:
     label = "mews-loyalty mock (stateful, validating)"
     section.rows[label] = ours["rps"]
     section.notes.append(f"{label}: p50 {ours['p50']:.2f} ms, p99 {ours['p99']:.2f} ms")
-    if shutil.which("npx") is None:
-        section.notes.append("Prism skipped: npx is not installed")
+    try:
+        with serve_prism(SPEC) as url:
+            prism = _wrk(url)
+    except PrismUnavailable as error:
+        section.notes.append(f"Prism skipped: {error}")
         section.baseline = label
         return section
-    with _prism() as url:
-        prism = _wrk(url)
     section.rows["Prism mock (same spec)"] = prism["rps"]
     section.notes.append(f"Prism: p50 {prism['p50']:.2f} ms, p99 {prism['p99']:.2f} ms")
     section.notes.append(f"wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS}s on loopback, one server process each")

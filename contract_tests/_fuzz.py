@@ -10,7 +10,7 @@ before any report writer sees them. Around schemathesis' own machinery this modu
 * two checks, ``ignored_body_auth`` (the body-token equivalent of the built-in ``ignored_auth``) and
   ``request_id_header``;
 * the report files schemathesis' CLI writes (JUnit XML, HAR, VCR, NDJSON, HTML), fed from our event
-  loop after masking, through files that mask again.
+  loop after masking, through files that mask again, beside the spec copy the pass ran on.
 
 The stateful phase runs as a second engine pass (reports in ``stateful/``), on a copy of the spec
 without the properties ``FuzzPlan.stateful_omit`` names; link chains are kept alive by sending only
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import json
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -48,6 +47,7 @@ from schemathesis.schemas import BaseSchema
 
 from contract_tests._http import request_id_problem, server_json
 from contract_tests._pacing import Pacer
+from contract_tests._progress import Progress
 from contract_tests._results import Results, ScenarioError
 from contract_tests._secrets import MaskedTextFile, Secrets, curl_line
 from mews_loyalty._spec import ApiName, Operation, catalog, load_document
@@ -111,6 +111,7 @@ class FuzzHooks:
     prepare_write: Callable[[Operation, dict[str, Any]], None] | None = None
     # Whether positive creating cases may still be sent (the write budget); None: always.
     may_create: Callable[[], bool] | None = None
+    progress: Progress | None = None  # told the phase, the operation and each case, for the display
     probed: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -161,6 +162,8 @@ def before_call(
             # A link fills the first item of a batch; the generated others name records that do
             # not exist and would fail the whole (all-or-nothing) batch, ending the chain.
             case.body[operation.batch_field or ""] = batch[:1]
+    if hooks.progress is not None:
+        hooks.progress.operation(operation.operation_id)
     hooks.pacer.acquire()
 
 
@@ -174,8 +177,8 @@ def filter_case(context: schemathesis.HookContext, case: schemathesis.Case[Any])
 
 
 def creates(operation: Operation) -> bool:
-    """Whether ``operation`` creates records (what a write budget counts)."""
-    return operation.action.startswith(("add", "create"))
+    """Whether ``operation`` creates records (what a write budget counts): the spec's ``x-effect``."""
+    return operation.effect == "create"
 
 
 def _positive(case: schemathesis.Case[Any]) -> bool:
@@ -184,8 +187,8 @@ def _positive(case: schemathesis.Case[Any]) -> bool:
 
 
 def reads_only(operation: Operation) -> bool:
-    """Whether ``operation`` only reads (what a read-only run may send)."""
-    return operation.is_paged or operation.method == "GET" or operation.action.startswith(("get", "list"))
+    """Whether ``operation`` only reads (what a read-only run may send): the spec's ``x-effect``."""
+    return operation.effect == "read"
 
 
 def _phase(case: schemathesis.Case[Any]) -> str | None:
@@ -202,6 +205,8 @@ def after_call(
         return
     hooks, operation = active
     hooks.results.count_requests()
+    if hooks.progress is not None:
+        hooks.progress.case_done()
     hooks.pacer.observe(response.status_code, {k: v[0] for k, v in response.headers.items() if v})
     if hooks.on_response is not None:
         hooks.on_response(operation, response.status_code, case.body, response.content)
@@ -435,19 +440,23 @@ def run_schemathesis(plan: FuzzPlan, hooks: FuzzHooks) -> list[str]:
     collector = _Collector(hooks.results, hooks.secrets, plan.api, labels)
     document = dict(load_document(plan.api))
     stateless = tuple(p for p in plan.phases if p != "stateful")
-    with _activated(hooks, plan.api), tempfile.TemporaryDirectory(prefix="contract-spec-") as scratch:
+    # The spec each pass runs on is written beside its reports: schemathesis' HTML report names the
+    # file it loaded, and the reader can open exactly what was tested (not a vanished temp file).
+    with _activated(hooks, plan.api):
         if stateless:
-            spec = Path(scratch) / "openapi.json"
+            plan.report_dir.mkdir(parents=True, exist_ok=True)
+            spec = plan.report_dir / "openapi.json"
             spec.write_text(json.dumps(document), encoding="utf-8")
             _run_engine(plan, hooks, collector, spec, stateless, plan.report_dir)
         if "stateful" in plan.phases and hooks.may_create is not None and not hooks.may_create():
             # Its link chains start at creating steps; with none left it would only churn.
             hooks.results.skip("stateful", "needs a larger --max-writes (all records allowed are created)")
         elif "stateful" in plan.phases:
-            spec = Path(scratch) / "openapi-stateful.json"
+            directory = plan.report_dir / "stateful" if stateless else plan.report_dir
+            directory.mkdir(parents=True, exist_ok=True)
+            spec = directory / "openapi.json"
             requests = {op.request_schema for op in catalog(plan.api).operations}
             spec.write_text(json.dumps(_without(document, requests, plan.stateful_omit)), encoding="utf-8")
-            directory = plan.report_dir / "stateful" if stateless else plan.report_dir
             _run_engine(plan, hooks, collector, spec, ("stateful",), directory)
     return collector.fatal
 
@@ -495,6 +504,8 @@ def _run_engine(
     try:
         for event in stream:
             collector.handle(event)
+            if hooks.progress is not None:
+                _tell_progress(hooks.progress, event, phases, len(plan.operation_ids or collector.labels))
             if isinstance(event, (events.ScenarioFinished, events.FuzzScenarioFinished)):
                 _mask_recorder(hooks.secrets, event.recorder)
             context.on_event(event)
@@ -510,6 +521,17 @@ def _run_engine(
             handler.shutdown(context)
         for file in files_:
             file.close()
+
+
+def _tell_progress(
+    progress: Progress, event: events.EngineEvent, phases: tuple[str, ...], operations: int
+) -> None:
+    # Every pass announces every phase, the ones it does not run too.
+    if isinstance(event, events.PhaseStarted) and event.phase.name.value in phases:
+        stateful = event.phase.name.value == "stateful"
+        progress.stage(event.phase.name.value, units=0 if stateful else operations)
+    elif isinstance(event, events.ScenarioFinished) and event.phase.value != "stateful":
+        progress.unit_done()
 
 
 def _report_handlers(

@@ -1,5 +1,6 @@
 """What a run leaves behind: the one-screen summary, JUnit XML, the failures with curl lines, JSON.
 
+<report-dir>/<api>/report.html      the whole run on one page, linking schemathesis' HTML reports
 <report-dir>/<api>/summary.txt      the summary printed at the end (plus the full matrix)
 <report-dir>/<api>/junit.xml        one test case per check and operation
 <report-dir>/<api>/failures.txt     every failure with a curl line (tokens as $VARIABLES)
@@ -11,9 +12,10 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from contract_tests._html_report import html_report
 from contract_tests._results import OUR_CHECKS, Results
 
 SCENARIO_CHECKS = frozenset(OUR_CHECKS) - {"ignored_body_auth", "request_id_header", "answers"}
@@ -103,7 +105,8 @@ def summary(results: Results, header: Iterable[str], report_dir: Path | None) ->
             lines.append(f"  ... {len(results.failures) - MAX_FAILURES_ON_SCREEN} more")
     if report_dir is not None:
         lines.append(
-            f"reports: {report_dir}/ (summary.txt, junit.xml, failures.txt, results.json, schemathesis/)"
+            f"reports: {report_dir}/ (report.html, summary.txt, junit.xml, failures.txt, results.json, "
+            "schemathesis/)"
         )
     lines.append(f"RESULT: {results.api} at {results.base_url} {results.verdict}")
     return "\n".join(lines)
@@ -199,8 +202,21 @@ def results_json(results: Results) -> str:
     return json.dumps(data, indent=2) + "\n"
 
 
-def write_reports(results: Results, directory: Path, screen: str) -> None:
+def write_reports(
+    results: Results,
+    directory: Path,
+    screen: str,
+    header: Sequence[str] = (),
+    timings: Sequence[tuple[str, float, int]] = (),
+) -> None:
     directory.mkdir(parents=True, exist_ok=True)
+    links = {
+        f"{name} phases": f"schemathesis/{where}html/index.html"
+        for name, where in (("stateless", ""), ("stateful", "stateful/"))
+        if (directory / "schemathesis" / where / "html" / "index.html").is_file()
+    }
+    page = html_report(results, header, timings=timings, links=links)
+    (directory / "report.html").write_text(page, encoding="utf-8")
     (directory / "summary.txt").write_text(screen + "\n" + matrix(results) + "\n", encoding="utf-8")
     (directory / "failures.txt").write_text(failures_text(results), encoding="utf-8")
     (directory / "junit.xml").write_bytes(junit_xml(results))

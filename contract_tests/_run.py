@@ -31,6 +31,7 @@ from contract_tests._connector import ConnectorScenarios, Credentials, Ledger, r
 from contract_tests._fuzz import PHASES, FuzzHooks, FuzzPlan, creates, reads_only, run_schemathesis
 from contract_tests._http import ApiClient
 from contract_tests._pacing import Pacer
+from contract_tests._progress import Progress, fuzz_stages
 from contract_tests._report import summary, write_reports
 from contract_tests._results import Results, ScenarioError, Writes
 from contract_tests._reverse import ReverseScenarios
@@ -62,6 +63,8 @@ class CommonOptions:
     rate_limit: tuple[int, float] | None = None  # pace every request under it (None: no pacing)
     timeout: float = 30.0
     stateful_max_steps: int = 6
+    quiet: bool = False  # no progress display or lines while the run goes on
+    workers: int = 1  # schemathesis threads for the per-operation phases (the pacer spans them all)
 
 
 @dataclass
@@ -138,17 +141,44 @@ def _spec_schema(api: ApiName, base_url: str) -> BaseSchema:
     return schemathesis.openapi.from_dict(copy.deepcopy(dict(load_document(api))), config=config)
 
 
+# Rough request budgets for the scenario checks, per operation (measured on the embedded mocks).
+SCENARIO_REQUESTS_PER_OPERATION = {"connector": 45, "reverse": 4}
+
+
+def _progress(
+    options: CommonOptions, results: Results, pacer: Pacer, api: ApiName, operations: int
+) -> Progress:
+    if options.quiet:
+        return Progress.silent(results)
+    progress = Progress.to_stream(results, sys.stderr, pacer=pacer)
+    stages = fuzz_stages(
+        options.phases,
+        operations=operations,
+        max_examples=options.max_examples,
+        max_steps=options.stateful_max_steps,
+    )
+    scenario_requests = SCENARIO_REQUESTS_PER_OPERATION[api] * len(catalog(api).operations)
+    progress.plan(stages, scenarios=scenario_requests)
+    return progress
+
+
 def _finish(
-    results: Results, secrets: Secrets, report_dir: Path, header: list[str], out: TextIO | None
+    results: Results,
+    secrets: Secrets,
+    report_dir: Path,
+    header: list[str],
+    out: TextIO | None,
+    progress: Progress | None = None,
 ) -> Results:
     results.finish()
+    timings = progress.timings() if progress is not None else []
     screen = secrets.mask(summary(results, header, report_dir))
-    write_reports(results, report_dir, screen)
+    write_reports(results, report_dir, screen, [secrets.mask(line) for line in header], timings)
     leaked = secrets.scrub_directory(report_dir)
     if leaked:  # the masking above missed something: say so loudly (the files are fixed now)
         results.errors.append(f"tokens had to be scrubbed from {len(leaked)} report files: {leaked[:3]}")
         screen = secrets.mask(summary(results, header, report_dir))
-        write_reports(results, report_dir, screen)
+        write_reports(results, report_dir, screen, [secrets.mask(line) for line in header], timings)
     print(screen, file=out or sys.stdout, flush=True)
     return results
 
@@ -189,15 +219,24 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
     scenarios = ConnectorScenarios(
         client, credentials, results, ledger, options.allow_writes, values=options.values
     )
-    with client:
+    read_ops = read_operations("connector")
+    fuzzed = len(catalog("connector").operations) if options.allow_writes else len(read_ops)
+    progress = _progress(options, results, pacer, "connector", fuzzed)
+    client.observers.append(lambda exchange: progress.operation(exchange.operation.operation_id))
+    with client, progress:
         _preflight(_preflight_connector, scenarios, results)
         try:
             with _whole_run(results):
+                progress.stage("scenarios")
                 scenarios.run()
-                probed = _fuzz_connector(options, scenarios, secrets, pacer, credentials, report_dir)
+                probed = _fuzz_connector(
+                    options, scenarios, secrets, pacer, credentials, report_dir, progress
+                )
+                progress.stage("body-token probes")
                 with results.guard("ignored_body_auth"):
                     scenarios.probe_remaining_auth(probed)
                 if options.probe_rate_limit and options.rate_limit is not None:
+                    progress.stage("rate limit")
                     with results.guard("rate_limit"):
                         scenarios.check_rate_limit(options.rate_limit)
                 else:
@@ -206,9 +245,10 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
                         "needs --probe-rate-limit (it bursts past the limit: only against a server you own)",
                     )
         finally:
+            if ledger.created:
+                progress.stage("clean-up")
             _clean_up(scenarios, results, ledger)
-            _finish(results, secrets, report_dir, header, out)
-    return results
+    return _finish(results, secrets, report_dir, header, out, progress)
 
 
 def _fuzz(
@@ -239,6 +279,7 @@ def _fuzz(
         operation_ids=operation_ids,
         stateful_max_steps=options.stateful_max_steps,
         request_timeout=options.timeout,
+        workers=options.workers,
         **plan,
     )
     results.errors += run_schemathesis(fuzz_plan, hooks)
@@ -251,6 +292,7 @@ def _fuzz_connector(
     pacer: Pacer,
     credentials: Credentials,
     report_dir: Path,
+    progress: Progress,
 ) -> set[str]:
     """Schemathesis' phases; returns the operations whose body tokens fuzzing probed."""
     ledger = scenarios.ledger
@@ -263,6 +305,7 @@ def _fuzz_connector(
         probe_body_auth=scenarios.probe_body_auth,
         check_request_id=True,
         may_create=lambda: not ledger.exhausted,
+        progress=progress,
     )
     _fuzz(
         "connector",
@@ -360,21 +403,29 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
         options.customer_id or str(uuid.UUID(int=options.seed + 1, version=4)),
         allow_writes=options.allow_writes,
     )
-    with client:
+    fuzzed = len(catalog("reverse").operations) if options.allow_writes else len(read_operations("reverse"))
+    progress = _progress(options, results, pacer, "reverse", fuzzed)
+    client.observers.append(lambda exchange: progress.operation(exchange.operation.operation_id))
+    with client, progress:
         _preflight(_preflight_reverse, scenarios, results)
         try:
             with _whole_run(results):
+                progress.stage("scenarios")
                 scenarios.run()
-                _fuzz_reverse(options, scenarios, secrets, pacer, report_dir)
+                _fuzz_reverse(options, scenarios, secrets, pacer, report_dir, progress)
         finally:
             with results.guard("link_unlink"):
                 scenarios.restore()
-            _finish(results, secrets, report_dir, header, out)
-    return results
+    return _finish(results, secrets, report_dir, header, out, progress)
 
 
 def _fuzz_reverse(
-    options: ReverseOptions, scenarios: ReverseScenarios, secrets: Secrets, pacer: Pacer, report_dir: Path
+    options: ReverseOptions,
+    scenarios: ReverseScenarios,
+    secrets: Secrets,
+    pacer: Pacer,
+    report_dir: Path,
+    progress: Progress,
 ) -> None:
     hooks = FuzzHooks(
         secrets,
@@ -382,6 +433,7 @@ def _fuzz_reverse(
         scenarios.results,
         prepare_write=scenarios.confine_write,
         on_response=scenarios.observe_write,
+        progress=progress,
     )
     _fuzz(
         "reverse",

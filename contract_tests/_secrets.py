@@ -138,17 +138,21 @@ class MaskedTextFile(io.TextIOBase):
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[str] = path.open("w", encoding="utf-8")
         self._secrets = secrets
-        self._pending = ""
+        self._pending: list[str] = []  # text since the last newline, in pieces
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
-        self._pending += text
-        complete, newline, rest = self._pending.rpartition("\n")
-        if newline:
-            self._file.write(self._secrets.mask(complete + newline))
-            self._pending = rest
+        # Writers call this once per character of a long value (the VCR writer does): collect pieces
+        # and join them once per line, not once per call.
+        if "\n" not in text:
+            self._pending.append(text)
+            return len(text)
+        complete, _, rest = text.rpartition("\n")
+        self._pending.append(complete)
+        self._file.write(self._secrets.mask("".join(self._pending) + "\n"))
+        self._pending = [rest] if rest else []
         return len(text)
 
     def flush(self) -> None:
@@ -157,7 +161,7 @@ class MaskedTextFile(io.TextIOBase):
 
     def close(self) -> None:
         if not self.closed:
-            self._file.write(self._secrets.mask(self._pending))
-            self._pending = ""
+            self._file.write(self._secrets.mask("".join(self._pending)))
+            self._pending = []
             super().close()
             self._file.close()

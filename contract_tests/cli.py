@@ -2,6 +2,7 @@
 
     mews-loyalty contract connector --base-url URL --client-token X --access-token Y \
         [--client NAME] [--allow-writes [--max-writes N|unlimited]] [--max-examples N] [--report-dir DIR]
+        [--quiet] [--debug]
     mews-loyalty contract reverse --base-url URL --token T [--token T2] [--enterprise-id UUID] \
         [--membership-id ID ...] [--allow-writes [--customer-id UUID]] [--max-examples N] [--report-dir DIR]
 
@@ -138,6 +139,17 @@ def _common(parser: argparse.ArgumentParser, rate_default: str) -> None:
     parser.add_argument(
         "--debug", action="store_true", help="print the traceback when the suite itself fails"
     )
+    parser.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="operations fuzzed at once, for servers that take concurrent requests (default 1)",
+    )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress while the run goes on (a live line on a terminal, else a line every few seconds)",
+    )
 
 
 def _connector_parser() -> argparse.ArgumentParser:
@@ -236,6 +248,8 @@ def _common_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "phases": args.phases,
         "rate_limit": args.rate_limit,
         "timeout": args.timeout,
+        "quiet": args.quiet,
+        "workers": args.workers,
     }
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any, Literal, cast, get_args
 
 import yaml
 from pydantic import BaseModel
@@ -37,6 +37,11 @@ MAX_INTERVAL_KEY = "x-max-interval-in-months"
 # On an operation: ``true`` when sending the same request twice has the effect of sending it once, so
 # it may be repeated after a 5xx or a lost connection. Absent means "not safe to repeat".
 IDEMPOTENT_KEY = "x-idempotent"
+# On an operation: what it does to the server's records. The contract suite reads it to keep a
+# read-only run to reads and to count what a write budget allows; absent means "treat as a write".
+EFFECT_KEY = "x-effect"
+Effect = Literal["read", "create", "update", "delete", "link"]
+EFFECTS: frozenset[str] = frozenset(get_args(Effect))
 
 
 def snake_case(name: str) -> str:
@@ -65,6 +70,7 @@ class Operation:
     documented_statuses: frozenset[int]
     error_content_type: str  # "application/json" (Connector) or "application/problem+json" (Reverse)
     idempotent: bool  # the spec's x-idempotent: safe to send again when the server may have acted
+    effect: Effect | None  # the spec's x-effect: what the operation does to the server's records
     page_items: str | None  # wire name of the item list in a paged response (request has Limitation)
     batch_field: str | None  # wire name of the request array that holds the items of a bulk call
     batch_limit: int | None  # its maxItems
@@ -174,6 +180,14 @@ def _resource_and_action(api: ApiName, operation_id: str, tag: str) -> tuple[str
     return snake_case(tag), snake_case(operation_id)
 
 
+def _effect(operation_id: str, value: Any) -> Effect | None:
+    if value is None:
+        return None
+    if value not in EFFECTS:
+        raise ValueError(f"{operation_id}: {EFFECT_KEY} must be one of {sorted(EFFECTS)}, got {value!r}")
+    return cast("Effect", value)
+
+
 def _batch(document: Mapping[str, Any], request: Mapping[str, Any]) -> tuple[str | None, int | None]:
     """The required array of items a bulk call sends (e.g. ``LoyaltyMemberships``), with its limit."""
     for name in request.get("required", ()):
@@ -237,6 +251,7 @@ def _build_operation(
         documented_statuses=statuses,
         error_content_type=error_content_type,
         idempotent=raw.get(IDEMPOTENT_KEY) is True,
+        effect=_effect(operation_id, raw.get(EFFECT_KEY)),
         page_items=page_items,
         batch_field=batch_field,
         batch_limit=batch_limit,

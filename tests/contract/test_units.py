@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import copy
+import importlib
 import json
 import subprocess
+import sys
 from email.utils import formatdate
 from pathlib import Path
 
@@ -13,9 +16,10 @@ import pytest
 
 from contract_tests import _schema as S
 from contract_tests._connector import _batch_item_schema, resources
+from contract_tests._fuzz import creates, reads_only
 from contract_tests._pacing import Pacer, parse_retry_after
 from contract_tests._secrets import MaskedTextFile, Secret, Secrets, curl_line
-from mews_loyalty._spec import catalog
+from mews_loyalty._spec import build_catalog, catalog, load_document
 
 TOKEN = "C66EF7B239D24632943D115EDE9CB810-EA00F8FD8294692C940F6B5A8F9453D"
 OTHER = "E0D439EE522F44368DC78E1BFB03710C-D24FB11DBE31D4621C4817E028D9E1D"
@@ -106,6 +110,17 @@ def test_masked_file_masks_tokens_split_across_writes(tmp_path: Path) -> None:
     assert content.count("$MEWS_ACCESS_TOKEN") == 2
 
 
+def test_masked_file_masks_a_token_written_one_character_at_a_time(tmp_path: Path) -> None:
+    # schemathesis' VCR writer emits long values a character per call; the token must not slip through.
+    secrets = Secrets([Secret(TOKEN, "MEWS_ACCESS_TOKEN")])
+    path = tmp_path / "cassette.yaml"
+    text = f'body: "{TOKEN}"\nnext: "{TOKEN}"'
+    with MaskedTextFile(path, secrets) as file:
+        for char in text:
+            file.write(char)
+    assert path.read_text() == 'body: "$MEWS_ACCESS_TOKEN"\nnext: "$MEWS_ACCESS_TOKEN"'
+
+
 def test_scrub_finds_base64_encoded_tokens(tmp_path: Path) -> None:
     # A writer that base64-encodes bodies would hide a token from a plain search; the net catches it.
     secrets = Secrets([Secret(TOKEN, "MEWS_ACCESS_TOKEN")])
@@ -148,3 +163,51 @@ def test_same_value_allows_the_spec_representations() -> None:
     assert S.same_value("3FA85F64-5717-4562-B3FC-2C963F66AFA6", "3fa85f64-5717-4562-b3fc-2c963f66afa6")
     assert not S.same_value("2031-01-15", "2031-01-16T00:00:00Z")
     assert not S.same_value(1, 2)
+
+
+# --- what an operation does, from the spec's x-effect ------------------------------------------------
+
+
+def test_the_specs_say_what_every_operation_does():
+    # A read-only run against Mews' shared demo sends exactly these; a write budget counts these creates.
+    operations = [op for api in ("connector", "reverse") for op in catalog(api).operations]
+    assert all(op.effect is not None for op in operations)
+    assert {op.operation_id for op in operations if reads_only(op)} == {
+        "loyaltyMemberships_getAll",
+        "loyaltyPrograms_getAll",
+        "loyaltyTiers_getAll",
+        "listMemberships",
+        "searchMembers",
+    }
+    assert {op.operation_id for op in operations if creates(op)} == {
+        "loyaltyMemberships_add",
+        "loyaltyPrograms_add",
+        "loyaltyTiers_add",
+        "enrollMember",
+    }
+
+
+@pytest.mark.parametrize("effect", [None, "read"], ids=["unmarked", "x-effect-read"])
+def test_a_new_operation_named_like_a_read_is_sent_read_only_only_when_the_spec_says_so(effect, monkeypatch):
+    # "getOrCreate" sounds like a read; only the spec can say it is one, and absent means a write.
+    document = copy.deepcopy(dict(load_document("connector")))
+    raw = copy.deepcopy(document["paths"]["/api/connector/v1/loyaltyMemberships/add"]["post"])
+    raw["operationId"] = "loyaltyMemberships_getOrCreate"
+    raw.pop("x-effect")
+    if effect is not None:
+        raw["x-effect"] = effect
+    document["paths"]["/api/connector/v1/loyaltyMemberships/getOrCreate"] = {"post": raw}
+    # Regeneration would write this module; the generated add function stands in.
+    api = "mews_connector_client.api.loyalty_memberships"
+    stand_in = importlib.import_module(f"{api}.loyalty_memberships_add")
+    monkeypatch.setitem(sys.modules, f"{api}.loyalty_memberships_get_or_create", stand_in)
+    edited = build_catalog("connector", document).by_id["loyaltyMemberships_getOrCreate"]
+    assert reads_only(edited) is (effect == "read")
+    assert not creates(edited)
+
+
+def test_an_effect_the_suite_does_not_know_is_a_spec_error():
+    document = copy.deepcopy(dict(load_document("reverse")))
+    document["paths"]["/memberships/list"]["post"]["x-effect"] = "reads"
+    with pytest.raises(ValueError, match="x-effect must be one of"):
+        build_catalog("reverse", document)

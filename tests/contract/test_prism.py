@@ -1,0 +1,101 @@
+"""The suite against a server nobody here wrote: Stoplight Prism mocking Mews' published Connector spec.
+
+Prism answers from the spec alone, so it is a fair stand-in for a foreign implementation that looks
+right at a glance: its answers validate, but it sends no Request-Id, takes any body tokens, pages
+without state and accepts any time interval. The suite must find each of those and finish its job.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from contract_tests._results import Results
+from contract_tests._run import ConnectorOptions, verify_connector
+from tests._prism import PrismUnavailable, serve_prism
+from tests.contract._browser import rendered_text, screenshot
+from tests.contract.conftest import SEED
+
+PUBLISHED_SPEC = Path(__file__).resolve().parent.parent / "data" / "connector-loyalty-published.yaml"
+# Tokens Prism never checks, long enough to be masked like real ones.
+CLIENT_TOKEN = "E0D439EE522F44368DC78E1BFB03710C-0123456789ABCDEF0123456789ABCDE"
+ACCESS_TOKEN = "C66EF7B239D24632943D115EDE9CB810-FEDCBA9876543210FEDCBA987654321"
+
+
+@pytest.fixture(scope="module")
+def prism() -> Iterator[str]:
+    try:
+        with serve_prism(PUBLISHED_SPEC) as url:
+            yield url
+    except PrismUnavailable as error:
+        pytest.skip(f"Prism cannot be had here: {error}")
+
+
+@pytest.fixture(scope="module")
+def prism_run(prism: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Results, str, Path]:
+    report_dir = tmp_path_factory.mktemp("prism-reports")
+    out = io.StringIO()
+    options = ConnectorOptions(
+        base_url=prism,
+        client_token=CLIENT_TOKEN,
+        access_token=ACCESS_TOKEN,
+        allow_writes=True,  # Prism keeps nothing: writes are harmless and exercise every scenario
+        max_examples=5,
+        report_dir=report_dir,
+        seed=SEED,
+        rate_limit=None,
+        quiet=True,
+    )
+    return verify_connector(options, out=out), out.getvalue(), report_dir / "connector"
+
+
+@pytest.mark.timeout(300)
+def test_prism_does_not_conform_and_the_suite_says_why(prism_run: tuple[Results, str, Path]) -> None:
+    results, screen, _ = prism_run
+    assert screen.splitlines()[-1].endswith("DOES NOT CONFORM")
+    assert not results.conforms
+    assert results.errors == [], "the suite finished its job: every finding is a verdict, not a crash"
+    failing = set(results.failing_checks())
+    # Prism's real deviations from the contract, each found by the check that owns it.
+    assert "request_id_header" in failing, "no Request-Id header"
+    assert "ignored_body_auth" in failing, "body tokens are not checked"
+    assert "pagination" in failing, "stateless paging: pages repeat items and ignore Count"
+    assert "interval_limit" in failing, "intervals over 3 months are accepted"
+    messages = {f.check: f.message for f in results.failures}
+    assert "Request-Id" in messages["request_id_header"]
+    assert "3 months" in messages["interval_limit"]
+    assert "got 200" in messages["interval_limit"]
+
+
+@pytest.mark.timeout(300)
+def test_prism_findings_are_reproducible_and_masked(prism_run: tuple[Results, str, Path]) -> None:
+    results, screen, report_dir = prism_run
+    for failure in results.failures:
+        if failure.check in {"request_id_header", "interval_limit", "pagination"}:
+            assert failure.curl.startswith("curl "), failure
+            assert "$MEWS_ACCESS_TOKEN" in failure.curl
+    written = json.loads((report_dir / "results.json").read_text())
+    assert written["conforms"] is False
+    for path in [p for p in report_dir.rglob("*") if p.is_file()]:
+        data = path.read_bytes()
+        assert CLIENT_TOKEN.encode() not in data, path
+        assert ACCESS_TOKEN.encode() not in data, path
+    assert CLIENT_TOKEN not in screen
+
+
+@pytest.mark.timeout(300)
+def test_prism_report_page_shows_the_verdict_and_the_findings(prism_run: tuple[Results, str, Path]) -> None:
+    results, _, report_dir = prism_run
+    text = rendered_text(report_dir / "report.html")
+    assert text.startswith(f"DOES NOT CONFORM connector API at {results.base_url}")
+    assert f"Findings ({len(results.failures)})" in text
+    for check in ("request_id_header", "ignored_body_auth", "pagination", "interval_limit"):
+        finding = next(f for f in results.failures if f.check == check)
+        assert f"[{check}] {finding.operation} {' '.join(finding.message.split())}" in text
+    assert "$MEWS_ACCESS_TOKEN" in text
+    assert ACCESS_TOKEN not in text
+    screenshot(report_dir / "report.html", report_dir / "report.png")
