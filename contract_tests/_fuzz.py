@@ -111,6 +111,9 @@ class FuzzHooks:
     prepare_write: Callable[[Operation, dict[str, Any]], None] | None = None
     # Whether positive creating cases may still be sent (the write budget); None: always.
     may_create: Callable[[], bool] | None = None
+    # Whether the stateful phase ends with the budget: its chains would otherwise change records the
+    # run did not create (Connector). False where writes are confined anyway (Reverse: named ids).
+    stateful_within_budget: bool = True
     progress: Progress | None = None  # told the phase, the operation and each case, for the display
     probed: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -174,6 +177,10 @@ def filter_case(context: schemathesis.HookContext, case: schemathesis.Case[Any])
     if active is None or active[0].may_create is None:
         return True
     return not (creates(active[1]) and _positive(case) and not active[0].may_create())
+
+
+def _budget_ends_stateful(hooks: FuzzHooks) -> bool:
+    return hooks.stateful_within_budget and hooks.may_create is not None and not hooks.may_create()
 
 
 def creates(operation: Operation) -> bool:
@@ -344,7 +351,12 @@ class _Collector:
             curl = self.secrets.mask(event.info.code_sample or "")
             self.results.failed("answers", label, text, curl)
         elif "filter_case" in str(event.value):
-            self.results.skip("fuzzing", f"positive {label} cases: needs a larger --max-writes (all spent)")
+            reason = (
+                "needs a larger --max-writes (all spent)"
+                if self.api == "connector"
+                else "not sent: they would enrol members nobody named"
+            )
+            self.results.skip("fuzzing", f"positive {label} cases: {reason}")
         else:
             self.fatal.append(f"{event.label}: {text}")
 
@@ -448,7 +460,7 @@ def run_schemathesis(plan: FuzzPlan, hooks: FuzzHooks) -> list[str]:
             spec = plan.report_dir / "openapi.json"
             spec.write_text(json.dumps(document), encoding="utf-8")
             _run_engine(plan, hooks, collector, spec, stateless, plan.report_dir)
-        if "stateful" in plan.phases and hooks.may_create is not None and not hooks.may_create():
+        if "stateful" in plan.phases and _budget_ends_stateful(hooks):
             # Its link chains start at creating steps; with none left it would only churn.
             hooks.results.skip("stateful", "needs a larger --max-writes (all records allowed are created)")
         elif "stateful" in plan.phases:
@@ -511,7 +523,7 @@ def _run_engine(
             context.on_event(event)
             for handler in handlers:
                 handler.handle_event(context, event)
-            if phases == ("stateful",) and hooks.may_create is not None and not hooks.may_create():
+            if phases == ("stateful",) and _budget_ends_stateful(hooks):
                 # Its chains start at creating steps: with the write budget spent it would only churn.
                 hooks.results.notes.append("stateful: stopped when the write budget (--max-writes) was spent")
                 break

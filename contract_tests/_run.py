@@ -434,6 +434,9 @@ def _fuzz_reverse(
         prepare_write=scenarios.confine_write,
         on_response=scenarios.observe_write,
         progress=progress,
+        # Enrolment creates members nobody named: fuzzing sends it only cases a provider must refuse.
+        may_create=lambda: False,
+        stateful_within_budget=False,
     )
     _fuzz(
         "reverse",
@@ -443,6 +446,7 @@ def _fuzz_reverse(
         hooks,
         report_dir,
         bearer=options.tokens[0],
+        negative_only=creating_operations("reverse"),
     )
 
 

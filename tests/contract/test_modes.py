@@ -7,6 +7,7 @@ against the real mocks (small fixed-seed example counts; pacing on a simulated c
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ from contract_tests import _run
 from contract_tests._pacing import Pacer
 from contract_tests.cli import connector_main, reverse_main
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
-from tests.contract.conftest import REVERSE_TOKENS, SCALED_RATE, SEED, SEED_MEMBERSHIP_IDS
+from tests.contract.conftest import REVERSE_TOKENS, SCALED_RATE, SEED, SEED_MEMBERSHIP_IDS, run_reverse
 
 STATEFUL_NOT_RUN = "not run: stateful: needs --allow-writes"
 WRITES = ["--allow-writes"]
@@ -162,3 +163,23 @@ def test_the_write_budget_holds_across_phases(
     assert found.group(4) == f"at most {budget}"
     if budget < 50:
         assert "needs a larger --max-writes" in out
+
+
+def test_a_writing_reverse_run_fuzzes_no_enrolment_a_provider_would_accept(reverse_mock, tmp_path):
+    # Enrolment creates a member nobody named; with --allow-writes the member checks enrol their two
+    # test customers, and fuzzing sends enrolment only cases a provider must refuse.
+    results = run_reverse(
+        reverse_mock, tmp_path, phases=("examples", "coverage", "fuzzing", "stateful"), allow_writes=True
+    )
+    assert results.conforms, results.failures
+    entries = [
+        entry
+        for har in tmp_path.glob("reverse/schemathesis/**/requests.har")
+        for entry in json.loads(har.read_text(encoding="utf-8"))["log"]["entries"]
+    ]
+    assert entries  # the fuzzing did run and was recorded
+    enrolments = [
+        e for e in entries if e["request"]["url"].endswith("/members") and e["request"]["method"] == "POST"
+    ]
+    assert enrolments  # enrolment was fuzzed...
+    assert all(e["response"]["status"] >= 400 for e in enrolments)  # ...and nothing was enrolled by it
