@@ -35,7 +35,7 @@ from mews_loyalty._http import (
     SendSettings,
     Sleep,
     asyncio_sleep,
-    borrow,
+    open_http,
     sdk_version,
     user_agent,
 )
@@ -229,14 +229,9 @@ class ConnectorClient(_ConnectorClientBase, ConnectorResources):
             clock=clock,
             rng=rng,
         )
-        borrowed = borrow(
-            http_client,
-            httpx.Client,
-            transport=transport,
-            base_url=self.base_url,
-            headers=self._http_args(None, timeout)["headers"],
+        http, borrowed = open_http(
+            httpx.Client, http_client, transport=transport, timeout=timeout, http_args=self._http_args
         )
-        http = http_client if http_client is not None else httpx.Client(**self._http_args(transport, timeout))
         self._sender = Sender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
         runner = OperationRunner(self._sender, self._settings.envelope, self._redactor)
         self._install_resources(resource_accessors(self._catalog_resources(), runner, RESOURCE_CLASSES))
@@ -288,17 +283,8 @@ class AsyncConnectorClient(_ConnectorClientBase, AsyncConnectorResources):
             clock=clock,
             rng=rng,
         )
-        borrowed = borrow(
-            http_client,
-            httpx.AsyncClient,
-            transport=transport,
-            base_url=self.base_url,
-            headers=self._http_args(None, timeout)["headers"],
-        )
-        http = (
-            http_client
-            if http_client is not None
-            else httpx.AsyncClient(**self._http_args(transport, timeout))
+        http, borrowed = open_http(
+            httpx.AsyncClient, http_client, transport=transport, timeout=timeout, http_args=self._http_args
         )
         self._sender = AsyncSender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
         runner = AsyncOperationRunner(self._sender, self._settings.envelope, self._redactor)

@@ -15,7 +15,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -75,6 +75,28 @@ def borrow(
     if not isinstance(http_client, expected):
         raise TypeError(f"http_client must be an httpx.{expected.__name__}, got {type(http_client).__name__}")
     return BorrowedClient(base_url, headers)
+
+
+HttpClientT = TypeVar("HttpClientT", httpx.Client, httpx.AsyncClient)
+
+
+def open_http(
+    kind: type[HttpClientT],
+    http_client: HttpClientT | None,
+    *,
+    transport: object,
+    timeout: float | httpx.Timeout,
+    http_args: Callable[[Any, float | httpx.Timeout], dict[str, Any]],
+) -> tuple[HttpClientT, BorrowedClient | None]:
+    """The httpx client a client sends through: the caller's (borrowed, never closed) or a new one
+    built from ``http_args(transport, timeout)``."""
+    ours = http_args(None, timeout)
+    borrowed = borrow(
+        http_client, kind, transport=transport, base_url=ours["base_url"], headers=ours["headers"]
+    )
+    if http_client is not None:
+        return http_client, borrowed
+    return kind(**http_args(transport, timeout)), borrowed
 
 
 def request_headers(sender: _SenderBase) -> Mapping[str, str]:

@@ -45,7 +45,7 @@ from mews_loyalty._http import (
     SendSettings,
     Sleep,
     asyncio_sleep,
-    borrow,
+    open_http,
     user_agent,
 )
 from mews_loyalty._operations import (
@@ -168,14 +168,9 @@ class ReverseClient(_ReverseClientBase, ReverseResources):
             clock=clock,
             rng=rng,
         )
-        borrowed = borrow(
-            http_client,
-            httpx.Client,
-            transport=transport,
-            base_url=self.base_url,
-            headers=self._http_args(None, timeout)["headers"],
+        http, borrowed = open_http(
+            httpx.Client, http_client, transport=transport, timeout=timeout, http_args=self._http_args
         )
-        http = http_client if http_client is not None else httpx.Client(**self._http_args(transport, timeout))
         self._sender = Sender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
         self._runner = OperationRunner(self._sender, _no_envelope, self._redactor)
         classes = RESOURCE_CLASSES
@@ -262,17 +257,8 @@ class AsyncReverseClient(_ReverseClientBase, AsyncReverseResources):
             clock=clock,
             rng=rng,
         )
-        borrowed = borrow(
-            http_client,
-            httpx.AsyncClient,
-            transport=transport,
-            base_url=self.base_url,
-            headers=self._http_args(None, timeout)["headers"],
-        )
-        http = (
-            http_client
-            if http_client is not None
-            else httpx.AsyncClient(**self._http_args(transport, timeout))
+        http, borrowed = open_http(
+            httpx.AsyncClient, http_client, transport=transport, timeout=timeout, http_args=self._http_args
         )
         self._sender = AsyncSender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
         self._runner = AsyncOperationRunner(self._sender, _no_envelope, self._redactor)
