@@ -12,8 +12,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from email.utils import parsedate_to_datetime
 
+from mews_loyalty._retry import retry_after_seconds
 from mews_loyalty._window import SlidingWindow
 
 MAX_WAIT_SECONDS = 60.0
@@ -22,17 +22,9 @@ SAFETY_MARGIN = 0.9
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (delta-seconds or an HTTP-date); None if unusable."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+    """Seconds to wait from a ``Retry-After`` value in RFC 9110's forms (whole seconds or an HTTP-date);
+    None if unusable. The SDK's parser, strict: the suite judges what a server must send."""
+    return retry_after_seconds(value, time.time() if now is None else now, strict=True)
 
 
 def paced_limit(limit: int) -> int:

@@ -59,18 +59,23 @@ def backoff_seconds(retry_number: int, jitter: float) -> float:
     return step / 2 + step / 2 * jitter
 
 
-def retry_after_seconds(value: str | None, now: float) -> float | None:
+def retry_after_seconds(value: str | None, now: float, *, strict: bool = False) -> float | None:
     """The wait a ``Retry-After`` header asks for: delta-seconds or an HTTP-date (RFC 9110), else None.
 
-    ``now`` is the current time in seconds since the epoch, to turn a date into a wait.
+    ``now`` is the current time in seconds since the epoch, to turn a date into a wait. The SDK reads
+    tolerantly (``"1.5"`` waits 1.5 s); ``strict`` takes only RFC 9110's forms, as the contract suite
+    does when it judges what a server sent.
     """
     if value is None or not value.strip():
         return None
     text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
+    if text.isascii() and text.isdigit():
+        return float(text)
+    if not strict:
+        try:
+            return max(0.0, float(text))
+        except ValueError:
+            pass
     try:
         moment = parsedate_to_datetime(text)
     except (TypeError, ValueError):

@@ -19,6 +19,7 @@ from contract_tests._connector import _batch_item_schema, resources
 from contract_tests._fuzz import creates, reads_only
 from contract_tests._pacing import Pacer, parse_retry_after
 from contract_tests._secrets import MaskedTextFile, Secret, Secrets, curl_line
+from mews_loyalty._retry import retry_after_seconds
 from mews_loyalty._spec import build_catalog, catalog, load_document
 
 TOKEN = "C66EF7B239D24632943D115EDE9CB810-EA00F8FD8294692C940F6B5A8F9453D"
@@ -69,6 +70,15 @@ def test_retry_after_forms() -> None:
     assert parse_retry_after(formatdate(1_000_030.0, usegmt=True), now=1_000_000.0) == pytest.approx(30.0)
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+def test_the_suite_reads_retry_after_strictly_where_the_sdk_is_tolerant() -> None:
+    # One parser for both: the SDK waits 1.5 s for "1.5" (tolerant reading), while the suite, judging
+    # what a server sent, takes only RFC 9110's whole seconds and refuses the rest as unusable.
+    assert retry_after_seconds("1.5", 0.0) == 1.5
+    assert parse_retry_after("1.5") is None
+    assert parse_retry_after("-3") is None
+    assert parse_retry_after("\u0663") is None  # a digit to str.isdigit, not to RFC 9110
 
 
 def test_mask_replaces_every_token() -> None:
