@@ -30,13 +30,11 @@ LINKABLE = ("enrolled", "pending")  # statuses of a membership a customer may be
 
 
 def list_operation() -> Operation:
-    return next(
-        op for op in catalog("reverse").operations if op.batch_field is not None and op.method == "POST"
-    )
+    return catalog("reverse").single("read", batched=True)
 
 
 def link_operation() -> Operation:
-    return next(op for op in catalog("reverse").operations if op.method == "PUT")
+    return catalog("reverse").single("link")
 
 
 def _pointer(text: Any) -> str:

@@ -59,9 +59,6 @@ from mews_loyalty._redaction import Redactor, Secret
 from mews_loyalty._retry import DEFAULT_MAX_RETRIES
 from mews_loyalty._spec import Operation, catalog
 
-LIST_OPERATION = "listMemberships"
-LINK_OPERATION = "updateMembershipLink"
-
 
 def _no_envelope() -> Mapping[str, Any]:
     return {}  # the Reverse API authenticates with a header, not in the body
@@ -96,9 +93,9 @@ class _ReverseClientBase(ResourceAccessors):
             redactor=self._redactor,
             secret_headers=self._authorization,
         )
-        operations = catalog("reverse").by_id
-        self._list_op: Operation = operations[LIST_OPERATION]
-        self._link_op: Operation = operations[LINK_OPERATION]
+        operations = catalog("reverse")
+        self._list_op: Operation = operations.single("read", batched=True)
+        self._link_op: Operation = operations.single("link")
 
     @property
     def base_url(self) -> str:

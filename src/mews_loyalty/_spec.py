@@ -126,6 +126,22 @@ class Catalog:
     def schema(self, name: str) -> Mapping[str, Any]:
         return self.document["components"]["schemas"][name]  # type: ignore[no-any-return]
 
+    def single(self, effect: Effect, *, batched: bool | None = None) -> Operation:
+        """The one operation with this ``x-effect`` (and, if given, with or without a batch field).
+
+        ``catalog("reverse").single("read", batched=True)`` is the membership list, ``single("link")``
+        the link PUT: what code needs of an operation, asked of the spec instead of its name.
+        """
+        found = [
+            op
+            for op in self.operations
+            if op.effect == effect and (batched is None or (op.batch_field is not None) == batched)
+        ]
+        if len(found) != 1:
+            names = ", ".join(op.operation_id for op in found) or "none"
+            raise LookupError(f"{self.api}: expected one operation with x-effect {effect}, found {names}")
+        return found[0]
+
 
 def models_package(api: ApiName) -> str:
     return f"mews_{api}_models"

@@ -97,3 +97,12 @@ def test_the_client_lists_its_resources_in_errors():
         _ = client.loyalty
     assert "search_members" in dir(client.members)
     client.close()
+
+
+def test_the_list_and_the_link_are_found_by_what_the_spec_says_they_do():
+    # The Reverse client's list and link calls come from x-effect, not from operation names.
+    reverse = catalog("reverse")
+    assert reverse.single("read", batched=True).operation_id == "listMemberships"
+    assert reverse.single("link").operation_id == "updateMembershipLink"
+    with pytest.raises(LookupError, match="expected one operation with x-effect read, found"):
+        reverse.single("read")  # the list and the search both read: ambiguous without batched=

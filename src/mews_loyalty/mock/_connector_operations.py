@@ -150,15 +150,16 @@ class ConnectorOperations:
 
     def handle(self, op: Operation, request: BaseModel, data: Mapping[str, Any], access: Access) -> bytes:
         rules, table = RESOURCES[op.resource], self.store[op.resource]
-        if op.is_paged:
+        # The spec's x-effect says what an operation does; the name is not consulted.
+        if op.effect == "read" and op.is_paged:
             return self._get_all(op, rules, table, request, access)
-        if op.action == "add":
+        if op.effect == "create":
             return self._add(op, rules, table, request, data, access)
-        if op.action == "update":
+        if op.effect == "update":
             return self._update(op, rules, table, request, data, access)
-        if op.action == "delete":
+        if op.effect == "delete":
             return self._delete(op, rules, table, request, access)
-        raise LookupError(f"the mock does not know how to {op.action} {op.resource}")
+        raise LookupError(f"the mock does not know how to serve {op.operation_id} (x-effect {op.effect})")
 
     # --- getAll ---------------------------------------------------------------------------------
 
