@@ -101,17 +101,12 @@ def _models(api: ApiName) -> Any:
 
 
 @cache
-def _shape_of(api: ApiName, response_schema: str | None, page_items: str | None) -> _Shape:
+def _shape_of(api: ApiName, response_schema: str | None, items_field: str | None) -> _Shape:
     if response_schema is None:
         return _Shape(result_class=None, items_field=None, item_class=None)
     models = _models(api)
     document = catalog(api).document
     schema = resolve(document, {"$ref": f"#/components/schemas/{response_schema}"})
-    items_field = page_items
-    if items_field is None:
-        items_field = next(
-            (name for name, prop in schema.get("properties", {}).items() if _is_array(document, prop)), None
-        )
     item_class = None
     if items_field is not None:
         item_ref = _ref_name(resolve(document, schema["properties"][items_field]).get("items"))
@@ -120,12 +115,7 @@ def _shape_of(api: ApiName, response_schema: str | None, page_items: str | None)
 
 
 def _shape(op: Operation) -> _Shape:
-    return _shape_of(op.api, op.response_schema, op.page_items)
-
-
-def _is_array(document: Any, prop: Any) -> bool:
-    kind = resolve(document, prop).get("type")
-    return kind == "array" or (isinstance(kind, list) and "array" in kind)
+    return _shape_of(op.api, op.response_schema, op.result_items)
 
 
 def returns_items(op: Operation) -> bool:

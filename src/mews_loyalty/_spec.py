@@ -72,6 +72,7 @@ class Operation:
     idempotent: bool  # the spec's x-idempotent: safe to send again when the server may have acted
     effect: Effect | None  # the spec's x-effect: what the operation does to the server's records
     page_items: str | None  # wire name of the item list in a paged response (request has Limitation)
+    result_items: str | None  # wire name of the response's array of items (paged or not), if any
     batch_field: str | None  # wire name of the request array that holds the items of a bulk call
     batch_limit: int | None  # its maxItems
     max_interval_months: Mapping[str, int] = field(default_factory=dict)  # filter name -> months
@@ -196,6 +197,18 @@ def _resource_and_action(api: ApiName, operation_id: str, tag: str) -> tuple[str
     return snake_case(tag), snake_case(operation_id)
 
 
+def _result_items(document: Mapping[str, Any], response_schema: str | None) -> str | None:
+    """The response's first array property (``LoyaltyMemberships``, ``data``): where its items are."""
+    if response_schema is None:
+        return None
+    schema = resolve(document, {"$ref": f"#/components/schemas/{response_schema}"})
+    for name, prop in schema.get("properties", {}).items():
+        kind = resolve(document, prop).get("type")
+        if kind == "array" or (isinstance(kind, list) and "array" in kind):
+            return str(name)
+    return None
+
+
 def _effect(operation_id: str, value: Any) -> Effect | None:
     if value is None:
         return None
@@ -237,10 +250,8 @@ def _build_operation(
             )
             break
     properties = tuple(request.get("properties", {}))
-    page_items = None
-    if PAGING_FIELD in properties and response_schema is not None:
-        response_props = resolve(document, {"$ref": f"#/components/schemas/{response_schema}"})["properties"]
-        page_items = next(name for name in response_props if name != CURSOR_FIELD)
+    result_items = _result_items(document, response_schema)
+    page_items = result_items if PAGING_FIELD in properties else None
     batch_field, batch_limit = (None, None) if page_items else _batch(document, request)
     intervals = {
         name: int(prop[MAX_INTERVAL_KEY])
@@ -269,6 +280,7 @@ def _build_operation(
         idempotent=raw.get(IDEMPOTENT_KEY) is True,
         effect=_effect(operation_id, raw.get(EFFECT_KEY)),
         page_items=page_items,
+        result_items=result_items,
         batch_field=batch_field,
         batch_limit=batch_limit,
         max_interval_months=intervals,

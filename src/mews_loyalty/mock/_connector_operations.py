@@ -36,7 +36,7 @@ from typing import Any
 from pydantic import MISSING, BaseModel
 
 from mews_loyalty._requests import spans_more_than
-from mews_loyalty._spec import CURSOR_FIELD, PAGING_FIELD, Operation, catalog
+from mews_loyalty._spec import CURSOR_FIELD, PAGING_FIELD, Operation, catalog, resolve
 from mews_loyalty.mock._connector_config import Access
 from mews_loyalty.mock._connector_errors import FORBIDDEN, ConnectorError
 from mews_loyalty.mock._connector_resources import (
@@ -132,11 +132,10 @@ class ConnectorOperations:
         self._now = now
         self._new_id = new_id
         api = catalog(API)
-        # Read once from the spec: the identifier of an update item, the item list of a write's answer.
+        # Read once from the spec: the identifier of an update item.
         self._id_parameters = {
-            op.operation_id: _update_id_parameter(op) for op in api.operations if op.action == "update"
+            op.operation_id: _update_id_parameter(op) for op in api.operations if op.effect == "update"
         }
-        self._result_fields = {op.operation_id: _result_items(op) for op in api.operations}
         for resource, operations in api.resources().items():
             get_all = operations.get("get_all")
             rules = RESOURCES.get(resource)
@@ -445,7 +444,7 @@ class ConnectorOperations:
                     )
 
     def _result(self, op: Operation, records: Iterable[Record]) -> bytes:
-        field = self._result_fields[op.operation_id]
+        field = op.result_items
         if field is None:
             return b"{}"
         return b'{"%s":[%s]}' % (field.encode(), b",".join(record.json for record in records))
@@ -456,13 +455,5 @@ def _update_id_parameter(op: Operation) -> str:
     api = catalog(op.api)
     assert op.batch_field is not None
     items = api.schema(op.request_schema)["properties"][op.batch_field]["items"]
-    item = api.schema(str(items["$ref"]).rsplit("/", 1)[-1])
+    item = resolve(api.document, items)
     return next(str(name) for name in item["required"] if item["properties"][name].get("format") == "uuid")
-
-
-def _result_items(op: Operation) -> str | None:
-    """The list of items a write answers with (``LoyaltyMemberships``), or None for an empty result."""
-    if op.response_schema is None:
-        return None
-    properties = catalog(op.api).schema(op.response_schema).get("properties", {})
-    return next((name for name, schema in properties.items() if schema.get("type") == "array"), None)

@@ -19,7 +19,7 @@ from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from mews_loyalty._spec import catalog
+from mews_loyalty._spec import catalog, resolve
 from mews_loyalty.mock._connector_errors import FORBIDDEN, ConnectorError
 from mews_loyalty.mock._connector_store import ConnectorStore, Table
 
@@ -181,7 +181,7 @@ def item_fields(resource: str) -> tuple[str, ...]:
     assert get_all.response_schema is not None
     assert get_all.page_items is not None
     items = api.schema(get_all.response_schema)["properties"][get_all.page_items]["items"]
-    return tuple(api.schema(str(items["$ref"]).rsplit("/", 1)[-1])["properties"])
+    return tuple(resolve(api.document, items)["properties"])
 
 
 def build_store() -> ConnectorStore:
