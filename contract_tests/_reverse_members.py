@@ -29,7 +29,7 @@ from typing import Any
 from contract_tests._http import ApiClient, Exchange
 from contract_tests._results import Results
 from mews_loyalty._combinations import PROBLEM_TYPE_KEY, required_combinations
-from mews_loyalty._spec import Operation, catalog, resolve
+from mews_loyalty._spec import Operation, catalog, ref_name, resolve
 
 PROBLEM_JSON = "application/problem+json"
 MEMBERSHIP = "membership"
@@ -55,18 +55,11 @@ def member_operations() -> MemberOperations | None:
         request = reverse.schema(op.request_schema)
         for name, sub in request.get("properties", {}).items():
             combos = required_combinations(document, sub)
-            if not combos or op.response_schema is None:
+            results_field = op.result_items
+            if not combos or op.response_schema is None or results_field is None:
                 continue
-            response = reverse.schema(op.response_schema)
-            lists = [
-                (key, value)
-                for key, value in response.get("properties", {}).items()
-                if resolve(document, value).get("type") == "array"
-            ]
-            if len(lists) != 1:
-                continue
-            results_field, results = lists[0]
-            item = str(resolve(document, results).get("items", {}).get("$ref", "")).rsplit("/", 1)[-1]
+            results = reverse.schema(op.response_schema)["properties"][results_field]
+            item = ref_name(resolve(document, results).get("items"))
             enrol = next((o for o in reverse.operations if o is not op and o.response_schema == item), None)
             customer_field = None
             if enrol is not None:

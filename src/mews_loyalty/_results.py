@@ -28,7 +28,7 @@ from mews_reverse_client import types as reverse_types
 
 from mews_loyalty._errors import REQUEST_ID_HEADER, UnexpectedResponseError, excerpt, parse_json
 from mews_loyalty._redaction import Redactor
-from mews_loyalty._spec import CURSOR_FIELD, ApiName, Operation, _ref_name, catalog, class_name, resolve
+from mews_loyalty._spec import CURSOR_FIELD, ApiName, Operation, catalog, class_name, ref_name, resolve
 
 ItemT = TypeVar("ItemT")
 logger = logging.getLogger("mews_loyalty")
@@ -109,7 +109,7 @@ def _shape_of(api: ApiName, response_schema: str | None, items_field: str | None
     schema = resolve(document, {"$ref": f"#/components/schemas/{response_schema}"})
     item_class = None
     if items_field is not None:
-        item_ref = _ref_name(resolve(document, schema["properties"][items_field]).get("items"))
+        item_ref = ref_name(resolve(document, schema["properties"][items_field]).get("items"))
         item_class = getattr(models, class_name(item_ref)) if item_ref else None
     return _Shape(getattr(models, class_name(response_schema)), items_field, item_class)
 

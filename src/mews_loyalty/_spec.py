@@ -164,7 +164,8 @@ def class_name(component: str) -> str:
     return component[:1].upper() + component[1:]
 
 
-def _ref_name(schema: Mapping[str, Any] | None) -> str | None:
+def ref_name(schema: Mapping[str, Any] | None) -> str | None:
+    """The component a ``{"$ref": "#/components/schemas/X"}`` names (``X``), or None for an inline schema."""
     if not schema or "$ref" not in schema:
         return None
     return str(schema["$ref"]).rsplit("/", 1)[-1]
@@ -235,12 +236,12 @@ def _build_operation(
     tag = str(raw.get("tags", ["default"])[0])
     resource, action = _resource_and_action(api, operation_id, tag)
     body_schema = raw["requestBody"]["content"]["application/json"]["schema"]
-    request_schema = _ref_name(body_schema)
+    request_schema = ref_name(body_schema)
     if request_schema is None:
         raise ValueError(f"{operation_id}: the request body must be a named component")
     request = resolve(document, body_schema)
     ok = resolve(document, raw["responses"]["200"])
-    response_schema = _ref_name(ok.get("content", {}).get("application/json", {}).get("schema"))
+    response_schema = ref_name(ok.get("content", {}).get("application/json", {}).get("schema"))
     statuses = frozenset(int(code) for code in raw["responses"])
     error_content_type = "application/json"
     for code, response in raw["responses"].items():
