@@ -28,7 +28,6 @@ NEWER_PYTHON_TESTS = ["tests/runtime", "tests/mock", "tests/provider", "tests/sp
 HANDWRITTEN = [
     "src",
     "codegen",
-    "contract_tests",
     "tests",
     "examples",
     "bench",
@@ -96,7 +95,7 @@ def tests(session: nox.Session) -> None:
 def contract(session: nox.Session) -> None:
     """Contract verification; no arguments: against both embedded mocks started on loopback."""
     sync(session, extras=True)
-    session.run("python", "-m", "contract_tests", *session.posargs)
+    session.run("python", "-m", "mews_loyalty.contract", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)

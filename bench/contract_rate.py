@@ -47,7 +47,9 @@ def run() -> Section:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         # The embedded run writes its reports under ./reports/contract of its working directory.
-        subprocess.run([sys.executable, "-m", "contract_tests"], cwd=tmp, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "mews_loyalty.contract"], cwd=tmp, check=True, capture_output=True
+        )
         wall = time.perf_counter() - started
         for api in ("connector", "reverse"):
             results = json.loads((Path(tmp) / "reports" / "contract" / api / "results.json").read_text())
@@ -56,5 +58,5 @@ def run() -> Section:
                 f"{api}: {results['schemathesis_cases']} cases, {results['requests']} requests "
                 f"in {results['seconds']:.1f} s"
             )
-    section.notes.append(f"whole `python -m contract_tests` run: {wall:.1f} s")
+    section.notes.append(f"whole `python -m mews_loyalty.contract` run: {wall:.1f} s")
     return section

@@ -18,20 +18,18 @@ import time
 from bench._measure import Section
 
 ROUNDS = 2
-BASELINE = "python -m contract_tests (nox -s contract)"
+BASELINE = "python -m mews_loyalty.contract (nox -s contract)"
 
 
 def _mock_run(workers: int, *functions: str) -> list[str]:
     """A process verifying the embedded mocks ``functions`` one after the other."""
     calls = ", ".join(f"{function}(['--workers', '{workers}', '--quiet'])" for function in functions)
-    code = (
-        f"import sys\nfrom contract_tests.__main__ import {', '.join(functions)}\nsys.exit(max([{calls}]))\n"
-    )
+    code = f"import sys\nfrom mews_loyalty.contract.__main__ import {', '.join(functions)}\nsys.exit(max([{calls}]))\n"
     return [sys.executable, "-c", code]
 
 
 COMMANDS: dict[str, list[list[str]]] = {  # label -> commands started together
-    BASELINE: [[sys.executable, "-m", "contract_tests"]],
+    BASELINE: [[sys.executable, "-m", "mews_loyalty.contract"]],
     "2 workers each, one after the other": [_mock_run(2, "verify_connector_mock", "verify_reverse_mock")],
     "side by side (two processes), 1 worker each": [
         _mock_run(1, "verify_connector_mock"),

@@ -101,6 +101,15 @@ def test_every_listed_package_is_in_the_wheel(release):
     assert packages == WHEEL_PACKAGES
 
 
+def test_every_top_level_package_carries_the_project_name(release):
+    # A generic top-level name (the repository once shipped `contract_tests`) shadows, or is shadowed
+    # by, a folder of the same name in a user's own project; the contract suite lives in mews_loyalty.
+    names = set(wheel_names(release))
+    top_level = {name.split("/", 1)[0] for name in names if "/" in name and ".dist-info" not in name}
+    assert sorted(p for p in top_level if not p.startswith("mews_")) == []
+    assert "mews_loyalty/contract/cli.py" in names
+
+
 def test_every_package_in_the_wheel_is_marked_typed(release):
     # Without py.typed, mypy treats the installed package as untyped and users lose every annotation.
     names = set(wheel_names(release))

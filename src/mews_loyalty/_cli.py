@@ -21,8 +21,8 @@ from mews_loyalty import __version__
 COMMANDS: dict[tuple[str, str], tuple[str, str, str]] = {
     ("mock", "connector"): ("mews_loyalty.mock.connector", "mock", "serve the stateful Connector API mock"),
     ("mock", "reverse"): ("mews_loyalty.mock.reverse", "mock", "serve the reference Reverse API provider"),
-    ("contract", "connector"): ("contract_tests.cli", "contract", "verify a Connector API server"),
-    ("contract", "reverse"): ("contract_tests.cli", "contract", "verify a Reverse API provider"),
+    ("contract", "connector"): ("mews_loyalty.contract.cli", "contract", "verify a Connector API server"),
+    ("contract", "reverse"): ("mews_loyalty.contract.cli", "contract", "verify a Reverse API provider"),
 }
 USAGE_ERROR = 2
 
@@ -38,7 +38,7 @@ def _load(module: str, extra: str, name: str) -> Callable[[list[str]], int]:
     try:
         loaded = importlib.import_module(module)
     except ModuleNotFoundError as error:
-        if error.name and not error.name.startswith(("mews_loyalty", "contract_tests")):
+        if error.name and not error.name.startswith("mews_loyalty"):
             raise SystemExit(
                 f"mews-loyalty: this command needs the '{extra}' extra "
                 f"(missing module {error.name!r}): pip install 'mews-loyalty[{extra}]'"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from contract_tests._results import Results
-from contract_tests._run import ConnectorOptions, ReverseOptions, verify_connector, verify_reverse
+from mews_loyalty.contract._results import Results
+from mews_loyalty.contract._run import ConnectorOptions, ReverseOptions, verify_connector, verify_reverse
 from mews_loyalty.mock._server import serve_in_process
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from contract_tests import _run
-from contract_tests._pacing import Pacer
-from contract_tests.cli import connector_main, reverse_main
+from mews_loyalty.contract import _run
+from mews_loyalty.contract._pacing import Pacer
+from mews_loyalty.contract.cli import connector_main, reverse_main
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 from tests.contract.conftest import REVERSE_TOKENS, SCALED_RATE, SEED, SEED_MEMBERSHIP_IDS, run_reverse
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from contract_tests import _progress
-from contract_tests._pacing import Pacer
-from contract_tests._progress import Progress, Stage, fuzz_stages
-from contract_tests._results import Results
-from contract_tests._run import ConnectorOptions, verify_connector
+from mews_loyalty.contract import _progress
+from mews_loyalty.contract._pacing import Pacer
+from mews_loyalty.contract._progress import Progress, Stage, fuzz_stages
+from mews_loyalty.contract._results import Results
+from mews_loyalty.contract._run import ConnectorOptions, verify_connector
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 from tests.contract.conftest import SEED
 

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from contract_tests._http import ApiClient
-from contract_tests._pacing import Pacer
-from contract_tests._results import Results
-from contract_tests._reverse import ReverseScenarios
-from contract_tests._reverse_members import MemberScenarios, member_operations
-from contract_tests._run import _spec_schema
-from contract_tests._secrets import Secret, Secrets
 from mews_loyalty._spec import Operation
+from mews_loyalty.contract._http import ApiClient
+from mews_loyalty.contract._pacing import Pacer
+from mews_loyalty.contract._results import Results
+from mews_loyalty.contract._reverse import ReverseScenarios
+from mews_loyalty.contract._reverse_members import MemberScenarios, member_operations
+from mews_loyalty.contract._run import _spec_schema
+from mews_loyalty.contract._secrets import Secret, Secrets
 from mews_loyalty.mock._server import serve_in_thread
 from tests.contract._proxy import Answer, Flow, MutatingProxy, Mutation
 from tests.contract.conftest import REVERSE_TOKENS, SEED_MEMBERSHIP_IDS, run_reverse

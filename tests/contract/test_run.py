@@ -11,11 +11,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from contract_tests import _connector
-from contract_tests._reverse import link_operation
-from contract_tests._run import ConnectorOptions, ReverseOptions, UsageError, verify_connector, verify_reverse
-from contract_tests.cli import connector_main, reverse_main
 from mews_loyalty._cli import main as mews_loyalty_main
+from mews_loyalty.contract import _connector
+from mews_loyalty.contract._reverse import link_operation
+from mews_loyalty.contract._run import (
+    ConnectorOptions,
+    ReverseOptions,
+    UsageError,
+    verify_connector,
+    verify_reverse,
+)
+from mews_loyalty.contract.cli import connector_main, reverse_main
 from mews_loyalty.mock._server import serve_in_process, serve_in_thread
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 from tests.contract._proxy import Answer, Flow, MutatingProxy, Mutation
@@ -30,11 +36,11 @@ def _files_containing(directory: Path, needles: list[str]) -> list[Path]:
     ]
 
 
-def test_python_m_contract_tests_verifies_both_mocks(tmp_path: Path) -> None:
+def test_python_m_mews_loyalty_contract_verifies_both_mocks(tmp_path: Path) -> None:
     # The command behind `nox -s contract`: both mocks as real servers, every phase, every
     # report, and no token anywhere in what it prints or writes (the subprocess timeout only bounds a hang).
     done = subprocess.run(
-        [sys.executable, "-m", "contract_tests"],
+        [sys.executable, "-m", "mews_loyalty.contract"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

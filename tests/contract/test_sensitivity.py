@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from contract_tests._results import Results
+from mews_loyalty.contract._results import Results
 from mews_loyalty.mock._server import serve_in_thread
 from tests.contract._mutants import connector_mutants, rate_limit_mutants, reverse_mutants
 from tests.contract._proxy import IDENTITY, MutatingProxy, Mutation

@@ -14,13 +14,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from contract_tests import _schema as S
-from contract_tests._connector import _batch_item_schema, resources
-from contract_tests._fuzz import creates, reads_only
-from contract_tests._pacing import Pacer, parse_retry_after
-from contract_tests._secrets import MaskedTextFile, Secret, Secrets, curl_line
 from mews_loyalty._retry import retry_after_seconds
 from mews_loyalty._spec import build_catalog, catalog, load_document
+from mews_loyalty.contract import _schema as S
+from mews_loyalty.contract._connector import _batch_item_schema, resources
+from mews_loyalty.contract._fuzz import creates, reads_only
+from mews_loyalty.contract._pacing import Pacer, parse_retry_after
+from mews_loyalty.contract._secrets import MaskedTextFile, Secret, Secrets, curl_line
 
 TOKEN = "C66EF7B239D24632943D115EDE9CB810-EA00F8FD8294692C940F6B5A8F9453D"
 OTHER = "E0D439EE522F44368DC78E1BFB03710C-D24FB11DBE31D4621C4817E028D9E1D"

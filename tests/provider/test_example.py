@@ -91,7 +91,7 @@ def test_the_example_runs_as_a_script():
 def test_the_example_passes_the_contract_suite(monkeypatch, tmp_path):
     # "Passes the same checks": the under-30-line provider must satisfy the very suite QA runs
     # before certification (every schemathesis phase and the Reverse API scenarios), not just our unit tests.
-    from contract_tests.cli import OK, reverse_main
+    from mews_loyalty.contract.cli import OK, reverse_main
 
     monkeypatch.setenv("PROVIDER_TOKENS", f"{TOKEN},{TOKEN}-next")
     namespace = runpy.run_path(str(EXAMPLE), run_name="provider_minimal")

@@ -33,8 +33,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from contract_tests._pacing import Pacer, paced_limit
-from contract_tests._results import Results
+from mews_loyalty.contract._pacing import Pacer, paced_limit
+from mews_loyalty.contract._results import Results
 
 PLAIN_INTERVAL = 5.0  # seconds between plain lines
 LIVE_REFRESH = 4  # terminal redraws per second

@@ -27,11 +27,11 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from contract_tests import _schema as S
-from contract_tests._http import ApiClient, Exchange, server_json
-from contract_tests._pacing import parse_retry_after
-from contract_tests._results import NotRunnable, Results, ScenarioError
 from mews_loyalty._spec import ENVELOPE_FIELDS, PAGING_FIELD, Operation, catalog, resolve
+from mews_loyalty.contract import _schema as S
+from mews_loyalty.contract._http import ApiClient, Exchange, server_json
+from mews_loyalty.contract._pacing import parse_retry_after
+from mews_loyalty.contract._results import NotRunnable, Results, ScenarioError
 
 ID = "Id"
 ACTIVITY = "ActivityStates"

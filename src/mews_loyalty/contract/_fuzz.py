@@ -45,12 +45,12 @@ from schemathesis.engine.recorder import ScenarioRecorder
 from schemathesis.generation import GenerationMode
 from schemathesis.schemas import BaseSchema
 
-from contract_tests._http import request_id_problem, server_json
-from contract_tests._pacing import Pacer
-from contract_tests._progress import Progress
-from contract_tests._results import Results, ScenarioError
-from contract_tests._secrets import MaskedTextFile, Secrets, curl_line
 from mews_loyalty._spec import ApiName, Operation, catalog, load_document
+from mews_loyalty.contract._http import request_id_problem, server_json
+from mews_loyalty.contract._pacing import Pacer
+from mews_loyalty.contract._progress import Progress
+from mews_loyalty.contract._results import Results, ScenarioError
+from mews_loyalty.contract._secrets import MaskedTextFile, Secrets, curl_line
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 # What a check returns when it does not apply to a case (schemathesis then records no verdict);

@@ -32,10 +32,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from contract_tests._pacing import Pacer
-from contract_tests._results import NoAnswer, Results
-from contract_tests._secrets import Secrets, curl_line
 from mews_loyalty._spec import Operation
+from mews_loyalty.contract._pacing import Pacer
+from mews_loyalty.contract._results import NoAnswer, Results
+from mews_loyalty.contract._secrets import Secrets, curl_line
 
 RESPONSE_CHECKS = {
     "status_code_conformance": status_code_conformance,

@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from contract_tests import _schema as S
-from contract_tests._http import ApiClient, Exchange
-from contract_tests._results import Results, ScenarioError
-from contract_tests._reverse_members import MemberScenarios
 from mews_loyalty._spec import Operation, catalog, resolve
+from mews_loyalty.contract import _schema as S
+from mews_loyalty.contract._http import ApiClient, Exchange
+from mews_loyalty.contract._results import Results, ScenarioError
+from mews_loyalty.contract._reverse_members import MemberScenarios
 
 NOT_FOUND = "notFound"
 PROBLEM_JSON = "application/problem+json"

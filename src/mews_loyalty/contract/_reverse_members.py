@@ -26,10 +26,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from contract_tests._http import ApiClient, Exchange
-from contract_tests._results import Results
 from mews_loyalty._combinations import PROBLEM_TYPE_KEY, required_combinations
 from mews_loyalty._spec import Operation, catalog, ref_name, resolve
+from mews_loyalty.contract._http import ApiClient, Exchange
+from mews_loyalty.contract._results import Results
 
 PROBLEM_JSON = "application/problem+json"
 MEMBERSHIP = "membership"

@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from contract_tests._fuzz import PHASES
-from contract_tests._results import Results
-from contract_tests._run import (
+from mews_loyalty._window import parse_rate
+from mews_loyalty.contract._fuzz import PHASES
+from mews_loyalty.contract._results import Results
+from mews_loyalty.contract._run import (
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_MAX_WRITES,
     DEFAULT_REPORT_DIR,
@@ -38,8 +39,7 @@ from contract_tests._run import (
     verify_connector,
     verify_reverse,
 )
-from contract_tests._secrets import MIN_SECRET_LENGTH
-from mews_loyalty._window import parse_rate
+from mews_loyalty.contract._secrets import MIN_SECRET_LENGTH
 
 OK, NOT_CONFORMING, USAGE = 0, 1, 2
 
@@ -332,10 +332,10 @@ def _verify(api: str, run: Callable[[], Results], debug: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m contract_tests.cli connector|reverse ...``"""
+    """``python -m mews_loyalty.contract.cli connector|reverse ...``"""
     args = sys.argv[1:] if argv is None else argv
     commands = {"connector": connector_main, "reverse": reverse_main}
     if not args or args[0] not in commands:
-        print("usage: python -m contract_tests [connector|reverse] [options]", file=sys.stderr)
+        print("usage: python -m mews_loyalty.contract [connector|reverse] [options]", file=sys.stderr)
         return USAGE
     return commands[args[0]](args[1:])

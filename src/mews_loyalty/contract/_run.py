@@ -27,17 +27,17 @@ import httpx
 import schemathesis
 from schemathesis.schemas import BaseSchema
 
-from contract_tests._connector import ConnectorScenarios, Credentials, Ledger, resources
-from contract_tests._fuzz import PHASES, FuzzHooks, FuzzPlan, creates, reads_only, run_schemathesis
-from contract_tests._http import ApiClient
-from contract_tests._pacing import Pacer
-from contract_tests._progress import Progress, fuzz_stages
-from contract_tests._report import summary, write_reports
-from contract_tests._results import Results, ScenarioError, Writes
-from contract_tests._reverse import ReverseScenarios
-from contract_tests._secrets import Secret, Secrets
 from mews_loyalty import __version__
 from mews_loyalty._spec import ApiName, catalog, load_document
+from mews_loyalty.contract._connector import ConnectorScenarios, Credentials, Ledger, resources
+from mews_loyalty.contract._fuzz import PHASES, FuzzHooks, FuzzPlan, creates, reads_only, run_schemathesis
+from mews_loyalty.contract._http import ApiClient
+from mews_loyalty.contract._pacing import Pacer
+from mews_loyalty.contract._progress import Progress, fuzz_stages
+from mews_loyalty.contract._report import summary, write_reports
+from mews_loyalty.contract._results import Results, ScenarioError, Writes
+from mews_loyalty.contract._reverse import ReverseScenarios
+from mews_loyalty.contract._secrets import Secret, Secrets
 
 DEFAULT_SEED = 20251122
 DEFAULT_MAX_EXAMPLES = 25

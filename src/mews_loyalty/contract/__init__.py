@@ -2,7 +2,7 @@
 
     mews-loyalty contract connector --base-url URL --client-token X --access-token Y [--allow-writes]
     mews-loyalty contract reverse --base-url URL --token T [--token T2]
-    python -m contract_tests            # both embedded mocks, started on loopback, verified
+    python -m mews_loyalty.contract            # both embedded mocks, started on loopback, verified
 
 Schemathesis drives the schema-based phases (examples, coverage, fuzzing, stateful, every built-in
 check plus ``ignored_body_auth`` and ``request_id_header``); scenario checks cover what a schema

@@ -1,8 +1,8 @@
-"""``python -m contract_tests``: verify both embedded mocks; with arguments, the CLI.
+"""``python -m mews_loyalty.contract``: verify both embedded mocks; with arguments, the CLI.
 
-    python -m contract_tests                                   # both mocks, started on loopback
-    python -m contract_tests connector --base-url URL ...      # = mews-loyalty contract connector ...
-    python -m contract_tests reverse --base-url URL ...        # = mews-loyalty contract reverse ...
+    python -m mews_loyalty.contract                                   # both mocks, started on loopback
+    python -m mews_loyalty.contract connector --base-url URL ...      # = mews-loyalty contract connector ...
+    python -m mews_loyalty.contract reverse --base-url URL ...        # = mews-loyalty contract reverse ...
 
 Without arguments the two mocks run as real servers (child processes on free loopback ports): the
 Connector mock with the demo data, its rate limit scaled to 400 requests per 2 s so fuzzing is not
@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 import sys
 
-from contract_tests.cli import NOT_CONFORMING, OK, USAGE, connector_main, main, reverse_main
+from mews_loyalty.contract.cli import NOT_CONFORMING, OK, USAGE, connector_main, main, reverse_main
 from mews_loyalty.mock._server import serve_in_process
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 

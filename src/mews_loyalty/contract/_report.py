@@ -15,8 +15,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from contract_tests._html_report import html_report
-from contract_tests._results import OUR_CHECKS, Results
+from mews_loyalty.contract._html_report import html_report
+from mews_loyalty.contract._results import OUR_CHECKS, Results
 
 SCENARIO_CHECKS = frozenset(OUR_CHECKS) - {"ignored_body_auth", "request_id_header", "answers"}
 MAX_FAILURES_ON_SCREEN = 8
