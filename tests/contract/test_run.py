@@ -27,7 +27,8 @@ from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 from tests.contract._proxy import Answer, Flow, MutatingProxy, Mutation
 from tests.contract.conftest import REVERSE_TOKENS, SEED, run_connector
 
-SCHEMATHESIS_REPORTS = ("junit.xml", "requests.har", "cassette.yaml", "events.ndjson", "html/index.html")
+SCHEMATHESIS_REPORTS = ("junit.xml", "requests.har", "html/index.html")
+RECORDINGS_ON_REQUEST = {"vcr": "cassette.yaml", "ndjson": "events.ndjson"}
 
 
 def _files_containing(directory: Path, needles: list[str]) -> list[Path]:
@@ -58,6 +59,8 @@ def test_python_m_mews_loyalty_contract_verifies_both_mocks(tmp_path: Path) -> N
             assert (folder / "schemathesis" / "stateful" / name).is_file(), (
                 f"{api}/schemathesis/stateful/{name}"
             )
+        for name in RECORDINGS_ON_REQUEST.values():
+            assert not list(folder.rglob(name)), f"{api}: {name} is written only with --recordings"
         data = json.loads((folder / "results.json").read_text())
         assert data["failures"] == []
         assert data["errors"] == []
@@ -70,6 +73,38 @@ def test_python_m_mews_loyalty_contract_verifies_both_mocks(tmp_path: Path) -> N
     assert not _files_containing(reports, demo_tokens)
     assert not any(token in done.stdout + done.stderr for token in demo_tokens)
     assert len(done.stdout.splitlines()) < 2 * 60, "two one-screen summaries"
+
+
+def test_every_recording_asked_for_is_written_and_masked(connector_mock: str, tmp_path: Path) -> None:
+    # --recordings har,vcr,ndjson: each of schemathesis' recordings, in both passes, without a token;
+    # 'none' leaves JUnit and the HTML report alone.
+    base = [
+        "--base-url",
+        connector_mock,
+        "--client-token",
+        DEMO_CLIENT_TOKEN,
+        "--access-token",
+        DEMO_ACCESS_TOKEN,
+    ]
+    base += ["--allow-writes", "--rate-limit", "off", "--max-examples", "3", "--quiet"]
+    assert (
+        connector_main([*base, "--report-dir", str(tmp_path / "all"), "--recordings", "vcr,har,ndjson"]) == 0
+    )
+    assert connector_main([*base, "--report-dir", str(tmp_path / "none"), "--recordings", "none"]) == 0
+    every = tmp_path / "all" / "connector" / "schemathesis"
+    for name in ("requests.har", *RECORDINGS_ON_REQUEST.values()):
+        for folder in (every, every / "stateful"):
+            assert (folder / name).stat().st_size > 0, f"{folder}/{name}"
+    bare = tmp_path / "none" / "connector" / "schemathesis"
+    assert sorted(p.name for p in bare.iterdir() if p.is_file()) == ["junit.xml", "openapi.json"]
+    assert (bare / "html" / "index.html").is_file()
+    assert not _files_containing(tmp_path, [DEMO_CLIENT_TOKEN, DEMO_ACCESS_TOKEN])
+
+
+def test_an_unknown_recording_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--base-url", "http://127.0.0.1:9", "--token", REVERSE_TOKENS[0], "--recordings", "har,pcap"]
+    assert reverse_main(argv) == 2
+    assert "unknown recordings ['pcap']; choose from har,vcr,ndjson" in capsys.readouterr().err
 
 
 def test_read_only_run_sends_no_writes(connector_mock: str, tmp_path: Path) -> None:

@@ -5,8 +5,10 @@
     python -m mews_loyalty.contract reverse --base-url URL ...        # = mews-loyalty contract reverse ...
 
 Without arguments the two mocks run as real servers (child processes on free loopback ports): the
-Connector mock with the demo data, its rate limit scaled to 400 requests per 2 s so fuzzing is not
-held back and the deliberate 429 takes a second; the reference provider with its seed memberships
+Connector mock with the demo data, its rate limit scaled to 300 requests per 1 s: above what fuzzing
+sends unpaced on a 2-core machine (~220/s), so pacing never holds the run back, and below what the
+deliberate burst reaches over four connections (~500/s), so the 429 comes within the window and its
+Retry-After costs under a second; the reference provider with its seed memberships
 and two fresh tokens, to check a rotation. Writes are allowed, without a budget: the servers are ours.
 """
 
@@ -19,7 +21,7 @@ from mews_loyalty.contract.cli import NOT_CONFORMING, OK, USAGE, connector_main,
 from mews_loyalty.mock._server import serve_in_process
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 
-MOCK_RATE_LIMIT = "400/2"
+MOCK_RATE_LIMIT = "300/1"
 MAX_EXAMPLES = "50"
 # Memberships of the reference provider's seed data: enrolled, pending, canceled and linked ones.
 SEED_MEMBERSHIP_IDS = ("M-1002", "M-1001", "M-1004", "M-1005")

@@ -59,6 +59,11 @@ SKIPPED = True
 # schemathesis' report formats and the names they get in the report folder
 # schemathesis' titles for a request that got no whole answer: findings of the ``answers`` check
 NO_ANSWER_TITLES = ("Network Error", "Unresponsive Operation", "Unhealthy API")
+# Recordings of every request and response, in the formats schemathesis writes; each is the whole
+# traffic again (tens of MB for an embedded run, written by a thread that competes for the GIL with
+# generation), so a run writes HAR alone unless asked for more. JUnit and the HTML report always.
+RECORDINGS = ("har", "vcr", "ndjson")
+DEFAULT_RECORDINGS = ("har",)
 REPORT_FILES = {
     "junit": "junit.xml",
     "har": "requests.har",
@@ -91,6 +96,7 @@ class FuzzPlan:
     # coverage phases skip: under a write budget, the creating ones (a conforming server creates nothing from
     # those). The stateful phase stops when ``FuzzHooks.may_create`` says the budget is spent.
     negative_only: tuple[str, ...] = ()
+    recordings: tuple[str, ...] = DEFAULT_RECORDINGS  # of RECORDINGS
 
 
 @dataclass
@@ -510,7 +516,7 @@ def _run_engine(
         engine_callback=engine,
     )
     context = ExecutionContext(config=project)
-    files_, handlers = _report_handlers(project, report_dir, hooks.secrets)
+    files_, handlers = _report_handlers(project, report_dir, hooks.secrets, plan.recordings)
     for handler in handlers:
         handler.start(context)
     try:
@@ -547,9 +553,10 @@ def _tell_progress(
 
 
 def _report_handlers(
-    project: ProjectConfig, directory: Path, secrets: Secrets
+    project: ProjectConfig, directory: Path, secrets: Secrets, recordings: tuple[str, ...]
 ) -> tuple[list[MaskedTextFile], list[EventHandler[Any]]]:
-    """Schemathesis' report writers, each writing through a file that masks tokens.
+    """Schemathesis' report writers (JUnit, HTML and the ``recordings`` asked for), each writing
+    through a file that masks tokens.
 
     The events are masked before the writers see them too (``_mask_recorder``); the files catch what
     lives deeper in schemathesis' data, such as the generation metadata the NDJSON log records.
@@ -557,16 +564,17 @@ def _report_handlers(
     files_ = {
         name: MaskedTextFile(directory / file, secrets)
         for name, file in REPORT_FILES.items()
-        if name != "html"
+        if name == "junit" or name in recordings
     }
     # Text file objects, as the writers expect (io.TextIOBase is not typed as IO[str]).
     outputs = {name: cast(IO[str], file) for name, file in files_.items()}
     output = project.output
-    handlers: list[EventHandler[Any]] = [
-        JunitXMLHandler(outputs["junit"]),
-        HarHandler(output=outputs["har"], config=output),
-        VcrHandler(output=outputs["vcr"], config=output),
-        NdjsonHandler(output=outputs["ndjson"], config=project),
-        HtmlReportHandler(directory / REPORT_FILES["html"]),
-    ]
+    writers: dict[str, Callable[[IO[str]], EventHandler[Any]]] = {
+        "junit": JunitXMLHandler,
+        "har": lambda file: HarHandler(output=file, config=output),
+        "vcr": lambda file: VcrHandler(output=file, config=output),
+        "ndjson": lambda file: NdjsonHandler(output=file, config=project),
+    }
+    handlers = [writers[name](file) for name, file in outputs.items()]
+    handlers.append(HtmlReportHandler(directory / REPORT_FILES["html"]))
     return list(files_.values()), handlers

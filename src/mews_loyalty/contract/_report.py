@@ -5,7 +5,7 @@
 <report-dir>/<api>/junit.xml        one test case per check and operation
 <report-dir>/<api>/failures.txt     every failure with a curl line (tokens as $VARIABLES)
 <report-dir>/<api>/results.json     the same data for tools
-<report-dir>/<api>/schemathesis/    schemathesis' own reports: JUnit, HAR, VCR, NDJSON, HTML
+<report-dir>/<api>/schemathesis/    schemathesis' own reports: JUnit, HTML, HAR (VCR, NDJSON with --recordings)
 """
 
 from __future__ import annotations

@@ -30,7 +30,15 @@ from schemathesis.schemas import BaseSchema
 from mews_loyalty import __version__
 from mews_loyalty._spec import ApiName, catalog, load_document
 from mews_loyalty.contract._connector import ConnectorScenarios, Credentials, Ledger, resources
-from mews_loyalty.contract._fuzz import PHASES, FuzzHooks, FuzzPlan, creates, reads_only, run_schemathesis
+from mews_loyalty.contract._fuzz import (
+    DEFAULT_RECORDINGS,
+    PHASES,
+    FuzzHooks,
+    FuzzPlan,
+    creates,
+    reads_only,
+    run_schemathesis,
+)
 from mews_loyalty.contract._http import ApiClient
 from mews_loyalty.contract._pacing import Pacer
 from mews_loyalty.contract._progress import Progress, fuzz_stages
@@ -65,6 +73,7 @@ class CommonOptions:
     stateful_max_steps: int = 6
     quiet: bool = False  # no progress display or lines while the run goes on
     workers: int = 1  # schemathesis threads for the per-operation phases (the pacer spans them all)
+    recordings: tuple[str, ...] = DEFAULT_RECORDINGS  # schemathesis' traffic recordings to write
 
 
 @dataclass
@@ -280,6 +289,7 @@ def _fuzz(
         stateful_max_steps=options.stateful_max_steps,
         request_timeout=options.timeout,
         workers=options.workers,
+        recordings=options.recordings,
         **plan,
     )
     results.errors += run_schemathesis(fuzz_plan, hooks)

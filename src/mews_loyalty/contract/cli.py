@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mews_loyalty._window import parse_rate
-from mews_loyalty.contract._fuzz import PHASES
+from mews_loyalty.contract._fuzz import DEFAULT_RECORDINGS, PHASES, RECORDINGS
 from mews_loyalty.contract._results import Results
 from mews_loyalty.contract._run import (
     DEFAULT_MAX_EXAMPLES,
@@ -57,6 +57,18 @@ def _phases(text: str) -> tuple[str, ...]:
     if unknown:
         raise argparse.ArgumentTypeError(
             f"unknown phases {unknown}; choose from {','.join(PHASES)} (or 'none')"
+        )
+    return chosen
+
+
+def _recordings(text: str) -> tuple[str, ...]:
+    if text.strip().lower() == "none":
+        return ()
+    chosen = tuple(dict.fromkeys(r.strip() for r in text.split(",") if r.strip()))
+    unknown = [r for r in chosen if r not in RECORDINGS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown recordings {unknown}; choose from {','.join(RECORDINGS)} (or 'none')"
         )
     return chosen
 
@@ -144,6 +156,14 @@ def _common(parser: argparse.ArgumentParser, rate_default: str) -> None:
         type=_positive,
         default=1,
         help="operations fuzzed at once, for servers that take concurrent requests (default 1)",
+    )
+    parser.add_argument(
+        "--recordings",
+        type=_recordings,
+        default=DEFAULT_RECORDINGS,
+        metavar="FORMATS",
+        help="schemathesis' recordings of the traffic to write, comma separated: "
+        f"{','.join(RECORDINGS)}, or 'none' (default {','.join(DEFAULT_RECORDINGS)})",
     )
     parser.add_argument(
         "--quiet",
@@ -250,6 +270,7 @@ def _common_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "timeout": args.timeout,
         "quiet": args.quiet,
         "workers": args.workers,
+        "recordings": args.recordings,
     }
 
 
