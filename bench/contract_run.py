@@ -24,7 +24,7 @@ BASELINE = "python -m mews_loyalty.contract (nox -s contract)"
 def _mock_run(workers: int, *functions: str) -> list[str]:
     """A process verifying the embedded mocks ``functions`` one after the other."""
     calls = ", ".join(f"{function}(['--workers', '{workers}', '--quiet'])" for function in functions)
-    code = f"import sys\nfrom mews_loyalty.contract.__main__ import {', '.join(functions)}\nsys.exit(max([{calls}]))\n"
+    code = f"import sys\nfrom mews_loyalty.contract._embedded import {', '.join(functions)}\nsys.exit(max([{calls}]))\n"
     return [sys.executable, "-c", code]
 
 
