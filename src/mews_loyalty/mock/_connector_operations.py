@@ -14,7 +14,8 @@ Semantics, as Mews documents them:
   holds strictly older items; ``Cursor`` is null when the page is empty. Filters combine with AND;
   a list filter keeps records whose field is one of the values; ``ActivityStates`` absent or null
   keeps active records only; time intervals (the spec's ``x-interval`` names their ends,
-  ``StartUtc`` and ``EndUtc``) are half-open ``[start, end)`` and equal ends select that instant. ``ChainIds`` narrows the chains of the access token.
+  ``StartUtc`` and ``EndUtc``) are half-open ``[start, end)`` and equal ends select that instant.
+  ``ChainIds`` narrows the chains of the access token.
 - ``add``: new ids, ``ChainId`` from the token (or the request's ``ChainId`` with a portfolio
   token), defaults for absent values, references checked (program and tier exist, are active and
   in the chain; the tier belongs to the program).
@@ -51,6 +52,7 @@ from mews_loyalty.mock._connector_resources import (
     FieldFilter,
     ResourceRules,
     TimeFilter,
+    listing,
 )
 from mews_loyalty.mock._connector_store import ConnectorStore, Record, Table
 
@@ -136,11 +138,11 @@ class ConnectorOperations:
         self._id_parameters = {
             op.operation_id: _update_id_parameter(op) for op in api.operations if op.effect == "update"
         }
-        for resource, operations in api.resources().items():
-            get_all = operations.get("get_all")
+        for resource in api.resources():
             rules = RESOURCES.get(resource)
-            if rules is None or get_all is None:
+            if rules is None:
                 raise LookupError(f"the mock has no rules for {resource}")
+            get_all = listing(resource)
             if set(get_all.filters) != set(rules.filters):
                 raise LookupError(
                     f"{get_all.operation_id}: the spec's filters {sorted(get_all.filters)} "
