@@ -33,12 +33,14 @@ import jinja2
 
 from codegen.apis import CODEGEN, Api
 
-# The same facts as mews_loyalty._spec (ENVELOPE_FIELDS, PAGING_FIELD, CURSOR_FIELD, MAX_INTERVAL_KEY);
+# The same facts as mews_loyalty._spec (ENVELOPE_FIELDS, PAGING_FIELD, CURSOR_FIELD, MAX_INTERVAL_KEY,
+# INTERVAL_KEY, and which properties are intervals: `_Builder.is_interval`, `_spec._interval_of`);
 # tests/codegen/test_resources.py checks that both agree.
 ENVELOPE_FIELDS = frozenset({"ClientToken", "AccessToken", "Client", "LanguageCode", "CultureCode"})
 PAGING_FIELD = "Limitation"
 CURSOR_FIELD = "Cursor"
 MAX_INTERVAL_KEY = "x-max-interval-in-months"
+INTERVAL_KEY = "x-interval"
 PAGE_PREFIX = "get_"
 ITERATOR_PREFIX = "iter_"
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
@@ -163,6 +165,11 @@ class _Builder:
                 return found
         return ""
 
+    def is_interval(self, schema: Mapping[str, Any]) -> bool:
+        """Whether a property is an interval: its schema is an ``x-interval`` component, or that or null."""
+        options = [option for option in schema.get("anyOf", [schema]) if option.get("type") != "null"]
+        return len(options) == 1 and INTERVAL_KEY in self.resolve(options[0])
+
     def is_array(self, schema: Mapping[str, Any]) -> bool:
         kind = self.resolve(schema).get("type")
         return kind == "array" or (isinstance(kind, list) and "array" in kind)
@@ -251,14 +258,15 @@ class _Builder:
     # --- operations -----------------------------------------------------------------------------
     def parameter(self, wire: str, prop: Mapping[str, Any], required: bool) -> Parameter:
         members = self.input_type(prop)
-        if MAX_INTERVAL_KEY in prop:  # the runtime also takes (start, end) for an interval
+        interval = self.is_interval(prop)
+        if interval:  # the runtime also takes (start, end) for an interval
             members.insert(
                 -1 if members[-1] == "None" else len(members), "tuple[datetime.datetime, datetime.datetime]"
             )
         if not required and "None" not in members:
             members.append("None")
         description = self.description(prop)
-        if MAX_INTERVAL_KEY in prop:
+        if interval and MAX_INTERVAL_KEY in prop:
             description += (
                 f" A longer interval: ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at"
                 f" most {prop[MAX_INTERVAL_KEY]} calendar months."

@@ -15,8 +15,7 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import httpx
 from mews_connector_resources import (
@@ -28,14 +27,13 @@ from mews_connector_resources import (
 
 from mews_loyalty._http import (
     DEFAULT_TIMEOUT_SECONDS,
-    AsyncSender,
+    AsyncClient,
     AsyncSleep,
+    BlockingClient,
     Clock,
-    Sender,
     SendSettings,
     Sleep,
     asyncio_sleep,
-    open_http,
     sdk_version,
     user_agent,
 )
@@ -187,7 +185,7 @@ class _ConnectorClientBase(ResourceAccessors):
         return catalog("connector").resources()
 
 
-class ConnectorClient(_ConnectorClientBase, ConnectorResources):
+class ConnectorClient(BlockingClient, _ConnectorClientBase, ConnectorResources):
     """Blocking Connector API client; one attribute per resource (``loyalty_memberships``, ...).
 
     ``max_retries`` bounds retries of one request; ``rate_limit=(requests, seconds)`` paces requests under
@@ -229,26 +227,19 @@ class ConnectorClient(_ConnectorClientBase, ConnectorResources):
             clock=clock,
             rng=rng,
         )
-        http, borrowed = open_http(
-            httpx.Client, http_client, transport=transport, timeout=timeout, http_args=self._http_args
+        sender = self._open_sender(
+            self._send_settings,
+            http_client,
+            transport=transport,
+            timeout=timeout,
+            http_args=self._http_args,
+            sleep=sleep,
         )
-        self._sender = Sender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
-        runner = OperationRunner(self._sender, self._settings.envelope, self._redactor)
+        runner = OperationRunner(sender, self._settings.envelope, self._redactor)
         self._install_resources(resource_accessors(self._catalog_resources(), runner, RESOURCE_CLASSES))
 
-    def close(self) -> None:
-        self._sender.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class AsyncConnectorClient(_ConnectorClientBase, AsyncConnectorResources):
+class AsyncConnectorClient(AsyncClient, _ConnectorClientBase, AsyncConnectorResources):
     """The async twin of ``ConnectorClient``: ``async with``, ``await`` calls, ``async for`` over ``iter_all``."""
 
     def __init__(
@@ -283,20 +274,13 @@ class AsyncConnectorClient(_ConnectorClientBase, AsyncConnectorResources):
             clock=clock,
             rng=rng,
         )
-        http, borrowed = open_http(
-            httpx.AsyncClient, http_client, transport=transport, timeout=timeout, http_args=self._http_args
+        sender = self._open_sender(
+            self._send_settings,
+            http_client,
+            transport=transport,
+            timeout=timeout,
+            http_args=self._http_args,
+            sleep=sleep,
         )
-        self._sender = AsyncSender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
-        runner = AsyncOperationRunner(self._sender, self._settings.envelope, self._redactor)
+        runner = AsyncOperationRunner(sender, self._settings.envelope, self._redactor)
         self._install_resources(resource_accessors(self._catalog_resources(), runner, ASYNC_RESOURCE_CLASSES))
-
-    async def aclose(self) -> None:
-        await self._sender.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        await self.aclose()

@@ -15,7 +15,8 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, Self, TypeVar
 
 import httpx
 
@@ -299,3 +300,72 @@ class AsyncSender(_SenderBase):
             error = failure
         self._log_outcome(op, started, response, error)
         return response, error
+
+
+HttpArgs = Callable[[Any, float | httpx.Timeout], dict[str, Any]]
+
+
+class BlockingClient:
+    """What every blocking client shares about its Sender: opening it, ``close()`` and ``with``."""
+
+    _sender: Sender
+
+    def _open_sender(
+        self,
+        settings: SendSettings,
+        http_client: httpx.Client | None,
+        *,
+        transport: httpx.BaseTransport | None,
+        timeout: float | httpx.Timeout,
+        http_args: HttpArgs,
+        sleep: Sleep,
+    ) -> Sender:
+        http, borrowed = open_http(
+            httpx.Client, http_client, transport=transport, timeout=timeout, http_args=http_args
+        )
+        self._sender = Sender(http, settings, sleep=sleep, borrowed=borrowed)
+        return self._sender
+
+    def close(self) -> None:
+        self._sender.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class AsyncClient:
+    """The async twin of ``BlockingClient``: ``aclose()`` and ``async with``."""
+
+    _sender: AsyncSender
+
+    def _open_sender(
+        self,
+        settings: SendSettings,
+        http_client: httpx.AsyncClient | None,
+        *,
+        transport: httpx.AsyncBaseTransport | None,
+        timeout: float | httpx.Timeout,
+        http_args: HttpArgs,
+        sleep: AsyncSleep,
+    ) -> AsyncSender:
+        http, borrowed = open_http(
+            httpx.AsyncClient, http_client, transport=transport, timeout=timeout, http_args=http_args
+        )
+        self._sender = AsyncSender(http, settings, sleep=sleep, borrowed=borrowed)
+        return self._sender
+
+    async def aclose(self) -> None:
+        await self._sender.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        await self.aclose()

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ValidationError
 from mews_loyalty._combinations import unmet_combinations
 from mews_loyalty._errors import RequestValidationError
 from mews_loyalty._formats import Location, describe_formats, format_checker
-from mews_loyalty._spec import CURSOR_FIELD, PAGING_FIELD, Operation, catalog, resolve
+from mews_loyalty._spec import CURSOR_FIELD, PAGING_FIELD, Interval, Operation, catalog
 
 PAGE_SIZE_FIELD = "Count"
 MAX_PROBLEMS_LISTED = 10
@@ -83,19 +83,6 @@ def parameter_names(op: Operation) -> dict[str, str]:
     return _parameter_names(op.request_model, frozenset(op.filters))
 
 
-def _interval_ends(op: Operation, wire_name: str) -> tuple[str, str]:
-    """The start and end property names of an interval filter (``StartUtc``, ``EndUtc``), from the spec."""
-    document = catalog(op.api).document
-    request = resolve(document, {"$ref": f"#/components/schemas/{op.request_schema}"})
-    prop = request["properties"][wire_name]
-    for option in prop.get("anyOf", [prop]):
-        target = resolve(document, option)
-        required = target.get("required", [])
-        if target.get("type") == "object" and len(required) == 2:
-            return str(required[0]), str(required[1])
-    raise LookupError(f"{op.operation_id}.{wire_name} is not an interval")
-
-
 def parameters_to_wire(op: Operation, params: Mapping[str, Any]) -> dict[str, Any]:
     """Keyword arguments -> wire properties; a name the operation does not have is a TypeError."""
     names = parameter_names(op)
@@ -111,9 +98,9 @@ def parameters_to_wire(op: Operation, params: Mapping[str, Any]) -> dict[str, An
         if value is None:
             continue  # a keyword left at None is not sent (for filters, absent and null both mean "any")
         wire_name = names[name]
-        if wire_name in op.max_interval_months and isinstance(value, tuple) and len(value) == 2:
-            start, end = _interval_ends(op, wire_name)
-            value = {start: value[0], end: value[1]}
+        interval = op.intervals.get(wire_name)
+        if interval is not None and isinstance(value, tuple) and len(value) == 2:
+            value = {interval.start: value[0], interval.end: value[1]}
         wire[wire_name] = to_wire(value)
     return wire
 
@@ -231,43 +218,44 @@ def spans_more_than(start: datetime, end: datetime, months: int) -> bool:
 
 def _interval_problems(op: Operation, body: Mapping[str, Any]) -> list[tuple[str, str]]:
     problems = []
-    for wire_name, months in op.max_interval_months.items():
-        interval = body.get(wire_name)
-        if not isinstance(interval, Mapping):
-            continue
-        start_name, end_name = _interval_ends(op, wire_name)
-        try:
-            start = datetime.fromisoformat(str(interval[start_name]))
-            end = datetime.fromisoformat(str(interval[end_name]))
-        except (KeyError, ValueError):
+    for interval in op.intervals.values():
+        bounds = _bounds(interval, body.get(interval.name))
+        if bounds is None or interval.max_months is None:
             continue  # the schema check has already accepted it; a form we cannot read is the server's call
-        if spans_more_than(start, end, months):
+        start, end = bounds
+        if spans_more_than(start, end, interval.max_months):
             problems.append(
                 (
-                    wire_name,
+                    interval.name,
                     f"the interval from {start.isoformat()} to {end.isoformat()} is longer than "
-                    f"{months} months; split it into shorter intervals",
+                    f"{interval.max_months} months; split it into shorter intervals",
                 )
             )
     return problems
 
 
-def _interval_bounds(op: Operation, wire_name: str, value: Any) -> tuple[datetime, datetime] | None:
-    """(start, end) of an interval argument in any accepted form; None when it cannot be read."""
-    if isinstance(value, tuple) and len(value) == 2:
-        value = dict(zip(_interval_ends(op, wire_name), value, strict=True))
-    wire = to_wire(value)
+def _bounds(interval: Interval, wire: Any) -> tuple[datetime, datetime] | None:
+    """(start, end) of an interval's wire value, read by the ends the spec names; None if unreadable."""
     if not isinstance(wire, Mapping):
         return None
-    start_name, end_name = _interval_ends(op, wire_name)
     try:
-        start, end = (
-            datetime.fromisoformat(str(wire[start_name])),
-            datetime.fromisoformat(str(wire[end_name])),
+        return (
+            datetime.fromisoformat(str(wire[interval.start])),
+            datetime.fromisoformat(str(wire[interval.end])),
         )
     except (KeyError, ValueError):
         return None
-    return (start, end) if (start.tzinfo is None) == (end.tzinfo is None) else None
+
+
+def _interval_bounds(interval: Interval, value: Any) -> tuple[datetime, datetime] | None:
+    """(start, end) of an interval argument in any accepted form; None when it cannot be read."""
+    if isinstance(value, tuple) and len(value) == 2:
+        value = {interval.start: value[0], interval.end: value[1]}
+    bounds = _bounds(interval, to_wire(value))
+    if bounds is None:
+        return None
+    start, end = bounds
+    return bounds if (start.tzinfo is None) == (end.tzinfo is None) else None
 
 
 def calendar_windows(start: datetime, end: datetime, months: int) -> list[tuple[datetime, datetime]]:
@@ -289,8 +277,9 @@ def split_long_intervals(op: Operation, params: Mapping[str, Any]) -> list[dict[
     names = parameter_names(op)
     variants: list[dict[str, Any]] = [dict(params)]
     for name, value in params.items():
-        months = op.max_interval_months.get(names.get(name, ""))
-        bounds = None if months is None or value is None else _interval_bounds(op, names[name], value)
+        interval = op.intervals.get(names.get(name, ""))
+        months = None if interval is None else interval.max_months
+        bounds = None if interval is None or value is None else _interval_bounds(interval, value)
         if months is None or bounds is None or bounds[1] <= add_months(bounds[0], months):
             continue
         windows = calendar_windows(*bounds, months)

@@ -22,8 +22,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterable, Mapping
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -38,14 +37,13 @@ from mews_reverse_resources import (
 from mews_loyalty._errors import PROBLEM_CONTENT_TYPE
 from mews_loyalty._http import (
     DEFAULT_TIMEOUT_SECONDS,
-    AsyncSender,
+    AsyncClient,
     AsyncSleep,
+    BlockingClient,
     Clock,
-    Sender,
     SendSettings,
     Sleep,
     asyncio_sleep,
-    open_http,
     user_agent,
 )
 from mews_loyalty._operations import (
@@ -134,7 +132,7 @@ class _ReverseClientBase(ResourceAccessors):
         }
 
 
-class ReverseClient(_ReverseClientBase, ReverseResources):
+class ReverseClient(BlockingClient, _ReverseClientBase, ReverseResources):
     """Blocking client of one provider's Reverse API (bearer token, problem+json errors).
 
     ``list_memberships``/``link``/``unlink`` are shortcuts; every operation of the spec is also a typed
@@ -165,11 +163,15 @@ class ReverseClient(_ReverseClientBase, ReverseResources):
             clock=clock,
             rng=rng,
         )
-        http, borrowed = open_http(
-            httpx.Client, http_client, transport=transport, timeout=timeout, http_args=self._http_args
+        sender = self._open_sender(
+            self._send_settings,
+            http_client,
+            transport=transport,
+            timeout=timeout,
+            http_args=self._http_args,
+            sleep=sleep,
         )
-        self._sender = Sender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
-        self._runner = OperationRunner(self._sender, _no_envelope, self._redactor)
+        self._runner = OperationRunner(sender, _no_envelope, self._redactor)
         classes = RESOURCE_CLASSES
         self._install_resources(resource_accessors(catalog("reverse").resources(), self._runner, classes))
 
@@ -194,11 +196,9 @@ class ReverseClient(_ReverseClientBase, ReverseResources):
         provider_enterprise_id: str | None = None,
     ) -> LinkMembershipResponse:
         """Link a Mews customer to a membership (``isLinked: true``)."""
-        params = self._link_params(
+        return self._set_link(
             enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, True
         )
-        result: LinkMembershipResponse = self._runner.call(self._link_op, **params)
-        return result
 
     def unlink(
         self,
@@ -209,25 +209,26 @@ class ReverseClient(_ReverseClientBase, ReverseResources):
         provider_enterprise_id: str | None = None,
     ) -> LinkMembershipResponse:
         """Remove the link between a Mews customer and a membership (``isLinked: false``)."""
-        params = self._link_params(
+        return self._set_link(
             enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, False
+        )
+
+    def _set_link(
+        self,
+        enterprise_id: UUID | str,
+        provider_membership_id: str,
+        customer_id: UUID | str,
+        provider_enterprise_id: str | None,
+        is_linked: bool,
+    ) -> LinkMembershipResponse:
+        params = self._link_params(
+            enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, is_linked
         )
         result: LinkMembershipResponse = self._runner.call(self._link_op, **params)
         return result
 
-    def close(self) -> None:
-        self._sender.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class AsyncReverseClient(_ReverseClientBase, AsyncReverseResources):
+class AsyncReverseClient(AsyncClient, _ReverseClientBase, AsyncReverseResources):
     """The async twin of ``ReverseClient``."""
 
     def __init__(
@@ -254,11 +255,15 @@ class AsyncReverseClient(_ReverseClientBase, AsyncReverseResources):
             clock=clock,
             rng=rng,
         )
-        http, borrowed = open_http(
-            httpx.AsyncClient, http_client, transport=transport, timeout=timeout, http_args=self._http_args
+        sender = self._open_sender(
+            self._send_settings,
+            http_client,
+            transport=transport,
+            timeout=timeout,
+            http_args=self._http_args,
+            sleep=sleep,
         )
-        self._sender = AsyncSender(http, self._send_settings, sleep=sleep, borrowed=borrowed)
-        self._runner = AsyncOperationRunner(self._sender, _no_envelope, self._redactor)
+        self._runner = AsyncOperationRunner(sender, _no_envelope, self._redactor)
         classes = ASYNC_RESOURCE_CLASSES
         self._install_resources(resource_accessors(catalog("reverse").resources(), self._runner, classes))
 
@@ -283,11 +288,9 @@ class AsyncReverseClient(_ReverseClientBase, AsyncReverseResources):
         provider_enterprise_id: str | None = None,
     ) -> LinkMembershipResponse:
         """Link a Mews customer to a membership (``isLinked: true``)."""
-        params = self._link_params(
+        return await self._set_link(
             enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, True
         )
-        result: LinkMembershipResponse = await self._runner.call(self._link_op, **params)
-        return result
 
     async def unlink(
         self,
@@ -298,19 +301,20 @@ class AsyncReverseClient(_ReverseClientBase, AsyncReverseResources):
         provider_enterprise_id: str | None = None,
     ) -> LinkMembershipResponse:
         """Remove the link between a Mews customer and a membership (``isLinked: false``)."""
-        params = self._link_params(
+        return await self._set_link(
             enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, False
+        )
+
+    async def _set_link(
+        self,
+        enterprise_id: UUID | str,
+        provider_membership_id: str,
+        customer_id: UUID | str,
+        provider_enterprise_id: str | None,
+        is_linked: bool,
+    ) -> LinkMembershipResponse:
+        params = self._link_params(
+            enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, is_linked
         )
         result: LinkMembershipResponse = await self._runner.call(self._link_op, **params)
         return result
-
-    async def aclose(self) -> None:
-        await self._sender.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        await self.aclose()

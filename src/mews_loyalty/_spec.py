@@ -9,6 +9,14 @@ added to a spec and regenerated is picked up with no handwritten per-operation c
     catalog("connector").by_id["loyaltyMemberships_add"].batch_limit     # 1000
     catalog("reverse").by_id["listMemberships"].batch_limit              # 100
     catalog("connector").by_id["loyaltyMemberships_add"].idempotent      # False: no x-idempotent
+    catalog("connector").by_id["loyaltyMemberships_getAll"].intervals["CreatedUtc"]
+        # Interval(name="CreatedUtc", start="StartUtc", end="EndUtc", max_months=3)
+    catalog("reverse").by_id["updateMembershipLink"].provider_method     # "link_membership"
+    catalog("reverse").by_id["listMemberships"].batch_key                # "providerMembershipId"
+
+This is the internal API the runtime, the mocks, the provider kit and the contract suite build on:
+each fact is derived here once, from what the spec states (a named component, a property's schema,
+an ``x-`` extension documented in ``specs/README.md``), never from the spelling of a name.
 """
 
 from __future__ import annotations
@@ -34,6 +42,13 @@ ENVELOPE_FIELDS = frozenset({"ClientToken", "AccessToken", "Client", "LanguageCo
 PAGING_FIELD = "Limitation"
 CURSOR_FIELD = "Cursor"
 MAX_INTERVAL_KEY = "x-max-interval-in-months"
+# On a schema component: ``{start: <property>, end: <property>}`` says the object is a time interval
+# from its ``start`` property to its ``end`` property. A request property whose schema is that
+# component (alone or beside ``null`` in an ``anyOf``) is an interval filter.
+INTERVAL_KEY = "x-interval"
+# On an operation: the name of the provider kit's backend method that serves it. Absent: the
+# operationId in snake case.
+PROVIDER_METHOD_KEY = "x-provider-method"
 # On an operation: ``true`` when sending the same request twice has the effect of sending it once, so
 # it may be repeated after a 5xx or a lost connection. Absent means "not safe to repeat".
 IDEMPOTENT_KEY = "x-idempotent"
@@ -49,6 +64,16 @@ def snake_case(name: str) -> str:
     words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
     words = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", words)
     return re.sub(r"[^a-zA-Z0-9]+", "_", words).strip("_").lower()
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A request property that is a time interval (its schema carries ``x-interval``)."""
+
+    name: str  # wire name of the request property: "CreatedUtc"
+    start: str  # wire name of its start: "StartUtc"
+    end: str  # wire name of its end: "EndUtc"
+    max_months: int | None  # the property's x-max-interval-in-months, None when unlimited
 
 
 @dataclass(frozen=True)
@@ -73,9 +98,14 @@ class Operation:
     effect: Effect | None  # the spec's x-effect: what the operation does to the server's records
     page_items: str | None  # wire name of the item list in a paged response (request has Limitation)
     result_items: str | None  # wire name of the response's array of items (paged or not), if any
+    result_item_schema: str | None  # the named component of each of those items ("LoyaltyMembership")
     batch_field: str | None  # wire name of the request array that holds the items of a bulk call
     batch_limit: int | None  # its maxItems
-    max_interval_months: Mapping[str, int] = field(default_factory=dict)  # filter name -> months
+    # The property of each result item holding one of the batch's values (the same named component
+    # as the batch field's items): a lookup's answer is keyed by it (``providerMembershipId``).
+    batch_key: str | None = None
+    provider_method: str = ""  # the spec's x-provider-method, or the operationId in snake case
+    intervals: Mapping[str, Interval] = field(default_factory=dict)  # request property -> interval
     request_properties: tuple[str, ...] = ()  # wire names of all request body properties
     required: frozenset[str] = frozenset()  # required request body properties
     # JSON Schema `dependentRequired` of the request body (LanguageCode needs CultureCode and back);
@@ -91,6 +121,15 @@ class Operation:
             for other in others
             if other not in body
         ]
+
+    @property
+    def max_interval_months(self) -> dict[str, int]:
+        """Interval filter -> its ``x-max-interval-in-months``, for the intervals that have one."""
+        return {
+            name: interval.max_months
+            for name, interval in self.intervals.items()
+            if interval.max_months is not None
+        }
 
     @property
     def is_paged(self) -> bool:
@@ -210,6 +249,73 @@ def _result_items(document: Mapping[str, Any], response_schema: str | None) -> s
     return None
 
 
+def _items_schema(
+    document: Mapping[str, Any], schema: str | None, array: str | None
+) -> Mapping[str, Any] | None:
+    """The (unresolved) item schema of the array property ``array`` of component ``schema``."""
+    if schema is None or array is None:
+        return None
+    component = resolve(document, {"$ref": f"#/components/schemas/{schema}"})
+    items = resolve(document, component["properties"][array]).get("items")
+    return items if isinstance(items, Mapping) else None
+
+
+def _batch_key(
+    document: Mapping[str, Any],
+    request_schema: str,
+    batch_field: str | None,
+    response_schema: str | None,
+    result_items: str | None,
+) -> str | None:
+    """The result item property that holds the same named component as the batch's items, if one does."""
+    sent = ref_name(_items_schema(document, request_schema, batch_field))
+    answered = _items_schema(document, response_schema, result_items)
+    if sent is None or answered is None:
+        return None
+    item = resolve(document, answered)
+    keys = [
+        str(name)
+        for name, prop in item.get("properties", {}).items()
+        if ref_name(prop) == sent and name in item.get("required", ())
+    ]
+    return keys[0] if len(keys) == 1 else None
+
+
+def _interval_of(document: Mapping[str, Any], prop: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(start, end) when the property's schema is an ``x-interval`` component (or that or null)."""
+    options = [option for option in prop.get("anyOf", [prop]) if option.get("type") != "null"]
+    if len(options) != 1:
+        return None
+    target = resolve(document, options[0])
+    ends = target.get(INTERVAL_KEY)
+    if ends is None:
+        return None
+    if not isinstance(ends, Mapping) or not {"start", "end"} <= set(ends):
+        raise ValueError(f"{INTERVAL_KEY} must name a start and an end property, got {ends!r}")
+    start, end = str(ends["start"]), str(ends["end"])
+    missing = {start, end} - set(target.get("properties", {}))
+    if missing or start == end:
+        raise ValueError(f"{INTERVAL_KEY} {dict(ends)!r} names no two distinct properties of the interval")
+    return start, end
+
+
+def _intervals(
+    operation_id: str, document: Mapping[str, Any], request: Mapping[str, Any]
+) -> dict[str, Interval]:
+    intervals = {}
+    for name, prop in request.get("properties", {}).items():
+        ends = _interval_of(document, prop)
+        if ends is None:
+            if MAX_INTERVAL_KEY in prop:
+                raise ValueError(
+                    f"{operation_id}.{name}: {MAX_INTERVAL_KEY} on a property that is no {INTERVAL_KEY} component"
+                )
+            continue
+        months = prop.get(MAX_INTERVAL_KEY)
+        intervals[str(name)] = Interval(str(name), *ends, None if months is None else int(months))
+    return intervals
+
+
 def _effect(operation_id: str, value: Any) -> Effect | None:
     if value is None:
         return None
@@ -254,11 +360,6 @@ def _build_operation(
     result_items = _result_items(document, response_schema)
     page_items = result_items if PAGING_FIELD in properties else None
     batch_field, batch_limit = (None, None) if page_items else _batch(document, request)
-    intervals = {
-        name: int(prop[MAX_INTERVAL_KEY])
-        for name, prop in request.get("properties", {}).items()
-        if MAX_INTERVAL_KEY in prop
-    }
     models = importlib.import_module(models_package(api))
     module = importlib.import_module(
         f"{client_package(api)}.api.{snake_case(tag)}.{snake_case(operation_id)}"
@@ -282,9 +383,12 @@ def _build_operation(
         effect=_effect(operation_id, raw.get(EFFECT_KEY)),
         page_items=page_items,
         result_items=result_items,
+        result_item_schema=ref_name(_items_schema(document, response_schema, result_items)),
         batch_field=batch_field,
         batch_limit=batch_limit,
-        max_interval_months=intervals,
+        batch_key=_batch_key(document, request_schema, batch_field, response_schema, result_items),
+        provider_method=str(raw.get(PROVIDER_METHOD_KEY) or snake_case(operation_id)),
+        intervals=_intervals(operation_id, document, request),
         request_properties=properties,
         required=frozenset(request.get("required", ())),
         dependent_required={

@@ -7,6 +7,7 @@ typed method from regeneration alone, with no handwritten code.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
 from pathlib import Path
@@ -30,6 +31,7 @@ def test_codegen_reads_the_same_catalog_facts_as_the_runtime():
     assert resources.ENVELOPE_FIELDS == _spec.ENVELOPE_FIELDS
     assert (resources.PAGING_FIELD, resources.CURSOR_FIELD) == (_spec.PAGING_FIELD, _spec.CURSOR_FIELD)
     assert resources.MAX_INTERVAL_KEY == _spec.MAX_INTERVAL_KEY
+    assert resources.INTERVAL_KEY == _spec.INTERVAL_KEY
     for name in ("LoyaltyMembershipIds", "mewsEnterpriseId", "CreatedUtc", "isLinked"):
         assert resources.snake_case(name) == _spec.snake_case(name)
 
@@ -53,6 +55,47 @@ def test_every_operation_has_a_typed_method_with_the_runtime_keywords(api):
             }, f"{api} {resource}.{action}"
             if op.is_paged:
                 assert hasattr(typed, "iter_" + action.removeprefix("get_"))
+
+
+INTERVAL_ARGUMENT = "tuple[datetime.datetime, datetime.datetime]"
+
+
+def _typed_intervals(module: resources.Module) -> set[tuple[str, str]]:
+    return {
+        (method.name, parameter.wire)
+        for resource in module.resources
+        for method in resource.methods
+        if method.mode != "iterate"
+        for parameter in method.parameters
+        if INTERVAL_ARGUMENT in parameter.annotation
+    }
+
+
+def _renamed_interval_document() -> dict[str, object]:
+    document = copy.deepcopy(dict(_spec.load_document("connector")))
+    interval = document["components"]["schemas"]["TimeFilterInterval"]
+    interval["properties"] = {
+        "Since": interval["properties"]["StartUtc"],
+        "Until": interval["properties"]["EndUtc"],
+    }
+    interval["required"] = ["Until", "Since"]
+    interval["x-interval"] = {"start": "Since", "end": "Until"}
+    return document
+
+
+@pytest.mark.parametrize(
+    ("api", "document"),
+    [(api, None) for api in _spec.API_NAMES] + [("connector", _renamed_interval_document())],
+    ids=[*_spec.API_NAMES, "renamed-ends"],
+)
+def test_codegen_types_as_intervals_exactly_the_catalog_s_intervals(api, document):
+    # The (start, end) argument is typed where the runtime takes it: both read `x-interval` by one rule.
+    document = document or _spec.load_document(api)
+    typed = _typed_intervals(resources.build_module(Api(api), document))
+    catalog = _spec.build_catalog(api, document)
+    expected = {(op.action, name) for op in catalog.operations for name in op.intervals}
+    assert typed == expected
+    assert bool(expected) == (api == "connector")
 
 
 def test_the_readme_integrator_example_is_a_typing_case_verbatim():

@@ -13,8 +13,9 @@ Semantics, as Mews documents them:
 - ``getAll``: newest first; the ``Cursor`` is the id of the oldest item returned and the next page
   holds strictly older items; ``Cursor`` is null when the page is empty. Filters combine with AND;
   a list filter keeps records whose field is one of the values; ``ActivityStates`` absent or null
-  keeps active records only; time intervals are half-open ``[StartUtc, EndUtc)`` and equal ends
-  select that instant. ``ChainIds`` narrows the chains of the access token.
+  keeps active records only; time intervals (the spec's ``x-interval`` names their ends,
+  ``StartUtc`` and ``EndUtc``) are half-open ``[start, end)`` and equal ends select that instant.
+  ``ChainIds`` narrows the chains of the access token.
 - ``add``: new ids, ``ChainId`` from the token (or the request's ``ChainId`` with a portfolio
   token), defaults for absent values, references checked (program and tier exist, are active and
   in the chain; the tier belongs to the program).
@@ -36,7 +37,7 @@ from typing import Any
 from pydantic import MISSING, BaseModel
 
 from mews_loyalty._requests import spans_more_than
-from mews_loyalty._spec import CURSOR_FIELD, PAGING_FIELD, Operation, catalog, resolve
+from mews_loyalty._spec import CURSOR_FIELD, PAGING_FIELD, Interval, Operation, catalog, resolve
 from mews_loyalty.mock._connector_config import Access
 from mews_loyalty.mock._connector_errors import FORBIDDEN, ConnectorError
 from mews_loyalty.mock._connector_resources import (
@@ -51,6 +52,7 @@ from mews_loyalty.mock._connector_resources import (
     FieldFilter,
     ResourceRules,
     TimeFilter,
+    listing,
 )
 from mews_loyalty.mock._connector_store import ConnectorStore, Record, Table
 
@@ -136,15 +138,21 @@ class ConnectorOperations:
         self._id_parameters = {
             op.operation_id: _update_id_parameter(op) for op in api.operations if op.effect == "update"
         }
-        for resource, operations in api.resources().items():
-            get_all = operations.get("get_all")
+        for resource in api.resources():
             rules = RESOURCES.get(resource)
-            if rules is None or get_all is None:
+            if rules is None:
                 raise LookupError(f"the mock has no rules for {resource}")
+            get_all = listing(resource)
             if set(get_all.filters) != set(rules.filters):
                 raise LookupError(
                     f"{get_all.operation_id}: the spec's filters {sorted(get_all.filters)} "
                     f"differ from the mock's {sorted(rules.filters)}"
+                )
+            times = {name for name, kind in rules.filters.items() if isinstance(kind, TimeFilter)}
+            if times != set(get_all.intervals):
+                raise LookupError(
+                    f"{get_all.operation_id}: the spec's intervals {sorted(get_all.intervals)} "
+                    f"differ from the mock's time filters {sorted(times)}"
                 )
 
     def handle(self, op: Operation, request: BaseModel, data: Mapping[str, Any], access: Access) -> bytes:
@@ -217,9 +225,7 @@ class ConnectorOperations:
             elif isinstance(kind, ActivityFilter):
                 activity = frozenset(state == DELETED for state in value)
             elif isinstance(kind, TimeFilter):
-                start, end = self._interval(
-                    op, name, wire_value(value, "StartUtc"), wire_value(value, "EndUtc")
-                )
+                start, end = self._interval(op.intervals[name], value)
                 times.append((kind.stamp, start, end))
             elif isinstance(kind, FieldFilter):
                 allowed = frozenset(str(item) for item in value)
@@ -230,10 +236,13 @@ class ConnectorOperations:
         return _Page(chains, activity, tuple(fields), tuple(times), ids)
 
     @staticmethod
-    def _interval(op: Operation, name: str, start: datetime, end: datetime) -> tuple[int, int]:
+    def _interval(interval: Interval, value: BaseModel) -> tuple[int, int]:
+        """The interval's ends (as the spec's ``x-interval`` names them) in microseconds, or a 403."""
+        start: datetime = wire_value(value, interval.start)
+        end: datetime = wire_value(value, interval.end)
+        name, months = interval.name, interval.max_months
         if start > end:
-            raise ConnectorError(FORBIDDEN, f"Invalid {name}: StartUtc is later than EndUtc.")
-        months = op.max_interval_months.get(name)
+            raise ConnectorError(FORBIDDEN, f"Invalid {name}: {interval.start} is later than {interval.end}.")
         if months is not None and spans_more_than(start, end, months):
             raise ConnectorError(FORBIDDEN, f"Invalid {name}: the interval may span at most {months} months.")
         return micros(start), micros(end)

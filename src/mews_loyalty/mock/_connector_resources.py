@@ -19,7 +19,7 @@ from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from mews_loyalty._spec import catalog, resolve
+from mews_loyalty._spec import Operation, catalog, snake_case
 from mews_loyalty.mock._connector_errors import FORBIDDEN, ConnectorError
 from mews_loyalty.mock._connector_store import ConnectorStore, Table
 
@@ -106,8 +106,11 @@ class ResourceRules:
 
     @property
     def noun(self) -> str:
-        """``loyalty_memberships`` -> ``loyalty membership``, for messages."""
-        return self.resource.removesuffix("s").replace("_", " ")
+        """``loyalty membership``, for messages: the words of the item component the spec lists."""
+        component = listing(self.resource).result_item_schema
+        if component is None:
+            raise LookupError(f"{self.resource}: the listing's items are no named component")
+        return snake_case(component).replace("_", " ")
 
 
 _ACTIVE_STATES = ActivityFilter()
@@ -174,14 +177,24 @@ RESOURCES: dict[str, ResourceRules] = {
 }
 
 
+def listing(resource: str) -> Operation:
+    """The resource's paged read (its ``getAll``), found by what the spec says it does, not its name."""
+    found = [
+        op
+        for op in catalog(API).resources().get(resource, {}).values()
+        if op.effect == "read" and op.is_paged
+    ]
+    if len(found) != 1:
+        raise LookupError(f"{resource}: expected one paged read operation, found {len(found)}")
+    return found[0]
+
+
 def item_fields(resource: str) -> tuple[str, ...]:
-    """Wire names of a resource item's properties, in the spec's order (from its getAll result)."""
-    api = catalog(API)
-    get_all = api.resources()[resource]["get_all"]
-    assert get_all.response_schema is not None
-    assert get_all.page_items is not None
-    items = api.schema(get_all.response_schema)["properties"][get_all.page_items]["items"]
-    return tuple(resolve(api.document, items)["properties"])
+    """Wire names of a resource item's properties, in the spec's order (from its listing's items)."""
+    get_all = listing(resource)
+    if get_all.result_item_schema is None:
+        raise LookupError(f"{resource}: the listing's items are no named component")
+    return tuple(catalog(API).schema(get_all.result_item_schema)["properties"])
 
 
 def build_store() -> ConnectorStore:

@@ -10,6 +10,7 @@ parent process can start it with ``--port 0`` and learn the port.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -148,3 +149,19 @@ def serve_in_process(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def add_server_arguments(parser: argparse.ArgumentParser, *, default_port: int) -> None:
+    """``--host`` and ``--port``, alike for every server the package serves."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=default_port,
+        help=f"port to listen on; 0 picks a free one (default {default_port})",
+    )
+
+
+def add_repeated_argument(parser: argparse.ArgumentParser, flag: str, *, metavar: str, help: str) -> None:
+    """An option that may be given several times, collected in a list (tokens, mostly)."""
+    parser.add_argument(flag, action="append", default=[], metavar=metavar, help=help)

@@ -39,7 +39,7 @@ from mews_loyalty.mock._connector_resources import API, build_store
 from mews_loyalty.mock._connector_store import ConnectorStore
 from mews_loyalty.mock._faults import FaultPlan
 from mews_loyalty.mock._seed import seed
-from mews_loyalty.mock._server import run_server
+from mews_loyalty.mock._server import add_repeated_argument, add_server_arguments, run_server
 
 __all__ = [
     "DEMO_ACCESS_TOKEN",
@@ -84,22 +84,17 @@ def _parser() -> argparse.ArgumentParser:
         prog="mews-loyalty mock connector",
         description="Serve the stateful mock of the Mews Connector API loyalty operations.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8080, help="port to listen on; 0 picks a free one")
-    parser.add_argument(
-        "--client-token", action="append", default=[], metavar="TOKEN", help="also accept this ClientToken"
-    )
-    parser.add_argument(
+    add_server_arguments(parser, default_port=8080)
+    add_repeated_argument(parser, "--client-token", metavar="TOKEN", help="also accept this ClientToken")
+    add_repeated_argument(
+        parser,
         "--access-token",
-        action="append",
-        default=[],
         metavar="TOKEN[=CHAIN]",
         help=f"also accept this AccessToken for one chain (default chain {DEMO_CHAIN_ID})",
     )
-    parser.add_argument(
+    add_repeated_argument(
+        parser,
         "--portfolio-token",
-        action="append",
-        default=[],
         metavar="TOKEN=CHAIN,CHAIN...",
         help="also accept this portfolio AccessToken for these chains",
     )

@@ -46,6 +46,7 @@ from starlette.applications import Starlette
 
 from mews_loyalty._combinations import required_combinations
 from mews_loyalty._spec import catalog
+from mews_loyalty.mock._server import add_repeated_argument, add_server_arguments
 from mews_loyalty.provider import (
     DEFAULT_PORT,
     BusinessRuleViolation,
@@ -310,14 +311,10 @@ def _parser() -> argparse.ArgumentParser:
         prog="mews-loyalty mock reverse",
         description="Serve the reference Reverse API provider (in memory).",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
-    parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="port; 0 picks a free one (default: 8081)"
-    )
-    parser.add_argument(
+    add_server_arguments(parser, default_port=DEFAULT_PORT)
+    add_repeated_argument(
+        parser,
         "--token",
-        action="append",
-        default=[],
         metavar="TOKEN",
         help=f"an accepted bearer token; repeat to accept several (also: {TOKENS_ENVIRONMENT_VARIABLE}=T1,T2)",
     )

@@ -1,8 +1,8 @@
 """The backend a provider writes, and how the kit calls it and turns its answers into spec answers.
 
-One backend method per operation, named after the operation's request schema
-(``searchMembersRequest`` -> ``search_members``, ``enrollMemberRequest`` -> ``enroll_member``,
-``listMembershipsRequest`` -> ``list_memberships``, ``linkMembershipRequest`` -> ``link_membership``).
+One backend method per operation, named by the spec: the operation's ``x-provider-method``
+(``search_members``, ``enroll_member``, ``list_memberships``, ``link_membership``; absent, the
+operationId in snake case), read once into ``Operation.provider_method``.
 Each takes the validated generated request model and may be ``def`` (run in a worker thread, so it
 may block) or ``async def`` (run on the event loop).
 
@@ -16,7 +16,8 @@ comes late. The kit never leaves a worker thread running behind a 408.
 What a method returns is made to conform before it is sent:
 
 - a batch lookup (the request carries a batch of keys, e.g. ``providerMembershipIds``, and the answer
-  a list of items keyed by the singular, ``providerMembershipId``) answers one item per requested key,
+  a list of items with a required property of the keys' component, ``providerMembershipId``: the
+  catalog's ``Operation.batch_key``) answers one item per requested key,
   in request order. Keys the backend did not return get a ``notFound`` item; items for keys nobody
   asked about, and repeats, are dropped. An item that does not conform (say a 51-character tier) is
   withheld with its key left out of the answer, which Mews asks for again later; a ``notFound``
@@ -54,7 +55,7 @@ from mews_reverse_models import (
 )
 from pydantic import BaseModel, RootModel, ValidationError
 
-from mews_loyalty._spec import Operation, snake_case
+from mews_loyalty._spec import Operation
 from mews_loyalty.provider._problems import RequestTimedOut
 
 logger = logging.getLogger("mews_loyalty.provider")
@@ -97,14 +98,10 @@ class BackendContractError(Exception):
     """The backend answered something the kit cannot turn into a conforming response."""
 
 
-def method_name(operation: Operation) -> str:
-    return snake_case(operation.request_schema.removesuffix("Request"))
-
-
 def bind(backend: object, operations: Iterable[Operation]) -> dict[str, Callable[[BaseModel], Any]]:
     """The backend method for each operation id; a missing one is a TypeError now, not a 500 later."""
-    methods = {op.operation_id: getattr(backend, method_name(op), None) for op in operations}
-    missing = sorted(method_name(op) for op in operations if not callable(methods[op.operation_id]))
+    methods = {op.operation_id: getattr(backend, op.provider_method, None) for op in operations}
+    missing = sorted(op.provider_method for op in operations if not callable(methods[op.operation_id]))
     if missing:
         raise TypeError(f"{type(backend).__name__} lacks the backend method(s) {', '.join(missing)}")
     return methods  # type: ignore[return-value]
@@ -230,12 +227,17 @@ def _not_found_template(item_model: type[BaseModel], key_alias: str) -> dict[str
 def batch_lookup(operation: Operation) -> BatchLookup | None:
     """How a batch lookup operation's answer is keyed, read from the catalog and the models."""
     response = operation.response_model
-    if operation.batch_field is None or response is None or len(response.model_fields) != 1:
+    key_alias = operation.batch_key
+    if (
+        operation.batch_field is None
+        or key_alias is None
+        or response is None
+        or len(response.model_fields) != 1
+    ):
         return None
     keys_field = _field_by_alias(operation.request_model, operation.batch_field)
     ((items_name, items_info),) = response.model_fields.items()
     item_model = _model_in(items_info.annotation)
-    key_alias = operation.batch_field.removesuffix("s")
     if keys_field is None or item_model is None:
         return None
     key_field = _field_by_alias(item_model, key_alias)
@@ -269,7 +271,7 @@ class ResponseShaper:
 
     @property
     def name(self) -> str:
-        return method_name(self.operation)
+        return self.operation.provider_method
 
     def shape(self, payload: BaseModel, result: Any) -> BaseModel:
         if self.lookup is not None:

@@ -162,45 +162,35 @@ class BusinessRuleViolation(ProviderProblem):
         )
 
 
+def _core(status: int, name: str, detail: Text | None = None) -> dict[str, Any]:
+    """The fields of a problem of Mews' core type ``name``: its type URI, its title and default detail."""
+    return {
+        "status": status,
+        "problem_type": CORE + name,
+        "title": Text(f"title.{name}"),
+        "detail": Text(f"detail.{name}") if detail is None else detail,
+    }
+
+
 class RequestTimedOut(ProviderProblem):
     """Raised by a backend that cannot answer in time (for example a slow upstream system): 408."""
 
     def __init__(self, detail: str | Mapping[str, str] | None = None) -> None:
-        super().__init__(
-            status=408,
-            problem_type=CORE + "request-timeout",
-            title=Text("title.request-timeout"),
-            detail=Text("detail.request-timeout") if detail is None else Text.of(detail),
-        )
+        super().__init__(**_core(408, "request-timeout", None if detail is None else Text.of(detail)))
 
 
 def bad_request(detail: Text, errors: Sequence[FieldProblem] = ()) -> ProviderProblem:
-    return ProviderProblem(
-        status=400,
-        problem_type=CORE + "bad-request",
-        title=Text("title.bad-request"),
-        detail=detail,
-        errors=errors,
-    )
+    return ProviderProblem(**_core(400, "bad-request", detail), errors=errors)
 
 
 def unauthorized(detail_key: str, challenge: str) -> ProviderProblem:
     return ProviderProblem(
-        status=401,
-        problem_type=CORE + "unauthorized",
-        title=Text("title.unauthorized"),
-        detail=Text(detail_key),
-        headers={"WWW-Authenticate": challenge},
+        **_core(401, "unauthorized", Text(detail_key)), headers={"WWW-Authenticate": challenge}
     )
 
 
 def not_found() -> ProviderProblem:
-    return ProviderProblem(
-        status=404,
-        problem_type=CORE + "not-found",
-        title=Text("title.not-found"),
-        detail=Text("detail.not-found"),
-    )
+    return ProviderProblem(**_core(404, "not-found"))
 
 
 def method_not_allowed(allow: str) -> ProviderProblem:
@@ -219,12 +209,7 @@ def request_timed_out() -> ProviderProblem:
 
 
 def internal_error() -> ProviderProblem:
-    return ProviderProblem(
-        status=500,
-        problem_type=CORE + "internal-server-error",
-        title=Text("title.internal-server-error"),
-        detail=Text("detail.internal-server-error"),
-    )
+    return ProviderProblem(**_core(500, "internal-server-error"))
 
 
 def new_instance() -> str:
