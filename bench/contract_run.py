@@ -1,45 +1,81 @@
 """Wall time of the whole embedded contract run (``nox -s contract``: both mocks, every phase), beside
-ways to spread it over more of the machine: two schemathesis workers per run, and the Connector and
-Reverse runs side by side in two processes (schemathesis' hooks allow one run per process).
+the ways it was run before and the ways it could spread over more of the machine.
 
-All are measured here, alternately, best of ``ROUNDS``: the machine is shared, and a neighbour's
-load falls on each. The CPU seconds of each (all its processes, mocks included) are in the notes: on
-a machine whose cores are busy, only less CPU makes a run faster.
+- the baseline, ``python -m mews_loyalty.contract`` as shipped: the Reverse run in a second process
+  beside the Connector's, the Connector mock limited to 300 requests/s, schemathesis' HAR recording;
+- ``nox -s contract`` itself: the same plus nox and uv checking the session's environment;
+- the two runs one after the other, in one process;
+- the run as it was before (one after the other, the mock limited to 400 per 2 s so that pacing held
+  the suite at 180 requests/s, all three recordings, every module compiled from source in every
+  process as PYTHONDONTWRITEBYTECODE left it);
+- two schemathesis workers per run.
+
+All are measured here, alternately, best of ``ROUNDS``: the machine is shared, and a neighbour's load
+falls on each. The CPU seconds of each (all its processes, mocks included) are in the notes: on a
+machine whose cores are busy, only less CPU makes a run faster.
 """
 
 from __future__ import annotations
 
+import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 from bench._measure import Section
 
 ROUNDS = 2
-BASELINE = "python -m mews_loyalty.contract (nox -s contract)"
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE = "python -m mews_loyalty.contract (side by side)"
+NOX = "nox -s contract (nox and uv included)"
+BEFORE = "before: one after the other, 400/2 s, HAR+VCR+NDJSON, no .pyc"
 
 
-def _mock_run(workers: int, *functions: str) -> list[str]:
-    """A process verifying the embedded mocks ``functions`` one after the other."""
-    calls = ", ".join(f"{function}(['--workers', '{workers}', '--quiet'])" for function in functions)
-    code = f"import sys\nfrom mews_loyalty.contract._embedded import {', '.join(functions)}\nsys.exit(max([{calls}]))\n"
+def _embedded(*calls: str, setup: str = "") -> list[str]:
+    """A process running ``calls`` of ``mews_loyalty.contract._embedded`` one after the other."""
+    code = (
+        f"import sys\nimport mews_loyalty.contract._embedded as embedded\n{setup}\n"
+        f"sys.exit(max([{', '.join(f'embedded.{call}' for call in calls)}]))\n"
+    )
     return [sys.executable, "-c", code]
 
 
-COMMANDS: dict[str, list[list[str]]] = {  # label -> commands started together
-    BASELINE: [[sys.executable, "-m", "mews_loyalty.contract"]],
-    "2 workers each, one after the other": [_mock_run(2, "verify_connector_mock", "verify_reverse_mock")],
-    "side by side (two processes), 1 worker each": [
-        _mock_run(1, "verify_connector_mock"),
-        _mock_run(1, "verify_reverse_mock"),
-    ],
-    "side by side (two processes), 2 workers each": [
-        _mock_run(2, "verify_connector_mock"),
-        _mock_run(2, "verify_reverse_mock"),
-    ],
-}
+def _commands(empty_cache: str) -> dict[str, tuple[list[list[str]], dict[str, str] | None]]:
+    """label -> (commands started together, environment or None for this one)."""
+    all_recordings = "['--quiet', '--recordings', 'har,vcr,ndjson']"
+    commands: dict[str, tuple[list[list[str]], dict[str, str] | None]] = {
+        BASELINE: ([[sys.executable, "-m", "mews_loyalty.contract"]], None),
+        "one after the other": (
+            [_embedded("verify_connector_mock(['--quiet'])", "verify_reverse_mock(['--quiet'])")],
+            None,
+        ),
+        BEFORE: (
+            [
+                _embedded(
+                    f"verify_connector_mock({all_recordings})",
+                    f"verify_reverse_mock({all_recordings})",
+                    setup="embedded.MOCK_RATE_LIMIT = '400/2'",
+                )
+            ],
+            # Byte code looked up in an empty folder and never written: every module from source.
+            {**os.environ, "PYTHONPYCACHEPREFIX": empty_cache, "PYTHONDONTWRITEBYTECODE": "1"},
+        ),
+        "side by side, 2 workers each": (
+            [
+                _embedded("verify_connector_mock(['--quiet', '--workers', '2'])"),
+                _embedded("verify_reverse_mock(['--quiet', '--workers', '2'])"),
+            ],
+            None,
+        ),
+    }
+    nox = shutil.which("nox")
+    if nox:
+        commands[NOX] = ([[nox, "-s", "contract", "-f", str(ROOT / "noxfile.py")]], None)
+    return commands
 
 
 def _children_cpu() -> float:
@@ -47,11 +83,11 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _timed(commands: list[list[str]]) -> tuple[float, float]:
+def _timed(commands: list[list[str]], env: dict[str, str] | None) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         cpu, started = _children_cpu(), time.perf_counter()
         running = [
-            subprocess.Popen(c, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.Popen(c, cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for c in commands
         ]
         codes = [process.wait(900) for process in running]
@@ -63,11 +99,15 @@ def _timed(commands: list[list[str]]) -> tuple[float, float]:
 def run() -> Section:
     section = Section("contract run: both embedded mocks, all phases", BASELINE, "s")
     best: dict[str, tuple[float, float]] = {}
-    for _ in range(ROUNDS):
-        for label, commands in COMMANDS.items():
-            wall, cpu = _timed(commands)
-            if label not in best or wall < best[label][0]:
-                best[label] = (wall, cpu)
+    with tempfile.TemporaryDirectory() as empty_cache:
+        commands = _commands(empty_cache)
+        for _ in range(ROUNDS):
+            for label, (started_together, env) in commands.items():
+                wall, cpu = _timed(started_together, env)
+                if label not in best or wall < best[label][0]:
+                    best[label] = (wall, cpu)
+    if NOX not in best:
+        section.notes.append("nox is not on PATH: `nox -s contract` itself not measured")
     for label, (wall, cpu) in best.items():
         section.rows[label] = wall
         section.notes.append(f"{label}: {wall:.1f} s wall, {cpu:.1f} s CPU (best of {ROUNDS})")
