@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from mews_loyalty import RateLimitError, SharedRateLimit
-from mews_loyalty._pacing import WINDOW_SAFETY_MARGIN
+from mews_loyalty._pacing import WINDOW_SAFETY_MARGIN, paced_seconds, private_pacer, shared_pacer
 from mews_loyalty.mock._server import serve_in_thread
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN, ConnectorMockConfig, create_app
 
@@ -161,3 +161,22 @@ def test_the_safety_margin_applies_to_shared_windows_too(make_client, fake_time,
     client.loyalty_memberships.get_all(page_size=1)
     client.loyalty_memberships.get_all(page_size=1)
     assert fake_time.sleeps == [pytest.approx(10.0 * (1 + WINDOW_SAFETY_MARGIN), abs=0.002)]
+
+
+@pytest.mark.parametrize("store", ["process", "sqlite"])
+def test_a_request_sent_without_a_slot_still_counts(store, tmp_path):
+    # The contract suite's rate-limit probe bursts without waiting; whatever is paced after the burst
+    # must wait as if the burst had been paced, in a window of its own or a shared one alike.
+    now = [100.0]
+    if store == "process":
+        pacer = private_pacer((2, 10.0), clock=lambda: now[0])
+    else:
+        pacer = shared_pacer(
+            "token", SharedRateLimit.sqlite(tmp_path / "p.sqlite", 2, 10.0), clock=lambda: now[0]
+        )
+    pacer.record()
+    pacer.record()
+    assert pacer.reserve() == pytest.approx(paced_seconds(10.0), abs=0.002)
+    now[0] += paced_seconds(10.0) + 0.002  # stamps are milliseconds; the bucket counts its edge in
+    assert pacer.reserve() == 0.0
+    assert (pacer.limit, pacer.seconds) == (2, paced_seconds(10.0))
