@@ -6,6 +6,7 @@ import base64
 import copy
 import importlib
 import json
+import pickle
 import random
 import subprocess
 import sys
@@ -115,6 +116,18 @@ def test_mask_replaces_every_token() -> None:
     assert TOKEN not in masked
     assert OTHER not in masked
     assert "$MEWS_ACCESS_TOKEN" in masked
+
+
+def test_the_suites_tokens_show_their_variable_and_never_their_value() -> None:
+    # Clients and hooks end up in debug output and tracebacks: the suite's tokens are the SDK's
+    # Secret, which shows the variable name, never the value, and refuses pickling.
+    secret = Secret(TOKEN, "MEWS_ACCESS_TOKEN")
+    secrets = Secrets([secret, Secret("short", "TOO_SHORT")])
+    assert TOKEN not in f"{secret!r} {secret} {secrets!r} {list(secrets)}"
+    assert repr(secret) == "Secret('$MEWS_ACCESS_TOKEN')"
+    assert list(secrets) == [secret], "a token too short to mask safely is not masked as a substring"
+    with pytest.raises(TypeError):
+        pickle.dumps(secret)
 
 
 def test_curl_line_reproduces_the_body_with_tokens_from_the_environment(tmp_path: Path) -> None:
