@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from mews_loyalty._pacing import paced_seconds
 from mews_loyalty.contract import _progress
 from mews_loyalty.contract._pacing import Pacer
 from mews_loyalty.contract._progress import Progress, Stage, fuzz_stages
@@ -52,11 +53,12 @@ def test_plain_lines_come_every_few_seconds_and_say_where_the_run_is() -> None:
 
 
 def test_time_left_comes_from_the_pacing_when_it_is_the_bottleneck() -> None:
-    # 200 per 30 s paced at 90%: 180 go out at once, then 180 per window. With 700 requests in all,
-    # the last leaves (700 - 180) / 6 s after the start, however fast the first burst went, and the
-    # estimate keeps going down while the run waits for the window.
+    # 200 per 30 s, paced in the SDK's slightly longer window W: 200 go out at once, then 200 per W.
+    # With 700 requests in all, the last leaves (700 - 200) / 200 * W after the start, however fast the
+    # first burst went, and the estimate keeps going down while the run waits for the window.
     results, clock = Results("connector", "http://x"), Clock()
     pacer = Pacer((200, 30.0), clock=clock, sleep=lambda seconds: None)
+    window = paced_seconds(30.0)
     progress = Progress(results, pacer=pacer, clock=clock)
     progress.plan([Stage("coverage", 100, units=10), Stage("fuzzing", 600, units=10)])
     progress.stage("coverage")
@@ -64,10 +66,10 @@ def test_time_left_comes_from_the_pacing_when_it_is_the_bottleneck() -> None:
     for _ in range(10):
         progress.unit_done()
     clock.now += 1.0
-    assert progress.seconds_left() == pytest.approx((700 - 180) / 6 - 1)
+    assert progress.seconds_left() == pytest.approx((700 - 200) / 200 * window - 1)
     clock.now += 10.0  # waiting for the window: nothing sent
     pacer.waited += 10.0
-    assert progress.seconds_left() == pytest.approx((700 - 180) / 6 - 11)
+    assert progress.seconds_left() == pytest.approx((700 - 200) / 200 * window - 11)
     progress.stage("fuzzing")
     results.count_requests(150)
     for _ in range(5):

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from mews_loyalty._cli import main as mews_loyalty_main
-from mews_loyalty.contract import _connector
+from mews_loyalty.contract import _connector, _run
+from mews_loyalty.contract._pacing import Pacer
 from mews_loyalty.contract._reverse import link_operation
 from mews_loyalty.contract._run import (
     ConnectorOptions,
@@ -22,8 +23,8 @@ from mews_loyalty.contract._run import (
     verify_reverse,
 )
 from mews_loyalty.contract.cli import connector_main, reverse_main
-from mews_loyalty.mock._server import serve_in_process, serve_in_thread
-from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
+from mews_loyalty.mock._server import serve_in_thread
+from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN, ConnectorMockConfig, create_app
 from tests.contract._proxy import Answer, Flow, MutatingProxy, Mutation
 from tests.contract.conftest import REVERSE_TOKENS, SEED, run_connector
 
@@ -135,23 +136,39 @@ def test_read_only_run_sends_no_writes(connector_mock: str, tmp_path: Path) -> N
     assert {n.check for n in results.not_run} >= {"update_semantics", "soft_delete", "rate_limit"}
 
 
-def test_pacing_keeps_a_rate_limited_server_happy(tmp_path: Path) -> None:
+class RunTime:
+    """The run's clock, shared with the mock: it moves only when the pacer waits, so a request
+    arrives at the moment it left and the mock counts exactly what the pacing allowed."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_pacing_keeps_a_rate_limited_server_happy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Never exceed the server's limit: against a mock enforcing 40 requests per second, a paced run
-    # (scenarios and fuzzing) must not see a single 429.
+    # (scenarios and fuzzing) must not see a single 429. Mock and pacer share one injected clock, so
+    # the outcome does not depend on how fast the machine is (latency jitter is test_units' part).
     statuses: list[int] = []
+    time = RunTime()
+    monkeypatch.setattr(_run, "Pacer", lambda rate: Pacer(rate, clock=time.clock, sleep=time.sleep))
 
     def record(flow: Flow, op: object, answer: Answer) -> Answer:
         statuses.append(answer.status)
         return answer
 
     spy = Mutation("spy", "connector", frozenset(), on_response=record)
-    with (
-        serve_in_process(["mock", "connector", "--seed-data", "--rate-limit", "40/1"]) as upstream,
-        serve_in_thread(MutatingProxy(upstream, spy)) as url,
-    ):
+    mock = create_app(ConnectorMockConfig(rate_limit=(40, 1.0), seed_data=True, clock=time.clock))
+    with serve_in_thread(mock) as upstream, serve_in_thread(MutatingProxy(upstream, spy)) as url:
         results = run_connector(url, tmp_path, max_examples=2, rate=(40, 1.0))
     assert len(statuses) > 100
     assert 429 not in statuses
+    assert time.now - 1000.0 >= (len(statuses) - 40) / 40, "the run waited for the window as it must"
     assert results.errors == []
 
 

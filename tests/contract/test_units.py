@@ -6,6 +6,8 @@ import base64
 import copy
 import importlib
 import json
+import pickle
+import random
 import subprocess
 import sys
 from email.utils import formatdate
@@ -14,8 +16,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from mews_loyalty._pacing import WINDOW_SAFETY_MARGIN, paced_seconds
 from mews_loyalty._retry import retry_after_seconds
 from mews_loyalty._spec import build_catalog, catalog, load_document
+from mews_loyalty._window import SlidingWindow
 from mews_loyalty.contract import _schema as S
 from mews_loyalty.contract._connector import _batch_item_schema, resources
 from mews_loyalty.contract._fuzz import creates, reads_only
@@ -23,6 +27,7 @@ from mews_loyalty.contract._pacing import Pacer, parse_retry_after
 from mews_loyalty.contract._secrets import MaskedTextFile, Secret, Secrets, curl_line
 
 TOKEN = "C66EF7B239D24632943D115EDE9CB810-EA00F8FD8294692C940F6B5A8F9453D"
+SEED = 20251122
 OTHER = "E0D439EE522F44368DC78E1BFB03710C-D24FB11DBE31D4621C4817E028D9E1D"
 
 
@@ -38,17 +43,39 @@ class FakeTime:
         self.now += seconds
 
 
-def test_pacer_never_exceeds_the_window() -> None:
+def test_pacer_never_exceeds_the_window_even_with_latency_jitter() -> None:
     # Against a live server the documented limit (200 per 30 s) must hold for every request we send.
+    # The server counts arrivals, the pacer departures: a latency that varies by up to the SDK's
+    # margin (2 % of the window) must not land an 11th request inside the server's window of 10.
     time = FakeTime()
     pacer = Pacer((10, 1.0), clock=time.clock, sleep=time.sleep)
+    jitter = random.Random(SEED)
+    arrivals = []
     for _ in range(50):
         pacer.acquire()
         time.sent.append(time.now)
+        arrivals.append(time.now + jitter.uniform(0.0, WINDOW_SAFETY_MARGIN * 0.99))
         time.now += 0.001
+    server = SlidingWindow(10, 1.0)  # the mock's own rate limit
+    assert [server.try_acquire(at) for at in sorted(arrivals)] == [0.0] * 50
+    assert time.sent[9] - time.sent[0] < 0.01, "the whole limit goes out at once, not 90 % of it"
     for start in time.sent:
-        in_window = [t for t in time.sent if start <= t < start + 1.0]
-        assert len(in_window) <= 9  # 90 % of the limit: the server counts arrivals, not departures
+        in_window = [t for t in time.sent if start <= t < start + paced_seconds(1.0)]
+        assert len(in_window) <= 10
+    assert pacer.paced == (10, paced_seconds(1.0))
+
+
+def test_a_deliberate_burst_holds_back_the_paced_requests_after_it() -> None:
+    # The rate-limit probe sends past the window without waiting; what follows it must wait for the
+    # window to empty, as if the burst had been paced.
+    time = FakeTime()
+    pacer = Pacer((3, 1.0), clock=time.clock, sleep=time.sleep)
+    for _ in range(5):
+        pacer.record()
+    start = time.now
+    pacer.acquire()
+    assert time.now - start == pytest.approx(paced_seconds(1.0))
+    assert pacer.waited == pytest.approx(paced_seconds(1.0))
 
 
 def test_pacer_honours_retry_after_and_backs_off_without_it() -> None:
@@ -89,6 +116,18 @@ def test_mask_replaces_every_token() -> None:
     assert TOKEN not in masked
     assert OTHER not in masked
     assert "$MEWS_ACCESS_TOKEN" in masked
+
+
+def test_the_suites_tokens_show_their_variable_and_never_their_value() -> None:
+    # Clients and hooks end up in debug output and tracebacks: the suite's tokens are the SDK's
+    # Secret, which shows the variable name, never the value, and refuses pickling.
+    secret = Secret(TOKEN, "MEWS_ACCESS_TOKEN")
+    secrets = Secrets([secret, Secret("short", "TOO_SHORT")])
+    assert TOKEN not in f"{secret!r} {secret} {secrets!r} {list(secrets)}"
+    assert repr(secret) == "Secret('$MEWS_ACCESS_TOKEN')"
+    assert list(secrets) == [secret], "a token too short to mask safely is not masked as a substring"
+    with pytest.raises(TypeError):
+        pickle.dumps(secret)
 
 
 def test_curl_line_reproduces_the_body_with_tokens_from_the_environment(tmp_path: Path) -> None:

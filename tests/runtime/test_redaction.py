@@ -110,3 +110,33 @@ def test_the_redactor_scrubs_nested_data_and_overlapping_tokens():
     scrubbed = redactor.data({"k": ["xABCDEFx", {"ABC": "ABC"}], "n": 5})
     assert scrubbed == {"k": [f"x{PLACEHOLDER}x", {PLACEHOLDER: PLACEHOLDER}], "n": 5}
     assert "ABC" not in repr(redactor)
+
+
+def test_a_named_secret_is_masked_as_its_shell_variable_and_still_hides_its_value():
+    # The contract suite names tokens after the variables QA exports, so masked curl lines run as
+    # pasted; the name changes the placeholder, never what repr, format or pickle give away.
+    secret = Secret("CANARY-456789", "MEWS_ACCESS_TOKEN")
+    assert (secret.name, secret.placeholder) == ("MEWS_ACCESS_TOKEN", "$MEWS_ACCESS_TOKEN")
+    shown = f"{secret} {secret!r} {secret:>40} {[secret]}"
+    assert "CANARY-456789" not in shown
+    assert "$MEWS_ACCESS_TOKEN" in shown
+    with pytest.raises(TypeError):
+        pickle.dumps(secret)
+    redactor = Redactor([secret, Secret("OTHER-TOKEN")])
+    assert redactor.text("a CANARY-456789 b OTHER-TOKEN") == f"a $MEWS_ACCESS_TOKEN b {PLACEHOLDER}"
+    assert redactor.binary(b'{"t": "CANARY-456789"}') == b'{"t": "$MEWS_ACCESS_TOKEN"}'
+    assert list(redactor.pieces("x CANARY-456789")) == ["x ", secret]
+
+
+@pytest.mark.parametrize("name", ["", "1ST", "MEWS TOKEN", "$X", "A;rm"])
+def test_a_secret_is_named_only_after_a_shell_variable(name):
+    # The name is written into shell lines as "$NAME": anything else would not expand, or worse.
+    with pytest.raises(ValueError, match="shell variable"):
+        Secret("CANARY-456789", name)
+
+
+def test_masking_is_one_pass_and_never_rewrites_a_placeholder():
+    # A secret that happens to occur in another's placeholder must not be replaced inside it.
+    redactor = Redactor([Secret("LONG-TOKEN-1", "ACCESS"), Secret("ACCESS")])
+    assert redactor.text("LONG-TOKEN-1 ACCESS") == f"$ACCESS {PLACEHOLDER}"
+    assert Redactor([Secret("short")], min_length=8).text("short") == "short"

@@ -3,22 +3,24 @@
 The in-process window (``test_pacing.py``) cannot see another process's requests; ``SharedRateLimit``
 keeps the window in a pyrate-limiter bucket every process opens. Two ``SharedRateLimit`` objects on one
 SQLite file stand for two processes exactly (nothing is shared between them but the file), driven by the
-fake clock; the last test runs two real processes against the Connector mock as a real server.
+fake clock; one test runs two real processes against the Connector mock as a real server, all three on
+one virtual clock, so no outcome depends on how fast this machine is.
 """
 
 from __future__ import annotations
 
 import json
+import queue
 import subprocess
 import sys
 import textwrap
-import time
+import threading
 from pathlib import Path
 
 import pytest
 
 from mews_loyalty import RateLimitError, SharedRateLimit
-from mews_loyalty._pacing import WINDOW_SAFETY_MARGIN
+from mews_loyalty._pacing import WINDOW_SAFETY_MARGIN, paced_seconds, private_pacer, shared_pacer
 from mews_loyalty.mock._server import serve_in_thread
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN, ConnectorMockConfig, create_app
 
@@ -102,55 +104,127 @@ WORKER = textwrap.dedent(
     from mews_loyalty import ConnectorClient, RateLimitError, SharedRateLimit
 
     base_url, path, requests, limit, seconds, client_token, access_token = sys.argv[1:8]
+    now = 0.0  # the conductor's virtual time: it moves only while this worker sleeps
+
+    def clock():
+        return now
+
+    def sleep(seconds):
+        global now
+        print(f"sleep {now + seconds!r}", flush=True)
+        now = float(sys.stdin.readline().split()[1])  # "wake <now>"
+
     rate = SharedRateLimit.sqlite(path, int(limit), float(seconds)) if path != "-" else (int(limit), float(seconds))
     client = ConnectorClient(
         client_token=client_token, access_token=access_token, client="pacing-test 1.0", base_url=base_url,
-        rate_limit=rate, max_retries=0,
+        rate_limit=rate, max_retries=0, clock=clock, sleep=sleep,
     )
     print("ready", flush=True)
-    sys.stdin.readline()  # both workers begin together
+    now = float(sys.stdin.readline().split()[1])  # both workers begin together: "wake <now>"
     limited = 0
     for _ in range(int(requests)):
         try:
             client.loyalty_programs.get_all(page_size=1)
         except RateLimitError:
             limited += 1
-    print(json.dumps({"limited": limited}), flush=True)
+    print("done " + json.dumps({"limited": limited}), flush=True)
     """
 )
 
 
-def run_two_workers(base_url: str, path: str, *, requests: int, limit: int, seconds: float) -> list[int]:
+class VirtualTime:
+    """One clock for the mock and for worker processes, moved only when every worker sleeps.
+
+    While any worker runs, time stands still, so a request arrives at the moment it left: what the
+    mock counts is exactly what the pacing allowed, however slowly this machine runs the workers.
+    When all are asleep (or done), time jumps to the earliest wake-up and those workers run again.
+    """
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def conduct(self, workers: list[subprocess.Popen[str]]) -> list[str]:
+        events: queue.Queue[tuple[int, str]] = queue.Queue()
+
+        def read(index: int, worker: subprocess.Popen[str]) -> None:
+            assert worker.stdout is not None
+            for line in worker.stdout:
+                events.put((index, line.strip()))
+            events.put((index, "exit"))
+
+        for index, worker in enumerate(workers):
+            assert worker.stdout is not None
+            assert worker.stdout.readline().strip() == "ready"  # every interpreter has its client
+            threading.Thread(target=read, args=(index, worker), daemon=True).start()
+        running, asleep, results = set(range(len(workers))), dict[int, float](), dict[int, str]()
+        self._wake(workers, running)
+        while running or asleep:
+            while running:
+                index, line = events.get(timeout=60)
+                running.discard(index)
+                if line.startswith("sleep "):
+                    asleep[index] = float(line.split()[1])
+                elif line.startswith("done "):
+                    results[index] = line.removeprefix("done ")
+                else:
+                    pytest.fail(f"worker {index} said {line!r}")
+            if asleep:
+                self.now = max(self.now, min(asleep.values()))
+                running = {index for index, until in asleep.items() if until <= self.now}
+                asleep = {index: until for index, until in asleep.items() if index not in running}
+                self._wake(workers, running)
+        return [results[index] for index in range(len(workers))]
+
+    def _wake(self, workers: list[subprocess.Popen[str]], indices: set[int]) -> None:
+        for index in indices:
+            stdin = workers[index].stdin
+            assert stdin is not None
+            stdin.write(f"wake {self.now!r}\n")
+            stdin.flush()
+
+
+def run_two_workers(
+    base_url: str, path: str, virtual: VirtualTime, *, requests: int, limit: int, seconds: float
+) -> list[int]:
     argv = [sys.executable, "-c", WORKER, base_url, path, str(requests), str(limit), str(seconds)]
     argv += [DEMO_CLIENT_TOKEN, DEMO_ACCESS_TOKEN]
     workers = [
         subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(2)
     ]
-    for worker in workers:  # every interpreter has imported the SDK and built its client
-        assert worker.stdout is not None
-        assert worker.stdout.readline().strip() == "ready"
-    for worker in workers:
-        assert worker.stdin is not None
-        worker.stdin.write("go\n")
-        worker.stdin.flush()
-    outputs = [worker.communicate(timeout=60)[0] for worker in workers]
+    try:
+        outputs = virtual.conduct(workers)
+    finally:
+        for worker in workers:
+            if worker.stdin is not None:
+                worker.stdin.close()
+            worker.wait(timeout=60)
     assert [worker.returncode for worker in workers] == [0, 0]
     return [json.loads(output)["limited"] for output in outputs]
 
 
 @pytest.mark.timeout(120)
 def test_two_processes_on_one_token_stay_under_the_servers_limit(tmp_path: Path):
-    # The README's promise for several workers: the mock (5 requests per 1 s, real time) answers 429 to
-    # anything over its limit. Each worker alone would stay under it; together, only a shared window
-    # does. The workers pace under 5 per 1.3 s, so loopback latency cannot push a request into the
-    # server's previous window.
-    app = create_app(ConnectorMockConfig(rate_limit=(5, 1.0), seed_data=True))
+    # The README's promise for several workers: the mock (5 requests per 1 s) answers 429 to anything
+    # over its limit. Each worker alone would stay under it; together, only a shared window does. The
+    # mock and both processes read one virtual clock (see VirtualTime), so the outcome is exact.
+    virtual = VirtualTime(1000.0)
+    app = create_app(ConnectorMockConfig(rate_limit=(5, 1.0), seed_data=True, clock=virtual.monotonic))
     with serve_in_thread(app) as base_url:
-        shared = run_two_workers(base_url, str(tmp_path / "pacing.sqlite"), requests=6, limit=5, seconds=1.3)
-        time.sleep(1.5)  # the server's window empties between the two runs
-        alone = run_two_workers(base_url, "-", requests=6, limit=5, seconds=1.3)
+        shared = run_two_workers(
+            base_url, str(tmp_path / "pacing.sqlite"), virtual, requests=6, limit=5, seconds=1.0
+        )
+        after_shared = virtual.now
+        virtual.now += 10.0  # the server's window empties between the two runs
+        alone = run_two_workers(base_url, "-", virtual, requests=6, limit=5, seconds=1.0)
     assert shared == [0, 0]
-    assert sum(alone) > 0  # control: per-process windows let both bursts through together
+    # 12 requests at 5 per window: the burst, then two more windows' waits (the shared window's stamps
+    # are milliseconds, so each wait may run a millisecond over).
+    assert after_shared - 1000.0 == pytest.approx(2 * paced_seconds(1.0), abs=0.005)
+    # Control: per-process windows let both bursts of 5 through together; the mock refuses the 5 over.
+    assert sum(alone) == 5
 
 
 def test_the_safety_margin_applies_to_shared_windows_too(make_client, fake_time, tmp_path):
@@ -161,3 +235,22 @@ def test_the_safety_margin_applies_to_shared_windows_too(make_client, fake_time,
     client.loyalty_memberships.get_all(page_size=1)
     client.loyalty_memberships.get_all(page_size=1)
     assert fake_time.sleeps == [pytest.approx(10.0 * (1 + WINDOW_SAFETY_MARGIN), abs=0.002)]
+
+
+@pytest.mark.parametrize("store", ["process", "sqlite"])
+def test_a_request_sent_without_a_slot_still_counts(store, tmp_path):
+    # The contract suite's rate-limit probe bursts without waiting; whatever is paced after the burst
+    # must wait as if the burst had been paced, in a window of its own or a shared one alike.
+    now = [100.0]
+    if store == "process":
+        pacer = private_pacer((2, 10.0), clock=lambda: now[0])
+    else:
+        pacer = shared_pacer(
+            "token", SharedRateLimit.sqlite(tmp_path / "p.sqlite", 2, 10.0), clock=lambda: now[0]
+        )
+    pacer.record()
+    pacer.record()
+    assert pacer.reserve() == pytest.approx(paced_seconds(10.0), abs=0.002)
+    now[0] += paced_seconds(10.0) + 0.002  # stamps are milliseconds; the bucket counts its edge in
+    assert pacer.reserve() == 0.0
+    assert (pacer.limit, pacer.seconds) == (2, paced_seconds(10.0))

@@ -1,10 +1,11 @@
 """Staying under the server's rate limit, for every request of a run (fuzzing and scenarios alike).
 
-One ``Pacer`` per run, shared by all threads: ``acquire()`` before each request waits until the
-sliding window has room (``mews_loyalty._window.SlidingWindow``, the same counter the mock enforces)
-and until any ``Retry-After`` the server sent has passed; ``observe()`` after each response notes a
-429. Without ``Retry-After`` a 429 starts an exponential back-off (1 s, 2 s, 4 s ... at most 60 s), as
-Mews asks of clients.
+One ``Pacer`` per run, shared by all threads. The window is the SDK's (``mews_loyalty._pacing``: the
+same sliding window, safety margin and lock as ``ConnectorClient``'s pacing, a window of the run's own);
+what is the suite's is what it does about a 429: ``acquire()`` before each request waits until the
+window has room and until any ``Retry-After`` the server sent has passed; ``observe()`` after each
+response notes a 429. Without ``Retry-After`` a 429 starts an exponential back-off (1 s, 2 s, 4 s ...
+at most 60 s), as Mews asks of clients.
 """
 
 from __future__ import annotations
@@ -13,22 +14,18 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
+from mews_loyalty._pacing import WINDOW_SAFETY_MARGIN, private_pacer
 from mews_loyalty._retry import retry_after_seconds
-from mews_loyalty._window import SlidingWindow
 
 MAX_WAIT_SECONDS = 60.0
-# Pace below the limit: the server counts arrivals, the client counts departures.
-SAFETY_MARGIN = 0.9
+# How the run's header describes the pacing.
+PACING_NOTE = f"paced in a window {WINDOW_SAFETY_MARGIN:.0%} longer"
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` value in RFC 9110's forms (whole seconds or an HTTP-date);
     None if unusable. The SDK's parser, strict: the suite judges what a server must send."""
     return retry_after_seconds(value, time.time() if now is None else now, strict=True)
-
-
-def paced_limit(limit: int) -> int:
-    return max(1, int(limit * SAFETY_MARGIN))
 
 
 class Pacer:
@@ -39,8 +36,8 @@ class Pacer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.rate = rate
-        self._window = SlidingWindow(paced_limit(rate[0]), rate[1]) if rate else None
+        self.rate = rate  # the server's limit, as given
+        self._slots = private_pacer(rate, clock=clock) if rate else None
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -49,24 +46,27 @@ class Pacer:
         self.waited = 0.0  # seconds spent waiting, for the summary
         self.rate_limited = 0  # 429 responses seen
 
+    @property
+    def paced(self) -> tuple[int, float] | None:
+        """The window actually kept, (requests, seconds): the server's, with the SDK's safety margin."""
+        return (self._slots.limit, self._slots.seconds) if self._slots else None
+
     def acquire(self) -> None:
         while True:
             with self._lock:
-                now = self._clock()
-                wait = max(self._blocked_until - now, self._window.delay(now) if self._window else 0.0)
+                wait = self._blocked_until - self._clock()
                 if wait <= 0:
-                    if self._window:
-                        self._window.record(now)
-                    return
-            wait = min(wait, MAX_WAIT_SECONDS)
-            self.waited += wait
+                    wait = self._slots.reserve() if self._slots else 0.0
+                    if wait <= 0:
+                        return
+                wait = min(wait, MAX_WAIT_SECONDS)
+                self.waited += wait
             self._sleep(wait)
 
     def record(self) -> None:
         """Count a request sent without waiting (the deliberate burst that provokes a 429)."""
-        with self._lock:
-            if self._window:
-                self._window.record(self._clock())
+        if self._slots:
+            self._slots.record()
 
     def observe(self, status: int, headers: Mapping[str, str]) -> float | None:
         """Note a response; returns the wait a 429 imposes (None for any other status)."""

@@ -33,7 +33,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from mews_loyalty.contract._pacing import Pacer, paced_limit
+from mews_loyalty.contract._pacing import Pacer
 from mews_loyalty.contract._results import Results
 
 PLAIN_INTERVAL = 5.0  # seconds between plain lines
@@ -186,10 +186,10 @@ class Progress:
         # The rate while sending: time spent waiting for the pacer's window does not count.
         waited = self.pacer.waited if self.pacer is not None else 0.0
         left = remaining * max(elapsed - waited, elapsed / 10) / sent
-        if self.pacer is not None and self.pacer.rate is not None:
+        if self.pacer is not None and self.pacer.paced is not None:
             # Under a sliding window of L requests per W seconds, request n goes out no earlier than
             # (n - L) / L * W seconds after the start: the first window's burst, then L per window.
-            limit, window = paced_limit(self.pacer.rate[0]), self.pacer.rate[1]
+            limit, window = self.pacer.paced
             left = max(left, (sent + remaining - limit) / limit * window - elapsed)
         return max(0.0, left)
 

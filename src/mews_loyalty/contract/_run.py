@@ -40,7 +40,7 @@ from mews_loyalty.contract._fuzz import (
     run_schemathesis,
 )
 from mews_loyalty.contract._http import ApiClient
-from mews_loyalty.contract._pacing import Pacer
+from mews_loyalty.contract._pacing import PACING_NOTE, Pacer
 from mews_loyalty.contract._progress import Progress, fuzz_stages
 from mews_loyalty.contract._report import summary, write_reports
 from mews_loyalty.contract._results import Results, ScenarioError, Writes
@@ -477,7 +477,7 @@ def _writes_text(allow_writes: bool, max_writes: int | None) -> str:
 
 
 def _rate_text(rate: tuple[int, float] | None) -> str:
-    return "off" if rate is None else f"{rate[0]}/{rate[1]:g}s (paced at 90%)"
+    return "off" if rate is None else f"{rate[0]}/{rate[1]:g}s ({PACING_NOTE})"
 
 
 __all__ = [

@@ -1,71 +1,45 @@
 """Keeping tokens out of everything the suite prints or writes.
 
-Every token the run is given is registered here under the name of a shell variable. Text that leaves
-the process (summary, failure messages, curl lines, every report file) goes through ``mask``, which
-replaces each token with ``$NAME``; curl lines use the same names as real shell expansions, so a QA
-engineer can ``export MEWS_ACCESS_TOKEN=...`` and paste the line.
+Every token the run is given is a ``mews_loyalty._redaction.Secret`` named after a shell variable.
+Text that leaves the process (summary, failure messages, curl lines, every report file) goes through
+``mask`` (the SDK's ``Redactor``), which replaces each token with ``$NAME``; curl lines use the same
+names as real shell expansions, so a QA engineer can ``export MEWS_ACCESS_TOKEN=...`` and paste the line.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-import re
 import shlex
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO
+
+from mews_loyalty._redaction import Redactor, Secret
 
 # Tokens shorter than this are not masked as substrings (they would mangle unrelated text); the CLI
 # refuses them anyway.
 MIN_SECRET_LENGTH = 8
 
 
-@dataclass(frozen=True)
-class Secret:
-    value: str
-    name: str  # shell variable the masked text refers to, e.g. MEWS_ACCESS_TOKEN
-
-
-class Secrets:
+class Secrets(Redactor):
     """The run's tokens, and the masking of any text or bytes that might contain them."""
 
+    __slots__ = ()
+
     def __init__(self, secrets: Iterable[Secret] = ()) -> None:
-        self._secrets: list[Secret] = []
-        for secret in secrets:
-            self.add(secret)
-
-    def add(self, secret: Secret) -> None:
-        if len(secret.value) >= MIN_SECRET_LENGTH and all(s.value != secret.value for s in self._secrets):
-            self._secrets.append(secret)
-            # Longest first, so a token that contains another is replaced whole.
-            self._secrets.sort(key=lambda s: len(s.value), reverse=True)
-
-    def __iter__(self) -> Iterator[Secret]:
-        return iter(self._secrets)
-
-    @property
-    def values(self) -> tuple[str, ...]:
-        return tuple(s.value for s in self._secrets)
+        super().__init__(secrets, min_length=MIN_SECRET_LENGTH)
 
     def mask(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret.value, f"${secret.name}")
-        return text
+        return self.text(text)
 
     def mask_bytes(self, data: bytes) -> bytes:
-        for secret in self._secrets:
-            data = data.replace(secret.value.encode(), f"${secret.name}".encode())
-        return data
-
-    def contains(self, text: str) -> bool:
-        return any(secret.value in text for secret in self._secrets)
+        return self.binary(data)
 
     def forms(self) -> Iterable[bytes]:
         """Every encoding of a token a report could carry: plain and base64 (at each alignment)."""
-        for secret in self._secrets:
-            raw = secret.value.encode()
+        for secret in self:
+            raw = secret.reveal().encode()
             yield raw
             for shift in range(3):
                 encoded = base64.b64encode(b"\0" * shift + raw)[4 if shift else 0 :]
@@ -92,20 +66,15 @@ class Secrets:
 
     def shell_word(self, text: str) -> str:
         """One shell word for ``text``, with each token written as ``"$NAME"`` instead of its value."""
-        if not self._secrets:
-            return shlex.quote(text)
-        pattern = "|".join(re.escape(s.value) for s in self._secrets)
-        names = {s.value: s.name for s in self._secrets}
-        parts: list[str] = []
-        position = 0
-        for match in re.finditer(pattern, text):
-            if match.start() > position:
-                parts.append(shlex.quote(text[position : match.start()]))
-            parts.append(f'"${names[match.group(0)]}"')
-            position = match.end()
-        if position < len(text) or not parts:
-            parts.append(shlex.quote(text[position:]))
-        return "".join(parts)
+        words = [
+            shlex.quote(piece) if isinstance(piece, str) else _expansion(piece) for piece in self.pieces(text)
+        ]
+        return "".join(words) or shlex.quote("")
+
+
+def _expansion(secret: Secret) -> str:
+    # A secret without a name cannot be expanded: its placeholder, quoted, still never leaks the value.
+    return f'"{secret.placeholder}"' if secret.name is not None else shlex.quote(secret.placeholder)
 
 
 def curl_line(
@@ -165,3 +134,6 @@ class MaskedTextFile(io.TextIOBase):
             self._pending = []
             super().close()
             self._file.close()
+
+
+__all__ = ["MIN_SECRET_LENGTH", "MaskedTextFile", "Secret", "Secrets", "curl_line"]
