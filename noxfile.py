@@ -74,7 +74,6 @@ def typecheck(session: nox.Session) -> None:
         "mypy",
         "generated",
         "src",
-        "contract_tests",
         "codegen",
         "examples",
         "bench",
