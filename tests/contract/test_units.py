@@ -17,9 +17,9 @@ import pytest
 from mews_loyalty._retry import retry_after_seconds
 from mews_loyalty._spec import build_catalog, catalog, load_document
 from mews_loyalty.contract import _schema as S
-from mews_loyalty.contract._connector import _batch_item_schema, resources
 from mews_loyalty.contract._fuzz import creates, reads_only
 from mews_loyalty.contract._pacing import Pacer, parse_retry_after
+from mews_loyalty.contract._resources import batch_item_schema, resources
 from mews_loyalty.contract._secrets import MaskedTextFile, Secret, Secrets, curl_line
 
 TOKEN = "C66EF7B239D24632943D115EDE9CB810-EA00F8FD8294692C940F6B5A8F9453D"
@@ -159,7 +159,7 @@ def test_made_up_add_items_are_valid_against_the_spec() -> None:
     for resource in resources():
         if resource.add is None:
             continue
-        schema = _batch_item_schema(resource.add)
+        schema = batch_item_schema(resource.add)
         for name, sub in schema["properties"].items():
             value = S.make_value(document, sub, name=name, variant=3, reference=lambda _n: None)
             resolved = {**S.non_null(document, sub), "components": document["components"]}

@@ -15,6 +15,7 @@ recorded (``Results.faults``, exit 2) and the reports are written all the same.
 from __future__ import annotations
 
 import copy
+import functools
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -29,14 +30,19 @@ from schemathesis.schemas import BaseSchema
 
 from mews_loyalty import __version__
 from mews_loyalty._spec import ApiName, catalog, load_document
-from mews_loyalty.contract._connector import ConnectorScenarios, Credentials, Ledger, resources
+from mews_loyalty.contract._cleanup import cleanup
 from mews_loyalty.contract._fuzz import PHASES, FuzzHooks, FuzzPlan, creates, reads_only, run_schemathesis
 from mews_loyalty.contract._http import ApiClient
+from mews_loyalty.contract._ledger import Ledger
 from mews_loyalty.contract._pacing import Pacer
+from mews_loyalty.contract._probes import check_rate_limit, probe_body_auth, probe_remaining_auth
 from mews_loyalty.contract._progress import Progress, fuzz_stages
+from mews_loyalty.contract._records import Credentials
 from mews_loyalty.contract._report import summary, write_reports
+from mews_loyalty.contract._resources import resources
 from mews_loyalty.contract._results import Results, ScenarioError, Writes
 from mews_loyalty.contract._reverse import ReverseScenarios
+from mews_loyalty.contract._scenarios import ConnectorScenarios
 from mews_loyalty.contract._secrets import Secret, Secrets
 
 DEFAULT_SEED = 20251122
@@ -234,11 +240,11 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
                 )
                 progress.stage("body-token probes")
                 with results.guard("ignored_body_auth"):
-                    scenarios.probe_remaining_auth(probed)
+                    probe_remaining_auth(scenarios, probed)
                 if options.probe_rate_limit and options.rate_limit is not None:
                     progress.stage("rate limit")
                     with results.guard("rate_limit"):
-                        scenarios.check_rate_limit(options.rate_limit)
+                        check_rate_limit(scenarios, options.rate_limit)
                 else:
                     results.skip(
                         "rate_limit",
@@ -302,7 +308,7 @@ def _fuzz_connector(
         scenarios.results,
         prepare_body=lambda _op, body: credentials.apply(body),
         on_response=ledger.observe_raw,
-        probe_body_auth=scenarios.probe_body_auth,
+        probe_body_auth=functools.partial(probe_body_auth, scenarios),
         check_request_id=True,
         may_create=lambda: not ledger.exhausted,
         progress=progress,
@@ -324,7 +330,7 @@ def _clean_up(scenarios: ConnectorScenarios, results: Results, ledger: Ledger) -
     """Delete what the run created (always, even after a failure); count it for the summary."""
     if ledger.created:
         try:
-            results.leftovers += scenarios.cleanup()
+            results.leftovers += cleanup(scenarios)
         except Exception as error:
             results.errors.append(f"clean-up failed: {type(error).__name__}: {error}")
             results.leftovers += [f"{name}: {len(items)} records" for name, items in ledger.created.items()]
