@@ -81,7 +81,7 @@ def _valid_body(records: ConnectorRecords, resource: Resource, op: Operation) ->
         return {op.batch_field: [records.add_item_fields(resource, {}, records.next_variant())]}
     record = records.create(resource)
     if op is resource.update and op.batch_field:
-        return {op.batch_field: [{resource.id_field: record[ID]}]}
+        return {op.batch_field: [{resource.update_key(): record[ID]}]}
     if op is resource.delete and op.batch_field:
         return {op.batch_field: [record[ID]]}
     return None

@@ -23,7 +23,6 @@ from mews_loyalty.contract._resources import (
     batch_item_schema,
     document,
     resource_named,
-    resources,
 )
 from mews_loyalty.contract._results import NotRunnable, Results, ScenarioError
 
@@ -73,15 +72,16 @@ class ConnectorRecords:
         for name in resource.required_filters:
             values = (parents or {}).get(name)
             if not values:
-                values = self.known_ids(name)
+                values = self.known_ids(resource, name)
             fields[name] = values[:1000] or [str(uuid.uuid4())]
         return fields
 
-    def known_ids(self, ids_filter: str) -> list[str]:
-        """Ids of some existing records of the resource whose id filter is ``ids_filter``."""
-        owner = next((r for r in resources() if r.ids_filter == ids_filter), None)
-        if owner is None:
+    def known_ids(self, resource: Resource, name: str) -> list[str]:
+        """Ids of some existing records of the resource whose ids ``resource``'s filter ``name`` takes."""
+        source = resource.filter_sources.get(name)
+        if source is None:
             return []
+        owner = resource_named(source)
         created = [str(i[ID]) for i in self.ledger.live(owner)]
         if created:
             return created
@@ -94,7 +94,7 @@ class ConnectorRecords:
         self, resource: Resource, ids: list[str], states: list[str] | None, parents: Mapping[str, list[str]]
     ) -> tuple[Exchange, list[dict[str, Any]]]:
         fields = self.list_body(resource, parents)
-        fields[resource.ids_filter] = ids
+        fields[resource.by_id()] = ids
         if states is not None:
             fields[ACTIVITY] = states
         fields[PAGING_FIELD] = {"Count": 1000}
@@ -105,7 +105,9 @@ class ConnectorRecords:
         """Values for the required filters that list ``items`` (e.g. the programs of some tiers)."""
         parents: dict[str, list[str]] = {}
         for name in resource.required_filters:
-            field_name = name.removesuffix("s")
+            field_name = resource.parents.get(name)
+            if field_name is None:  # the spec does not say which field of an item the filter reads
+                continue
             parents[name] = sorted({str(i[field_name]) for i in items if isinstance(i.get(field_name), str)})
         return parents
 

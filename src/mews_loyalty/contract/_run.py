@@ -107,15 +107,7 @@ def creating_operations(api: ApiName) -> tuple[str, ...]:
 def _links_within(api: ApiName, operation_ids: tuple[str, ...]) -> int:
     """How many of the spec's links join two of ``operation_ids`` (empty: every operation)."""
     allowed = set(operation_ids or (op.operation_id for op in catalog(api).operations))
-    found = 0
-    for item in load_document(api).get("paths", {}).values():
-        for operation in item.values() if isinstance(item, dict) else ():
-            if not isinstance(operation, dict) or operation.get("operationId") not in allowed:
-                continue
-            for response in operation.get("responses", {}).values():
-                links = response.get("links", {}) if isinstance(response, dict) else {}
-                found += sum(1 for link in links.values() if link.get("operationId") in allowed)
-    return found
+    return sum(1 for link in catalog(api).links() if link.source in allowed and link.target in allowed)
 
 
 def _fuzz_phases(

@@ -249,7 +249,7 @@ class ConnectorScenarios(ConnectorRecords):
                     f"records created in the order {ids} were listed as {order} (newest first expected)",
                     exchange.curl,
                 )
-                fields = {**self.list_body(resource, parents), resource.ids_filter: ids}
+                fields = {**self.list_body(resource, parents), resource.by_id(): ids}
                 for count in (2, 3):  # a short last page, then a full last page followed by an empty one
                     pages = self.walk_pages(resource, fields, count)
                     self.verify_pages(resource, pages, count, list(reversed(ids)))

@@ -32,7 +32,7 @@ def _update(
     record_id: str,
     changes: Mapping[str, Any],
 ) -> tuple[Exchange, dict[str, Any] | None]:
-    exchange = records.call(op, **{batch: [{resource.id_field: record_id, **changes}]})
+    exchange = records.call(op, **{batch: [{resource.update_key(): record_id, **changes}]})
     items = exchange.items(resource.items)
     if exchange.status != 200 or len(items) != 1 or not S.same_value(record_id, items[0].get(ID)):
         return exchange, None  # the caller's expectation reports it
@@ -46,7 +46,7 @@ def update_semantics(records: ConnectorRecords, resource: Resource, op: Operatio
     wrappers = {
         name: sub
         for name, sub in batch_item_schema(op).get("properties", {}).items()
-        if name != resource.id_field and not S.is_deprecated(document(), sub)
+        if name != resource.update_key() and not S.is_deprecated(document(), sub)
     }
     compared = [n for n in wrappers if n in item_properties(resource)]
 
