@@ -31,25 +31,27 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 import schemathesis
-from schemathesis.cli.commands.run.context import ExecutionContext
-from schemathesis.cli.commands.run.handlers.base import EventHandler
-from schemathesis.cli.commands.run.handlers.har import HarHandler
-from schemathesis.cli.commands.run.handlers.html import HtmlReportHandler
-from schemathesis.cli.commands.run.handlers.junitxml import JunitXMLHandler
-from schemathesis.cli.commands.run.handlers.ndjson import NdjsonHandler
-from schemathesis.cli.commands.run.handlers.vcr import VcrHandler
-from schemathesis.cli.loaders import into_event_stream
-from schemathesis.config import ProjectConfig
-from schemathesis.engine import Status, events, from_schema
-from schemathesis.engine.recorder import ScenarioRecorder
-from schemathesis.generation import GenerationMode
-from schemathesis.schemas import BaseSchema
 
 from mews_loyalty._spec import ApiName, Operation, catalog, load_document
 from mews_loyalty.contract._http import request_id_problem, server_json
 from mews_loyalty.contract._pacing import Pacer
 from mews_loyalty.contract._progress import Progress
 from mews_loyalty.contract._results import Results, ScenarioError
+from mews_loyalty.contract._schemathesis import (
+    EventHandler,
+    ExecutionContext,
+    HarHandler,
+    HtmlReportHandler,
+    JunitXMLHandler,
+    NdjsonHandler,
+    ProjectConfig,
+    ScenarioRecorder,
+    Status,
+    VcrHandler,
+    events,
+    from_schema,
+    into_event_stream,
+)
 from mews_loyalty.contract._secrets import MaskedTextFile, Secrets, curl_line
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
@@ -190,7 +192,7 @@ def creates(operation: Operation) -> bool:
 
 def _positive(case: schemathesis.Case[Any]) -> bool:
     meta = case.meta
-    return meta is None or meta.generation.mode == GenerationMode.POSITIVE
+    return meta is None or meta.generation.mode == schemathesis.GenerationMode.POSITIVE
 
 
 def reads_only(operation: Operation) -> bool:
@@ -500,7 +502,7 @@ def _run_engine(
     project = config.projects.default
     report_dir.mkdir(parents=True, exist_ok=True)
 
-    def engine(schema: BaseSchema) -> Iterable[events.EngineEvent]:
+    def engine(schema: schemathesis.BaseSchema) -> Iterable[events.EngineEvent]:
         return from_schema(schema).execute()
 
     stream = into_event_stream(

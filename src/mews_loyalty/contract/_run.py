@@ -26,7 +26,6 @@ from typing import Any, TextIO
 
 import httpx
 import schemathesis
-from schemathesis.schemas import BaseSchema
 
 from mews_loyalty import __version__
 from mews_loyalty._spec import ApiName, catalog, load_document
@@ -134,7 +133,7 @@ def _whole_run(results: Results) -> Iterator[None]:
         results.fault("run", error)
 
 
-def _spec_schema(api: ApiName, base_url: str) -> BaseSchema:
+def _spec_schema(api: ApiName, base_url: str) -> schemathesis.BaseSchema:
     config = schemathesis.Config.from_dict({"base-url": base_url})
     return schemathesis.openapi.from_dict(copy.deepcopy(dict(load_document(api))), config=config)
 
