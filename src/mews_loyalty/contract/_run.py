@@ -142,6 +142,31 @@ def _spec_schema(api: ApiName, base_url: str) -> schemathesis.BaseSchema:
 SCENARIO_REQUESTS_PER_OPERATION = {"connector": 45, "reverse": 4}
 
 
+def _client_and_progress(
+    api: ApiName,
+    options: CommonOptions,
+    allow_writes: bool,
+    secrets: Secrets,
+    pacer: Pacer,
+    results: Results,
+    **client: Any,
+) -> tuple[ApiClient, Progress]:
+    """The run's client on the spec of ``api``, and the progress display it tells of each request."""
+    api_client = ApiClient(
+        base_url=options.base_url,
+        schema=_spec_schema(api, options.base_url),
+        secrets=secrets,
+        pacer=pacer,
+        results=results,
+        timeout=options.timeout,
+        **client,
+    )
+    fuzzed = len(catalog(api).operations) if allow_writes else len(read_operations(api))
+    progress = _progress(options, results, pacer, api, fuzzed)
+    api_client.observers.append(lambda exchange: progress.operation(exchange.operation.operation_id))
+    return api_client, progress
+
+
 def _progress(
     options: CommonOptions, results: Results, pacer: Pacer, api: ApiName, operations: int
 ) -> Progress:
@@ -201,14 +226,8 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
         f"max-examples {options.max_examples}, phases {','.join(options.phases) or 'none'}, "
         f"pacing {_rate_text(options.rate_limit)}",
     ]
-    client = ApiClient(
-        base_url=options.base_url,
-        schema=_spec_schema("connector", options.base_url),
-        secrets=secrets,
-        pacer=pacer,
-        results=results,
-        check_request_id=True,
-        timeout=options.timeout,
+    client, progress = _client_and_progress(
+        "connector", options, options.allow_writes, secrets, pacer, results, check_request_id=True
     )
     client.observers.append(
         lambda exchange: ledger.observe(exchange.operation, exchange.status, exchange.body, exchange.json())
@@ -216,35 +235,28 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
     scenarios = ConnectorScenarios(
         client, credentials, results, ledger, options.allow_writes, values=options.values
     )
-    read_ops = read_operations("connector")
-    fuzzed = len(catalog("connector").operations) if options.allow_writes else len(read_ops)
-    progress = _progress(options, results, pacer, "connector", fuzzed)
-    client.observers.append(lambda exchange: progress.operation(exchange.operation.operation_id))
-    with client, progress:
-        _preflight(_preflight_connector, scenarios, results)
-        try:
-            with _whole_run(results):
-                progress.stage("scenarios")
-                scenarios.run()
-                probed = _fuzz_connector(
-                    options, scenarios, secrets, pacer, credentials, report_dir, progress
-                )
-                progress.stage("body-token probes")
-                with results.guard("ignored_body_auth"):
-                    probe_remaining_auth(scenarios, probed)
-                if options.probe_rate_limit and options.rate_limit is not None:
-                    progress.stage("rate limit")
-                    with results.guard("rate_limit"):
-                        check_rate_limit(scenarios, options.rate_limit)
-                else:
-                    results.skip(
-                        "rate_limit",
-                        "needs --probe-rate-limit (it bursts past the limit: only against a server you own)",
-                    )
-        finally:
-            if ledger.created:
-                progress.stage("clean-up")
-            _clean_up(scenarios, results, ledger)
+
+    def after_scenarios() -> None:
+        probed = _fuzz_connector(options, scenarios, secrets, pacer, credentials, report_dir, progress)
+        progress.stage("body-token probes")
+        with results.guard("ignored_body_auth"):
+            probe_remaining_auth(scenarios, probed)
+        if options.probe_rate_limit and options.rate_limit is not None:
+            progress.stage("rate limit")
+            with results.guard("rate_limit"):
+                check_rate_limit(scenarios, options.rate_limit)
+        else:
+            results.skip(
+                "rate_limit",
+                "needs --probe-rate-limit (it bursts past the limit: only against a server you own)",
+            )
+
+    def clean_up() -> None:
+        if ledger.created:
+            progress.stage("clean-up")
+        _clean_up(scenarios, results, ledger)
+
+    _run_stages(client, progress, results, _preflight_connector, scenarios, after_scenarios, clean_up)
     return _finish(results, secrets, report_dir, header, out, progress)
 
 
@@ -331,6 +343,28 @@ def _clean_up(scenarios: ConnectorScenarios, results: Results, ledger: Ledger) -
         results.writes.left = results.writes.created - results.writes.deleted
 
 
+def _run_stages(
+    client: ApiClient,
+    progress: Progress,
+    results: Results,
+    preflight: Callable[[Any], None],
+    scenarios: ConnectorScenarios | ReverseScenarios,
+    after_scenarios: Callable[[], None],
+    finally_: Callable[[], None],
+) -> None:
+    """Preflight, then the scenarios and what follows them as one run (``_whole_run``); ``finally_``
+    (clean-up, restoring links) runs whatever happened."""
+    with client, progress:
+        _preflight(preflight, scenarios, results)
+        try:
+            with _whole_run(results):
+                progress.stage("scenarios")
+                scenarios.run()
+                after_scenarios()
+        finally:
+            finally_()
+
+
 def _preflight(check: Callable[[Any], None], scenarios: Any, results: Results) -> None:
     """Run a preflight: a usage error stops the run (no reports); a fault of the suite is recorded."""
     try:
@@ -382,14 +416,8 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
         f"membership id(s), seed {options.seed}, max-examples {options.max_examples}, "
         f"phases {','.join(options.phases) or 'none'}, pacing {_rate_text(options.rate_limit)}",
     ]
-    client = ApiClient(
-        base_url=options.base_url,
-        schema=_spec_schema("reverse", options.base_url),
-        secrets=secrets,
-        pacer=pacer,
-        results=results,
-        bearer=options.tokens[0],
-        timeout=options.timeout,
+    client, progress = _client_and_progress(
+        "reverse", options, options.allow_writes, secrets, pacer, results, bearer=options.tokens[0]
     )
     scenarios = ReverseScenarios(
         client,
@@ -400,19 +428,20 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
         options.customer_id or str(uuid.UUID(int=options.seed + 1, version=4)),
         allow_writes=options.allow_writes,
     )
-    fuzzed = len(catalog("reverse").operations) if options.allow_writes else len(read_operations("reverse"))
-    progress = _progress(options, results, pacer, "reverse", fuzzed)
-    client.observers.append(lambda exchange: progress.operation(exchange.operation.operation_id))
-    with client, progress:
-        _preflight(_preflight_reverse, scenarios, results)
-        try:
-            with _whole_run(results):
-                progress.stage("scenarios")
-                scenarios.run()
-                _fuzz_reverse(options, scenarios, secrets, pacer, report_dir, progress)
-        finally:
-            with results.guard("link_unlink"):
-                scenarios.restore()
+
+    def restore() -> None:
+        with results.guard("link_unlink"):
+            scenarios.restore()
+
+    _run_stages(
+        client,
+        progress,
+        results,
+        _preflight_reverse,
+        scenarios,
+        lambda: _fuzz_reverse(options, scenarios, secrets, pacer, report_dir, progress),
+        restore,
+    )
     return _finish(results, secrets, report_dir, header, out, progress)
 
 

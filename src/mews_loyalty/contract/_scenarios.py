@@ -90,6 +90,17 @@ class ConnectorScenarios(ConnectorRecords):
                         bad.curl,
                     )
 
+    def _page(
+        self, resource: Resource, fields: Mapping[str, Any], limitation: Mapping[str, Any], failed: str
+    ) -> Exchange:
+        """One page of ``resource``'s listing; ``ScenarioError`` (``failed: ...``) unless it is a 200."""
+        page = self.call(resource.get_all, **fields, **{PAGING_FIELD: dict(limitation)})
+        if page.status != 200:
+            raise ScenarioError(
+                resource.get_all.operation_id, f"{failed}: {page.describe()}", page.curl, "pagination"
+            )
+        return page
+
     def walk_pages(self, resource: Resource, fields: Mapping[str, Any], count: int) -> list[Exchange]:
         pages: list[Exchange] = []
         cursor: str | None = None
@@ -97,14 +108,7 @@ class ConnectorScenarios(ConnectorRecords):
             limitation: dict[str, Any] = {"Count": count}
             if cursor is not None:
                 limitation["Cursor"] = cursor
-            page = self.call(resource.get_all, **fields, **{PAGING_FIELD: limitation})
-            if page.status != 200:
-                raise ScenarioError(
-                    resource.get_all.operation_id,
-                    f"a page request failed: {page.describe()}",
-                    page.curl,
-                    "pagination",
-                )
+            page = self._page(resource, fields, limitation, "a page request failed")
             pages.append(page)
             items = page.items(resource.items)
             cursor = page.json().get("Cursor") if isinstance(page.json(), dict) else None
@@ -162,14 +166,7 @@ class ConnectorScenarios(ConnectorRecords):
         for resource in resources():
             with self.results.guard("pagination"):
                 fields = self.list_body(resource)
-                big = self.call(resource.get_all, **fields, **{PAGING_FIELD: {"Count": 1000}})
-                if big.status != 200:
-                    raise ScenarioError(
-                        resource.get_all.operation_id,
-                        f"listing failed: {big.describe()}",
-                        big.curl,
-                        "pagination",
-                    )
+                big = self._page(resource, fields, {"Count": 1000}, "listing failed")
                 items = big.items(resource.items)
                 ids = [str(i.get(ID)) for i in items]
                 if not ids:
