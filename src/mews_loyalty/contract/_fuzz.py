@@ -58,9 +58,9 @@ PHASES = ("examples", "coverage", "fuzzing", "stateful")
 # What a check returns when it does not apply to a case (schemathesis then records no verdict);
 # None means it passed.
 SKIPPED = True
-# schemathesis' report formats and the names they get in the report folder
 # schemathesis' titles for a request that got no whole answer: findings of the ``answers`` check
 NO_ANSWER_TITLES = ("Network Error", "Unresponsive Operation", "Unhealthy API")
+# schemathesis' report formats and the names they get in the report folder
 REPORT_FILES = {
     "junit": "junit.xml",
     "har": "requests.har",

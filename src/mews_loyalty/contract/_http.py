@@ -15,7 +15,6 @@ further requests fail at once, so a dead server ends the run in bounded time.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import EllipsisType
@@ -206,8 +205,7 @@ class ApiClient:
                 self.validate(exchange)
             if burst or wait is None or attempt >= MAX_429_RETRIES:
                 break
-            attempt += 1
-            time.sleep(0)  # the pacer makes the next acquire() wait out Retry-After
+            attempt += 1  # the next acquire() waits out the Retry-After the pacer just observed
         for observer in self.observers:
             observer(exchange)
         return exchange
