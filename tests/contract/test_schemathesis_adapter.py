@@ -124,3 +124,16 @@ def test_every_internal_the_adapter_hands_out_is_one_it_checks():
     # (and the events module's classes the suite reads, checked as members of ``events``)
     top_level = {need.name for need in NEEDS if need.module != "schemathesis.engine.events"}
     assert set(adapter.__all__) - own == top_level
+
+
+def test_the_command_reports_an_incompatible_schemathesis_in_one_line(monkeypatch, capsys):
+    from mews_loyalty import _cli
+
+    def incompatible(name: str) -> Any:
+        raise IncompatibleSchemathesis("9.0.0", ["schemathesis.cli.loaders.into_event_stream is missing"])
+
+    monkeypatch.setattr(_cli.importlib, "import_module", incompatible)
+    assert _cli.main(["contract", "connector", "--base-url", "http://127.0.0.1:9"]) == 2
+    error = capsys.readouterr().err
+    assert "schemathesis 9.0.0 is installed" in error
+    assert f"pip install 'schemathesis{SUPPORTED}'" in error
