@@ -44,6 +44,8 @@ def _load(module: str, extra: str, name: str) -> Callable[[list[str]], int]:
                 f"(missing module {error.name!r}): pip install 'mews-loyalty[{extra}]'"
             ) from None
         raise
+    except ImportError as error:  # a dependency of a version the command cannot use
+        raise SystemExit(f"mews-loyalty: {error}") from None
     entry = getattr(loaded, f"{name}_main", None) or loaded.main
     return entry  # type: ignore[no-any-return]
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
@@ -181,6 +181,68 @@ class Catalog:
             names = ", ".join(op.operation_id for op in found) or "none"
             raise LookupError(f"{self.api}: expected one operation with x-effect {effect}, found {names}")
         return found[0]
+
+    def links(self) -> tuple[Link, ...]:
+        """The OpenAPI links of every operation's responses (what the spec says one answer feeds)."""
+        found: list[Link] = []
+        for item in self.document.get("paths", {}).values():
+            for raw in item.values() if isinstance(item, Mapping) else ():
+                if not isinstance(raw, Mapping) or "operationId" not in raw:
+                    continue
+                for status, response in raw.get("responses", {}).items():
+                    response = resolve(self.document, response)
+                    for name, link in response.get("links", {}).items():
+                        if isinstance(link, Mapping) and "operationId" in link:
+                            found.append(
+                                Link(
+                                    name=str(name),
+                                    source=str(raw["operationId"]),
+                                    status=str(status),
+                                    target=str(link["operationId"]),
+                                    request_body=link.get("requestBody"),
+                                )
+                            )
+        return tuple(found)
+
+
+@dataclass(frozen=True)
+class Link:
+    """An OpenAPI link: values of one operation's response (or request) that fill another's request.
+
+    ``AddTierToProgram`` (source ``loyaltyPrograms_add``, target ``loyaltyTiers_add``) with the body
+    ``{LoyaltyTiers: [{LoyaltyProgramId: '$response.body#/LoyaltyPrograms/0/Id'}]}`` says that a
+    tier's ``LoyaltyProgramId`` is the ``Id`` of a program.
+    """
+
+    name: str
+    source: str  # operationId of the operation whose response carries the link
+    status: str  # the response's status code
+    target: str  # operationId of the operation the link fills in
+    request_body: Any  # the link's requestBody template (runtime expressions in its leaves)
+
+    def assignments(self) -> Iterator[tuple[tuple[str | int, ...], str, tuple[str, ...]]]:
+        """``(where in the target's body, "response" | "request", JSON pointer in the source)`` for
+        each runtime expression of the body: ``(("LoyaltyTiers", 0, "LoyaltyProgramId"), "response",
+        ("LoyaltyPrograms", "0", "Id"))``. Constant leaves are left out."""
+        yield from _assignments(self.request_body, ())
+
+
+def _assignments(
+    node: Any, where: tuple[str | int, ...]
+) -> Iterator[tuple[tuple[str | int, ...], str, tuple[str, ...]]]:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            yield from _assignments(value, (*where, str(key)))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _assignments(value, (*where, index))
+    elif isinstance(node, str):
+        for side in ("response", "request"):
+            prefix = f"${side}.body#"
+            if node.startswith(prefix):
+                pointer = node.removeprefix(prefix).removeprefix("/")
+                parts = pointer.split("/") if pointer else []
+                yield where, side, tuple(p.replace("~1", "/").replace("~0", "~") for p in parts)
 
 
 def models_package(api: ApiName) -> str:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from mews_loyalty._cli import main as mews_loyalty_main
-from mews_loyalty.contract import _connector, _run
+from mews_loyalty.contract import _resources, _run, _scenarios
 from mews_loyalty.contract._pacing import Pacer
 from mews_loyalty.contract._reverse import link_operation
 from mews_loyalty.contract._run import (
@@ -177,20 +177,20 @@ def test_cleanup_runs_even_when_a_check_crashes(
 ) -> None:
     # Whatever goes wrong mid-run, records the run created on a live server must be deleted again.
     created: list[str] = []
-    original = _connector.ConnectorScenarios.create
+    original = _scenarios.ConnectorScenarios.create
 
     def create_then_remember(
-        self: _connector.ConnectorScenarios, resource: _connector.Resource, overrides=None
+        self: _scenarios.ConnectorScenarios, resource: _resources.Resource, overrides=None
     ):
         record = original(self, resource, overrides)
         created.append(record["Id"])
         return record
 
-    def crash(self: _connector.ConnectorScenarios) -> None:
+    def crash(self: _scenarios.ConnectorScenarios) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_connector.ConnectorScenarios, "create", create_then_remember)
-    monkeypatch.setattr(_connector.ConnectorScenarios, "check_soft_delete", crash)
+    monkeypatch.setattr(_scenarios.ConnectorScenarios, "create", create_then_remember)
+    monkeypatch.setattr(_scenarios.ConnectorScenarios, "check_soft_delete", crash)
     with pytest.raises(KeyboardInterrupt):
         run_connector(connector_mock, tmp_path, phases=())
     assert created
@@ -384,10 +384,10 @@ def test_a_fault_of_the_suite_is_one_line_exit_2_and_reports_are_written(
 ) -> None:
     # A bug of ours is not a verdict on the server: exit 2, one clear line (the traceback only with
     # --debug), the other checks still run, and the reports say what happened.
-    def broken(self: _connector.ConnectorScenarios) -> None:
+    def broken(self: _scenarios.ConnectorScenarios) -> None:
         raise ZeroDivisionError("a bug in a check")
 
-    monkeypatch.setattr(_connector.ConnectorScenarios, "check_interval_limit", broken)
+    monkeypatch.setattr(_scenarios.ConnectorScenarios, "check_interval_limit", broken)
     argv = ["--base-url", connector_mock, "--client-token", DEMO_CLIENT_TOKEN]
     argv += ["--access-token", DEMO_ACCESS_TOKEN, "--phases", "none", "--report-dir", str(tmp_path)]
     assert connector_main([*argv, *(["--debug"] if debug else [])]) == 2

@@ -21,9 +21,10 @@ from mews_loyalty._retry import retry_after_seconds
 from mews_loyalty._spec import build_catalog, catalog, load_document
 from mews_loyalty._window import SlidingWindow
 from mews_loyalty.contract import _schema as S
-from mews_loyalty.contract._connector import _batch_item_schema, resources
 from mews_loyalty.contract._fuzz import creates, reads_only
 from mews_loyalty.contract._pacing import Pacer, parse_retry_after
+from mews_loyalty.contract._resources import batch_item_schema, resources, resources_of
+from mews_loyalty.contract._results import NotRunnable
 from mews_loyalty.contract._secrets import MaskedTextFile, Secret, Secrets, curl_line
 
 TOKEN = "C66EF7B239D24632943D115EDE9CB810-EA00F8FD8294692C940F6B5A8F9453D"
@@ -190,6 +191,82 @@ def test_resources_come_from_the_catalog() -> None:
         for target in resource.references.values():
             assert order.index(target) < order.index(resource.name), "referenced resources come first"
         assert resource.ids_filter in resource.get_all.request_properties
+    # What the scenarios need to create consistent records, as the shipped spec's links state it.
+    by_name = {r.name: r for r in resources()}
+    assert by_name["loyalty_memberships"].references == {
+        "LoyaltyProgramId": "loyalty_programs",
+        "LoyaltyTierId": "loyalty_tiers",
+    }
+    assert by_name["loyalty_tiers"].parents == {"LoyaltyProgramIds": "LoyaltyProgramId"}
+    assert by_name["loyalty_tiers"].filter_sources == {"LoyaltyProgramIds": "loyalty_programs"}
+    assert {r.name: r.update_key() for r in resources()} == {
+        "loyalty_programs": "LoyaltyProgramId",
+        "loyalty_tiers": "LoyaltyTierId",
+        "loyalty_memberships": "LoyaltyMembershipId",
+    }
+
+
+def _renamed_tiers(monkeypatch: pytest.MonkeyPatch, *, update_link: bool = True) -> dict[str, object]:
+    """A copy of the Connector spec whose tier listing, id filter and update key have new names."""
+    document = copy.deepcopy(dict(load_document("connector")))
+    schemas = document["components"]["schemas"]
+    for item in document["paths"].values():
+        raw = item["post"]
+        if raw["operationId"] == "loyaltyTiers_getAll":
+            raw["operationId"] = "loyaltyTiers_list"
+            request = schemas[
+                raw["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+            ]
+            request["properties"]["TierIds"] = request["properties"].pop("LoyaltyTierIds")
+        if raw["operationId"] == "loyaltyTiers_update":
+            request = schemas[
+                raw["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+            ]
+            update_item = schemas[
+                request["properties"]["LoyaltyTierUpdates"]["items"]["$ref"].rsplit("/", 1)[1]
+            ]
+            update_item["properties"]["TierKey"] = update_item["properties"].pop("LoyaltyTierId")
+            update_item["required"] = [
+                "TierKey" if r == "LoyaltyTierId" else r for r in update_item["required"]
+            ]
+        links = raw["responses"]["200"].get("links", {})
+        for name, link in list(links.items()):
+            if link["operationId"] == "loyaltyTiers_getAll":
+                link["operationId"] = "loyaltyTiers_list"
+            body = link["requestBody"]
+            if "LoyaltyTierIds" in body and link["operationId"] == "loyaltyTiers_list":
+                body["TierIds"] = body.pop("LoyaltyTierIds")
+            if "LoyaltyTierUpdates" in body:
+                body["LoyaltyTierUpdates"] = [{"TierKey": body["LoyaltyTierUpdates"][0]["LoyaltyTierId"]}]
+                if not update_link:
+                    del links[name]
+    # Regeneration would write this module; the generated getAll function stands in.
+    api = "mews_connector_client.api.loyalty_tiers"
+    monkeypatch.setitem(
+        sys.modules, f"{api}.loyalty_tiers_list", importlib.import_module(f"{api}.loyalty_tiers_get_all")
+    )
+    return document
+
+
+def test_a_resource_s_names_come_from_the_spec_s_links_not_from_other_names(monkeypatch):
+    # Renamed in a copy of the spec: the tier listing, its id filter and the update item's key. The
+    # roles come from x-effect and the names from the links, so nothing is guessed from "LoyaltyTiers".
+    edited = {r.name: r for r in resources_of(build_catalog("connector", _renamed_tiers(monkeypatch)))}
+    tiers = edited["loyalty_tiers"]
+    assert tiers.get_all.operation_id == "loyaltyTiers_list"
+    assert (tiers.by_id(), tiers.update_key()) == ("TierIds", "TierKey")
+    assert tiers.references == {"LoyaltyProgramId": "loyalty_programs"}
+    assert tiers.parents == {"LoyaltyProgramIds": "LoyaltyProgramId"}
+    assert edited["loyalty_memberships"].references["LoyaltyTierId"] == "loyalty_tiers"
+
+
+def test_a_name_the_spec_does_not_state_is_not_guessed(monkeypatch):
+    # Without the link to the update, no update key is made up from the resource's name.
+    document = _renamed_tiers(monkeypatch, update_link=False)
+    tiers = {r.name: r for r in resources_of(build_catalog("connector", document))}["loyalty_tiers"]
+    assert tiers.by_id() == "TierIds"
+    with pytest.raises(NotRunnable, match="update item property"):
+        tiers.update_key()
 
 
 def test_made_up_add_items_are_valid_against_the_spec() -> None:
@@ -198,7 +275,7 @@ def test_made_up_add_items_are_valid_against_the_spec() -> None:
     for resource in resources():
         if resource.add is None:
             continue
-        schema = _batch_item_schema(resource.add)
+        schema = batch_item_schema(resource.add)
         for name, sub in schema["properties"].items():
             value = S.make_value(document, sub, name=name, variant=3, reference=lambda _n: None)
             resolved = {**S.non_null(document, sub), "components": document["components"]}

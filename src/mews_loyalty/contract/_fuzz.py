@@ -10,7 +10,8 @@ before any report writer sees them. Around schemathesis' own machinery this modu
 * two checks, ``ignored_body_auth`` (the body-token equivalent of the built-in ``ignored_auth``) and
   ``request_id_header``;
 * the report files schemathesis' CLI writes (JUnit XML, HAR, VCR, NDJSON, HTML), fed from our event
-  loop after masking, through files that mask again, beside the spec copy the pass ran on.
+  loop after masking, through files that mask again, beside the spec copy the pass ran on (the
+  events, their masking and the writers are in ``_fuzz_events``).
 
 The stateful phase runs as a second engine pass (reports in ``stateful/``), on a copy of the spec
 without the properties ``FuzzPlan.stateful_omit`` names; link chains are kept alive by sending only
@@ -28,49 +29,28 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import Any
 
 import schemathesis
-from schemathesis.cli.commands.run.context import ExecutionContext
-from schemathesis.cli.commands.run.handlers.base import EventHandler
-from schemathesis.cli.commands.run.handlers.har import HarHandler
-from schemathesis.cli.commands.run.handlers.html import HtmlReportHandler
-from schemathesis.cli.commands.run.handlers.junitxml import JunitXMLHandler
-from schemathesis.cli.commands.run.handlers.ndjson import NdjsonHandler
-from schemathesis.cli.commands.run.handlers.vcr import VcrHandler
-from schemathesis.cli.loaders import into_event_stream
-from schemathesis.config import ProjectConfig
-from schemathesis.engine import Status, events, from_schema
-from schemathesis.engine.recorder import ScenarioRecorder
-from schemathesis.generation import GenerationMode
-from schemathesis.schemas import BaseSchema
 
 from mews_loyalty._spec import ApiName, Operation, catalog, load_document
+from mews_loyalty.contract._fuzz_events import DEFAULT_RECORDINGS, Collector, mask_recorder, report_handlers
 from mews_loyalty.contract._http import request_id_problem, server_json
 from mews_loyalty.contract._pacing import Pacer
 from mews_loyalty.contract._progress import Progress
 from mews_loyalty.contract._results import Results, ScenarioError
-from mews_loyalty.contract._secrets import MaskedTextFile, Secrets, curl_line
+from mews_loyalty.contract._schemathesis import (
+    ExecutionContext,
+    events,
+    from_schema,
+    into_event_stream,
+)
+from mews_loyalty.contract._secrets import Secrets
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 # What a check returns when it does not apply to a case (schemathesis then records no verdict);
 # None means it passed.
 SKIPPED = True
-# schemathesis' report formats and the names they get in the report folder
-# schemathesis' titles for a request that got no whole answer: findings of the ``answers`` check
-NO_ANSWER_TITLES = ("Network Error", "Unresponsive Operation", "Unhealthy API")
-# Recordings of every request and response, in the formats schemathesis writes; each is the whole
-# traffic again (tens of MB for an embedded run, written by a thread that competes for the GIL with
-# generation), so a run writes HAR alone unless asked for more. JUnit and the HTML report always.
-RECORDINGS = ("har", "vcr", "ndjson")
-DEFAULT_RECORDINGS = ("har",)
-REPORT_FILES = {
-    "junit": "junit.xml",
-    "har": "requests.har",
-    "vcr": "cassette.yaml",
-    "ndjson": "events.ndjson",
-    "html": "html",
-}
 
 
 @dataclass
@@ -196,7 +176,7 @@ def creates(operation: Operation) -> bool:
 
 def _positive(case: schemathesis.Case[Any]) -> bool:
     meta = case.meta
-    return meta is None or meta.generation.mode == GenerationMode.POSITIVE
+    return meta is None or meta.generation.mode == schemathesis.GenerationMode.POSITIVE
 
 
 def reads_only(operation: Operation) -> bool:
@@ -326,127 +306,6 @@ def _filter_set(operation_ids: tuple[str, ...]) -> dict[str, Any]:
     return filters
 
 
-@dataclass
-class _Collector:
-    """Turns schemathesis' events into the run's Results (before masking, to build curl lines)."""
-
-    results: Results
-    secrets: Secrets
-    api: ApiName
-    labels: dict[str, str]  # "POST /path" -> operationId
-    fatal: list[str] = field(default_factory=list)
-
-    def handle(self, event: events.EngineEvent) -> None:
-        if isinstance(event, (events.ScenarioFinished, events.FuzzScenarioFinished)):
-            self._scenario(event.recorder)
-            phase = getattr(event, "phase", None)
-            name = str(getattr(phase, "value", phase or "fuzz"))
-            with self.results._lock:
-                cases = self.results.cases_by_phase
-                cases[name] = cases.get(name, 0) + len(event.recorder.cases)
-        elif isinstance(event, events.NonFatalError):
-            self._non_fatal(event)
-        elif isinstance(event, events.FatalError):
-            self.fatal.append(self.secrets.mask(str(event.exception))[:500])
-
-    def _non_fatal(self, event: events.NonFatalError) -> None:
-        """A request without a whole answer is a finding; a spent write budget, a note; the rest errors."""
-        label = self.labels.get(event.label, event.label)
-        text = self.secrets.mask(f"{event.info.title}: {' '.join(str(event.value).split())}")[:500]
-        if event.related_to_operation and event.info.title in NO_ANSWER_TITLES:
-            curl = self.secrets.mask(event.info.code_sample or "")
-            self.results.failed("answers", label, text, curl)
-        elif "filter_case" in str(event.value):
-            reason = (
-                "needs a larger --max-writes (all spent)"
-                if self.api == "connector"
-                else "not sent: they would enrol members nobody named"
-            )
-            self.results.skip("fuzzing", f"positive {label} cases: {reason}")
-        else:
-            self.fatal.append(f"{event.label}: {text}")
-
-    def _label(self, recorder: ScenarioRecorder, case_id: str) -> str:
-        node = recorder.cases.get(case_id)
-        label = node.value.operation.label if node is not None else recorder.label
-        return self.labels.get(label, label)
-
-    def _scenario(self, recorder: ScenarioRecorder) -> None:
-        self.results.schemathesis_cases += len(recorder.cases)
-        for case_id, checks in recorder.checks.items():
-            operation = self._label(recorder, case_id)
-            for check in checks:
-                if check.name == ignored_body_auth.__name__:
-                    continue  # its probes record their own verdicts, with curl lines
-                if check.status == Status.SUCCESS:
-                    self.results.passed(check.name, operation)
-                elif check.failure_info is not None:
-                    failure = check.failure_info.failure
-                    failing_id = failure.case_id or case_id
-                    message = f"{failure.title}: {' '.join(failure.message.split())}"[:600]
-                    self.results.failed(
-                        check.name,
-                        self._label(recorder, failing_id),
-                        self.secrets.mask(message),
-                        self._curl(recorder, failing_id),
-                    )
-                else:
-                    self.results.failed(check.name, operation, "the check itself crashed")
-
-    def _curl(self, recorder: ScenarioRecorder, case_id: str) -> str:
-        interaction = recorder.interactions.get(case_id)
-        if interaction is None:
-            return ""
-        request = interaction.request
-        headers = {name: values[0] for name, values in request.headers.items() if values}
-        return curl_line(self.secrets, request.method, request.uri, headers, request.body)
-
-
-def _mask_value(secrets: Secrets, value: Any) -> Any:
-    if isinstance(value, str):
-        return secrets.mask(value)
-    if isinstance(value, dict):
-        return {key: _mask_value(secrets, item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_mask_value(secrets, item) for item in value]
-    return value
-
-
-def _mask_recorder(secrets: Secrets, recorder: ScenarioRecorder) -> None:
-    """Replace tokens in everything a report writer reads from a finished scenario."""
-    for interaction in recorder.interactions.values():
-        request = interaction.request
-        if request.body is not None:
-            request.body = secrets.mask_bytes(request.body)
-            request._encoded_body_cache = None
-        request.uri = secrets.mask(str(request.uri))
-        request.headers = {k: [secrets.mask(v) for v in values] for k, values in request.headers.items()}
-        response = interaction.response
-        if response is not None:
-            prepared = response.request
-            if isinstance(prepared.body, bytes):
-                prepared.body = secrets.mask_bytes(prepared.body)
-            elif isinstance(prepared.body, str):
-                prepared.body = secrets.mask(prepared.body)
-            for name, value in list(prepared.headers.items()):
-                prepared.headers[name] = secrets.mask(value if isinstance(value, str) else value.decode())
-    for node in recorder.cases.values():
-        case = node.value
-        if case.body is not None:
-            case.body = _mask_value(secrets, case.body)
-        if case.headers:
-            case.headers = _mask_value(secrets, dict(case.headers))
-    for checks in recorder.checks.values():
-        for check in checks:
-            info = check.failure_info
-            if info is not None:
-                info.code_sample = secrets.mask(info.code_sample)
-                info.failure.message = secrets.mask(info.failure.message)
-                info.failure.title = secrets.mask(info.failure.title)
-                for step in info.steps:
-                    step.curl = secrets.mask(step.curl)
-
-
 def run_schemathesis(plan: FuzzPlan, hooks: FuzzHooks) -> list[str]:
     """Run the phases against ``plan.base_url``; results go to ``hooks.results``.
 
@@ -455,7 +314,9 @@ def run_schemathesis(plan: FuzzPlan, hooks: FuzzHooks) -> list[str]:
     Returns the errors that kept schemathesis from doing its job (empty when it ran to the end).
     """
     labels = {f"{op.method} {op.path}": op.operation_id for op in catalog(plan.api).operations}
-    collector = _Collector(hooks.results, hooks.secrets, plan.api, labels)
+    collector = Collector(
+        hooks.results, hooks.secrets, plan.api, labels, own_verdicts=frozenset({ignored_body_auth.__name__})
+    )
     document = dict(load_document(plan.api))
     stateless = tuple(p for p in plan.phases if p != "stateful")
     # The spec each pass runs on is written beside its reports: schemathesis' HTML report names the
@@ -497,7 +358,7 @@ def _without(document: Mapping[str, Any], requests: set[str], names: tuple[str, 
 def _run_engine(
     plan: FuzzPlan,
     hooks: FuzzHooks,
-    collector: _Collector,
+    collector: Collector,
     spec: Path,
     phases: tuple[str, ...],
     report_dir: Path,
@@ -506,7 +367,7 @@ def _run_engine(
     project = config.projects.default
     report_dir.mkdir(parents=True, exist_ok=True)
 
-    def engine(schema: BaseSchema) -> Iterable[events.EngineEvent]:
+    def engine(schema: schemathesis.BaseSchema) -> Iterable[events.EngineEvent]:
         return from_schema(schema).execute()
 
     stream = into_event_stream(
@@ -516,7 +377,7 @@ def _run_engine(
         engine_callback=engine,
     )
     context = ExecutionContext(config=project)
-    files_, handlers = _report_handlers(project, report_dir, hooks.secrets, plan.recordings)
+    files_, handlers = report_handlers(project, report_dir, hooks.secrets, plan.recordings)
     for handler in handlers:
         handler.start(context)
     try:
@@ -525,7 +386,7 @@ def _run_engine(
             if hooks.progress is not None:
                 _tell_progress(hooks.progress, event, phases, len(plan.operation_ids or collector.labels))
             if isinstance(event, (events.ScenarioFinished, events.FuzzScenarioFinished)):
-                _mask_recorder(hooks.secrets, event.recorder)
+                mask_recorder(hooks.secrets, event.recorder)
             context.on_event(event)
             for handler in handlers:
                 handler.handle_event(context, event)
@@ -550,31 +411,3 @@ def _tell_progress(
         progress.stage(event.phase.name.value, units=0 if stateful else operations)
     elif isinstance(event, events.ScenarioFinished) and event.phase.value != "stateful":
         progress.unit_done()
-
-
-def _report_handlers(
-    project: ProjectConfig, directory: Path, secrets: Secrets, recordings: tuple[str, ...]
-) -> tuple[list[MaskedTextFile], list[EventHandler[Any]]]:
-    """Schemathesis' report writers (JUnit, HTML and the ``recordings`` asked for), each writing
-    through a file that masks tokens.
-
-    The events are masked before the writers see them too (``_mask_recorder``); the files catch what
-    lives deeper in schemathesis' data, such as the generation metadata the NDJSON log records.
-    """
-    files_ = {
-        name: MaskedTextFile(directory / file, secrets)
-        for name, file in REPORT_FILES.items()
-        if name == "junit" or name in recordings
-    }
-    # Text file objects, as the writers expect (io.TextIOBase is not typed as IO[str]).
-    outputs = {name: cast(IO[str], file) for name, file in files_.items()}
-    output = project.output
-    writers: dict[str, Callable[[IO[str]], EventHandler[Any]]] = {
-        "junit": JunitXMLHandler,
-        "har": lambda file: HarHandler(output=file, config=output),
-        "vcr": lambda file: VcrHandler(output=file, config=output),
-        "ndjson": lambda file: NdjsonHandler(output=file, config=project),
-    }
-    handlers = [writers[name](file) for name, file in outputs.items()]
-    handlers.append(HtmlReportHandler(directory / REPORT_FILES["html"]))
-    return list(files_.values()), handlers

@@ -15,26 +15,25 @@ further requests fail at once, so a dead server ends the run in bounded time.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import EllipsisType
 from typing import Any
 
 import httpx
-from schemathesis.core.failures import Failure as StFailure
-from schemathesis.core.failures import FailureGroup
-from schemathesis.schemas import APIOperation, BaseSchema
-from schemathesis.specs.openapi.checks import (
+import schemathesis
+
+from mews_loyalty._spec import Operation
+from mews_loyalty.contract._pacing import Pacer
+from mews_loyalty.contract._results import NoAnswer, Results
+from mews_loyalty.contract._schemathesis import (
+    Failure,
+    FailureGroup,
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
-
-from mews_loyalty._spec import Operation
-from mews_loyalty.contract._pacing import Pacer
-from mews_loyalty.contract._results import NoAnswer, Results
 from mews_loyalty.contract._secrets import Secrets, curl_line
 
 RESPONSE_CHECKS = {
@@ -123,7 +122,7 @@ class ApiClient:
         self,
         *,
         base_url: str,
-        schema: BaseSchema,
+        schema: schemathesis.BaseSchema,
         secrets: Secrets,
         pacer: Pacer,
         results: Results,
@@ -139,7 +138,7 @@ class ApiClient:
         self.check_request_id = check_request_id
         self.observers: list[Callable[[Exchange], None]] = []
         self._schema = schema
-        self._operations: dict[str, APIOperation[Any, Any, Any, Any]] = {}
+        self._operations: dict[str, schemathesis.APIOperation[Any, Any, Any, Any]] = {}
         self._http = httpx.Client(timeout=timeout, follow_redirects=False)
         self._burst_checked = False
         self._silent_in_a_row = 0
@@ -158,7 +157,7 @@ class ApiClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _st_operation(self, operation: Operation) -> APIOperation[Any, Any, Any, Any]:
+    def _st_operation(self, operation: Operation) -> schemathesis.APIOperation[Any, Any, Any, Any]:
         if operation.operation_id not in self._operations:
             found = self._schema[operation.path][operation.method]
             self._operations[operation.operation_id] = found
@@ -206,8 +205,7 @@ class ApiClient:
                 self.validate(exchange)
             if burst or wait is None or attempt >= MAX_429_RETRIES:
                 break
-            attempt += 1
-            time.sleep(0)  # the pacer makes the next acquire() wait out Retry-After
+            attempt += 1  # the next acquire() waits out the Retry-After the pacer just observed
         for observer in self.observers:
             observer(exchange)
         return exchange
@@ -239,9 +237,9 @@ class ApiClient:
             try:
                 case.validate_response(exchange.response, checks=[check])
             except FailureGroup as group:
-                messages = [_failure_text(f) for f in group.exceptions if isinstance(f, StFailure)]
+                messages = [_failure_text(f) for f in group.exceptions if isinstance(f, Failure)]
                 self.results.failed(name, label, self.secrets.mask("; ".join(messages)), exchange.curl)
-            except StFailure as failure:
+            except Failure as failure:
                 self.results.failed(name, label, self.secrets.mask(_failure_text(failure)), exchange.curl)
             else:
                 self.results.passed(name, label)
@@ -250,6 +248,6 @@ class ApiClient:
             self.results.expect("request_id_header", label, problem is None, problem or "", exchange.curl)
 
 
-def _failure_text(failure: StFailure) -> str:
+def _failure_text(failure: Failure) -> str:
     message = " ".join(failure.message.split())
     return f"{failure.title}: {message[:400]}" if message else failure.title

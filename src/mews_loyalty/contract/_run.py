@@ -15,6 +15,7 @@ recorded (``Results.faults``, exit 2) and the reports are written all the same.
 from __future__ import annotations
 
 import copy
+import functools
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -25,26 +26,23 @@ from typing import Any, TextIO
 
 import httpx
 import schemathesis
-from schemathesis.schemas import BaseSchema
 
 from mews_loyalty import __version__
 from mews_loyalty._spec import ApiName, catalog, load_document
-from mews_loyalty.contract._connector import ConnectorScenarios, Credentials, Ledger, resources
-from mews_loyalty.contract._fuzz import (
-    DEFAULT_RECORDINGS,
-    PHASES,
-    FuzzHooks,
-    FuzzPlan,
-    creates,
-    reads_only,
-    run_schemathesis,
-)
+from mews_loyalty.contract._cleanup import cleanup
+from mews_loyalty.contract._fuzz import PHASES, FuzzHooks, FuzzPlan, creates, reads_only, run_schemathesis
+from mews_loyalty.contract._fuzz_events import DEFAULT_RECORDINGS
 from mews_loyalty.contract._http import ApiClient
+from mews_loyalty.contract._ledger import Ledger
 from mews_loyalty.contract._pacing import PACING_NOTE, Pacer
+from mews_loyalty.contract._probes import check_rate_limit, probe_body_auth, probe_remaining_auth
 from mews_loyalty.contract._progress import Progress, fuzz_stages
+from mews_loyalty.contract._records import Credentials
 from mews_loyalty.contract._report import summary, write_reports
+from mews_loyalty.contract._resources import resources
 from mews_loyalty.contract._results import Results, ScenarioError, Writes
 from mews_loyalty.contract._reverse import ReverseScenarios
+from mews_loyalty.contract._scenarios import ConnectorScenarios
 from mews_loyalty.contract._secrets import Secret, Secrets
 
 DEFAULT_SEED = 20251122
@@ -110,15 +108,7 @@ def creating_operations(api: ApiName) -> tuple[str, ...]:
 def _links_within(api: ApiName, operation_ids: tuple[str, ...]) -> int:
     """How many of the spec's links join two of ``operation_ids`` (empty: every operation)."""
     allowed = set(operation_ids or (op.operation_id for op in catalog(api).operations))
-    found = 0
-    for item in load_document(api).get("paths", {}).values():
-        for operation in item.values() if isinstance(item, dict) else ():
-            if not isinstance(operation, dict) or operation.get("operationId") not in allowed:
-                continue
-            for response in operation.get("responses", {}).values():
-                links = response.get("links", {}) if isinstance(response, dict) else {}
-                found += sum(1 for link in links.values() if link.get("operationId") in allowed)
-    return found
+    return sum(1 for link in catalog(api).links() if link.source in allowed and link.target in allowed)
 
 
 def _fuzz_phases(
@@ -145,13 +135,38 @@ def _whole_run(results: Results) -> Iterator[None]:
         results.fault("run", error)
 
 
-def _spec_schema(api: ApiName, base_url: str) -> BaseSchema:
+def _spec_schema(api: ApiName, base_url: str) -> schemathesis.BaseSchema:
     config = schemathesis.Config.from_dict({"base-url": base_url})
     return schemathesis.openapi.from_dict(copy.deepcopy(dict(load_document(api))), config=config)
 
 
 # Rough request budgets for the scenario checks, per operation (measured on the embedded mocks).
 SCENARIO_REQUESTS_PER_OPERATION = {"connector": 45, "reverse": 4}
+
+
+def _client_and_progress(
+    api: ApiName,
+    options: CommonOptions,
+    allow_writes: bool,
+    secrets: Secrets,
+    pacer: Pacer,
+    results: Results,
+    **client: Any,
+) -> tuple[ApiClient, Progress]:
+    """The run's client on the spec of ``api``, and the progress display it tells of each request."""
+    api_client = ApiClient(
+        base_url=options.base_url,
+        schema=_spec_schema(api, options.base_url),
+        secrets=secrets,
+        pacer=pacer,
+        results=results,
+        timeout=options.timeout,
+        **client,
+    )
+    fuzzed = len(catalog(api).operations) if allow_writes else len(read_operations(api))
+    progress = _progress(options, results, pacer, api, fuzzed)
+    api_client.observers.append(lambda exchange: progress.operation(exchange.operation.operation_id))
+    return api_client, progress
 
 
 def _progress(
@@ -213,14 +228,8 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
         f"max-examples {options.max_examples}, phases {','.join(options.phases) or 'none'}, "
         f"pacing {_rate_text(options.rate_limit)}",
     ]
-    client = ApiClient(
-        base_url=options.base_url,
-        schema=_spec_schema("connector", options.base_url),
-        secrets=secrets,
-        pacer=pacer,
-        results=results,
-        check_request_id=True,
-        timeout=options.timeout,
+    client, progress = _client_and_progress(
+        "connector", options, options.allow_writes, secrets, pacer, results, check_request_id=True
     )
     client.observers.append(
         lambda exchange: ledger.observe(exchange.operation, exchange.status, exchange.body, exchange.json())
@@ -228,35 +237,28 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
     scenarios = ConnectorScenarios(
         client, credentials, results, ledger, options.allow_writes, values=options.values
     )
-    read_ops = read_operations("connector")
-    fuzzed = len(catalog("connector").operations) if options.allow_writes else len(read_ops)
-    progress = _progress(options, results, pacer, "connector", fuzzed)
-    client.observers.append(lambda exchange: progress.operation(exchange.operation.operation_id))
-    with client, progress:
-        _preflight(_preflight_connector, scenarios, results)
-        try:
-            with _whole_run(results):
-                progress.stage("scenarios")
-                scenarios.run()
-                probed = _fuzz_connector(
-                    options, scenarios, secrets, pacer, credentials, report_dir, progress
-                )
-                progress.stage("body-token probes")
-                with results.guard("ignored_body_auth"):
-                    scenarios.probe_remaining_auth(probed)
-                if options.probe_rate_limit and options.rate_limit is not None:
-                    progress.stage("rate limit")
-                    with results.guard("rate_limit"):
-                        scenarios.check_rate_limit(options.rate_limit)
-                else:
-                    results.skip(
-                        "rate_limit",
-                        "needs --probe-rate-limit (it bursts past the limit: only against a server you own)",
-                    )
-        finally:
-            if ledger.created:
-                progress.stage("clean-up")
-            _clean_up(scenarios, results, ledger)
+
+    def after_scenarios() -> None:
+        probed = _fuzz_connector(options, scenarios, secrets, pacer, credentials, report_dir, progress)
+        progress.stage("body-token probes")
+        with results.guard("ignored_body_auth"):
+            probe_remaining_auth(scenarios, probed)
+        if options.probe_rate_limit and options.rate_limit is not None:
+            progress.stage("rate limit")
+            with results.guard("rate_limit"):
+                check_rate_limit(scenarios, options.rate_limit)
+        else:
+            results.skip(
+                "rate_limit",
+                "needs --probe-rate-limit (it bursts past the limit: only against a server you own)",
+            )
+
+    def clean_up() -> None:
+        if ledger.created:
+            progress.stage("clean-up")
+        _clean_up(scenarios, results, ledger)
+
+    _run_stages(client, progress, results, _preflight_connector, scenarios, after_scenarios, clean_up)
     return _finish(results, secrets, report_dir, header, out, progress)
 
 
@@ -312,7 +314,7 @@ def _fuzz_connector(
         scenarios.results,
         prepare_body=lambda _op, body: credentials.apply(body),
         on_response=ledger.observe_raw,
-        probe_body_auth=scenarios.probe_body_auth,
+        probe_body_auth=functools.partial(probe_body_auth, scenarios),
         check_request_id=True,
         may_create=lambda: not ledger.exhausted,
         progress=progress,
@@ -334,7 +336,7 @@ def _clean_up(scenarios: ConnectorScenarios, results: Results, ledger: Ledger) -
     """Delete what the run created (always, even after a failure); count it for the summary."""
     if ledger.created:
         try:
-            results.leftovers += scenarios.cleanup()
+            results.leftovers += cleanup(scenarios)
         except Exception as error:
             results.errors.append(f"clean-up failed: {type(error).__name__}: {error}")
             results.leftovers += [f"{name}: {len(items)} records" for name, items in ledger.created.items()]
@@ -342,6 +344,28 @@ def _clean_up(scenarios: ConnectorScenarios, results: Results, ledger: Ledger) -
         results.writes.created = ledger.spent
         results.writes.deleted = ledger.removed()
         results.writes.left = results.writes.created - results.writes.deleted
+
+
+def _run_stages(
+    client: ApiClient,
+    progress: Progress,
+    results: Results,
+    preflight: Callable[[Any], None],
+    scenarios: ConnectorScenarios | ReverseScenarios,
+    after_scenarios: Callable[[], None],
+    finally_: Callable[[], None],
+) -> None:
+    """Preflight, then the scenarios and what follows them as one run (``_whole_run``); ``finally_``
+    (clean-up, restoring links) runs whatever happened."""
+    with client, progress:
+        _preflight(preflight, scenarios, results)
+        try:
+            with _whole_run(results):
+                progress.stage("scenarios")
+                scenarios.run()
+                after_scenarios()
+        finally:
+            finally_()
 
 
 def _preflight(check: Callable[[Any], None], scenarios: Any, results: Results) -> None:
@@ -395,14 +419,8 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
         f"membership id(s), seed {options.seed}, max-examples {options.max_examples}, "
         f"phases {','.join(options.phases) or 'none'}, pacing {_rate_text(options.rate_limit)}",
     ]
-    client = ApiClient(
-        base_url=options.base_url,
-        schema=_spec_schema("reverse", options.base_url),
-        secrets=secrets,
-        pacer=pacer,
-        results=results,
-        bearer=options.tokens[0],
-        timeout=options.timeout,
+    client, progress = _client_and_progress(
+        "reverse", options, options.allow_writes, secrets, pacer, results, bearer=options.tokens[0]
     )
     scenarios = ReverseScenarios(
         client,
@@ -413,19 +431,20 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
         options.customer_id or str(uuid.UUID(int=options.seed + 1, version=4)),
         allow_writes=options.allow_writes,
     )
-    fuzzed = len(catalog("reverse").operations) if options.allow_writes else len(read_operations("reverse"))
-    progress = _progress(options, results, pacer, "reverse", fuzzed)
-    client.observers.append(lambda exchange: progress.operation(exchange.operation.operation_id))
-    with client, progress:
-        _preflight(_preflight_reverse, scenarios, results)
-        try:
-            with _whole_run(results):
-                progress.stage("scenarios")
-                scenarios.run()
-                _fuzz_reverse(options, scenarios, secrets, pacer, report_dir, progress)
-        finally:
-            with results.guard("link_unlink"):
-                scenarios.restore()
+
+    def restore() -> None:
+        with results.guard("link_unlink"):
+            scenarios.restore()
+
+    _run_stages(
+        client,
+        progress,
+        results,
+        _preflight_reverse,
+        scenarios,
+        lambda: _fuzz_reverse(options, scenarios, secrets, pacer, report_dir, progress),
+        restore,
+    )
     return _finish(results, secrets, report_dir, header, out, progress)
 
 

@@ -22,17 +22,19 @@ import traceback
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from mews_loyalty._window import parse_rate
-from mews_loyalty.contract._fuzz import DEFAULT_RECORDINGS, PHASES, RECORDINGS
+from mews_loyalty.contract._fuzz import PHASES
+from mews_loyalty.contract._fuzz_events import DEFAULT_RECORDINGS, RECORDINGS
 from mews_loyalty.contract._results import Results
 from mews_loyalty.contract._run import (
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_MAX_WRITES,
     DEFAULT_REPORT_DIR,
     DEFAULT_SEED,
+    CommonOptions,
     ConnectorOptions,
     ReverseOptions,
     UsageError,
@@ -40,6 +42,8 @@ from mews_loyalty.contract._run import (
     verify_reverse,
 )
 from mews_loyalty.contract._secrets import MIN_SECRET_LENGTH
+
+OptionsT = TypeVar("OptionsT", bound=CommonOptions)
 
 OK, NOT_CONFORMING, USAGE = 0, 1, 2
 
@@ -117,6 +121,15 @@ def _pair(text: str) -> tuple[str, str]:
     return name, value
 
 
+def _parser(api: str, server: str, rate_default: str) -> argparse.ArgumentParser:
+    """The parser of one subcommand, with the options both share."""
+    parser = argparse.ArgumentParser(
+        prog=f"mews-loyalty contract {api}", description=f"Verify that {server} honours the contract."
+    )
+    _common(parser, rate_default)
+    return parser
+
+
 def _common(parser: argparse.ArgumentParser, rate_default: str) -> None:
     parser.add_argument("--base-url", required=True, type=_base_url, help="the server to verify")
     parser.add_argument(
@@ -173,11 +186,7 @@ def _common(parser: argparse.ArgumentParser, rate_default: str) -> None:
 
 
 def _connector_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mews-loyalty contract connector",
-        description="Verify that a Connector API server (loyalty operations) honours the contract.",
-    )
-    _common(parser, "200/30")
+    parser = _parser("connector", "a Connector API server (loyalty operations)", "200/30")
     parser.add_argument(
         "--client-token", default=os.environ.get("MEWS_CLIENT_TOKEN"), help="(or MEWS_CLIENT_TOKEN)"
     )
@@ -214,11 +223,7 @@ def _connector_parser() -> argparse.ArgumentParser:
 
 
 def _reverse_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mews-loyalty contract reverse",
-        description="Verify that a Loyalty Reverse API provider honours the contract.",
-    )
-    _common(parser, "off")
+    parser = _parser("reverse", "a Loyalty Reverse API provider", "off")
     parser.add_argument(
         "--token",
         action="append",
@@ -275,50 +280,61 @@ def _common_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def connector_main(argv: list[str]) -> int:
-    parser = _connector_parser()
-    args = _parse(parser, argv)
-    if isinstance(args, int):
-        return args
-    try:
-        options = ConnectorOptions(
-            **_common_kwargs(args),
-            client_token=_check_token(parser, "--client-token", args.client_token),
-            access_token=_check_token(parser, "--access-token", args.access_token),
-            allow_writes=args.allow_writes,
-            probe_rate_limit=args.probe_rate_limit,
-            values=dict(args.value),
-            max_writes=args.max_writes,
-        )
-        if args.client:
-            options.client = args.client
-        if args.probe_rate_limit and args.rate_limit is None:
-            parser.error("--probe-rate-limit needs --rate-limit N/SECONDS (the server's limit)")
-    except SystemExit as exit_:
-        return USAGE if exit_.code else OK
-    return _verify("connector", lambda: verify_connector(options), args.debug)
+    return _main("connector", _connector_parser(), argv, _connector_options, verify_connector)
+
+
+def _connector_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ConnectorOptions:
+    options = ConnectorOptions(
+        **_common_kwargs(args),
+        client_token=_check_token(parser, "--client-token", args.client_token),
+        access_token=_check_token(parser, "--access-token", args.access_token),
+        allow_writes=args.allow_writes,
+        probe_rate_limit=args.probe_rate_limit,
+        values=dict(args.value),
+        max_writes=args.max_writes,
+    )
+    if args.client:
+        options.client = args.client
+    if args.probe_rate_limit and args.rate_limit is None:
+        parser.error("--probe-rate-limit needs --rate-limit N/SECONDS (the server's limit)")
+    return options
 
 
 def reverse_main(argv: list[str]) -> int:
-    parser = _reverse_parser()
+    return _main("reverse", _reverse_parser(), argv, _reverse_options, verify_reverse)
+
+
+def _reverse_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ReverseOptions:
+    environment = [t.strip() for t in os.environ.get("MEWS_REVERSE_TOKENS", "").split(",") if t.strip()]
+    tokens = [_check_token(parser, "--token", token) for token in (args.token or environment)]
+    if not tokens:
+        parser.error("give at least one --token (or set MEWS_REVERSE_TOKENS)")
+    return ReverseOptions(
+        **_common_kwargs(args),
+        tokens=tokens,
+        enterprise_id=args.enterprise_id,
+        membership_ids=args.membership_id,
+        customer_id=args.customer_id,
+        allow_writes=args.allow_writes,
+    )
+
+
+def _main(
+    api: str,
+    parser: argparse.ArgumentParser,
+    argv: list[str],
+    options_of: Callable[[argparse.ArgumentParser, argparse.Namespace], OptionsT],
+    verify: Callable[[OptionsT], Results],
+) -> int:
+    """Parse ``argv`` into options (a usage error exits 2, ``--help`` 0), then verify."""
     args = _parse(parser, argv)
     if isinstance(args, int):
         return args
     try:
-        environment = [t.strip() for t in os.environ.get("MEWS_REVERSE_TOKENS", "").split(",") if t.strip()]
-        tokens = [_check_token(parser, "--token", token) for token in (args.token or environment)]
-        if not tokens:
-            parser.error("give at least one --token (or set MEWS_REVERSE_TOKENS)")
-        options = ReverseOptions(
-            **_common_kwargs(args),
-            tokens=tokens,
-            enterprise_id=args.enterprise_id,
-            membership_ids=args.membership_id,
-            customer_id=args.customer_id,
-            allow_writes=args.allow_writes,
-        )
+        options = options_of(parser, args)
     except SystemExit as exit_:
         return USAGE if exit_.code else OK
-    return _verify("reverse", lambda: verify_reverse(options), args.debug)
+    return _verify(api, lambda: verify(options), args.debug)
 
 
 def _verify(api: str, run: Callable[[], Results], debug: bool) -> int:

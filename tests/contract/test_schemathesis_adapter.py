@@ -1,0 +1,139 @@
+"""The schemathesis adapter: every internal the suite uses is checked, and a mismatch fails loudly."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import tomllib
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from mews_loyalty.contract import _schemathesis as adapter
+from mews_loyalty.contract._schemathesis import (
+    NEEDS,
+    SUPPORTED,
+    IncompatibleSchemathesis,
+    ensure_compatible,
+    problems,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_installed_schemathesis_has_every_piece_the_suite_uses():
+    assert problems() == []
+    ensure_compatible()
+
+
+def test_the_supported_range_is_the_one_pyproject_pins():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    pins = [
+        requirement
+        for requirements in project["project"]["optional-dependencies"].values()
+        for requirement in requirements
+        if requirement.startswith("schemathesis")
+    ]
+    assert pins
+    assert set(pins) == {f"schemathesis{SUPPORTED}"}
+
+
+def test_no_module_of_the_suite_imports_schemathesis_internals_but_the_adapter():
+    # Only the documented API (``import schemathesis``) elsewhere; internals go through the adapter.
+    package = ROOT / "src" / "mews_loyalty" / "contract"
+    offenders = [
+        f"{path.name}: {line.strip()}"
+        for path in sorted(package.glob("*.py"))
+        if path.name != "_schemathesis.py"
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.startswith("from schemathesis")
+        or (line.startswith("import schemathesis.") and " as " not in line)
+    ]
+    assert offenders == []
+
+
+def _without(module_name: str, attribute: str) -> Any:
+    """An import function whose ``module_name`` lacks ``attribute`` (as a newer schemathesis might)."""
+
+    def load(name: str) -> Any:
+        module = importlib.import_module(name)
+        if name != module_name:
+            return module
+        return SimpleNamespace(**{k: v for k, v in vars(module).items() if k != attribute})
+
+    return load
+
+
+@pytest.mark.parametrize(
+    ("module_name", "attribute", "expected"),
+    [
+        (
+            "schemathesis.cli.loaders",
+            "into_event_stream",
+            "schemathesis.cli.loaders.into_event_stream is missing",
+        ),
+        ("schemathesis.engine", "events", "schemathesis.engine.events is missing"),
+    ],
+)
+def test_a_schemathesis_without_a_piece_fails_with_one_clear_error(module_name, attribute, expected):
+    with pytest.raises(IncompatibleSchemathesis) as raised:
+        ensure_compatible(load=_without(module_name, attribute), installed="4.40.0")
+    message = str(raised.value)
+    assert expected in message
+    assert "schemathesis 4.40.0 is installed" in message
+    assert f"schemathesis{SUPPORTED}" in message
+    assert raised.value.problems == [expected]
+
+
+def test_a_module_that_is_gone_is_reported_not_raised():
+    def load(name: str) -> Any:
+        if name == "schemathesis.engine.recorder":
+            raise ModuleNotFoundError(name)
+        return importlib.import_module(name)
+
+    with pytest.raises(
+        IncompatibleSchemathesis, match=re.escape("schemathesis.engine.recorder.ScenarioRecorder is missing")
+    ):
+        ensure_compatible(load=load, installed="5.0.0")
+
+
+def test_a_changed_field_or_parameter_is_caught():
+    # The same names with another shape: a recorder without ``interactions``, a loader that renamed a parameter.
+    class Recorder:
+        label: str
+        cases: dict[str, Any]
+        checks: dict[str, Any]
+
+    def into_event_stream(*, location: str, config: Any, filters: Any, engine_callback: Any) -> None: ...
+
+    fakes = {
+        "schemathesis.engine.recorder": SimpleNamespace(ScenarioRecorder=Recorder),
+        "schemathesis.cli.loaders": SimpleNamespace(into_event_stream=into_event_stream),
+    }
+    found = problems(load=lambda name: fakes.get(name) or importlib.import_module(name))
+    assert found == [
+        "schemathesis.cli.loaders.into_event_stream takes no parameter filter_set",
+        "schemathesis.engine.recorder.ScenarioRecorder has no interactions",
+    ]
+
+
+def test_every_internal_the_adapter_hands_out_is_one_it_checks():
+    own = {"SUPPORTED", "IncompatibleSchemathesis", "ensure_compatible", "problems"}
+    # (and the events module's classes the suite reads, checked as members of ``events``)
+    top_level = {need.name for need in NEEDS if need.module != "schemathesis.engine.events"}
+    assert set(adapter.__all__) - own == top_level
+
+
+def test_the_command_reports_an_incompatible_schemathesis_in_one_line(monkeypatch, capsys):
+    from mews_loyalty import _cli
+
+    def incompatible(name: str) -> Any:
+        raise IncompatibleSchemathesis("9.0.0", ["schemathesis.cli.loaders.into_event_stream is missing"])
+
+    monkeypatch.setattr(_cli.importlib, "import_module", incompatible)
+    assert _cli.main(["contract", "connector", "--base-url", "http://127.0.0.1:9"]) == 2
+    error = capsys.readouterr().err
+    assert "schemathesis 9.0.0 is installed" in error
+    assert f"pip install 'schemathesis{SUPPORTED}'" in error
