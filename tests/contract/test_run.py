@@ -12,8 +12,7 @@ import httpx
 import pytest
 
 from mews_loyalty._cli import main as mews_loyalty_main
-from mews_loyalty.contract import _resources, _run, _scenarios
-from mews_loyalty.contract._pacing import Pacer
+from mews_loyalty.contract import _resources, _scenarios
 from mews_loyalty.contract._reverse import link_operation
 from mews_loyalty.contract._run import (
     ConnectorOptions,
@@ -26,7 +25,7 @@ from mews_loyalty.contract.cli import connector_main, reverse_main
 from mews_loyalty.mock._server import serve_in_thread
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN, ConnectorMockConfig, create_app
 from tests.contract._proxy import Answer, Flow, MutatingProxy, Mutation
-from tests.contract.conftest import REVERSE_TOKENS, SEED, run_connector
+from tests.contract.conftest import REVERSE_TOKENS, SEED, VirtualTime, run_connector
 
 SCHEMATHESIS_REPORTS = ("junit.xml", "requests.har", "html/index.html")
 RECORDINGS_ON_REQUEST = {"vcr": "cassette.yaml", "ndjson": "events.ndjson"}
@@ -136,27 +135,12 @@ def test_read_only_run_sends_no_writes(connector_mock: str, tmp_path: Path) -> N
     assert {n.check for n in results.not_run} >= {"update_semantics", "soft_delete", "rate_limit"}
 
 
-class RunTime:
-    """The run's clock, shared with the mock: it moves only when the pacer waits, so a request
-    arrives at the moment it left and the mock counts exactly what the pacing allowed."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def test_pacing_keeps_a_rate_limited_server_happy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pacing_keeps_a_rate_limited_server_happy(tmp_path: Path, virtual_time: VirtualTime) -> None:
     # Never exceed the server's limit: against a mock enforcing 40 requests per second, a paced run
     # (scenarios and fuzzing) must not see a single 429. Mock and pacer share one injected clock, so
     # the outcome does not depend on how fast the machine is (latency jitter is test_units' part).
     statuses: list[int] = []
-    time = RunTime()
-    monkeypatch.setattr(_run, "Pacer", lambda rate: Pacer(rate, clock=time.clock, sleep=time.sleep))
+    time = virtual_time
 
     def record(flow: Flow, op: object, answer: Answer) -> Answer:
         statuses.append(answer.status)

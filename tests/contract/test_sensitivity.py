@@ -14,7 +14,7 @@ from mews_loyalty.contract._results import Results
 from mews_loyalty.mock._server import serve_in_thread
 from tests.contract._mutants import connector_mutants, rate_limit_mutants, reverse_mutants
 from tests.contract._proxy import IDENTITY, MutatingProxy, Mutation
-from tests.contract.conftest import REVERSE_TOKENS, SCALED_RATE, run_connector, run_reverse
+from tests.contract.conftest import REVERSE_TOKENS, SCALED_RATE, VirtualTime, run_connector, run_reverse
 
 
 def assert_caught(results: Results, mutation: Mutation) -> None:
@@ -51,12 +51,16 @@ def test_connector_mutant_is_caught(connector_mock: str, tmp_path: Path, mutatio
     assert_caught(results, mutation)
 
 
-def test_rate_limited_identity_passes(limited_connector_mock: str, tmp_path: Path) -> None:
+def test_rate_limited_identity_passes(
+    limited_connector_mock: str, tmp_path: Path, virtual_time: VirtualTime
+) -> None:
     # The deliberate 429 against a server that keeps the rule: Retry-After present, honoured, success.
+    # The burst leaves at one virtual instant, so the 429's Retry-After is the whole window.
     with serve_in_thread(MutatingProxy(limited_connector_mock, IDENTITY["connector"])) as url:
         results = run_connector(url, tmp_path, phases=(), rate=SCALED_RATE, probe=True)
     assert_passes(results, "connector")
     assert dict(results.by_check("rate_limit")), "the rate limit check did not run"
+    assert virtual_time.now - 1000.0 >= SCALED_RATE[1] - 1, "the probe did not wait out Retry-After"
 
 
 @pytest.mark.parametrize("mutation", rate_limit_mutants(), ids=lambda m: m.name)

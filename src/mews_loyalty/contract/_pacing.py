@@ -46,6 +46,14 @@ class Pacer:
         self.waited = 0.0  # seconds spent waiting, for the summary
         self.rate_limited = 0  # 429 responses seen
 
+    def now(self) -> float:
+        """The run's clock (monotonic seconds; injected in tests, with the server's, to take speed out)."""
+        return self._clock()
+
+    def pause(self, seconds: float) -> None:
+        """Wait ``seconds`` on the run's clock (a probe waiting out a Retry-After)."""
+        self._sleep(seconds)
+
     @property
     def paced(self) -> tuple[int, float] | None:
         """The window actually kept, (requests, seconds): the server's, with the SDK's safety margin."""

@@ -69,8 +69,9 @@ class ConnectorScenarios(ConnectorRecords):
             with self.results.guard("interval_limit"):
                 op = resource.get_all
                 for name, months in op.max_interval_months.items():
-                    inside = {"StartUtc": _iso(now - timedelta(days=28 * months - 2)), "EndUtc": _iso(now)}
-                    over = {"StartUtc": _iso(now - timedelta(days=31 * months + 3)), "EndUtc": _iso(now)}
+                    ends = op.intervals[name]
+                    inside = {ends.start: _iso(now - timedelta(days=28 * months - 2)), ends.end: _iso(now)}
+                    over = {ends.start: _iso(now - timedelta(days=31 * months + 3)), ends.end: _iso(now)}
                     base = {**self.list_body(resource), PAGING_FIELD: {"Count": 1}}
                     ok = self.call(op, **base, **{name: inside})
                     self.results.expect(

@@ -55,30 +55,26 @@ def _base_url(text: str) -> str:
     return text.rstrip("/")
 
 
-def _phases(text: str) -> tuple[str, ...]:
-    chosen = tuple(p.strip() for p in text.split(",") if p.strip())
-    unknown = [p for p in chosen if p not in PHASES]
-    if unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown phases {unknown}; choose from {','.join(PHASES)} (or 'none')"
-        )
-    return chosen
+def _subset(what: str, allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
+    """An argument type: comma-separated names out of ``allowed`` (each once, in the order given), or
+    'none' for none of them."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        if text.strip().lower() == "none":
+            return ()
+        chosen = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+        unknown = [name for name in chosen if name not in allowed]
+        if unknown:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {unknown}; choose from {','.join(allowed)} (or 'none')"
+            )
+        return chosen
+
+    return parse
 
 
-def _recordings(text: str) -> tuple[str, ...]:
-    if text.strip().lower() == "none":
-        return ()
-    chosen = tuple(dict.fromkeys(r.strip() for r in text.split(",") if r.strip()))
-    unknown = [r for r in chosen if r not in RECORDINGS]
-    if unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown recordings {unknown}; choose from {','.join(RECORDINGS)} (or 'none')"
-        )
-    return chosen
-
-
-def _phases_or_none(text: str) -> tuple[str, ...]:
-    return () if text.strip().lower() == "none" else _phases(text)
+_phases_or_none = _subset("phases", PHASES)
+_recordings = _subset("recordings", RECORDINGS)
 
 
 def _rate(text: str) -> tuple[int, float] | None:
