@@ -123,16 +123,6 @@ class Collector:
         return curl_line(self.secrets, request.method, request.uri, headers, request.body)
 
 
-def _mask_value(secrets: Secrets, value: Any) -> Any:
-    if isinstance(value, str):
-        return secrets.mask(value)
-    if isinstance(value, dict):
-        return {key: _mask_value(secrets, item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_mask_value(secrets, item) for item in value]
-    return value
-
-
 def mask_recorder(secrets: Secrets, recorder: ScenarioRecorder) -> None:
     """Replace tokens in everything a report writer reads from a finished scenario."""
     for interaction in recorder.interactions.values():
@@ -154,9 +144,9 @@ def mask_recorder(secrets: Secrets, recorder: ScenarioRecorder) -> None:
     for node in recorder.cases.values():
         case = node.value
         if case.body is not None:
-            case.body = _mask_value(secrets, case.body)
+            case.body = secrets.data(case.body)
         if case.headers:
-            case.headers = _mask_value(secrets, dict(case.headers))
+            case.headers = secrets.data(dict(case.headers))
     for checks in recorder.checks.values():
         for check in checks:
             info = check.failure_info
