@@ -133,7 +133,10 @@ def create_provider_app(
 
 
 def serve(app: Any, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
-    """Serve ``app`` with uvicorn until interrupted; prints ``mews-loyalty listening on http://HOST:PORT``."""
+    """Serve ``app`` with uvicorn until interrupted; prints ``mews-loyalty listening on http://HOST:PORT``.
+
+    Raises ``ServerStartError`` (an ``OSError``) when the address cannot be bound, the port in use say.
+    """
     from mews_loyalty.mock._server import run_server
 
     run_server(app, host, port)
