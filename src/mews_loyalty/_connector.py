@@ -30,8 +30,8 @@ from mews_loyalty._http import (
     AsyncClient,
     AsyncSleep,
     BlockingClient,
+    ClientOptions,
     Clock,
-    SendSettings,
     Sleep,
     asyncio_sleep,
     sdk_version,
@@ -43,7 +43,7 @@ from mews_loyalty._operations import (
     ResourceAccessors,
     resource_accessors,
 )
-from mews_loyalty._pacing import DEFAULT_RATE_LIMIT, RateLimit, SharedRateLimit, shared_pacer
+from mews_loyalty._pacing import DEFAULT_RATE_LIMIT, RateLimit, SharedRateLimit
 from mews_loyalty._redaction import Redactor, Secret
 from mews_loyalty._retry import DEFAULT_MAX_RETRIES
 from mews_loyalty._spec import Operation, catalog
@@ -124,42 +124,10 @@ def _required(value: str | None, name: str, variable: str, environ: Mapping[str,
 
 
 class _ConnectorClientBase(ResourceAccessors):
-    def __init__(
-        self,
-        *,
-        client_token: str | None,
-        access_token: str | None,
-        client: str | None,
-        environment: Environment | None,
-        base_url: str | None,
-        language_code: str | None,
-        culture_code: str | None,
-        max_retries: int,
-        rate_limit: RateLimit | SharedRateLimit | None,
-        clock: Clock,
-        rng: random.Random | None,
-    ) -> None:
-        self._settings = ConnectorSettings.resolve(
-            client_token=client_token,
-            access_token=access_token,
-            client=client,
-            environment=environment,
-            base_url=base_url,
-            language_code=language_code,
-            culture_code=culture_code,
-            environ=os.environ,
-        )
-        self._redactor = Redactor((self._settings.client_token, self._settings.access_token))
-        pacer = None
-        if rate_limit is not None:
-            pacer = shared_pacer(self._settings.access_token.reveal(), rate_limit, clock=clock)
-        self._send_settings = SendSettings(
-            max_retries=max_retries,
-            pacer=pacer,
-            clock=clock,
-            rng=rng or random.Random(),  # noqa: S311 - backoff jitter, not cryptography
-            redactor=self._redactor,
-        )
+    def __init__(self, settings: ConnectorSettings, options: ClientOptions[Any, Any, Any]) -> None:
+        self._settings = settings
+        self._redactor = Redactor((settings.client_token, settings.access_token))
+        self._send_settings = options.send_settings(settings.access_token.reveal(), self._redactor)
 
     @property
     def base_url(self) -> str:
@@ -214,7 +182,8 @@ class ConnectorClient(BlockingClient, _ConnectorClientBase, ConnectorResources):
         clock: Clock = time.time,
         rng: random.Random | None = None,
     ) -> None:
-        super().__init__(
+        options = ClientOptions(max_retries, rate_limit, timeout, transport, http_client, sleep, clock, rng)
+        settings = ConnectorSettings.resolve(
             client_token=client_token,
             access_token=access_token,
             client=client,
@@ -222,20 +191,11 @@ class ConnectorClient(BlockingClient, _ConnectorClientBase, ConnectorResources):
             base_url=base_url,
             language_code=language_code,
             culture_code=culture_code,
-            max_retries=max_retries,
-            rate_limit=rate_limit,
-            clock=clock,
-            rng=rng,
+            environ=os.environ,
         )
-        sender = self._open_sender(
-            self._send_settings,
-            http_client,
-            transport=transport,
-            timeout=timeout,
-            http_args=self._http_args,
-            sleep=sleep,
-        )
-        runner = OperationRunner(sender, self._settings.envelope, self._redactor)
+        super().__init__(settings, options)
+        sender = self._open_sender(options, self._http_args)
+        runner = OperationRunner(sender, settings.envelope, self._redactor)
         self._install_resources(resource_accessors(self._catalog_resources(), runner, RESOURCE_CLASSES))
 
 
@@ -261,7 +221,8 @@ class AsyncConnectorClient(AsyncClient, _ConnectorClientBase, AsyncConnectorReso
         clock: Clock = time.time,
         rng: random.Random | None = None,
     ) -> None:
-        super().__init__(
+        options = ClientOptions(max_retries, rate_limit, timeout, transport, http_client, sleep, clock, rng)
+        settings = ConnectorSettings.resolve(
             client_token=client_token,
             access_token=access_token,
             client=client,
@@ -269,18 +230,9 @@ class AsyncConnectorClient(AsyncClient, _ConnectorClientBase, AsyncConnectorReso
             base_url=base_url,
             language_code=language_code,
             culture_code=culture_code,
-            max_retries=max_retries,
-            rate_limit=rate_limit,
-            clock=clock,
-            rng=rng,
+            environ=os.environ,
         )
-        sender = self._open_sender(
-            self._send_settings,
-            http_client,
-            transport=transport,
-            timeout=timeout,
-            http_args=self._http_args,
-            sleep=sleep,
-        )
-        runner = AsyncOperationRunner(sender, self._settings.envelope, self._redactor)
+        super().__init__(settings, options)
+        sender = self._open_sender(options, self._http_args)
+        runner = AsyncOperationRunner(sender, settings.envelope, self._redactor)
         self._install_resources(resource_accessors(self._catalog_resources(), runner, ASYNC_RESOURCE_CLASSES))

@@ -16,7 +16,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import httpx
 
@@ -25,7 +25,7 @@ from mews_loyalty._errors import (
     MewsConnectionError,
     error_from_response,
 )
-from mews_loyalty._pacing import Pacer
+from mews_loyalty._pacing import Pacer, RateLimit, SharedRateLimit, shared_pacer
 from mews_loyalty._redaction import Redactor
 from mews_loyalty._retry import NOT_SENT_ERRORS, retry_after_seconds, wait_before_retry
 from mews_loyalty._spec import Operation
@@ -120,6 +120,47 @@ class SendSettings:
     def __post_init__(self) -> None:
         if self.max_retries < 0:
             raise ValueError(f"max_retries must be 0 or more, got {self.max_retries}")
+
+
+# What tells a blocking client's options from an async one's: its transport, httpx client and sleep.
+TransportT = TypeVar("TransportT")
+HttpT = TypeVar("HttpT")
+SleepT = TypeVar("SleepT")
+
+
+@dataclass(frozen=True)
+class ClientOptions(Generic[TransportT, HttpT, SleepT]):
+    """The keywords every client's constructor ends with, in this order: how it sends, not what to.
+
+    Each client spells them out in its own signature (what users and type checkers see) and hands
+    them on as one of these, positionally; ``tests/runtime/test_client_options.py`` holds the four
+    signatures' last keywords equal to these fields, name by name.
+    """
+
+    max_retries: int
+    rate_limit: RateLimit | SharedRateLimit | None
+    timeout: float | httpx.Timeout
+    transport: TransportT | None
+    http_client: HttpT | None
+    sleep: SleepT
+    clock: Clock
+    rng: random.Random | None
+
+    def send_settings(
+        self, token: str, redactor: Redactor, secret_headers: HeaderSource = _no_headers
+    ) -> SendSettings:
+        """The senders' settings, paced per ``token`` (the one whose limit the server counts)."""
+        pacer = None
+        if self.rate_limit is not None:
+            pacer = shared_pacer(token, self.rate_limit, clock=self.clock)
+        return SendSettings(
+            max_retries=self.max_retries,
+            pacer=pacer,
+            clock=self.clock,
+            rng=self.rng or random.Random(),  # noqa: S311 - backoff jitter, not cryptography
+            redactor=redactor,
+            secret_headers=secret_headers,
+        )
 
 
 class _SenderBase:
@@ -309,21 +350,19 @@ class BlockingClient:
     """What every blocking client shares about its Sender: opening it, ``close()`` and ``with``."""
 
     _sender: Sender
+    _send_settings: SendSettings
 
     def _open_sender(
-        self,
-        settings: SendSettings,
-        http_client: httpx.Client | None,
-        *,
-        transport: httpx.BaseTransport | None,
-        timeout: float | httpx.Timeout,
-        http_args: HttpArgs,
-        sleep: Sleep,
+        self, options: ClientOptions[httpx.BaseTransport, httpx.Client, Sleep], http_args: HttpArgs
     ) -> Sender:
         http, borrowed = open_http(
-            httpx.Client, http_client, transport=transport, timeout=timeout, http_args=http_args
+            httpx.Client,
+            options.http_client,
+            transport=options.transport,
+            timeout=options.timeout,
+            http_args=http_args,
         )
-        self._sender = Sender(http, settings, sleep=sleep, borrowed=borrowed)
+        self._sender = Sender(http, self._send_settings, sleep=options.sleep, borrowed=borrowed)
         return self._sender
 
     def close(self) -> None:
@@ -342,21 +381,21 @@ class AsyncClient:
     """The async twin of ``BlockingClient``: ``aclose()`` and ``async with``."""
 
     _sender: AsyncSender
+    _send_settings: SendSettings
 
     def _open_sender(
         self,
-        settings: SendSettings,
-        http_client: httpx.AsyncClient | None,
-        *,
-        transport: httpx.AsyncBaseTransport | None,
-        timeout: float | httpx.Timeout,
+        options: ClientOptions[httpx.AsyncBaseTransport, httpx.AsyncClient, AsyncSleep],
         http_args: HttpArgs,
-        sleep: AsyncSleep,
     ) -> AsyncSender:
         http, borrowed = open_http(
-            httpx.AsyncClient, http_client, transport=transport, timeout=timeout, http_args=http_args
+            httpx.AsyncClient,
+            options.http_client,
+            transport=options.transport,
+            timeout=options.timeout,
+            http_args=http_args,
         )
-        self._sender = AsyncSender(http, settings, sleep=sleep, borrowed=borrowed)
+        self._sender = AsyncSender(http, self._send_settings, sleep=options.sleep, borrowed=borrowed)
         return self._sender
 
     async def aclose(self) -> None:

@@ -40,8 +40,8 @@ from mews_loyalty._http import (
     AsyncClient,
     AsyncSleep,
     BlockingClient,
+    ClientOptions,
     Clock,
-    SendSettings,
     Sleep,
     asyncio_sleep,
     user_agent,
@@ -52,7 +52,7 @@ from mews_loyalty._operations import (
     ResourceAccessors,
     resource_accessors,
 )
-from mews_loyalty._pacing import RateLimit, SharedRateLimit, shared_pacer
+from mews_loyalty._pacing import RateLimit, SharedRateLimit
 from mews_loyalty._redaction import Redactor, Secret
 from mews_loyalty._retry import DEFAULT_MAX_RETRIES
 from mews_loyalty._spec import Operation, catalog
@@ -64,15 +64,7 @@ def _no_envelope() -> Mapping[str, Any]:
 
 class _ReverseClientBase(ResourceAccessors):
     def __init__(
-        self,
-        *,
-        base_url: str,
-        token: str,
-        accept_language: str | None,
-        max_retries: int,
-        rate_limit: RateLimit | SharedRateLimit | None,
-        clock: Clock,
-        rng: random.Random | None,
+        self, base_url: str, token: str, accept_language: str | None, options: ClientOptions[Any, Any, Any]
     ) -> None:
         if not base_url:
             raise ValueError("base_url is required: the provider's Reverse API root")
@@ -82,15 +74,7 @@ class _ReverseClientBase(ResourceAccessors):
         self._token = Secret(token)
         self._accept_language = accept_language
         self._redactor = Redactor((self._token,))
-        pacer = shared_pacer(token, rate_limit, clock=clock) if rate_limit is not None else None
-        self._send_settings = SendSettings(
-            max_retries=max_retries,
-            pacer=pacer,
-            clock=clock,
-            rng=rng or random.Random(),  # noqa: S311 - backoff jitter, not cryptography
-            redactor=self._redactor,
-            secret_headers=self._authorization,
-        )
+        self._send_settings = options.send_settings(token, self._redactor, secret_headers=self._authorization)
         operations = catalog("reverse")
         self._list_op: Operation = operations.single("read", batched=True)
         self._link_op: Operation = operations.single("link")
@@ -154,24 +138,11 @@ class ReverseClient(BlockingClient, _ReverseClientBase, ReverseResources):
         clock: Clock = time.time,
         rng: random.Random | None = None,
     ) -> None:
-        super().__init__(
-            base_url=base_url,
-            token=token,
-            accept_language=accept_language,
-            max_retries=max_retries,
-            rate_limit=rate_limit,
-            clock=clock,
-            rng=rng,
+        options = ClientOptions(max_retries, rate_limit, timeout, transport, http_client, sleep, clock, rng)
+        super().__init__(base_url, token, accept_language, options)
+        self._runner = OperationRunner(
+            self._open_sender(options, self._http_args), _no_envelope, self._redactor
         )
-        sender = self._open_sender(
-            self._send_settings,
-            http_client,
-            transport=transport,
-            timeout=timeout,
-            http_args=self._http_args,
-            sleep=sleep,
-        )
-        self._runner = OperationRunner(sender, _no_envelope, self._redactor)
         classes = RESOURCE_CLASSES
         self._install_resources(resource_accessors(catalog("reverse").resources(), self._runner, classes))
 
@@ -196,9 +167,10 @@ class ReverseClient(BlockingClient, _ReverseClientBase, ReverseResources):
         provider_enterprise_id: str | None = None,
     ) -> LinkMembershipResponse:
         """Link a Mews customer to a membership (``isLinked: true``)."""
-        return self._set_link(
+        params = self._link_params(
             enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, True
         )
+        return self._set_link(params)
 
     def unlink(
         self,
@@ -209,21 +181,12 @@ class ReverseClient(BlockingClient, _ReverseClientBase, ReverseResources):
         provider_enterprise_id: str | None = None,
     ) -> LinkMembershipResponse:
         """Remove the link between a Mews customer and a membership (``isLinked: false``)."""
-        return self._set_link(
+        params = self._link_params(
             enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, False
         )
+        return self._set_link(params)
 
-    def _set_link(
-        self,
-        enterprise_id: UUID | str,
-        provider_membership_id: str,
-        customer_id: UUID | str,
-        provider_enterprise_id: str | None,
-        is_linked: bool,
-    ) -> LinkMembershipResponse:
-        params = self._link_params(
-            enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, is_linked
-        )
+    def _set_link(self, params: Mapping[str, Any]) -> LinkMembershipResponse:
         result: LinkMembershipResponse = self._runner.call(self._link_op, **params)
         return result
 
@@ -246,24 +209,11 @@ class AsyncReverseClient(AsyncClient, _ReverseClientBase, AsyncReverseResources)
         clock: Clock = time.time,
         rng: random.Random | None = None,
     ) -> None:
-        super().__init__(
-            base_url=base_url,
-            token=token,
-            accept_language=accept_language,
-            max_retries=max_retries,
-            rate_limit=rate_limit,
-            clock=clock,
-            rng=rng,
+        options = ClientOptions(max_retries, rate_limit, timeout, transport, http_client, sleep, clock, rng)
+        super().__init__(base_url, token, accept_language, options)
+        self._runner = AsyncOperationRunner(
+            self._open_sender(options, self._http_args), _no_envelope, self._redactor
         )
-        sender = self._open_sender(
-            self._send_settings,
-            http_client,
-            transport=transport,
-            timeout=timeout,
-            http_args=self._http_args,
-            sleep=sleep,
-        )
-        self._runner = AsyncOperationRunner(sender, _no_envelope, self._redactor)
         classes = ASYNC_RESOURCE_CLASSES
         self._install_resources(resource_accessors(catalog("reverse").resources(), self._runner, classes))
 
@@ -288,9 +238,10 @@ class AsyncReverseClient(AsyncClient, _ReverseClientBase, AsyncReverseResources)
         provider_enterprise_id: str | None = None,
     ) -> LinkMembershipResponse:
         """Link a Mews customer to a membership (``isLinked: true``)."""
-        return await self._set_link(
+        params = self._link_params(
             enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, True
         )
+        return await self._set_link(params)
 
     async def unlink(
         self,
@@ -301,20 +252,11 @@ class AsyncReverseClient(AsyncClient, _ReverseClientBase, AsyncReverseResources)
         provider_enterprise_id: str | None = None,
     ) -> LinkMembershipResponse:
         """Remove the link between a Mews customer and a membership (``isLinked: false``)."""
-        return await self._set_link(
+        params = self._link_params(
             enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, False
         )
+        return await self._set_link(params)
 
-    async def _set_link(
-        self,
-        enterprise_id: UUID | str,
-        provider_membership_id: str,
-        customer_id: UUID | str,
-        provider_enterprise_id: str | None,
-        is_linked: bool,
-    ) -> LinkMembershipResponse:
-        params = self._link_params(
-            enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, is_linked
-        )
+    async def _set_link(self, params: Mapping[str, Any]) -> LinkMembershipResponse:
         result: LinkMembershipResponse = await self._runner.call(self._link_op, **params)
         return result

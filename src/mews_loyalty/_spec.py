@@ -13,6 +13,11 @@ added to a spec and regenerated is picked up with no handwritten per-operation c
         # Interval(name="CreatedUtc", start="StartUtc", end="EndUtc", max_months=3)
     catalog("reverse").by_id["updateMembershipLink"].provider_method     # "link_membership"
     catalog("reverse").by_id["listMemberships"].batch_key                # "providerMembershipId"
+    catalog("reverse").by_id["listMemberships"].not_found_item
+        # {"providerMembershipId": "$key", "membershipNumber": "$key", "status": "notFound"}
+    catalog("connector").by_id["loyaltyMemberships_update"].batch_item_id  # "LoyaltyMembershipId"
+    catalog("connector").by_id["loyaltyMemberships_getAll"].filter_targets["AccountIds"]
+        # FilterTarget(name="AccountIds", property="AccountId", record=None)
 
 This is the internal API the runtime, the mocks, the provider kit and the contract suite build on:
 each fact is derived here once, from what the spec states (a named component, a property's schema,
@@ -57,6 +62,19 @@ IDEMPOTENT_KEY = "x-idempotent"
 EFFECT_KEY = "x-effect"
 Effect = Literal["read", "create", "update", "delete", "link"]
 EFFECTS: frozenset[str] = frozenset(get_args(Effect))
+# On the schema component of a batch's items: the property naming the existing record each item
+# acts on (an update item's ``LoyaltyMembershipId``). It must be a required property of the item.
+RECORD_ID_KEY = "x-record-id"
+# On a batch lookup operation: the item answered for a requested key the server does not know,
+# ``{property: value}``, where the value ``$key`` stands for the key as requested.
+NOT_FOUND_ITEM_KEY = "x-not-found-item"
+REQUESTED_KEY = "$key"
+# On a filter property of a paged read (or on the component that is its schema): what it keeps.
+# ``{property: P}``: the items whose property ``P`` holds one of the values; ``{record: F}``: records
+# by a fact the items do not show (``RecordFact``).
+FILTER_KEY = "x-filter"
+RecordFact = Literal["chain", "created", "updated", "activity"]
+RECORD_FACTS: frozenset[str] = frozenset(get_args(RecordFact))
 
 
 def snake_case(name: str) -> str:
@@ -74,6 +92,17 @@ class Interval:
     start: str  # wire name of its start: "StartUtc"
     end: str  # wire name of its end: "EndUtc"
     max_months: int | None  # the property's x-max-interval-in-months, None when unlimited
+
+
+@dataclass(frozen=True)
+class FilterTarget:
+    """What a paged read's filter keeps (the property's ``x-filter``): exactly one of the two is set."""
+
+    name: str  # wire name of the filter: "AccountIds"
+    property: str | None  # the items' property holding one of the filter's values: "AccountId"
+    # Or a fact of the record the items do not show: its chain (within the access token's), when it
+    # was created or last changed (an x-interval filter), whether it is active or deleted.
+    record: RecordFact | None
 
 
 @dataclass(frozen=True)
@@ -105,6 +134,10 @@ class Operation:
     # as the batch field's items): a lookup's answer is keyed by it (``providerMembershipId``).
     batch_key: str | None = None
     provider_method: str = ""  # the spec's x-provider-method, or the operationId in snake case
+    batch_item_id: str | None = None  # the batch items' x-record-id: the record each item acts on
+    # The spec's x-not-found-item: the item answered for a requested key the server does not know.
+    not_found_item: Mapping[str, Any] | None = None
+    filter_targets: Mapping[str, FilterTarget] = field(default_factory=dict)  # filter -> its x-filter
     intervals: Mapping[str, Interval] = field(default_factory=dict)  # request property -> interval
     request_properties: tuple[str, ...] = ()  # wire names of all request body properties
     required: frozenset[str] = frozenset()  # required request body properties
@@ -397,6 +430,89 @@ def _batch(document: Mapping[str, Any], request: Mapping[str, Any]) -> tuple[str
     return None, None
 
 
+def _record_id(
+    operation_id: str, document: Mapping[str, Any], request_schema: str, batch_field: str | None
+) -> str | None:
+    """The batch items' ``x-record-id``, checked to be a required property of the item."""
+    items = _items_schema(document, request_schema, batch_field)
+    if items is None:
+        return None
+    item = resolve(document, items)
+    name = item.get(RECORD_ID_KEY)
+    if name is None:
+        return None
+    if name not in item.get("properties", {}) or name not in item.get("required", ()):
+        raise ValueError(
+            f"{operation_id}: {RECORD_ID_KEY} {name!r} is no required property of the batch item"
+        )
+    return str(name)
+
+
+def _not_found_item(
+    operation_id: str,
+    value: Any,
+    document: Mapping[str, Any],
+    response_schema: str | None,
+    result_items: str | None,
+    batch_key: str | None,
+) -> Mapping[str, Any] | None:
+    """The operation's ``x-not-found-item``: every required item property, the batch key ``$key``."""
+    if value is None:
+        return None
+    items = _items_schema(document, response_schema, result_items)
+    if batch_key is None or items is None:
+        raise ValueError(f"{operation_id}: {NOT_FOUND_ITEM_KEY} on an operation that is no batch lookup")
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{operation_id}: {NOT_FOUND_ITEM_KEY} must map item properties to values")
+    item = resolve(document, items)
+    unknown = set(value) - set(item.get("properties", {}))
+    missing = set(item.get("required", ())) - set(value)
+    if unknown or missing:
+        raise ValueError(
+            f"{operation_id}: {NOT_FOUND_ITEM_KEY} names no such item properties {sorted(unknown)} "
+            f"or lacks required ones {sorted(missing)}"
+        )
+    if value[batch_key] != REQUESTED_KEY:
+        raise ValueError(
+            f"{operation_id}: {NOT_FOUND_ITEM_KEY} must answer the key {batch_key}: {REQUESTED_KEY}"
+        )
+    return {str(name): value[name] for name in value}
+
+
+def _filter_targets(
+    operation_id: str,
+    document: Mapping[str, Any],
+    request: Mapping[str, Any],
+    item_schema: str | None,
+    intervals: Mapping[str, Interval],
+    paged: bool,
+) -> dict[str, FilterTarget]:
+    """Each request property's ``x-filter`` (on the property, or on the component it refers to)."""
+    targets = {}
+    for name, prop in request.get("properties", {}).items():
+        mark = prop.get(FILTER_KEY, resolve(document, prop).get(FILTER_KEY))
+        if mark is None:
+            continue
+        where = f"{operation_id}.{name}: {FILTER_KEY}"
+        if not paged or item_schema is None:
+            raise ValueError(f"{where} on an operation that is no paged read of named items")
+        if not isinstance(mark, Mapping) or len(mark) != 1 or not {"property", "record"} & set(mark):
+            raise ValueError(f"{where} must be {{property: P}} or {{record: F}}, got {mark!r}")
+        target = FilterTarget(str(name), mark.get("property"), mark.get("record"))
+        if target.property is not None and target.property not in resolve(
+            document, {"$ref": f"#/components/schemas/{item_schema}"}
+        ).get("properties", {}):
+            raise ValueError(f"{where} names {target.property!r}, no property of {item_schema}")
+        if target.record is not None and target.record not in RECORD_FACTS:
+            raise ValueError(f"{where} record must be one of {sorted(RECORD_FACTS)}, got {target.record!r}")
+        if target.record in {"created", "updated"} and name not in intervals:
+            raise ValueError(
+                f"{where} {{record: {target.record}}} on a property that is no {INTERVAL_KEY} filter"
+            )
+        targets[str(name)] = target
+    return targets
+
+
 def _build_operation(
     api: ApiName, document: Mapping[str, Any], method: str, path: str, raw: Mapping[str, Any]
 ) -> Operation:
@@ -422,6 +538,9 @@ def _build_operation(
     result_items = _result_items(document, response_schema)
     page_items = result_items if PAGING_FIELD in properties else None
     batch_field, batch_limit = (None, None) if page_items else _batch(document, request)
+    batch_key = _batch_key(document, request_schema, batch_field, response_schema, result_items)
+    item_schema = ref_name(_items_schema(document, response_schema, result_items))
+    intervals = _intervals(operation_id, document, request)
     models = importlib.import_module(models_package(api))
     module = importlib.import_module(
         f"{client_package(api)}.api.{snake_case(tag)}.{snake_case(operation_id)}"
@@ -445,12 +564,19 @@ def _build_operation(
         effect=_effect(operation_id, raw.get(EFFECT_KEY)),
         page_items=page_items,
         result_items=result_items,
-        result_item_schema=ref_name(_items_schema(document, response_schema, result_items)),
+        result_item_schema=item_schema,
         batch_field=batch_field,
         batch_limit=batch_limit,
-        batch_key=_batch_key(document, request_schema, batch_field, response_schema, result_items),
+        batch_key=batch_key,
         provider_method=str(raw.get(PROVIDER_METHOD_KEY) or snake_case(operation_id)),
-        intervals=_intervals(operation_id, document, request),
+        batch_item_id=_record_id(operation_id, document, request_schema, batch_field),
+        not_found_item=_not_found_item(
+            operation_id, raw.get(NOT_FOUND_ITEM_KEY), document, response_schema, result_items, batch_key
+        ),
+        filter_targets=_filter_targets(
+            operation_id, document, request, item_schema, intervals, paged=page_items is not None
+        ),
+        intervals=intervals,
         request_properties=properties,
         required=frozenset(request.get("required", ())),
         dependent_required={

@@ -1,8 +1,9 @@
-"""The kit's backend method names and a lookup's key come from the spec, never from other names.
+"""The kit's backend method names, a lookup's key and its unknown entry come from the spec, never names.
 
 A backend method is the operation's ``x-provider-method`` (absent: the operationId in snake case),
 and a batch lookup's answer is keyed by the item property of the same component as the requested
-keys; the request schema's name and the batch field's plural play no part.
+keys; the request schema's name and the batch field's plural play no part. What an unknown key is
+answered with is the operation's ``x-not-found-item``, not an enum value found by its spelling.
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ import copy
 import importlib
 import inspect
 import sys
+from dataclasses import replace
+from enum import StrEnum
+from typing import Annotated
 
 import mews_reverse_models
 import pytest
+from pydantic import BaseModel, ConfigDict, Field
 
 from mews_loyalty._spec import build_catalog, catalog, load_document
 from mews_loyalty.provider import ProviderBackend
@@ -82,3 +87,73 @@ def test_a_marked_method_name_is_used_and_a_missing_one_is_named():
     lookup = batch_lookup(next(op for op in operations if op.provider_method == "fetch_memberships"))
     assert lookup is not None
     assert lookup.key_alias == "providerMembershipId"
+
+
+class GoneStatus(StrEnum):
+    """A status enum whose unknown-key value is not spelled ``notFound`` (a stand-in for regeneration)."""
+
+    enrolled = "enrolled"
+    gone = "gone"
+
+
+class GoneMembership(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    provider_membership_id: Annotated[str, Field(alias="providerMembershipId")]
+    membership_number: Annotated[str, Field(alias="membershipNumber")]
+    status: GoneStatus
+
+
+class GoneListResponse(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    data: list[GoneMembership]
+
+
+def renamed_status() -> dict[str, object]:
+    document = copy.deepcopy(dict(load_document("reverse")))
+    document["components"]["schemas"]["membershipStatus"]["enum"] = ["enrolled", "gone"]
+    listing = document["paths"][LIST_PATH]["post"]
+    listing["x-not-found-item"] = {**listing["x-not-found-item"], "status": "gone"}
+    return document
+
+
+def test_an_unknown_key_is_answered_with_the_spec_s_x_not_found_item():
+    # The old rule looked for an enum member spelled "notFound" and, finding none, kept no lookup.
+    listing = build_catalog("reverse", renamed_status()).by_id["listMemberships"]
+    lookup = batch_lookup(replace(listing, response_model=GoneListResponse))
+    assert lookup is not None
+    unknown = lookup.unknown("M-404")
+    assert unknown.model_dump(by_alias=True) == {
+        "providerMembershipId": "M-404",
+        "membershipNumber": "M-404",
+        "status": GoneStatus.gone,
+    }
+
+
+def test_without_x_not_found_item_the_kit_guesses_no_unknown_entry():
+    document = copy.deepcopy(dict(load_document("reverse")))
+    del document["paths"][LIST_PATH]["post"]["x-not-found-item"]
+    assert batch_lookup(build_catalog("reverse", document).by_id["listMemberships"]) is None
+
+
+@pytest.mark.parametrize(
+    ("mark", "message"),
+    [
+        (
+            {"providerMembershipId": "$key", "status": "notFound"},
+            r"lacks required ones \['membershipNumber'\]",
+        ),
+        (
+            {"providerMembershipId": "M-1", "membershipNumber": "$key", "status": "notFound"},
+            "must answer the key",
+        ),
+        (
+            {"providerMembershipId": "$key", "membershipNumber": "$key", "status": "notFound", "tierx": 1},
+            "tierx",
+        ),
+    ],
+)
+def test_the_catalog_refuses_an_x_not_found_item_that_is_no_valid_entry(mark, message):
+    document = copy.deepcopy(dict(load_document("reverse")))
+    document["paths"][LIST_PATH]["post"]["x-not-found-item"] = mark
+    with pytest.raises(ValueError, match=message):
+        build_catalog("reverse", document)

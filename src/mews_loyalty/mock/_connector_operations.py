@@ -37,7 +37,7 @@ from typing import Any
 from pydantic import MISSING, BaseModel
 
 from mews_loyalty._requests import spans_more_than
-from mews_loyalty._spec import CURSOR_FIELD, PAGING_FIELD, Interval, Operation, catalog, resolve
+from mews_loyalty._spec import CURSOR_FIELD, PAGING_FIELD, Interval, Operation, catalog
 from mews_loyalty.mock._connector_config import Access
 from mews_loyalty.mock._connector_errors import FORBIDDEN, ConnectorError
 from mews_loyalty.mock._connector_resources import (
@@ -52,6 +52,7 @@ from mews_loyalty.mock._connector_resources import (
     FieldFilter,
     ResourceRules,
     TimeFilter,
+    filters_of,
     listing,
 )
 from mews_loyalty.mock._connector_store import ConnectorStore, Record, Table
@@ -124,6 +125,37 @@ class _Page:
         return True
 
 
+@dataclass(frozen=True)
+class _Call:
+    """The request being served: its operation, the resource's rules and table, the body, the caller."""
+
+    op: Operation
+    rules: ResourceRules
+    table: Table
+    request: BaseModel  # the validated body
+    data: Mapping[str, Any]  # the body as sent (values kept verbatim come from here)
+    access: Access
+
+    def items(self) -> Iterator[tuple[BaseModel, Any]]:
+        """The batch's items, each validated and as sent."""
+        assert self.op.batch_field is not None
+        return zip(wire_value(self.request, self.op.batch_field), self.data[self.op.batch_field], strict=True)
+
+    def acting_chains(self) -> tuple[str, ...]:
+        """The chains a write may touch: ``ChainId`` is required with a portfolio token, ignored otherwise."""
+        access = self.access
+        if CHAIN_FIELD not in self.op.request_properties or not access.portfolio:
+            return access.chains
+        chain = wire_value(self.request, CHAIN_FIELD)
+        if not _given(chain):
+            raise ConnectorError(FORBIDDEN, "ChainId is required with a portfolio access token.")
+        if str(chain) not in access.chains:
+            raise ConnectorError(
+                FORBIDDEN, f"Invalid ChainId: the access token does not reach chain {chain}."
+            )
+        return (str(chain),)
+
+
 class ConnectorOperations:
     """The resource semantics of the mock over one store."""
 
@@ -134,46 +166,35 @@ class ConnectorOperations:
         self._now = now
         self._new_id = new_id
         api = catalog(API)
-        # Read once from the spec: the identifier of an update item.
-        self._id_parameters = {
-            op.operation_id: _update_id_parameter(op) for op in api.operations if op.effect == "update"
-        }
+        for op in api.operations:  # an update names the record each item changes (x-record-id)
+            if op.effect == "update" and op.batch_item_id is None:
+                raise LookupError(
+                    f"{op.operation_id}: the spec does not say which item property names the record"
+                )
         for resource in api.resources():
-            rules = RESOURCES.get(resource)
-            if rules is None:
+            if resource not in RESOURCES:
                 raise LookupError(f"the mock has no rules for {resource}")
-            get_all = listing(resource)
-            if set(get_all.filters) != set(rules.filters):
-                raise LookupError(
-                    f"{get_all.operation_id}: the spec's filters {sorted(get_all.filters)} "
-                    f"differ from the mock's {sorted(rules.filters)}"
-                )
-            times = {name for name, kind in rules.filters.items() if isinstance(kind, TimeFilter)}
-            if times != set(get_all.intervals):
-                raise LookupError(
-                    f"{get_all.operation_id}: the spec's intervals {sorted(get_all.intervals)} "
-                    f"differ from the mock's time filters {sorted(times)}"
-                )
+        # What each getAll filter reads, from the spec's x-filter (a filter without one fails here).
+        self._filters = {resource: filters_of(listing(resource)) for resource in api.resources()}
 
     def handle(self, op: Operation, request: BaseModel, data: Mapping[str, Any], access: Access) -> bytes:
-        rules, table = RESOURCES[op.resource], self.store[op.resource]
+        call = _Call(op, RESOURCES[op.resource], self.store[op.resource], request, data, access)
         # The spec's x-effect says what an operation does; the name is not consulted.
         if op.effect == "read" and op.is_paged:
-            return self._get_all(op, rules, table, request, access)
+            return self._get_all(call)
         if op.effect == "create":
-            return self._add(op, rules, table, request, data, access)
+            return self._add(call)
         if op.effect == "update":
-            return self._update(op, rules, table, request, data, access)
+            return self._update(call)
         if op.effect == "delete":
-            return self._delete(op, rules, table, request, access)
+            return self._delete(call)
         raise LookupError(f"the mock does not know how to serve {op.operation_id} (x-effect {op.effect})")
 
     # --- getAll ---------------------------------------------------------------------------------
 
-    def _get_all(
-        self, op: Operation, rules: ResourceRules, table: Table, request: BaseModel, access: Access
-    ) -> bytes:
-        page = self._page_filter(op, rules, table, request, access)
+    def _get_all(self, call: _Call) -> bytes:
+        op, rules, table, request, access = call.op, call.rules, call.table, call.request, call.access
+        page = self._page_filter(call)
         limitation = wire_value(request, PAGING_FIELD)
         count: int = wire_value(limitation, "Count")
         cursor_id = wire_value(limitation, CURSOR_FIELD)
@@ -208,15 +229,14 @@ class ConnectorOperations:
             reverse=True,
         )
 
-    def _page_filter(
-        self, op: Operation, rules: ResourceRules, table: Table, request: BaseModel, access: Access
-    ) -> _Page:
-        chains = frozenset(access.chains)
+    def _page_filter(self, call: _Call) -> _Page:
+        op, table, request = call.op, call.table, call.request
+        chains = frozenset(call.access.chains)
         activity = frozenset({False})
         fields: list[tuple[int, frozenset[str]]] = []
         times: list[tuple[str, int, int]] = []
         ids: frozenset[str] | None = None
-        for name, kind in rules.filters.items():
+        for name, kind in self._filters[op.resource].items():
             value = wire_value(request, name)
             if not _given(value):
                 continue
@@ -249,19 +269,12 @@ class ConnectorOperations:
 
     # --- add ------------------------------------------------------------------------------------
 
-    def _add(
-        self,
-        op: Operation,
-        rules: ResourceRules,
-        table: Table,
-        request: BaseModel,
-        data: Mapping[str, Any],
-        access: Access,
-    ) -> bytes:
+    def _add(self, call: _Call) -> bytes:
+        op, rules, table = call.op, call.rules, call.table
         assert op.batch_field is not None
-        chains = self._acting_chains(op, request, access)
+        chains = call.acting_chains()
         staged: list[tuple[dict[str, Any], str]] = []
-        for index, (item, raw_item) in enumerate(self._items(op, request, data)):
+        for index, (item, raw_item) in enumerate(call.items()):
             where = f"{op.batch_field}[{index}]"
             dumped = item.model_dump(mode="json", by_alias=True)
             values = {name: value for name, value in dumped.items() if value is not None}
@@ -300,21 +313,15 @@ class ConnectorOperations:
 
     # --- update ---------------------------------------------------------------------------------
 
-    def _update(
-        self,
-        op: Operation,
-        rules: ResourceRules,
-        table: Table,
-        request: BaseModel,
-        data: Mapping[str, Any],
-        access: Access,
-    ) -> bytes:
+    def _update(self, call: _Call) -> bytes:
+        op, rules, table = call.op, call.rules, call.table
         assert op.batch_field is not None
-        chains = self._acting_chains(op, request, access)
-        id_parameter = self._id_parameters[op.operation_id]
+        chains = call.acting_chains()
+        id_parameter = op.batch_item_id
+        assert id_parameter is not None  # checked at startup
         staged: dict[str, dict[str, Any]] = {}
         order: list[Record] = []
-        for index, (item, raw_item) in enumerate(self._items(op, request, data)):
+        for index, (item, raw_item) in enumerate(call.items()):
             where = f"{op.batch_field}[{index}]"
             record = self._live(table, str(wire_value(item, id_parameter)), chains, f"{where}.{id_parameter}")
             current = staged.get(record.id) or table.as_dict(record)
@@ -343,13 +350,12 @@ class ConnectorOperations:
 
     # --- delete ---------------------------------------------------------------------------------
 
-    def _delete(
-        self, op: Operation, rules: ResourceRules, table: Table, request: BaseModel, access: Access
-    ) -> bytes:
+    def _delete(self, call: _Call) -> bytes:
+        op, rules, table = call.op, call.rules, call.table
         assert op.batch_field is not None
-        chains = self._acting_chains(op, request, access)
+        chains = call.acting_chains()
         doomed: list[Record] = []
-        for index, record_id in enumerate(wire_value(request, op.batch_field)):
+        for index, record_id in enumerate(wire_value(call.request, op.batch_field)):
             record = table.get(str(record_id))
             if record is None or record.chain_id not in chains:
                 raise ConnectorError(
@@ -373,25 +379,6 @@ class ConnectorOperations:
         return b"{}"
 
     # --- shared pieces --------------------------------------------------------------------------
-
-    @staticmethod
-    def _items(op: Operation, request: BaseModel, data: Mapping[str, Any]) -> Iterator[tuple[BaseModel, Any]]:
-        assert op.batch_field is not None
-        return zip(wire_value(request, op.batch_field), data[op.batch_field], strict=True)
-
-    @staticmethod
-    def _acting_chains(op: Operation, request: BaseModel, access: Access) -> tuple[str, ...]:
-        """The chains a write may touch: ``ChainId`` is required with a portfolio token, ignored otherwise."""
-        if CHAIN_FIELD not in op.request_properties or not access.portfolio:
-            return access.chains
-        chain = wire_value(request, CHAIN_FIELD)
-        if not _given(chain):
-            raise ConnectorError(FORBIDDEN, "ChainId is required with a portfolio access token.")
-        if str(chain) not in access.chains:
-            raise ConnectorError(
-                FORBIDDEN, f"Invalid ChainId: the access token does not reach chain {chain}."
-            )
-        return (str(chain),)
 
     @staticmethod
     def _live(table: Table, record_id: str, chains: tuple[str, ...], where: str) -> Record:
@@ -457,12 +444,3 @@ class ConnectorOperations:
         if field is None:
             return b"{}"
         return b'{"%s":[%s]}' % (field.encode(), b",".join(record.json for record in records))
-
-
-def _update_id_parameter(op: Operation) -> str:
-    """The identifier property of an update item (``LoyaltyMembershipId``): its first required uuid."""
-    api = catalog(op.api)
-    assert op.batch_field is not None
-    items = api.schema(op.request_schema)["properties"][op.batch_field]["items"]
-    item = resolve(api.document, items)
-    return next(str(name) for name in item["required"] if item["properties"][name].get("format") == "uuid")

@@ -1,10 +1,11 @@
 """What the Connector mock knows about each resource beyond the spec: a table, not code.
 
-Everything generic (paging, validation, auth, errors) comes from the operation catalog; this module
-only says, per resource, which record field each ``getAll`` filter reads, which fields name other
-records, what may not be deleted while in use, and the few value rules Mews documents:
+Everything generic (paging, validation, auth, errors) comes from the operation catalog, and so does
+what each ``getAll`` filter reads (the spec's ``x-filter``); this module only says, per resource,
+which fields name other records, what may not be deleted while in use, and the few value rules Mews
+documents:
 
-    RESOURCES["loyalty_memberships"].filters["AccountIds"]   # FieldFilter("AccountId")
+    filters_of(listing("loyalty_memberships"))["AccountIds"]  # FieldFilter("AccountId"), from x-filter
     RESOURCES["loyalty_memberships"].defaults                 # {"State": "Enrolled"}
     RESOURCES["loyalty_programs"].kept_while_used_by          # (Dependents("loyalty_memberships", ...),)
 
@@ -19,7 +20,7 @@ from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from mews_loyalty._spec import Operation, catalog, snake_case
+from mews_loyalty._spec import FILTER_KEY, Operation, catalog, snake_case
 from mews_loyalty.mock._connector_errors import FORBIDDEN, ConnectorError
 from mews_loyalty.mock._connector_store import ConnectorStore, Table
 
@@ -95,7 +96,6 @@ def utc_date_time(value: Any) -> Any:
 @dataclass(frozen=True)
 class ResourceRules:
     resource: str  # the catalog's resource name
-    filters: Mapping[str, Filter]  # getAll filter (wire name) -> what it reads
     references: tuple[Reference, ...] = ()
     chain_from: str | None = None  # the reference whose target's chain the record lives in
     defaults: Mapping[str, Any] = dataclass_field(default_factory=dict)  # value when absent or null on add
@@ -113,53 +113,51 @@ class ResourceRules:
         return snake_case(component).replace("_", " ")
 
 
-_ACTIVE_STATES = ActivityFilter()
-_CHAINS = ChainFilter()
-_CREATED = TimeFilter("created_us")
-_UPDATED = TimeFilter("updated_us")
+# What the record facts of ``x-filter`` (``{record: F}``) are in the mock's records.
+_RECORD_FILTERS: dict[str, Filter] = {
+    "chain": ChainFilter(),
+    "activity": ActivityFilter(),
+    "created": TimeFilter("created_us"),
+    "updated": TimeFilter("updated_us"),
+}
+
+
+def filters_of(get_all: Operation) -> dict[str, Filter]:
+    """What each filter of a paged read keeps, as its ``x-filter`` says; a filter without one is an error."""
+    found: dict[str, Filter] = {}
+    for name in get_all.filters:
+        target = get_all.filter_targets.get(name)
+        if target is None:
+            raise LookupError(
+                f"{get_all.operation_id}.{name}: the spec does not say what it keeps ({FILTER_KEY})"
+            )
+        if target.record is not None:
+            found[name] = _RECORD_FILTERS[target.record]
+        elif name in get_all.intervals:
+            raise LookupError(
+                f"{get_all.operation_id}.{name}: the mock filters intervals by when records were "
+                "created or changed only ({record: created} or {record: updated})"
+            )
+        else:
+            assert target.property is not None
+            found[name] = FieldFilter(target.property)
+    return found
+
 
 RESOURCES: dict[str, ResourceRules] = {
     rules.resource: rules
     for rules in (
         ResourceRules(
             resource="loyalty_programs",
-            filters={
-                "ChainIds": _CHAINS,
-                "CreatedUtc": _CREATED,
-                "UpdatedUtc": _UPDATED,
-                "LoyaltyProgramIds": FieldFilter(ID_FIELD),
-                "ActivityStates": _ACTIVE_STATES,
-                "Codes": FieldFilter("Code"),
-            },
             kept_while_used_by=(Dependents("loyalty_memberships", "LoyaltyProgramId"),),
         ),
         ResourceRules(
             resource="loyalty_tiers",
-            filters={
-                "ChainIds": _CHAINS,
-                "LoyaltyProgramIds": FieldFilter("LoyaltyProgramId"),
-                "LoyaltyTierIds": FieldFilter(ID_FIELD),
-                "ActivityStates": _ACTIVE_STATES,
-                "UpdatedUtc": _UPDATED,
-            },
             references=(Reference("LoyaltyProgramId", "loyalty_programs"),),
             chain_from="LoyaltyProgramId",
         ),
         ResourceRules(
             resource="loyalty_memberships",
-            filters={
-                "ChainIds": _CHAINS,
-                "CreatedUtc": _CREATED,
-                "UpdatedUtc": _UPDATED,
-                "LoyaltyMembershipIds": FieldFilter(ID_FIELD),
-                "AccountIds": FieldFilter("AccountId"),
-                "LoyaltyProgramIds": FieldFilter("LoyaltyProgramId"),
-                "MembershipStates": FieldFilter("State"),
-                "ActivityStates": _ACTIVE_STATES,
-                "Codes": FieldFilter("MembershipNumber"),
-                "MembershipNumbers": FieldFilter("MembershipNumber"),
-                "ProviderMembershipIds": FieldFilter("ProviderMembershipId"),
-            },
             references=(
                 Reference("LoyaltyProgramId", "loyalty_programs"),
                 Reference(

@@ -1,6 +1,7 @@
 """Running an ASGI app as a real HTTP server: from the CLI, in a thread, or as a child process.
 
-    run_server(app, "127.0.0.1", 8080)                    # CLI: blocks, prints the listening line
+    run_server(app, "127.0.0.1", 8080)                    # blocks, prints the listening line
+    return serve_command(app, host, port)                 # CLI: the same, a port in use is one line
     with serve_in_thread(app) as base_url: ...            # tests: free loopback port, stopped after
     with serve_in_process(["mock", "connector"]) as base_url: ...   # a separate process, stopped after
 
@@ -15,6 +16,7 @@ import asyncio
 import contextlib
 import os
 import queue
+import socket
 import subprocess
 import sys
 import threading
@@ -25,8 +27,14 @@ from typing import IO, Any
 import uvicorn
 from starlette.requests import Request
 
+from mews_loyalty._cli import USAGE_ERROR
+
 LISTENING_PREFIX = "mews-loyalty listening on"
 STARTUP_SECONDS = 20.0
+
+
+class ServerStartError(OSError):
+    """The server cannot listen where it was asked to (a port in use, an address not of this host)."""
 
 
 class BodyTooLarge(Exception):
@@ -70,20 +78,50 @@ def _bound_url(server: uvicorn.Server, host: str) -> str:
     return f"http://{host}:{port}"
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (bound here, so a failure is an error, not uvicorn's exit)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn chooses
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if os.name == "posix":  # as uvicorn and asyncio do: a restarted server can take its port back
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(2048)  # uvicorn's default backlog
+    except OSError as error:
+        listener.close()
+        reason = error.strerror or str(error)
+        raise ServerStartError(error.errno, f"cannot listen on {host}:{port}: {reason}") from None
+    return listener
+
+
 def run_server(app: Any, host: str, port: int) -> None:
-    """Serve until interrupted, announcing the bound address on stdout once listening."""
+    """Serve until interrupted, announcing the bound address on stdout once listening.
+
+    Raises ``ServerStartError`` when the address cannot be bound (the port is in use, say).
+    """
+    listener = _listen(host, port)
     server = uvicorn.Server(_config(app, host, port))
 
     async def serve() -> None:
-        task = asyncio.create_task(server.serve())
+        task = asyncio.create_task(server.serve(sockets=[listener]))
         while not server.started and not task.done():
             await asyncio.sleep(0.01)
         if server.started:
             print(f"{LISTENING_PREFIX} {_bound_url(server, host)}", flush=True)
         await task
 
-    with contextlib.suppress(KeyboardInterrupt):
+    with listener, contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
+
+
+def serve_command(app: Any, host: str, port: int) -> int:
+    """``run_server`` for a command line: an address that cannot be bound is one line on stderr, exit 2."""
+    try:
+        run_server(app, host, port)
+    except ServerStartError as error:
+        print(f"mews-loyalty: {error.strerror}", file=sys.stderr)
+        return USAGE_ERROR
+    return 0
 
 
 @contextlib.contextmanager

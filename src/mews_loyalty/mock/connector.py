@@ -39,7 +39,7 @@ from mews_loyalty.mock._connector_resources import API, build_store
 from mews_loyalty.mock._connector_store import ConnectorStore
 from mews_loyalty.mock._faults import FaultPlan
 from mews_loyalty.mock._seed import seed
-from mews_loyalty.mock._server import add_repeated_argument, add_server_arguments, run_server
+from mews_loyalty.mock._server import add_repeated_argument, add_server_arguments, serve_command
 
 __all__ = [
     "DEMO_ACCESS_TOKEN",
@@ -169,8 +169,7 @@ def config_from_args(argv: list[str]) -> tuple[ConnectorMockConfig, str, int]:
 
 def connector_main(argv: list[str]) -> int:
     config, host, port = config_from_args(argv)
-    run_server(create_app(config), host, port)
-    return 0
+    return serve_command(create_app(config), host, port)
 
 
 if __name__ == "__main__":

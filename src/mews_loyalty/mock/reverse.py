@@ -46,7 +46,7 @@ from starlette.applications import Starlette
 
 from mews_loyalty._combinations import required_combinations
 from mews_loyalty._spec import catalog
-from mews_loyalty.mock._server import add_repeated_argument, add_server_arguments
+from mews_loyalty.mock._server import add_repeated_argument, add_server_arguments, serve_command
 from mews_loyalty.provider import (
     DEFAULT_PORT,
     BusinessRuleViolation,
@@ -59,7 +59,6 @@ from mews_loyalty.provider import (
     MembershipStatus,
     SearchMembersRequest,
     create_provider_app,
-    serve,
 )
 
 TOKENS_ENVIRONMENT_VARIABLE = "MEWS_PROVIDER_TOKENS"
@@ -336,8 +335,7 @@ def reverse_main(argv: list[str]) -> int:
         app = create_app(tokens, args.seed_data, delete_on_unlink=args.delete_on_unlink)
     except ValueError as error:
         parser.error(str(error))
-    serve(app, args.host, args.port)
-    return 0
+    return serve_command(app, args.host, args.port)
 
 
 main = reverse_main

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -40,21 +41,19 @@ logger = logging.getLogger("mews_loyalty.provider")
 DEFAULT_PORT = 8081
 
 
+@dataclass
 class _OperationHandler:
-    def __init__(
-        self,
-        operation: Operation,
-        method: Callable[[BaseModel], Any],
-        tokens: BearerTokens,
-        timeout: float | None,
-        max_body_bytes: int,
-    ) -> None:
-        self.operation = operation
-        self.method = method
-        self.tokens = tokens
-        self.timeout = timeout
-        self.max_body_bytes = max_body_bytes
-        self.shaper = ResponseShaper.for_operation(operation)
+    """One operation's request path: its backend method, the accepted tokens, the limits."""
+
+    operation: Operation
+    method: Callable[[BaseModel], Any]
+    tokens: BearerTokens
+    timeout: float | None
+    max_body_bytes: int
+    shaper: ResponseShaper = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.shaper = ResponseShaper.for_operation(self.operation)  # read from the spec once, at build
 
     async def __call__(self, request: Request, language: str) -> Response:
         try:
@@ -133,7 +132,10 @@ def create_provider_app(
 
 
 def serve(app: Any, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
-    """Serve ``app`` with uvicorn until interrupted; prints ``mews-loyalty listening on http://HOST:PORT``."""
+    """Serve ``app`` with uvicorn until interrupted; prints ``mews-loyalty listening on http://HOST:PORT``.
+
+    Raises ``ServerStartError`` (an ``OSError``) when the address cannot be bound, the port in use say.
+    """
     from mews_loyalty.mock._server import run_server
 
     run_server(app, host, port)

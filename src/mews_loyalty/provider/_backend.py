@@ -18,7 +18,7 @@ What a method returns is made to conform before it is sent:
 - a batch lookup (the request carries a batch of keys, e.g. ``providerMembershipIds``, and the answer
   a list of items with a required property of the keys' component, ``providerMembershipId``: the
   catalog's ``Operation.batch_key``) answers one item per requested key,
-  in request order. Keys the backend did not return get a ``notFound`` item; items for keys nobody
+  in request order. Keys the backend did not return get the spec's ``x-not-found-item``; items for keys nobody
   asked about, and repeats, are dropped. An item that does not conform (say a 51-character tier) is
   withheld with its key left out of the answer, which Mews asks for again later; a ``notFound``
   in its place would make Mews remove the membership. Nothing usable at all, or ``None``, is a 500.
@@ -37,7 +37,6 @@ import typing
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any, Protocol, TypeAlias
 
 import anyio
@@ -55,7 +54,7 @@ from mews_reverse_models import (
 )
 from pydantic import BaseModel, RootModel, ValidationError
 
-from mews_loyalty._spec import Operation
+from mews_loyalty._spec import REQUESTED_KEY, Operation
 from mews_loyalty.provider._problems import RequestTimedOut
 
 logger = logging.getLogger("mews_loyalty.provider")
@@ -198,30 +197,13 @@ class BatchLookup:
     item_model: type[BaseModel]
     key_field: str  # item field holding the key
     key_alias: str
-    not_found: Mapping[str, Any]  # wire names -> values of an item for an unknown key ("" = the key)
+    # The spec's x-not-found-item: wire names -> values of the item for an unknown key ($key: the key).
+    not_found: Mapping[str, Any]
 
     def unknown(self, key: str) -> BaseModel:
-        return self.item_model.model_validate({name: value or key for name, value in self.not_found.items()})
-
-
-def _not_found_template(item_model: type[BaseModel], key_alias: str) -> dict[str, Any] | None:
-    """Required fields of an item for an unknown key: the key, strings echo the key, status ``notFound``."""
-    template: dict[str, Any] = {}
-    for name, info in item_model.model_fields.items():
-        if not info.is_required():
-            continue
-        alias = info.alias or name
-        annotation = info.annotation
-        if isinstance(annotation, type) and issubclass(annotation, Enum):
-            member = next((m for m in annotation if str(m.value) == "notFound"), None)
-            if member is None:
-                return None
-            template[alias] = member.value
-        elif annotation is str:
-            template[alias] = ""  # filled with the key: the spec lets the number equal the id
-        else:
-            return None
-    return template if key_alias in template else None
+        return self.item_model.model_validate(
+            {name: key if value == REQUESTED_KEY else value for name, value in self.not_found.items()}
+        )
 
 
 def batch_lookup(operation: Operation) -> BatchLookup | None:
@@ -241,7 +223,7 @@ def batch_lookup(operation: Operation) -> BatchLookup | None:
     if keys_field is None or item_model is None:
         return None
     key_field = _field_by_alias(item_model, key_alias)
-    template = _not_found_template(item_model, key_alias)
+    template = operation.not_found_item  # what the spec says an unknown key is answered with
     if key_field is None or template is None:
         return None
     return BatchLookup(keys_field, items_info.alias or items_name, item_model, key_field, key_alias, template)
