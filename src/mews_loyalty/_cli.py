@@ -34,7 +34,9 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
-def _load(module: str, extra: str, name: str) -> Callable[[list[str]], int]:
+def _load(module: str, extra: str, name: str, attribute: str | None = None) -> Callable[[list[str]], int]:
+    """The entry point ``attribute`` of ``module`` (default: ``<name>_main`` or ``main``); a missing
+    extra or an unusable dependency becomes a one-line ``SystemExit``."""
     try:
         loaded = importlib.import_module(module)
     except ModuleNotFoundError as error:
@@ -46,6 +48,8 @@ def _load(module: str, extra: str, name: str) -> Callable[[list[str]], int]:
         raise
     except ImportError as error:  # a dependency of a version the command cannot use
         raise SystemExit(f"mews-loyalty: {error}") from None
+    if attribute is not None:
+        return getattr(loaded, attribute)  # type: ignore[no-any-return]
     entry = getattr(loaded, f"{name}_main", None) or loaded.main
     return entry  # type: ignore[no-any-return]
 
@@ -63,8 +67,13 @@ def main(argv: list[str] | None = None) -> int:
         print(_usage(), file=sys.stderr)
         return USAGE_ERROR
     module, extra, _ = COMMANDS[key]
+    return run_entry(lambda: _load(module, extra, key[1]), args[2:])
+
+
+def run_entry(load: Callable[[], Callable[[list[str]], int]], argv: list[str]) -> int:
+    """Load an entry point and run it; a ``SystemExit`` with a message is one line and exit 2."""
     try:
-        return _load(module, extra, key[1])(args[2:])
+        return load()(argv)
     except SystemExit as exit_:
         if isinstance(exit_.code, str):
             print(exit_.code, file=sys.stderr)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from types import SimpleNamespace
@@ -137,3 +140,26 @@ def test_the_command_reports_an_incompatible_schemathesis_in_one_line(monkeypatc
     error = capsys.readouterr().err
     assert "schemathesis 9.0.0 is installed" in error
     assert f"pip install 'schemathesis{SUPPORTED}'" in error
+
+
+def test_python_m_reports_an_incompatible_schemathesis_in_one_line(tmp_path):
+    # `python -m mews_loyalty.contract` (nox -s contract) as a user runs it, with a schemathesis whose
+    # internals are gone (a stand-in package earlier on the path): one line and exit 2, no traceback.
+    fake = tmp_path / "site" / "schemathesis"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('__version__ = "9.0.0"\n')
+    environment = {**os.environ, "PYTHONPATH": str(fake.parent)}
+    done = subprocess.run(
+        [sys.executable, "-m", "mews_loyalty.contract"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("mews-loyalty: the contract suite needs schemathesis")
+    assert "into_event_stream is missing" in line
