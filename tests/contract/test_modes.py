@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from mews_loyalty.contract import _run
+from mews_loyalty.contract._fuzz import PHASES
 from mews_loyalty.contract._pacing import Pacer
 from mews_loyalty.contract.cli import connector_main, reverse_main
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
@@ -26,14 +27,14 @@ WRITES = ["--allow-writes"]
 MATRIX: list[tuple[str, str, list[str]]] = [
     ("connector", "read-only, every phase, default pacing", []),
     ("connector", "writes, every phase, default budget", [*WRITES, "--rate-limit", "off"]),
-    *[("connector", f"read-only, {p} only", ["--phases", p, "--rate-limit", "off"]) for p in _run.PHASES],
+    *[("connector", f"read-only, {p} only", ["--phases", p, "--rate-limit", "off"]) for p in PHASES],
     ("connector", "read-only, no phases", ["--phases", "none", "--rate-limit", "off"]),
     ("connector", "writes, stateful only", [*WRITES, "--phases", "stateful", "--rate-limit", "off"]),
     ("connector", "writes, no phases, unlimited", [*WRITES, "--phases", "none", "--max-writes", "unlimited"]),
     ("reverse", "read-only, every phase, default pacing (off)", []),
     ("reverse", "read-only, every phase, paced", ["--rate-limit", "50/1"]),
     ("reverse", "writes, every phase", WRITES),
-    *[("reverse", f"read-only, {p} only", ["--phases", p]) for p in _run.PHASES],
+    *[("reverse", f"read-only, {p} only", ["--phases", p]) for p in PHASES],
     ("reverse", "read-only, no phases", ["--phases", "none"]),
     ("reverse", "writes, stateful only", [*WRITES, "--phases", "stateful"]),
 ]

@@ -16,8 +16,8 @@ from mews_loyalty.contract._pacing import Pacer
 from mews_loyalty.contract._results import Results
 from mews_loyalty.contract._reverse import ReverseScenarios
 from mews_loyalty.contract._reverse_members import MemberScenarios, member_operations
-from mews_loyalty.contract._run import _spec_schema
 from mews_loyalty.contract._secrets import Secret, Secrets
+from mews_loyalty.contract._stages import spec_schema
 from mews_loyalty.mock._server import serve_in_thread
 from tests.contract._proxy import Answer, Flow, MutatingProxy, Mutation
 from tests.contract.conftest import REVERSE_TOKENS, SEED_MEMBERSHIP_IDS, run_reverse
@@ -32,7 +32,7 @@ def member_checks(base_url: str, *, allow_writes: bool) -> tuple[Results, list[s
     results = Results("reverse", base_url)
     client = ApiClient(
         base_url=base_url,
-        schema=_spec_schema("reverse", base_url),
+        schema=spec_schema("reverse", base_url),
         secrets=Secrets([Secret(REVERSE_TOKENS[0], "T1"), Secret(REVERSE_TOKENS[1], "T2")]),
         pacer=Pacer(None),
         results=results,

@@ -229,6 +229,7 @@ def _renamed_tiers(monkeypatch: pytest.MonkeyPatch, *, update_link: bool = True)
             update_item["required"] = [
                 "TierKey" if r == "LoyaltyTierId" else r for r in update_item["required"]
             ]
+            update_item["x-record-id"] = "TierKey"  # the mark names the record's key: it follows it
         links = raw["responses"]["200"].get("links", {})
         for name, link in list(links.items()):
             if link["operationId"] == "loyaltyTiers_getAll":

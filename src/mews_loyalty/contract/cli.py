@@ -28,8 +28,7 @@ from urllib.parse import urlsplit
 from mews_loyalty._window import parse_rate
 from mews_loyalty.contract._fuzz import PHASES
 from mews_loyalty.contract._fuzz_events import DEFAULT_RECORDINGS, RECORDINGS
-from mews_loyalty.contract._results import Results
-from mews_loyalty.contract._run import (
+from mews_loyalty.contract._options import (
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_MAX_WRITES,
     DEFAULT_REPORT_DIR,
@@ -38,9 +37,9 @@ from mews_loyalty.contract._run import (
     ConnectorOptions,
     ReverseOptions,
     UsageError,
-    verify_connector,
-    verify_reverse,
 )
+from mews_loyalty.contract._results import Results
+from mews_loyalty.contract._run import verify_connector, verify_reverse
 from mews_loyalty.contract._secrets import MIN_SECRET_LENGTH
 
 OptionsT = TypeVar("OptionsT", bound=CommonOptions)
