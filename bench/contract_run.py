@@ -85,15 +85,19 @@ def _children_cpu() -> float:
 
 def _timed(commands: list[list[str]], env: dict[str, str] | None) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
+        outputs = [Path(tmp, f"output-{i}.txt") for i in range(len(commands))]
         cpu, started = _children_cpu(), time.perf_counter()
         running = [
-            subprocess.Popen(c, cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for c in commands
+            subprocess.Popen(c, cwd=tmp, env=env, stdout=out.open("wb"), stderr=subprocess.STDOUT)
+            for c, out in zip(commands, outputs, strict=True)
         ]
         codes = [process.wait(900) for process in running]
-        if any(codes):
-            raise RuntimeError(f"a contract run failed: exit codes {codes}")
-        return time.perf_counter() - started, _children_cpu() - cpu
+        wall, used = time.perf_counter() - started, _children_cpu() - cpu
+        for code, out in zip(codes, outputs, strict=True):
+            if code:  # a figure for a run that failed means nothing: say what it found instead
+                tail = "\n".join(out.read_text(errors="replace").splitlines()[-40:])
+                raise RuntimeError(f"a contract run failed (exit {code}):\n{tail}")
+        return wall, used
 
 
 def run() -> Section:

@@ -73,6 +73,7 @@ def test_python_m_mews_loyalty_contract_verifies_both_mocks(tmp_path: Path) -> N
     assert not _files_containing(reports, demo_tokens)
     assert not any(token in done.stdout + done.stderr for token in demo_tokens)
     assert len(done.stdout.splitlines()) < 2 * 60, "two one-screen summaries"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reports"], "nothing written beside the reports"
 
 
 def test_every_recording_asked_for_is_written_and_masked(connector_mock: str, tmp_path: Path) -> None:

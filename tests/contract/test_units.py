@@ -338,3 +338,92 @@ def test_an_effect_the_suite_does_not_know_is_a_spec_error():
     document["paths"]["/memberships/list"]["post"]["x-effect"] = "reads"
     with pytest.raises(ValueError, match="x-effect must be one of"):
         build_catalog("reverse", document)
+
+
+def test_an_engine_error_that_groups_others_names_them() -> None:
+    # Hypothesis reports a failure that did not happen again on its retry as "Inconsistent results
+    # ... (1 sub-exception)": the report must say which failure that was, or nobody can act on it.
+    from mews_loyalty.contract._fuzz_events import _describe
+
+    inner = AssertionError("Response violates schema:\n  'id' is a required property")
+    group = ExceptionGroup("Inconsistent results: failed on the first run but now succeeds", [inner])
+    text = _describe(group)
+    assert text.startswith("Inconsistent results: failed on the first run but now succeeds")
+    assert "[AssertionError: Response violates schema: 'id' is a required property]" in text
+    assert _describe(ValueError("plain\n  error")) == "plain error"
+
+
+def test_a_run_draws_no_constants_from_local_modules_and_keeps_hypothesis_files_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Hypothesis mixes constants from the source of "local" modules into its cases: the same seed
+    # would then make other cases in a checkout than from a wheel, and with --workers the modules
+    # are parsed from several threads (a CPython 3.11 race). A run turns that off, and keeps
+    # Hypothesis' caches with the reports instead of the current directory.
+    from hypothesis import configuration
+    from hypothesis.internal.conjecture import providers
+
+    from mews_loyalty.contract import _hypothesis
+
+    monkeypatch.delenv(_hypothesis.STORAGE_VARIABLE, raising=False)
+    original = providers._get_local_constants
+    before = configuration.storage_directory(intent_to_write=False).home_directory
+    with _hypothesis.for_run(tmp_path / "store") as replaced:
+        assert replaced
+        assert len(providers._get_local_constants()) == 0
+        assert configuration.storage_directory("x").path == tmp_path / "store" / "x"
+    assert providers._get_local_constants is original
+    assert configuration.storage_directory(intent_to_write=False).home_directory == before
+
+
+def test_a_storage_directory_the_user_set_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hypothesis import configuration
+
+    from mews_loyalty.contract import _hypothesis
+
+    monkeypatch.setenv(_hypothesis.STORAGE_VARIABLE, str(tmp_path / "mine"))
+    before = configuration.storage_directory(intent_to_write=False).home_directory
+    with _hypothesis.for_run(tmp_path / "store"):
+        assert configuration.storage_directory(intent_to_write=False).home_directory == before
+
+
+def test_with_several_threads_a_run_parses_one_source_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # CPython 3.11 shares the AST builder's recursion counter between threads; Hypothesis parses lambda
+    # sources while describing strategies, so two workers parsing at once failed a case with
+    # "SystemError: AST constructor recursion depth mismatch". With workers, parsing is serialised.
+    import ast
+    import threading
+    import time
+
+    from mews_loyalty.contract import _hypothesis
+
+    real_parse = ast.parse
+    busy = {"now": 0, "most": 0}
+    guard = threading.Lock()
+
+    def slow_parse(source: str, *args: object, **kwargs: object) -> ast.Module:
+        with guard:
+            busy["now"] += 1
+            busy["most"] = max(busy["most"], busy["now"])
+        time.sleep(0.05)  # long enough for a second thread to arrive while this one parses
+        with guard:
+            busy["now"] -= 1
+        return real_parse(source)
+
+    monkeypatch.setattr(ast, "parse", slow_parse)
+    with _hypothesis.for_run(tmp_path, threads=1):
+        assert ast.parse is slow_parse
+    with _hypothesis.for_run(tmp_path, threads=2):
+        results: list[str] = []
+        threads = [
+            threading.Thread(target=lambda: results.append(ast.dump(ast.parse("x = 1")))) for _ in range(3)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert ast.parse is slow_parse
+    assert results == [ast.dump(real_parse("x = 1"))] * 3
+    assert busy["most"] == 1

@@ -34,6 +34,7 @@ from typing import Any
 import schemathesis
 
 from mews_loyalty._spec import ApiName, Operation, catalog, load_document
+from mews_loyalty.contract import _hypothesis
 from mews_loyalty.contract._fuzz_events import DEFAULT_RECORDINGS, Collector, mask_recorder, report_handlers
 from mews_loyalty.contract._http import request_id_problem, server_json
 from mews_loyalty.contract._pacing import Pacer
@@ -321,7 +322,8 @@ def run_schemathesis(plan: FuzzPlan, hooks: FuzzHooks) -> list[str]:
     stateless = tuple(p for p in plan.phases if p != "stateful")
     # The spec each pass runs on is written beside its reports: schemathesis' HTML report names the
     # file it loaded, and the reader can open exactly what was tested (not a vanished temp file).
-    with _activated(hooks, plan.api):
+    # Hypothesis' caches stay with the reports, and its cases come from the seed alone (_hypothesis).
+    with _activated(hooks, plan.api), _hypothesis.for_run(plan.report_dir / ".hypothesis", plan.workers):
         if stateless:
             plan.report_dir.mkdir(parents=True, exist_ok=True)
             spec = plan.report_dir / "openapi.json"

@@ -46,6 +46,16 @@ REPORT_FILES = {
 }
 
 
+def _describe(error: BaseException) -> str:
+    """An error in one line, with what a group holds (hypothesis' "inconsistent results" is a group
+    whose first member is the failure the retry did not see again)."""
+    text = " ".join(str(error).split())
+    if isinstance(error, BaseExceptionGroup):
+        inner = "; ".join(f"{type(e).__name__}: {_describe(e)}" for e in error.exceptions)
+        text = f"{text} [{inner}]"
+    return text
+
+
 @dataclass
 class Collector:
     """Turns schemathesis' events into the run's Results (before masking, to build curl lines)."""
@@ -73,7 +83,7 @@ class Collector:
     def _non_fatal(self, event: events.NonFatalError) -> None:
         """A request without a whole answer is a finding; a spent write budget, a note; the rest errors."""
         label = self.labels.get(event.label, event.label)
-        text = self.secrets.mask(f"{event.info.title}: {' '.join(str(event.value).split())}")[:500]
+        text = self.secrets.mask(f"{event.info.title}: {_describe(event.value)}")[:1000]
         if event.related_to_operation and event.info.title in NO_ANSWER_TITLES:
             curl = self.secrets.mask(event.info.code_sample or "")
             self.results.failed("answers", label, text, curl)
