@@ -5,9 +5,11 @@ the ways it was run before and the ways it could spread over more of the machine
   beside the Connector's, the Connector mock limited to 300 requests/s, schemathesis' HAR recording;
 - ``nox -s contract`` itself: the same plus nox and uv checking the session's environment;
 - the two runs one after the other, in one process;
-- the run as it was before (one after the other, the mock limited to 400 per 2 s so that pacing held
-  the suite at 180 requests/s, all three recordings, every module compiled from source in every
-  process as PYTHONDONTWRITEBYTECODE left it);
+- the run as it was before (one after the other, 50 examples per operation and phase, the mock
+  limited to 400 per 2 s so that pacing held the suite at 180 requests/s, all three recordings, every
+  module compiled from source in every process as PYTHONDONTWRITEBYTECODE left it);
+- side by side with 50 examples, the count the embedded run used before it took the command's
+  default (25);
 - two schemathesis workers per run.
 
 All are measured here, alternately, best of ``ROUNDS``: the machine is shared, and a neighbour's load
@@ -32,7 +34,7 @@ ROUNDS = 2
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "python -m mews_loyalty.contract (side by side)"
 NOX = "nox -s contract (nox and uv included)"
-BEFORE = "before: one after the other, 400/2 s, HAR+VCR+NDJSON, no .pyc"
+BEFORE = "before: one after the other, 50 examples, 400/2 s, HAR+VCR+NDJSON, no .pyc"
 
 
 def _embedded(*calls: str, setup: str = "") -> list[str]:
@@ -46,7 +48,7 @@ def _embedded(*calls: str, setup: str = "") -> list[str]:
 
 def _commands(empty_cache: str) -> dict[str, tuple[list[list[str]], dict[str, str] | None]]:
     """label -> (commands started together, environment or None for this one)."""
-    all_recordings = "['--quiet', '--recordings', 'har,vcr,ndjson']"
+    all_recordings = "['--quiet', '--recordings', 'har,vcr,ndjson', '--max-examples', '50']"
     commands: dict[str, tuple[list[list[str]], dict[str, str] | None]] = {
         BASELINE: ([[sys.executable, "-m", "mews_loyalty.contract"]], None),
         "one after the other": (
@@ -63,6 +65,13 @@ def _commands(empty_cache: str) -> dict[str, tuple[list[list[str]], dict[str, st
             ],
             # Byte code looked up in an empty folder and never written: every module from source.
             {**os.environ, "PYTHONPYCACHEPREFIX": empty_cache, "PYTHONDONTWRITEBYTECODE": "1"},
+        ),
+        "side by side, 50 examples (the run's count until now)": (
+            [
+                _embedded("verify_connector_mock(['--quiet', '--max-examples', '50'])"),
+                _embedded("verify_reverse_mock(['--quiet', '--max-examples', '50'])"),
+            ],
+            None,
         ),
         "side by side, 2 workers each": (
             [

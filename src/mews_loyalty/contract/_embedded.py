@@ -10,10 +10,12 @@ sends unpaced on a 2-core machine (~220/s), so pacing never holds the run back, 
 deliberate burst reaches over four connections (~500/s), so the 429 comes within the window and its
 Retry-After costs under a second; the reference provider with its seed memberships
 and two fresh tokens, to check a rotation. Writes are allowed, without a budget: the servers are ours.
+Every phase runs, with the command's default number of examples, as in QA's own runs.
 
 The two runs go side by side: the Reverse one in a second process (schemathesis allows one run per
-process; spawned, so its function lives here and not in ``__main__``, which spawn does not import), quiet, its summary printed after the Connector's. One run holds the GIL and leaves most of
-the second core idle; together they take the time of the longer one.
+process; spawned, so its function lives here and not in ``__main__``, which spawn does not import),
+quiet, its summary printed after the Connector's. One run holds the GIL and leaves most of the
+second core idle; together they take the time of the longer one.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from mews_loyalty.mock._server import serve_in_process
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 
 MOCK_RATE_LIMIT = "300/1"
-MAX_EXAMPLES = "50"
 # Memberships of the reference provider's seed data: enrolled, pending, canceled and linked ones.
 SEED_MEMBERSHIP_IDS = ("M-1002", "M-1001", "M-1004", "M-1005")
 
@@ -50,8 +51,6 @@ def verify_connector_mock(extra: list[str] | None = None) -> int:
                 "--rate-limit",
                 MOCK_RATE_LIMIT,
                 "--probe-rate-limit",
-                "--max-examples",
-                MAX_EXAMPLES,
                 *(extra or []),
             ]
         )
@@ -69,8 +68,6 @@ def verify_reverse_mock(extra: list[str] | None = None) -> int:
             url,
             f"--token={tokens[0]}",
             f"--token={tokens[1]}",
-            "--max-examples",
-            MAX_EXAMPLES,
             "--allow-writes",
         ]
         argv += [arg for mid in SEED_MEMBERSHIP_IDS for arg in ("--membership-id", mid)]
