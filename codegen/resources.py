@@ -34,7 +34,7 @@ import jinja2
 from codegen.apis import CODEGEN, Api
 
 # The same facts as mews_loyalty._spec (ENVELOPE_FIELDS, PAGING_FIELD, CURSOR_FIELD, MAX_INTERVAL_KEY,
-# INTERVAL_KEY, and which properties are intervals: `_Builder.is_interval`, `_spec._interval_of`);
+# INTERVAL_KEY, and which properties are intervals: `_Builder.is_interval`, `_spec_marks.interval_of`);
 # tests/codegen/test_resources.py checks that both agree.
 ENVELOPE_FIELDS = frozenset({"ClientToken", "AccessToken", "Client", "LanguageCode", "CultureCode"})
 PAGING_FIELD = "Limitation"
