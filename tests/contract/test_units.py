@@ -427,3 +427,20 @@ def test_with_several_threads_a_run_parses_one_source_at_a_time(
     assert ast.parse is slow_parse
     assert results == [ast.dump(real_parse("x = 1"))] * 3
     assert busy["most"] == 1
+
+
+def test_a_hypothesis_without_these_internals_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another Hypothesis may lack the private function or the storage helpers: the run goes on as is.
+    from hypothesis import configuration
+    from hypothesis.internal.conjecture import providers
+
+    from mews_loyalty.contract import _hypothesis
+
+    monkeypatch.delenv(_hypothesis.STORAGE_VARIABLE, raising=False)
+    monkeypatch.delattr(providers, "_get_local_constants")
+    monkeypatch.delattr(configuration, "set_hypothesis_home_dir")
+    with _hypothesis.for_run(tmp_path / "store") as replaced:
+        assert not replaced
+    assert not (tmp_path / "store").exists()

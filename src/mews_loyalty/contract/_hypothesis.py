@@ -68,13 +68,18 @@ def _stored_in(storage: Path) -> Iterator[None]:
     if os.environ.get(STORAGE_VARIABLE):
         yield
         return
-    configuration = importlib.import_module("hypothesis.configuration")
-    previous = configuration.storage_directory(intent_to_write=False).home_directory
-    configuration.set_hypothesis_home_dir(storage)
+    try:  # a Hypothesis whose configuration differs keeps its files where it likes: not worth a failed run
+        configuration = importlib.import_module("hypothesis.configuration")
+        previous = configuration.storage_directory(intent_to_write=False).home_directory
+        move = configuration.set_hypothesis_home_dir
+    except (ImportError, AttributeError, TypeError):
+        yield
+        return
+    move(storage)
     try:
         yield
     finally:
-        configuration.set_hypothesis_home_dir(previous)
+        move(previous)
 
 
 @contextmanager
