@@ -34,9 +34,9 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
-def _load(module: str, extra: str, name: str, attribute: str | None = None) -> Callable[[list[str]], int]:
-    """The entry point ``attribute`` of ``module`` (default: ``<name>_main`` or ``main``); a missing
-    extra or an unusable dependency becomes a one-line ``SystemExit``."""
+def load_entry(module: str, extra: str, *names: str) -> Callable[[list[str]], int]:
+    """The first of ``names`` that ``module`` defines, its entry point; a missing extra or an unusable
+    dependency becomes a one-line ``SystemExit``."""
     try:
         loaded = importlib.import_module(module)
     except ModuleNotFoundError as error:
@@ -48,9 +48,7 @@ def _load(module: str, extra: str, name: str, attribute: str | None = None) -> C
         raise
     except ImportError as error:  # a dependency of a version the command cannot use
         raise SystemExit(f"mews-loyalty: {error}") from None
-    if attribute is not None:
-        return getattr(loaded, attribute)  # type: ignore[no-any-return]
-    entry = getattr(loaded, f"{name}_main", None) or loaded.main
+    entry = next(getattr(loaded, name) for name in names if hasattr(loaded, name))
     return entry  # type: ignore[no-any-return]
 
 
@@ -67,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         print(_usage(), file=sys.stderr)
         return USAGE_ERROR
     module, extra, _ = COMMANDS[key]
-    return run_entry(lambda: _load(module, extra, key[1]), args[2:])
+    return run_entry(lambda: load_entry(module, extra, f"{key[1]}_main", "main"), args[2:])
 
 
 def run_entry(load: Callable[[], Callable[[list[str]], int]], argv: list[str]) -> int:

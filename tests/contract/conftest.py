@@ -14,31 +14,14 @@ from mews_loyalty.contract._results import Results
 from mews_loyalty.contract._run import ConnectorOptions, ReverseOptions, verify_connector, verify_reverse
 from mews_loyalty.mock._server import serve_in_process, serve_in_thread
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN, ConnectorMockConfig, create_app
+from tests.runtime.fakes import FakeTime
 
 SEED = 20251122
 REVERSE_TOKENS = ["contract-suite-token-one-0123456789", "contract-suite-token-two-9876543210"]
 SEED_MEMBERSHIP_IDS = ["M-1002", "M-1001", "M-1004", "M-1005"]
-# Mews' own limit: the rate-limited mock runs on the run's virtual clock (``VirtualTime``), so the
+# Mews' own limit: the rate-limited mock runs on the run's virtual clock (``virtual_time``), so the
 # probe's burst lands inside one window however slow the machine, and waiting 30 s costs nothing.
 SCALED_RATE = (200, 30.0)
-
-
-class VirtualTime:
-    """The run's clock, shared with the mock: it moves only when the run waits (pacing, a probe's
-    Retry-After), so a request arrives at the instant it left and the mock counts exactly what the
-    run sent, whatever the machine's speed."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-    def pacer(self, rate: tuple[int, float] | None) -> Pacer:
-        return Pacer(rate, clock=self.clock, sleep=self.sleep)
 
 
 @pytest.fixture(scope="session")
@@ -48,15 +31,17 @@ def connector_mock() -> Iterator[str]:
 
 
 @pytest.fixture
-def virtual_time(monkeypatch: pytest.MonkeyPatch) -> VirtualTime:
-    """A virtual clock that every run in the test paces and probes on."""
-    time = VirtualTime()
-    monkeypatch.setattr(_run, "Pacer", time.pacer)
+def virtual_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
+    """The run's clock, shared with the mock: it moves only when the run waits (pacing, a probe's
+    Retry-After), so a request arrives at the instant it left and the mock counts exactly what the
+    run sent, whatever the machine's speed."""
+    time = FakeTime(start=1000.0)
+    monkeypatch.setattr(_run, "Pacer", lambda rate: Pacer(rate, clock=time.clock, sleep=time.sleep))
     return time
 
 
 @pytest.fixture
-def limited_connector_mock(virtual_time: VirtualTime) -> Iterator[str]:
+def limited_connector_mock(virtual_time: FakeTime) -> Iterator[str]:
     """The Connector mock enforcing ``SCALED_RATE`` on the runs' virtual clock, served on loopback."""
     app = create_app(ConnectorMockConfig(rate_limit=SCALED_RATE, seed_data=True, clock=virtual_time.clock))
     with serve_in_thread(app) as url:

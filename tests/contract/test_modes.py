@@ -20,6 +20,7 @@ from mews_loyalty.contract._pacing import Pacer
 from mews_loyalty.contract.cli import connector_main, reverse_main
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 from tests.contract.conftest import REVERSE_TOKENS, SCALED_RATE, SEED, SEED_MEMBERSHIP_IDS, run_reverse
+from tests.runtime.fakes import FakeTime
 
 STATEFUL_NOT_RUN = "not run: stateful: needs --allow-writes"
 WRITES = ["--allow-writes"]
@@ -40,23 +41,10 @@ MATRIX: list[tuple[str, str, list[str]]] = [
 ]
 
 
-class SimulatedTime:
-    """A clock that moves only when the pacer sleeps: pacing is exercised without waiting for it."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def pacers(monkeypatch: pytest.MonkeyPatch) -> list[Pacer]:
     made: list[Pacer] = []
-    time = SimulatedTime()
+    time = FakeTime(start=0.0)  # moves only when the pacer sleeps: pacing without waiting for it
 
     def simulated(rate: tuple[int, float] | None) -> Pacer:
         made.append(Pacer(rate, clock=time.clock, sleep=time.sleep))

@@ -25,7 +25,8 @@ from mews_loyalty.contract.cli import connector_main, reverse_main
 from mews_loyalty.mock._server import serve_in_thread
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN, ConnectorMockConfig, create_app
 from tests.contract._proxy import Answer, Flow, MutatingProxy, Mutation
-from tests.contract.conftest import REVERSE_TOKENS, SEED, VirtualTime, run_connector
+from tests.contract.conftest import REVERSE_TOKENS, SEED, run_connector
+from tests.runtime.fakes import FakeTime
 
 SCHEMATHESIS_REPORTS = ("junit.xml", "requests.har", "html/index.html")
 RECORDINGS_ON_REQUEST = {"vcr": "cassette.yaml", "ndjson": "events.ndjson"}
@@ -136,7 +137,7 @@ def test_read_only_run_sends_no_writes(connector_mock: str, tmp_path: Path) -> N
     assert {n.check for n in results.not_run} >= {"update_semantics", "soft_delete", "rate_limit"}
 
 
-def test_pacing_keeps_a_rate_limited_server_happy(tmp_path: Path, virtual_time: VirtualTime) -> None:
+def test_pacing_keeps_a_rate_limited_server_happy(tmp_path: Path, virtual_time: FakeTime) -> None:
     # Never exceed the server's limit: against a mock enforcing 40 requests per second, a paced run
     # (scenarios and fuzzing) must not see a single 429. Mock and pacer share one injected clock, so
     # the outcome does not depend on how fast the machine is (latency jitter is test_units' part).

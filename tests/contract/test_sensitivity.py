@@ -14,7 +14,8 @@ from mews_loyalty.contract._results import Results
 from mews_loyalty.mock._server import serve_in_thread
 from tests.contract._mutants import connector_mutants, rate_limit_mutants, reverse_mutants
 from tests.contract._proxy import IDENTITY, MutatingProxy, Mutation
-from tests.contract.conftest import REVERSE_TOKENS, SCALED_RATE, VirtualTime, run_connector, run_reverse
+from tests.contract.conftest import REVERSE_TOKENS, SCALED_RATE, run_connector, run_reverse
+from tests.runtime.fakes import FakeTime
 
 
 def assert_caught(results: Results, mutation: Mutation) -> None:
@@ -52,7 +53,7 @@ def test_connector_mutant_is_caught(connector_mock: str, tmp_path: Path, mutatio
 
 
 def test_rate_limited_identity_passes(
-    limited_connector_mock: str, tmp_path: Path, virtual_time: VirtualTime
+    limited_connector_mock: str, tmp_path: Path, virtual_time: FakeTime
 ) -> None:
     # The deliberate 429 against a server that keeps the rule: Retry-After present, honoured, success.
     # The burst leaves at one virtual instant, so the 429's Retry-After is the whole window.

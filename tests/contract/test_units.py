@@ -26,42 +26,32 @@ from mews_loyalty.contract._pacing import Pacer, parse_retry_after
 from mews_loyalty.contract._resources import batch_item_schema, resources, resources_of
 from mews_loyalty.contract._results import NotRunnable
 from mews_loyalty.contract._secrets import MaskedTextFile, Secret, Secrets, curl_line
+from tests.runtime.fakes import FakeTime
 
 TOKEN = "C66EF7B239D24632943D115EDE9CB810-EA00F8FD8294692C940F6B5A8F9453D"
 SEED = 20251122
 OTHER = "E0D439EE522F44368DC78E1BFB03710C-D24FB11DBE31D4621C4817E028D9E1D"
 
 
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sent: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 def test_pacer_never_exceeds_the_window_even_with_latency_jitter() -> None:
     # Against a live server the documented limit (200 per 30 s) must hold for every request we send.
     # The server counts arrivals, the pacer departures: a latency that varies by up to the SDK's
     # margin (2 % of the window) must not land an 11th request inside the server's window of 10.
-    time = FakeTime()
+    time = FakeTime(start=1000.0)
     pacer = Pacer((10, 1.0), clock=time.clock, sleep=time.sleep)
     jitter = random.Random(SEED)
+    sent: list[float] = []
     arrivals = []
     for _ in range(50):
         pacer.acquire()
-        time.sent.append(time.now)
+        sent.append(time.now)
         arrivals.append(time.now + jitter.uniform(0.0, WINDOW_SAFETY_MARGIN * 0.99))
         time.now += 0.001
     server = SlidingWindow(10, 1.0)  # the mock's own rate limit
     assert [server.try_acquire(at) for at in sorted(arrivals)] == [0.0] * 50
-    assert time.sent[9] - time.sent[0] < 0.01, "the whole limit goes out at once, not 90 % of it"
-    for start in time.sent:
-        in_window = [t for t in time.sent if start <= t < start + paced_seconds(1.0)]
+    assert sent[9] - sent[0] < 0.01, "the whole limit goes out at once, not 90 % of it"
+    for start in sent:
+        in_window = [t for t in sent if start <= t < start + paced_seconds(1.0)]
         assert len(in_window) <= 10
     assert pacer.paced == (10, paced_seconds(1.0))
 
@@ -69,7 +59,7 @@ def test_pacer_never_exceeds_the_window_even_with_latency_jitter() -> None:
 def test_a_deliberate_burst_holds_back_the_paced_requests_after_it() -> None:
     # The rate-limit probe sends past the window without waiting; what follows it must wait for the
     # window to empty, as if the burst had been paced.
-    time = FakeTime()
+    time = FakeTime(start=1000.0)
     pacer = Pacer((3, 1.0), clock=time.clock, sleep=time.sleep)
     for _ in range(5):
         pacer.record()
@@ -81,7 +71,7 @@ def test_a_deliberate_burst_holds_back_the_paced_requests_after_it() -> None:
 
 def test_pacer_honours_retry_after_and_backs_off_without_it() -> None:
     # A 429 must hold back every following request: for Retry-After, or exponentially when absent.
-    time = FakeTime()
+    time = FakeTime(start=1000.0)
     pacer = Pacer(None, clock=time.clock, sleep=time.sleep)
     assert pacer.observe(429, {"Retry-After": "7"}) == 7.0
     start = time.now

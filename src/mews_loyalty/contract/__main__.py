@@ -3,10 +3,10 @@ arguments, the CLI (``connector ...`` / ``reverse ...``, as ``mews-loyalty contr
 
 import sys
 
-from mews_loyalty._cli import _load, run_entry
+from mews_loyalty._cli import load_entry, run_entry
 
 if __name__ == "__main__":
     # Loaded like the mews-loyalty command's: an unusable schemathesis is one line, not a traceback.
     sys.exit(
-        run_entry(lambda: _load("mews_loyalty.contract._embedded", "contract", "run", "run"), sys.argv[1:])
+        run_entry(lambda: load_entry("mews_loyalty.contract._embedded", "contract", "run"), sys.argv[1:])
     )
