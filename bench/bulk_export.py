@@ -9,7 +9,7 @@ from typing import Any
 
 from bench._measure import Section
 from mews_loyalty import ConnectorClient
-from mews_loyalty.mock._server import serve_in_thread
+from mews_loyalty._asgi import serve_in_thread
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN, ConnectorMockConfig, create_app
 
 LIMIT, WINDOW = 20, 3.0

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from bench._measure import Section
-from mews_loyalty.mock._server import serve_in_process
+from mews_loyalty._asgi import serve_in_process
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 
 FLOOR_REQUESTS = 500

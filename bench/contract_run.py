@@ -38,9 +38,9 @@ BEFORE = "before: one after the other, 50 examples, 400/2 s, HAR+VCR+NDJSON, no 
 
 
 def _embedded(*calls: str, setup: str = "") -> list[str]:
-    """A process running ``calls`` of ``mews_loyalty.contract._embedded`` one after the other."""
+    """A process running ``calls`` of ``mews_loyalty.contract._run.embedded`` one after the other."""
     code = (
-        f"import sys\nimport mews_loyalty.contract._embedded as embedded\n{setup}\n"
+        f"import sys\nimport mews_loyalty.contract._run.embedded as embedded\n{setup}\n"
         f"sys.exit(max([{', '.join(f'embedded.{call}' for call in calls)}]))\n"
     )
     return [sys.executable, "-c", code]

@@ -6,10 +6,9 @@ import json
 import random
 import uuid
 
-from mews_connector_client.models import LoyaltyMembershipResult as ClientResult
-from mews_connector_models import LoyaltyMembershipResult as PydanticResult
-
 from bench._measure import Section, best_time
+from mews_loyalty._generated.connector.client.models import LoyaltyMembershipResult as ClientResult
+from mews_loyalty._generated.connector.models import LoyaltyMembershipResult as PydanticResult
 
 PAGE_SIZE = 1000
 

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from bench._measure import Section
-from mews_loyalty.mock._server import serve_in_process
+from mews_loyalty._asgi import serve_in_process
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 from tests._prism import PrismUnavailable, serve_prism
 

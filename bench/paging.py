@@ -7,14 +7,14 @@ import json
 from typing import Any
 
 import httpx
-from mews_connector_client import Client
-from mews_connector_client.api.loyalty_memberships import loyalty_memberships_get_all
-from mews_connector_client.models import LoyaltyMembershipFilterParameters
-from mews_connector_resources import ActivityStateLiteral
 
 from bench._measure import Section, best_time
 from mews_loyalty import ConnectorClient
-from mews_loyalty.mock._server import serve_in_process
+from mews_loyalty._asgi import serve_in_process
+from mews_loyalty._generated.connector.client import Client
+from mews_loyalty._generated.connector.client.api.loyalty_memberships import loyalty_memberships_get_all
+from mews_loyalty._generated.connector.client.models import LoyaltyMembershipFilterParameters
+from mews_loyalty._generated.connector.resources import ActivityStateLiteral
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 
 MEMBERSHIPS = 20_000

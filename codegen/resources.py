@@ -7,7 +7,7 @@ Every operation of a spec becomes one method of its resource's class (``LoyaltyM
 blocking, and ``AsyncLoyaltyMembershipsResource``), with keyword-only snake_case parameters typed from
 the request schema and a result typed as the attrs class of the response. The methods only delegate to
 the runtime's generic ``Resource`` (``run_page``, ``run_iterate``, ``run_batch``, ``run_call``): what an
-operation does follows from the same facts the runtime's catalog reads (``mews_loyalty/_spec.py``),
+operation does follows from the same facts the runtime's catalog reads (``mews_loyalty/_spec/catalog.py``),
 restated here because codegen does not import the runtime:
 
 * a request with ``Limitation`` is a paged query: ``get_all`` returns one ``Page``, ``iter_all`` every
@@ -33,7 +33,7 @@ import jinja2
 
 from codegen.apis import CODEGEN, Api
 
-# The same facts as mews_loyalty._spec (ENVELOPE_FIELDS, PAGING_FIELD, CURSOR_FIELD, MAX_INTERVAL_KEY,
+# The same facts as mews_loyalty._spec.catalog (ENVELOPE_FIELDS, PAGING_FIELD, CURSOR_FIELD, MAX_INTERVAL_KEY,
 # INTERVAL_KEY, and which properties are intervals: `_Builder.is_interval`, `_spec_marks.interval_of`);
 # tests/codegen/test_resources.py checks that both agree.
 ENVELOPE_FIELDS = frozenset({"ClientToken", "AccessToken", "Client", "LanguageCode", "CultureCode"})

@@ -14,9 +14,8 @@ import logging
 import sys
 from datetime import UTC, datetime, timedelta
 
-from mews_connector_client.models import LoyaltyMembership
-
 from mews_loyalty import ConnectorClient, MewsApiError, MewsConnectionError
+from mews_loyalty._generated.connector.client.models import LoyaltyMembership
 
 
 def export(days: int, environment: str) -> int:

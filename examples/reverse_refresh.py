@@ -12,9 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mews_reverse_client.models import Membership
-
 from mews_loyalty import MewsConnectionError, ProblemDetailError, ReverseClient
+from mews_loyalty._generated.reverse.client.models import Membership
 
 
 def refresh(client: ReverseClient, enterprise: str, ids: list[str]) -> list[Membership]:

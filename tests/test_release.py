@@ -30,10 +30,11 @@ from codegen.apis import GENERATED, ROOT
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-WHEEL_PACKAGES = sorted(
-    Path(p).name for p in PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+WHEEL = PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]
+SPEC_COPIES = (
+    "mews_loyalty/_generated/connector/models/openapi.yaml",
+    "mews_loyalty/_generated/reverse/models/openapi.yaml",
 )
-SPEC_COPIES = ("mews_connector_models/openapi.yaml", "mews_reverse_models/openapi.yaml")
 PROVENANCE = json.loads((GENERATED / "PROVENANCE.json").read_text())
 BIN = "Scripts" if sys.platform == "win32" else "bin"
 
@@ -93,12 +94,28 @@ def wheel_metadata(release: Release) -> dict[str, list[str]]:
     return {key: message.get_all(key) or [] for key in set(message.keys())}
 
 
-def test_every_listed_package_is_in_the_wheel(release):
-    # Hatchling skips a listed package it cannot find, and the sdist only carries what its `include`
-    # names; a package missing here fails at import on users' machines only.
+def test_the_wheel_holds_exactly_one_top_level_package(release):
+    # The handwritten runtime and the generated code are one package for users: `unzip -l` shows
+    # mews_loyalty/ and its dist-info, nothing else beside them.
     top_level = {name.split("/", 1)[0] for name in wheel_names(release) if "/" in name}
-    packages = sorted(name for name in top_level if not name.endswith(".dist-info"))
-    assert packages == WHEEL_PACKAGES
+    assert sorted(name for name in top_level if not name.endswith(".dist-info")) == ["mews_loyalty"]
+    assert not [name for name in wheel_names(release) if "/" not in name]
+
+
+def test_every_included_folder_is_in_the_wheel(release):
+    # Hatchling skips an included folder it cannot find, and the sdist only carries what its `include`
+    # names; a part missing here fails at import on users' machines only.
+    names = set(wheel_names(release))
+    for included in WHEEL["only-include"]:
+        source = next(s for s in WHEEL["sources"] if included.startswith(s + "/"))
+        package = included.removeprefix(source + "/")
+        shipped = {n for n in names if n.startswith(package + "/")}
+        expected = {
+            (package + "/" + p.relative_to(ROOT / included).as_posix())
+            for p in (ROOT / included).rglob("*.py")
+            if "__pycache__" not in p.parts
+        }
+        assert expected - shipped == set(), included
 
 
 def test_every_top_level_package_carries_the_project_name(release):
@@ -110,11 +127,9 @@ def test_every_top_level_package_carries_the_project_name(release):
     assert "mews_loyalty/contract/cli.py" in names
 
 
-def test_every_package_in_the_wheel_is_marked_typed(release):
+def test_the_package_in_the_wheel_is_marked_typed(release):
     # Without py.typed, mypy treats the installed package as untyped and users lose every annotation.
-    names = set(wheel_names(release))
-    top_level = {name.split("/", 1)[0] for name in names if "/" in name and ".dist-info" not in name}
-    assert sorted(p for p in top_level if f"{p}/py.typed" not in names) == []
+    assert "mews_loyalty/py.typed" in set(wheel_names(release))
 
 
 def test_the_specs_ship_inside_the_models_packages(release):
@@ -135,17 +150,18 @@ def test_the_sdist_carries_what_rebuilding_needs(release):
         "generated/PROVENANCE.json",
         *(f"specs/{api}/openapi.yaml" for api in PROVENANCE["specs"]),
     ]
-    sources = [
-        Path(p).as_posix() for p in PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    sources = [Path(p).as_posix() for p in WHEEL["only-include"]]
+    missing = [n for n in needed if n not in names] + [
+        s for s in sources if not any(n.startswith(f"{s}/") and n.endswith("/__init__.py") for n in names)
     ]
-    missing = [n for n in needed if n not in names] + [s for s in sources if f"{s}/__init__.py" not in names]
     assert missing == []
 
 
 def test_the_plain_install_imports_every_package(release):
     # The SDK's import graph must be satisfied by its declared dependencies alone.
     done = release.python(
-        "import mews_loyalty, mews_connector_client, mews_connector_models, mews_reverse_client, mews_reverse_models"
+        "import mews_loyalty, mews_loyalty.connector, mews_loyalty.reverse, "
+        "mews_loyalty._generated.connector.models, mews_loyalty._generated.reverse.models"
     )
     assert done.returncode == 0, done.stderr
 
@@ -154,7 +170,7 @@ def test_the_plain_install_reads_its_operation_catalog(release):
     # Every SDK call goes through the catalog parsed from the shipped spec copy; it must load with
     # nothing but the declared dependencies installed.
     done = release.python(
-        "from mews_loyalty._spec import catalog; print(len(catalog('connector').operations), len(catalog('reverse').operations))"
+        "from mews_loyalty._spec.catalog import catalog; print(len(catalog('connector').operations), len(catalog('reverse').operations))"
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["12", "4"]

@@ -14,7 +14,7 @@ import pytest
 
 import mews_loyalty
 from codegen.apis import GENERATED, ROOT
-from mews_loyalty._spec import API_NAMES
+from mews_loyalty._spec.catalog import API_NAMES
 from mews_loyalty._version import spec_versions
 
 

@@ -6,14 +6,22 @@
         for membership in mews.loyalty_memberships.iter_all(activity_states=["Active"]):
             print(membership.id, membership.membership_number)
 
-Items are the generated attrs models (``mews_connector_client.models``, ``mews_reverse_client.models``).
+Items are the generated attrs models (``mews_loyalty._generated.connector.client.models``, ``mews_loyalty._generated.reverse.client.models``).
 Everything public is listed in ``__all__``; modules starting with an underscore are internal.
 """
 
 import logging
+import pkgutil
 from typing import Any as _Any
 
-from mews_loyalty._connector import AsyncConnectorClient, ConnectorClient
+# The generated code (mews_loyalty._generated) sits in generated/mews_loyalty/ of a checkout, beside
+# this folder: an editable install puts both roots on sys.path and this joins them into one package.
+# In a wheel both are one folder already and this changes nothing.
+__path__ = pkgutil.extend_path(__path__, __name__)
+
+from mews_loyalty._client.connector import AsyncConnectorClient, ConnectorClient
+from mews_loyalty._client.resource import AsyncResource, Resource
+from mews_loyalty._client.reverse import AsyncReverseClient, ReverseClient
 from mews_loyalty._errors import (
     AuthenticationError,
     BadRequestError,
@@ -28,10 +36,8 @@ from mews_loyalty._errors import (
     ServerError,
     UnexpectedResponseError,
 )
-from mews_loyalty._operations import AsyncResource, Resource
-from mews_loyalty._pacing import SharedRateLimit
-from mews_loyalty._results import Page
-from mews_loyalty._reverse import AsyncReverseClient, ReverseClient
+from mews_loyalty._transport.pacing import SharedRateLimit
+from mews_loyalty._wire.decode import Page
 
 __version__ = "0.1.0"
 

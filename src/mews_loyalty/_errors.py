@@ -26,9 +26,9 @@ from http import HTTPStatus
 from typing import Any
 
 import httpx
-from mews_reverse_client.models import FieldError
 
-from mews_loyalty._redaction import Redactor
+from mews_loyalty._generated.reverse.client.models import FieldError
+from mews_loyalty._transport.redaction import Redactor
 
 REQUEST_ID_HEADER = "Request-Id"
 PROBLEM_CONTENT_TYPE = "application/problem+json"

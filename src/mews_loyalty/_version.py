@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from functools import cache
 from types import MappingProxyType
 
-from mews_loyalty._spec import API_NAMES, ApiName, load_document
+from mews_loyalty._spec.catalog import API_NAMES, ApiName, load_document
 
 
 @cache

@@ -24,21 +24,21 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from mews_connector_client import models as connector_models
-from mews_connector_client import types as connector_types
-from mews_connector_client.models import (
+
+from codegen.apis import CODEGEN
+from mews_loyalty._generated.connector.client import models as connector_models
+from mews_loyalty._generated.connector.client import types as connector_types
+from mews_loyalty._generated.connector.client.models import (
     LoyaltyMembership,
     LoyaltyMembershipResult,
     LoyaltyMembershipState,
     ProfileData,
     ProfileDataDiscriminator,
 )
-from mews_connector_client.types import UNSET, parse_enum, parse_uuid
-from mews_reverse_client import models as reverse_models
-from mews_reverse_client import types as reverse_types
-from mews_reverse_client.models import PredefinedProblemType, ProblemDetail
-
-from codegen.apis import CODEGEN
+from mews_loyalty._generated.connector.client.types import UNSET, parse_enum, parse_uuid
+from mews_loyalty._generated.reverse.client import models as reverse_models
+from mews_loyalty._generated.reverse.client import types as reverse_types
+from mews_loyalty._generated.reverse.client.models import PredefinedProblemType, ProblemDetail
 
 TIER = "5220432c-8cb7-4afb-bcb7-0236903bcbfd"
 MEMBERSHIP: dict[str, Any] = {

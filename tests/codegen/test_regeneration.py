@@ -119,7 +119,7 @@ def test_drift_fails_after_a_spec_edit_without_regeneration(tmp_path: Path):
     result = run_drift(project)
     assert result.returncode == 1
     assert "spec changed since generation: specs/connector/openapi.yaml" in result.stdout
-    assert "differs: generated/mews_connector_models/__init__.py" in result.stdout
+    assert "differs: generated/mews_loyalty/_generated/connector/models/__init__.py" in result.stdout
     assert "-    max_length=255" in result.stdout or "max_length=254" in result.stdout
     after = {p: p.read_bytes() for p in (project / "generated").rglob("*") if p.is_file()}
     assert after == before, "the drift check must not write"
@@ -127,10 +127,21 @@ def test_drift_fails_after_a_spec_edit_without_regeneration(tmp_path: Path):
 
 def test_drift_fails_when_a_generated_file_is_edited_by_hand(tmp_path: Path):
     project = copy_project(tmp_path)
-    edited = project / "generated" / "mews_reverse_client" / "models" / "membership.py"
+    edited = (
+        project
+        / "generated"
+        / "mews_loyalty"
+        / "_generated"
+        / "reverse"
+        / "client"
+        / "models"
+        / "membership.py"
+    )
     edited.write_text(edited.read_text() + "\n# a hand edit\n")
-    (project / "generated" / "mews_reverse_client" / "stray.py").write_text("x = 1\n")
+    (project / "generated" / "mews_loyalty" / "_generated" / "reverse" / "client" / "stray.py").write_text(
+        "x = 1\n"
+    )
     result = run_drift(project)
     assert result.returncode == 1
-    assert "differs: generated/mews_reverse_client/models/membership.py" in result.stdout
-    assert "extra: generated/mews_reverse_client/stray.py" in result.stdout
+    assert "differs: generated/mews_loyalty/_generated/reverse/client/models/membership.py" in result.stdout
+    assert "extra: generated/mews_loyalty/_generated/reverse/client/stray.py" in result.stdout

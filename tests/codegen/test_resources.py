@@ -13,13 +13,13 @@ import re
 from pathlib import Path
 
 import pytest
-from mews_connector_resources import RESOURCE_CLASSES as CONNECTOR_CLASSES
-from mews_reverse_resources import RESOURCE_CLASSES as REVERSE_CLASSES
 
 from codegen import resources
 from codegen.apis import ROOT, Api
-from mews_loyalty import _spec
-from mews_loyalty._requests import parameter_names
+from mews_loyalty._generated.connector.resources import RESOURCE_CLASSES as CONNECTOR_CLASSES
+from mews_loyalty._generated.reverse.resources import RESOURCE_CLASSES as REVERSE_CLASSES
+from mews_loyalty._spec import catalog as _spec
+from mews_loyalty._wire.encode import parameter_names
 
 GENERATED_CLASSES = {"connector": CONNECTOR_CLASSES, "reverse": REVERSE_CLASSES}
 PAGING_KEYWORDS = {"page_size", "cursor"}

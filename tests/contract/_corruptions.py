@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from mews_loyalty._spec import ApiName, Operation
+from mews_loyalty._spec.catalog import ApiName, Operation
 from tests.contract._proxy import Answer, Flow, Mutation
 
 Corrupt = Callable[[Answer], Answer]

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from mews_loyalty._spec import Operation, catalog
+from mews_loyalty._spec.catalog import Operation, catalog
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 from tests.contract._proxy import Answer, Flow, Mutation
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from mews_loyalty._spec import ApiName, Operation, catalog
+from mews_loyalty._spec.catalog import ApiName, Operation, catalog
 
 HOP_BY_HOP = {"host", "content-length", "transfer-encoding", "connection", "content-encoding", "keep-alive"}
 

@@ -8,11 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from mews_loyalty.contract import _run
-from mews_loyalty.contract._pacing import Pacer
-from mews_loyalty.contract._results import Results
-from mews_loyalty.contract._run import ConnectorOptions, ReverseOptions, verify_connector, verify_reverse
-from mews_loyalty.mock._server import serve_in_process, serve_in_thread
+from mews_loyalty._asgi import serve_in_process, serve_in_thread
+from mews_loyalty.contract._exchange.throttle import Pacer
+from mews_loyalty.contract._report.results import Results
+from mews_loyalty.contract._run import verification as _run
+from mews_loyalty.contract._run.verification import (
+    ConnectorOptions,
+    ReverseOptions,
+    verify_connector,
+    verify_reverse,
+)
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN, ConnectorMockConfig, create_app
 from tests.runtime.fakes import FakeTime
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from mews_loyalty._spec import ApiName
-from mews_loyalty.contract._http import MAX_SILENT_IN_A_ROW
+from mews_loyalty._asgi import serve_in_process, serve_in_thread
+from mews_loyalty._spec.catalog import ApiName
+from mews_loyalty.contract._exchange.api_client import MAX_SILENT_IN_A_ROW
 from mews_loyalty.contract.cli import connector_main, reverse_main
-from mews_loyalty.mock._server import serve_in_process, serve_in_thread
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 from tests.contract._corruptions import CLIENT_TIMEOUT, CORRUPTIONS, IDENTITY, Corruption
 from tests.contract._proxy import MutatingProxy

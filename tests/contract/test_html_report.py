@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mews_loyalty.contract._html_report import html_report
-from mews_loyalty.contract._results import Results
+from mews_loyalty.contract._report.html import html_report
+from mews_loyalty.contract._report.results import Results
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 from tests.contract._browser import rendered_text, screenshot
 from tests.contract.conftest import run_connector

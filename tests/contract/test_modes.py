@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from mews_loyalty.contract import _run
-from mews_loyalty.contract._fuzz import PHASES
-from mews_loyalty.contract._pacing import Pacer
+from mews_loyalty.contract._exchange.throttle import Pacer
+from mews_loyalty.contract._fuzz.phases import PHASES
+from mews_loyalty.contract._run import verification as _run
 from mews_loyalty.contract.cli import connector_main, reverse_main
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 from tests.contract.conftest import REVERSE_TOKENS, SCALED_RATE, SEED, SEED_MEMBERSHIP_IDS, run_reverse

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from mews_loyalty.contract._results import Results
-from mews_loyalty.contract._run import ConnectorOptions, verify_connector
+from mews_loyalty.contract._report.results import Results
+from mews_loyalty.contract._run.verification import ConnectorOptions, verify_connector
 from tests._prism import PrismUnavailable, serve_prism
 from tests.contract._browser import rendered_text, screenshot
 from tests.contract.conftest import SEED

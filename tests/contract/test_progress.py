@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from mews_loyalty._pacing import paced_seconds
-from mews_loyalty.contract import _progress
-from mews_loyalty.contract._pacing import Pacer
-from mews_loyalty.contract._progress import Progress, Stage, fuzz_stages
-from mews_loyalty.contract._results import Results
-from mews_loyalty.contract._run import ConnectorOptions, verify_connector
+from mews_loyalty._transport.pacing import paced_seconds
+from mews_loyalty.contract._exchange.throttle import Pacer
+from mews_loyalty.contract._report import progress as _progress
+from mews_loyalty.contract._report.progress import Progress, Stage, fuzz_stages
+from mews_loyalty.contract._report.results import Results
+from mews_loyalty.contract._run.verification import ConnectorOptions, verify_connector
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 from tests.contract.conftest import SEED
 

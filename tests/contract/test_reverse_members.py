@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from mews_loyalty._spec import Operation
-from mews_loyalty.contract._http import ApiClient
-from mews_loyalty.contract._pacing import Pacer
-from mews_loyalty.contract._results import Results
-from mews_loyalty.contract._reverse import ReverseScenarios
-from mews_loyalty.contract._reverse_members import MemberScenarios, member_operations
-from mews_loyalty.contract._secrets import Secret, Secrets
-from mews_loyalty.contract._stages import spec_schema
-from mews_loyalty.mock._server import serve_in_thread
+from mews_loyalty._asgi import serve_in_thread
+from mews_loyalty._spec.catalog import Operation
+from mews_loyalty.contract._exchange.api_client import ApiClient
+from mews_loyalty.contract._exchange.masking import Secret, Secrets
+from mews_loyalty.contract._exchange.throttle import Pacer
+from mews_loyalty.contract._report.results import Results
+from mews_loyalty.contract._run.stages import spec_schema
+from mews_loyalty.contract._scenarios.reverse import ReverseScenarios
+from mews_loyalty.contract._scenarios.reverse_members import MemberScenarios, member_operations
 from tests.contract._proxy import Answer, Flow, MutatingProxy, Mutation
 from tests.contract.conftest import REVERSE_TOKENS, SEED_MEMBERSHIP_IDS, run_reverse
 

@@ -11,18 +11,19 @@ from pathlib import Path
 import httpx
 import pytest
 
+from mews_loyalty._asgi import serve_in_thread
 from mews_loyalty._cli import main as mews_loyalty_main
-from mews_loyalty.contract import _resources, _scenarios
-from mews_loyalty.contract._reverse import link_operation
-from mews_loyalty.contract._run import (
+from mews_loyalty.contract._run.verification import (
     ConnectorOptions,
     ReverseOptions,
     UsageError,
     verify_connector,
     verify_reverse,
 )
+from mews_loyalty.contract._scenarios import connector as _scenarios
+from mews_loyalty.contract._scenarios import graph as _resources
+from mews_loyalty.contract._scenarios.reverse import link_operation
 from mews_loyalty.contract.cli import connector_main, reverse_main
-from mews_loyalty.mock._server import serve_in_thread
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN, ConnectorMockConfig, create_app
 from tests.contract._proxy import Answer, Flow, MutatingProxy, Mutation
 from tests.contract.conftest import REVERSE_TOKENS, SEED, run_connector

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from mews_loyalty.contract import _schemathesis as adapter
-from mews_loyalty.contract._schemathesis import (
+from mews_loyalty.contract._fuzz import adapter as adapter
+from mews_loyalty.contract._fuzz.adapter import (
     NEEDS,
     SUPPORTED,
     IncompatibleSchemathesis,

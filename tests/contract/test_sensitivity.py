@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mews_loyalty.contract._results import Results
-from mews_loyalty.mock._server import serve_in_thread
+from mews_loyalty._asgi import serve_in_thread
+from mews_loyalty.contract._report.results import Results
 from tests.contract._mutants import connector_mutants, rate_limit_mutants, reverse_mutants
 from tests.contract._proxy import IDENTITY, MutatingProxy, Mutation
 from tests.contract.conftest import REVERSE_TOKENS, SCALED_RATE, run_connector, run_reverse

@@ -16,16 +16,16 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from mews_loyalty._pacing import WINDOW_SAFETY_MARGIN, paced_seconds
-from mews_loyalty._retry import retry_after_seconds
-from mews_loyalty._spec import build_catalog, catalog, load_document
-from mews_loyalty._window import SlidingWindow
-from mews_loyalty.contract import _schema as S
-from mews_loyalty.contract._fuzz import creates, reads_only
-from mews_loyalty.contract._pacing import Pacer, parse_retry_after
-from mews_loyalty.contract._resources import batch_item_schema, resources, resources_of
-from mews_loyalty.contract._results import NotRunnable
-from mews_loyalty.contract._secrets import MaskedTextFile, Secret, Secrets, curl_line
+from mews_loyalty._spec.catalog import build_catalog, catalog, load_document
+from mews_loyalty._transport.pacing import WINDOW_SAFETY_MARGIN, paced_seconds
+from mews_loyalty._transport.retry import retry_after_seconds
+from mews_loyalty._transport.window import SlidingWindow
+from mews_loyalty.contract._exchange.masking import MaskedTextFile, Secret, Secrets, curl_line
+from mews_loyalty.contract._exchange.throttle import Pacer, parse_retry_after
+from mews_loyalty.contract._fuzz.phases import creates, reads_only
+from mews_loyalty.contract._report.results import NotRunnable
+from mews_loyalty.contract._scenarios import values as S
+from mews_loyalty.contract._scenarios.graph import batch_item_schema, resources, resources_of
 from tests.runtime.fakes import FakeTime
 
 TOKEN = "C66EF7B239D24632943D115EDE9CB810-EA00F8FD8294692C940F6B5A8F9453D"
@@ -232,7 +232,7 @@ def _renamed_tiers(monkeypatch: pytest.MonkeyPatch, *, update_link: bool = True)
                 if not update_link:
                     del links[name]
     # Regeneration would write this module; the generated getAll function stands in.
-    api = "mews_connector_client.api.loyalty_tiers"
+    api = "mews_loyalty._generated.connector.client.api.loyalty_tiers"
     monkeypatch.setitem(
         sys.modules, f"{api}.loyalty_tiers_list", importlib.import_module(f"{api}.loyalty_tiers_get_all")
     )
@@ -315,7 +315,7 @@ def test_a_new_operation_named_like_a_read_is_sent_read_only_only_when_the_spec_
         raw["x-effect"] = effect
     document["paths"]["/api/connector/v1/loyaltyMemberships/getOrCreate"] = {"post": raw}
     # Regeneration would write this module; the generated add function stands in.
-    api = "mews_connector_client.api.loyalty_memberships"
+    api = "mews_loyalty._generated.connector.client.api.loyalty_memberships"
     stand_in = importlib.import_module(f"{api}.loyalty_memberships_add")
     monkeypatch.setitem(sys.modules, f"{api}.loyalty_memberships_get_or_create", stand_in)
     edited = build_catalog("connector", document).by_id["loyaltyMemberships_getOrCreate"]
@@ -333,7 +333,7 @@ def test_an_effect_the_suite_does_not_know_is_a_spec_error():
 def test_an_engine_error_that_groups_others_names_them() -> None:
     # Hypothesis reports a failure that did not happen again on its retry as "Inconsistent results
     # ... (1 sub-exception)": the report must say which failure that was, or nobody can act on it.
-    from mews_loyalty.contract._fuzz_events import _describe
+    from mews_loyalty.contract._fuzz.events import _describe
 
     inner = AssertionError("Response violates schema:\n  'id' is a required property")
     group = ExceptionGroup("Inconsistent results: failed on the first run but now succeeds", [inner])
@@ -353,7 +353,7 @@ def test_a_run_draws_no_constants_from_local_modules_and_keeps_hypothesis_files_
     from hypothesis import configuration
     from hypothesis.internal.conjecture import providers
 
-    from mews_loyalty.contract import _hypothesis
+    from mews_loyalty.contract._fuzz import seeding as _hypothesis
 
     monkeypatch.delenv(_hypothesis.STORAGE_VARIABLE, raising=False)
     original = providers._get_local_constants
@@ -369,7 +369,7 @@ def test_a_run_draws_no_constants_from_local_modules_and_keeps_hypothesis_files_
 def test_a_storage_directory_the_user_set_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from hypothesis import configuration
 
-    from mews_loyalty.contract import _hypothesis
+    from mews_loyalty.contract._fuzz import seeding as _hypothesis
 
     monkeypatch.setenv(_hypothesis.STORAGE_VARIABLE, str(tmp_path / "mine"))
     before = configuration.storage_directory(intent_to_write=False).home_directory
@@ -387,7 +387,7 @@ def test_with_several_threads_a_run_parses_one_source_at_a_time(
     import threading
     import time
 
-    from mews_loyalty.contract import _hypothesis
+    from mews_loyalty.contract._fuzz import seeding as _hypothesis
 
     real_parse = ast.parse
     busy = {"now": 0, "most": 0}
@@ -426,7 +426,7 @@ def test_a_hypothesis_without_these_internals_changes_nothing(
     from hypothesis import configuration
     from hypothesis.internal.conjecture import providers
 
-    from mews_loyalty.contract import _hypothesis
+    from mews_loyalty.contract._fuzz import seeding as _hypothesis
 
     monkeypatch.delenv(_hypothesis.STORAGE_VARIABLE, raising=False)
     monkeypatch.delattr(providers, "_get_local_constants")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from mews_loyalty.contract._run import ConnectorOptions, verify_connector
+from mews_loyalty.contract._run.verification import ConnectorOptions, verify_connector
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 from tests.contract.conftest import SEED
 

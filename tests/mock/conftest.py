@@ -19,10 +19,10 @@ import httpx
 import jsonschema_rs
 import pytest
 
-from mews_loyalty._spec import Operation, catalog
-from mews_loyalty.mock._connector_store import ConnectorStore
-from mews_loyalty.mock._server import serve_in_thread
+from mews_loyalty._asgi import serve_in_thread
+from mews_loyalty._spec.catalog import Operation, catalog
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN, ConnectorMockConfig, create_app
+from mews_loyalty.mock.connector.store import ConnectorStore
 
 CONNECTOR = catalog("connector")
 DEMO_TOKENS = {

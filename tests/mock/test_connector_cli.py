@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from mews_loyalty._asgi import serve_in_process
 from mews_loyalty._cli import main
-from mews_loyalty.mock._server import serve_in_process
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CHAIN_ID, config_from_args
 from tests.mock.conftest import CONNECTOR, DEMO_TOKENS
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from mews_loyalty.mock._connector_resources import build_store
-from mews_loyalty.mock._connector_store import ConnectorStore
-from mews_loyalty.mock._seed import DOCUMENTED_MEMBERSHIPS, PROGRAMS
 from mews_loyalty.mock.connector import DEMO_CHAIN_ID, ConnectorMockConfig
+from mews_loyalty.mock.connector.rules import build_store
+from mews_loyalty.mock.connector.seed import DOCUMENTED_MEMBERSHIPS, PROGRAMS
+from mews_loyalty.mock.connector.store import ConnectorStore
 from tests.conftest import load_examples
 from tests.mock.conftest import CONNECTOR, OTHER_TIER_ID, PROGRAM_ID, TIER_ID, ConnectorApi, connector_server
 

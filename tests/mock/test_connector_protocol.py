@@ -179,7 +179,7 @@ def test_an_unexpected_failure_is_a_500_in_the_documented_shape(
     api: ConnectorApi, monkeypatch: pytest.MonkeyPatch
 ):
     # A bug in the mock must still answer the documented 500 body with its Request-Id.
-    from mews_loyalty.mock import _connector_operations
+    from mews_loyalty.mock.connector import operations as _connector_operations
 
     def broken(*args: Any, **kwargs: Any) -> bytes:
         raise RuntimeError("boom")

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mews_loyalty.mock._connector_errors import ConnectorError
-from mews_loyalty.mock._connector_validation import RequestValidator
+from mews_loyalty.mock.connector.errors import ConnectorError
+from mews_loyalty.mock.connector.validation import RequestValidator
 from tests.mock.conftest import CONNECTOR, DEMO_TOKENS, PROGRAM_ID
 
 VALID = {

@@ -9,8 +9,8 @@ from collections import Counter
 import httpx
 import pytest
 
-from mews_loyalty.mock._faults import Fault, FaultInjector, FaultPlan
 from mews_loyalty.mock.connector import ConnectorMockConfig, config_from_args, create_app, fault_statuses
+from mews_loyalty.mock.connector.faults import Fault, FaultInjector, FaultPlan
 from tests.mock.conftest import CONNECTOR, DEMO_TOKENS, assert_conforms
 
 SPEC = "429=0.05,500=0.02,408=0.01,delay=0.2"

@@ -7,9 +7,14 @@ from datetime import UTC, datetime
 
 import orjson
 
-from mews_loyalty.mock._connector_resources import build_store
-from mews_loyalty.mock._seed import DOCUMENTED_MEMBERSHIP_ID, GOLD_EXCLUSIVE_CLUB_ID, PLATINUM_CLUB_ID, seed
 from mews_loyalty.mock.connector import DEMO_CHAIN_ID
+from mews_loyalty.mock.connector.rules import build_store
+from mews_loyalty.mock.connector.seed import (
+    DOCUMENTED_MEMBERSHIP_ID,
+    GOLD_EXCLUSIVE_CLUB_ID,
+    PLATINUM_CLUB_ID,
+    seed,
+)
 from tests.mock.conftest import ConnectorApi, spec_errors
 
 ANCHOR = datetime(2025, 11, 4, 12, 0, tzinfo=UTC)

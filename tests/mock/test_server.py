@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mews_loyalty.mock._server import _listen, serve_in_process
+from mews_loyalty._asgi import _listen, serve_in_process
 
 # Runs in the child before `mews_loyalty._cli`: stands for a server stuck at startup (a blocked
 # import, a port bind that never returns), silent on stdout.

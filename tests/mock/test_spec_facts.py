@@ -19,11 +19,12 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import pytest
-from mews_connector_models import LoyaltyMembershipFilterParameters
 from pydantic import MISSING, Field
 
-from mews_loyalty import _formats, _spec
-from mews_loyalty._spec import Catalog, Operation, build_catalog, load_document
+from mews_loyalty._generated.connector.models import LoyaltyMembershipFilterParameters
+from mews_loyalty._spec import catalog as _spec
+from mews_loyalty._spec.catalog import Catalog, Operation, build_catalog, load_document
+from mews_loyalty._wire import formats as _formats
 from mews_loyalty.mock.connector import ConnectorMockConfig, create_app
 from tests.mock.conftest import CONNECTOR, FakeTime, connector_server
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from mews_loyalty._spec import catalog
+from mews_loyalty._spec.catalog import catalog
 from tests.specs._schema import schema_errors
 
 TOKEN = "current-token-0123456789"

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mews_loyalty.mock._server import serve_in_thread
+from mews_loyalty._asgi import serve_in_thread
 from mews_loyalty.mock.reverse import create_app
 from mews_loyalty.provider import create_provider_app
 from tests.provider._support import NEXT_TOKEN, TOKEN

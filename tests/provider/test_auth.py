@@ -73,7 +73,7 @@ def test_an_invalid_body_without_a_token_is_a_401_not_a_400(reference):
 
 def test_a_dropped_token_is_no_longer_accepted():
     # Finishing a rotation means restarting with the new token only; the old one must then fail.
-    from mews_loyalty.mock._server import serve_in_thread
+    from mews_loyalty._asgi import serve_in_thread
 
     with serve_in_thread(create_app([NEXT_TOKEN])) as base_url:
         old = httpx.post(

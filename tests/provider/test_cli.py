@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from mews_loyalty._asgi import serve_in_process
 from mews_loyalty._cli import main
-from mews_loyalty.mock._server import serve_in_process
 from mews_loyalty.mock.reverse import TOKENS_ENVIRONMENT_VARIABLE
 from tests.provider._support import LIST, NEXT_TOKEN, TOKEN, assert_conforms, list_body
 

@@ -14,8 +14,8 @@ import httpx
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from mews_loyalty._spec import catalog
-from mews_loyalty.mock._server import serve_in_thread
+from mews_loyalty._asgi import serve_in_thread
+from mews_loyalty._spec.catalog import catalog
 from mews_loyalty.mock.reverse import SEED_MEMBERSHIPS, create_app
 from tests.provider._support import LINK, LIST, TOKEN, assert_conforms
 from tests.specs._schema import schema_errors

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mews_loyalty.mock._server import LISTENING_PREFIX, serve_in_thread
+from mews_loyalty._asgi import LISTENING_PREFIX, serve_in_thread
 from tests.provider._support import (
     ENTERPRISE,
     LINK,

@@ -6,7 +6,7 @@ from uuid import UUID
 
 import httpx
 
-from mews_loyalty.mock._server import serve_in_thread
+from mews_loyalty._asgi import serve_in_thread
 from mews_loyalty.mock.reverse import SEED_CUSTOMER_ID, SEED_ENTERPRISE_ID, InMemoryProvider, create_app
 from mews_loyalty.provider import create_provider_app
 from tests.provider._support import (

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from mews_loyalty._spec import catalog
+from mews_loyalty._spec.catalog import catalog
 from mews_loyalty.provider import ListMembershipsResponse, Membership
 from mews_loyalty.provider._backend import batch_lookup
 from tests.provider._support import AUTH, LIST, MembershipsOnly, assert_conforms, list_body

@@ -16,16 +16,16 @@ from dataclasses import replace
 from enum import StrEnum
 from typing import Annotated
 
-import mews_reverse_models
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from mews_loyalty._spec import build_catalog, catalog, load_document
+import mews_loyalty._generated.reverse.models
+from mews_loyalty._spec.catalog import build_catalog, catalog, load_document
 from mews_loyalty.provider import ProviderBackend
 from mews_loyalty.provider._backend import batch_lookup, bind
 
 LIST_PATH = "/memberships/list"
-CLIENT_API = "mews_reverse_client.api.memberships"
+CLIENT_API = "mews_loyalty._generated.reverse.client.api.memberships"
 
 
 def test_the_backend_protocol_has_exactly_the_methods_the_spec_names():
@@ -59,9 +59,9 @@ def edited_reverse() -> dict[str, object]:
 def test_without_the_mark_the_method_is_the_operation_id_and_the_key_is_the_keys_component(monkeypatch):
     # Regeneration would write the renamed request class and client module; the list's stand in.
     monkeypatch.setattr(
-        mews_reverse_models,
+        mews_loyalty._generated.reverse.models,
         "ListMembershipsV2Request",
-        mews_reverse_models.ListMembershipsRequest,
+        mews_loyalty._generated.reverse.models.ListMembershipsRequest,
         raising=False,
     )
     stand_in = importlib.import_module(f"{CLIENT_API}.list_memberships")

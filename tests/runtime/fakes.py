@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 
-from mews_loyalty._spec import Operation, catalog
-from mews_loyalty._window import SlidingWindow
+from mews_loyalty._spec.catalog import Operation, catalog
+from mews_loyalty._transport.window import SlidingWindow
 
 CHAIN_ID = "a3b1c0de-0000-4000-8000-000000000001"
 PROGRAM_ID = "a3b1c0de-0000-4000-8000-000000000002"

@@ -24,10 +24,10 @@ from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 
 from mews_loyalty import AsyncConnectorClient, ConnectorClient
-from mews_loyalty._spec import catalog
-from mews_loyalty.mock._connector_store import ConnectorStore
-from mews_loyalty.mock._server import serve_in_thread
+from mews_loyalty._asgi import serve_in_thread
+from mews_loyalty._spec.catalog import catalog
 from mews_loyalty.mock.connector import DEMO_CHAIN_ID, Access, ConnectorMockConfig, create_app
+from mews_loyalty.mock.connector.store import ConnectorStore
 
 from .fakes import FakeTime
 

@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 import pytest
-from mews_connector_client import models
 
 from mews_loyalty import (
     AuthenticationError,
@@ -23,11 +22,12 @@ from mews_loyalty import (
     RequestValidationError,
     ServerError,
 )
-from mews_loyalty._pacing import WINDOW_SAFETY_MARGIN
-from mews_loyalty._retry import DEFAULT_MAX_RETRIES
-from mews_loyalty._spec import catalog
-from mews_loyalty.mock._faults import FaultInjector, FaultPlan
+from mews_loyalty._generated.connector.client import models
+from mews_loyalty._spec.catalog import catalog
+from mews_loyalty._transport.pacing import WINDOW_SAFETY_MARGIN
+from mews_loyalty._transport.retry import DEFAULT_MAX_RETRIES
 from mews_loyalty.mock.connector import fault_statuses
+from mews_loyalty.mock.connector.faults import FaultInjector, FaultPlan
 
 from .mock_server import KINDS, MockServers, fill, membership, program
 

@@ -6,7 +6,6 @@ import uuid
 
 import httpx
 import pytest
-from mews_connector_client import models
 
 from mews_loyalty import (
     AsyncConnectorClient,
@@ -15,8 +14,9 @@ from mews_loyalty import (
     ProblemDetailError,
     RequestValidationError,
 )
-from mews_loyalty._pacing import WINDOW_SAFETY_MARGIN
-from mews_loyalty._window import SlidingWindow
+from mews_loyalty._generated.connector.client import models
+from mews_loyalty._transport.pacing import WINDOW_SAFETY_MARGIN
+from mews_loyalty._transport.window import SlidingWindow
 
 from .fakes import SERVE, FakeConnector, add_item, error_body, item_id, problem, seeded
 

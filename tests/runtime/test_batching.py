@@ -6,11 +6,11 @@ import uuid
 
 import httpx
 import pytest
-from mews_connector_client import models
-from mews_connector_models import LoyaltyMembershipAddParameters
 
 from mews_loyalty import ForbiddenError, RequestValidationError
-from mews_loyalty._spec import catalog
+from mews_loyalty._generated.connector.client import models
+from mews_loyalty._generated.connector.models import LoyaltyMembershipAddParameters
+from mews_loyalty._spec.catalog import catalog
 
 from .fakes import PROGRAM_ID, SERVE, FakeConnector, add_item, error_body, item_id, seeded, update_item
 

@@ -10,7 +10,7 @@ import pytest
 
 from mews_loyalty import AsyncConnectorClient, AsyncReverseClient, ConnectorClient, ReverseClient
 from mews_loyalty._errors import MewsApiError
-from mews_loyalty._http import ClientOptions
+from mews_loyalty._transport.sender import ClientOptions
 
 CLIENTS = [ConnectorClient, AsyncConnectorClient, ReverseClient, AsyncReverseClient]
 

@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from mews_loyalty import ConnectorClient
-from mews_loyalty._connector import ENVIRONMENTS
-from mews_loyalty._spec import catalog
+from mews_loyalty._client.connector import ENVIRONMENTS
+from mews_loyalty._spec.catalog import catalog
 
 from .fakes import PROGRAM_ID, FakeConnector, add_item
 

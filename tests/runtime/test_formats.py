@@ -18,13 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mews_loyalty import RequestValidationError
-from mews_loyalty._formats import FORMATS, canonical_uuid, format_checker
-from mews_loyalty._requests import build, encode
-from mews_loyalty._spec import catalog
-from mews_loyalty.mock._connector_errors import ConnectorError
-from mews_loyalty.mock._connector_validation import RequestValidator, parse_object
+from mews_loyalty._spec.catalog import catalog
+from mews_loyalty._wire.encode import build, encode
+from mews_loyalty._wire.formats import FORMATS, canonical_uuid, format_checker
+from mews_loyalty.mock.connector.errors import ConnectorError
+from mews_loyalty.mock.connector.validation import RequestValidator, parse_object
+from mews_loyalty.provider._parse import parse_payload
 from mews_loyalty.provider._problems import ProviderProblem
-from mews_loyalty.provider._requests import parse_payload
 
 OPS = catalog("connector").by_id
 GET_ALL = OPS["loyaltyMemberships_getAll"]

@@ -12,15 +12,16 @@ import logging
 
 import httpx
 import pytest
-from mews_connector_client.models import (
+
+from mews_loyalty import RequestValidationError, UnexpectedResponseError
+from mews_loyalty._generated.connector.client.models import (
     LoyaltyMembershipState,
     LoyaltyProgramType,
     ProfileData,
     ProfileDataDiscriminator,
 )
-from mews_reverse_client.models import MembershipStatus
-
-from mews_loyalty import RequestValidationError, UnexpectedResponseError, _results
+from mews_loyalty._generated.reverse.client.models import MembershipStatus
+from mews_loyalty._wire import decode as _results
 
 from .fakes import PROGRAM_ID, FakeConnector, membership_payload, seeded, stored_item
 

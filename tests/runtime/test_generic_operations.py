@@ -11,11 +11,11 @@ from dataclasses import replace
 
 import httpx
 import pytest
-from mews_connector_client import models
-from mews_connector_resources import RESOURCE_CLASSES, AsyncTypedResource
 
 from mews_loyalty import AsyncResource, RequestValidationError
-from mews_loyalty._spec import Catalog, catalog
+from mews_loyalty._generated.connector.client import models
+from mews_loyalty._generated.connector.resources import RESOURCE_CLASSES, AsyncTypedResource
+from mews_loyalty._spec.catalog import Catalog, catalog
 
 from .fakes import PROGRAM_ID, FakeConnector, add_item, error_body, stored_item
 
@@ -43,7 +43,7 @@ def extended_catalog(monkeypatch: pytest.MonkeyPatch) -> Catalog:
     extended = Catalog(
         api="connector", document=real.document, operations=(*real.operations, recent, *rewards)
     )
-    monkeypatch.setattr("mews_loyalty._connector.catalog", lambda api: extended)
+    monkeypatch.setattr("mews_loyalty._client.connector.catalog", lambda api: extended)
     return extended
 
 

@@ -19,11 +19,13 @@ from typing import Annotated
 
 import httpx
 import pytest
-from mews_connector_models import LoyaltyMembershipFilterParameters
 from pydantic import MISSING, AwareDatetime, BaseModel, ConfigDict, Field
 
-from mews_loyalty import RequestValidationError, _formats, _spec
-from mews_loyalty._spec import Catalog, Interval, build_catalog, load_document
+from mews_loyalty import RequestValidationError
+from mews_loyalty._generated.connector.models import LoyaltyMembershipFilterParameters
+from mews_loyalty._spec import catalog as _spec
+from mews_loyalty._spec.catalog import Catalog, Interval, build_catalog, load_document
+from mews_loyalty._wire import formats as _formats
 
 from .mock_server import KINDS, MockServers, membership, program
 

@@ -15,10 +15,10 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from mews_connector_client.models import TimeFilterInterval
 
 from mews_loyalty import RequestValidationError
-from mews_loyalty._requests import add_months, calendar_windows
+from mews_loyalty._generated.connector.client.models import TimeFilterInterval
+from mews_loyalty._wire.encode import add_months, calendar_windows
 
 from .fakes import FakeConnector, stored_item
 

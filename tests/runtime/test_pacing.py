@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mews_loyalty import RateLimitError
-from mews_loyalty._pacing import WINDOW_SAFETY_MARGIN
-from mews_loyalty._window import SlidingWindow
+from mews_loyalty._transport.pacing import WINDOW_SAFETY_MARGIN
+from mews_loyalty._transport.window import SlidingWindow
 
 from .fakes import FakeConnector, seeded
 

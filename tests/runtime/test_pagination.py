@@ -7,10 +7,10 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from mews_connector_client import models
 
 from mews_loyalty import Page, UnexpectedResponseError
-from mews_loyalty._spec import catalog
+from mews_loyalty._generated.connector.client import models
+from mews_loyalty._spec.catalog import catalog
 
 from .fakes import PROGRAM_ID, FakeConnector, item_id, seeded, stored_item
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from mews_loyalty import MewsError, RequestValidationError
-from mews_loyalty._redaction import PLACEHOLDER, Redactor, Secret
+from mews_loyalty._transport.redaction import PLACEHOLDER, Redactor, Secret
 
 from .fakes import FakeConnector, FakeProvider, add_item, problem, stored_item
 

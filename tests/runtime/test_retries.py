@@ -14,14 +14,14 @@ import httpx
 import pytest
 
 from mews_loyalty import MewsConnectionError, RateLimitError, RequestTimeoutError, ServerError
-from mews_loyalty._retry import (
+from mews_loyalty._spec.catalog import build_catalog, catalog, load_document
+from mews_loyalty._transport.retry import (
     BACKOFF_CAP_SECONDS,
     LONGEST_RETRY_AFTER_SECONDS,
     backoff_seconds,
     retry_after_seconds,
     should_retry,
 )
-from mews_loyalty._spec import build_catalog, catalog, load_document
 
 from .fakes import START, FakeConnector, add_item, error_body, seeded, stored_item
 
@@ -226,7 +226,7 @@ def test_max_retries_must_not_be_negative(make_client):
 
 # --- retry safety is read from the spec, never from a name -----------------------------------------
 
-CLIENT_API = "mews_connector_client.api.loyalty_memberships"
+CLIENT_API = "mews_loyalty._generated.connector.client.api.loyalty_memberships"
 
 
 @pytest.mark.parametrize(("marked", "attempts"), [(False, 1), (True, 2)], ids=["unmarked", "x-idempotent"])
@@ -246,7 +246,7 @@ def test_a_new_operation_named_like_a_read_is_retried_only_when_the_spec_marks_i
     monkeypatch.setitem(sys.modules, f"{CLIENT_API}.loyalty_memberships_get_or_create", stand_in)
     edited = build_catalog("connector", document)
     assert edited.by_id["loyaltyMemberships_getOrCreate"].idempotent is marked
-    monkeypatch.setattr("mews_loyalty._connector.catalog", lambda api: edited)
+    monkeypatch.setattr("mews_loyalty._client.connector.catalog", lambda api: edited)
     paths: list[str] = []
 
     def fails_once(request: httpx.Request) -> httpx.Response:

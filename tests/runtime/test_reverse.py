@@ -6,10 +6,10 @@ import uuid
 
 import httpx
 import pytest
-from mews_reverse_client.models import LinkMembershipResponse, Membership, MembershipStatus
 
 from mews_loyalty import ProblemDetailError, RequestValidationError, ServerError
-from mews_loyalty._spec import catalog
+from mews_loyalty._generated.reverse.client.models import LinkMembershipResponse, Membership, MembershipStatus
+from mews_loyalty._spec.catalog import catalog
 
 from .fakes import problem
 

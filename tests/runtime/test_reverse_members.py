@@ -9,11 +9,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from mews_reverse_client.models import Member, SearchMembersResponse
 
 from mews_loyalty import AsyncReverseClient, ProblemDetailError, RequestValidationError, ReverseClient
-from mews_loyalty._spec import catalog
-from mews_loyalty.mock._server import serve_in_thread
+from mews_loyalty._asgi import serve_in_thread
+from mews_loyalty._generated.reverse.client.models import Member, SearchMembersResponse
+from mews_loyalty._spec.catalog import catalog
 from mews_loyalty.mock.reverse import create_app
 
 TOKEN = "runtime-reverse-token-0123456789"

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from mews_loyalty import RateLimitError, SharedRateLimit
-from mews_loyalty._pacing import WINDOW_SAFETY_MARGIN, paced_seconds, private_pacer, shared_pacer
-from mews_loyalty.mock._server import serve_in_thread
+from mews_loyalty._asgi import serve_in_thread
+from mews_loyalty._transport.pacing import WINDOW_SAFETY_MARGIN, paced_seconds, private_pacer, shared_pacer
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN, ConnectorMockConfig, create_app
 
 from .fakes import FakeConnector, seeded

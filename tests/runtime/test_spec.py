@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mews_loyalty._spec import RefCycleError, resolve
+from mews_loyalty._spec.catalog import RefCycleError, resolve
 
 
 def schemas(**named: object) -> dict[str, object]:

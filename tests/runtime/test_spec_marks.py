@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mews_loyalty._spec import FilterTarget, build_catalog, catalog, load_document
+from mews_loyalty._spec.catalog import FilterTarget, build_catalog, catalog, load_document
 
 Edit = Callable[[dict[str, Any]], None]
 

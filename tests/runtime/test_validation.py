@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from mews_connector_client import models
 
 from mews_loyalty import RequestValidationError
-from mews_loyalty._requests import add_months, spans_more_than
+from mews_loyalty._generated.connector.client import models
+from mews_loyalty._wire.encode import add_months, spans_more_than
 
 from .fakes import PROGRAM_ID, FakeConnector, add_item, item_id
 

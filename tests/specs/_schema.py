@@ -6,7 +6,7 @@ from typing import Any
 
 from openapi_schema_validator import OAS31Validator, oas31_format_checker
 
-from mews_loyalty._spec import ApiName, catalog
+from mews_loyalty._spec.catalog import ApiName, catalog
 
 
 def schema_errors(api: ApiName, component: str, instance: Any) -> list[str]:

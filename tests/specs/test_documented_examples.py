@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from mews_loyalty._spec import ApiName, catalog
+from mews_loyalty._spec.catalog import ApiName, catalog
 from tests.conftest import example_params, load_examples
 from tests.specs._schema import component_for, schema_errors
 

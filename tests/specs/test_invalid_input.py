@@ -14,7 +14,7 @@ from typing import Any
 import pydantic
 import pytest
 
-from mews_loyalty._spec import ApiName, catalog
+from mews_loyalty._spec.catalog import ApiName, catalog
 from tests.conftest import load_examples
 from tests.specs._schema import schema_errors
 

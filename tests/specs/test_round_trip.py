@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from mews_loyalty._spec import ApiName, catalog, class_name, client_package
+from mews_loyalty._spec.catalog import ApiName, catalog, class_name, client_package
 from tests.conftest import load_examples
 from tests.specs._schema import component_for
 

@@ -5,12 +5,12 @@ from typing import assert_type
 from uuid import UUID
 
 import httpx
-from mews_connector_client.models import LoyaltyMembership, LoyaltyProgram
-from mews_connector_resources import AsyncLoyaltyMembershipsResource
-from mews_reverse_client.models import LinkMembershipResponse, Membership
-from mews_reverse_resources import AsyncMembershipsResource, MembershipsResource
 
 from mews_loyalty import AsyncConnectorClient, AsyncReverseClient, ConnectorClient, Page, ReverseClient
+from mews_loyalty._generated.connector.client.models import LoyaltyMembership, LoyaltyProgram
+from mews_loyalty._generated.connector.resources import AsyncLoyaltyMembershipsResource
+from mews_loyalty._generated.reverse.client.models import LinkMembershipResponse, Membership
+from mews_loyalty._generated.reverse.resources import AsyncMembershipsResource, MembershipsResource
 
 ENTERPRISE = UUID(int=1)
 

@@ -5,8 +5,9 @@ from datetime import UTC, datetime
 from typing import assert_type
 from uuid import UUID
 
-import mews_connector_models
-from mews_connector_client.models import (
+import mews_loyalty._generated.connector.models
+from mews_loyalty import ConnectorClient, Page
+from mews_loyalty._generated.connector.client.models import (
     ActivityState,
     LoyaltyMembership,
     LoyaltyMembershipAddParameters,
@@ -14,13 +15,11 @@ from mews_connector_client.models import (
     LoyaltyProgram,
     LoyaltyTier,
 )
-from mews_connector_resources import (
+from mews_loyalty._generated.connector.resources import (
     LoyaltyMembershipsResource,
     LoyaltyProgramsResource,
     LoyaltyTiersResource,
 )
-
-from mews_loyalty import ConnectorClient, Page
 
 ACCOUNT = UUID(int=1)
 PROGRAM = UUID(int=2)
@@ -81,7 +80,9 @@ def positive(mews: ConnectorClient) -> None:
     )
 
 
-def pydantic_items(mews: ConnectorClient, tier: mews_connector_models.LoyaltyTierAddParameters) -> None:
+def pydantic_items(
+    mews: ConnectorClient, tier: mews_loyalty._generated.connector.models.LoyaltyTierAddParameters
+) -> None:
     # The pydantic models are accepted as items too, as the runtime sends them.
     assert_type(mews.loyalty_tiers.add([tier]), list[LoyaltyTier])
 

@@ -8,5 +8,5 @@ from mews_loyalty._cli import load_entry, run_entry
 if __name__ == "__main__":
     # Loaded like the mews-loyalty command's: an unusable schemathesis is one line, not a traceback.
     sys.exit(
-        run_entry(lambda: load_entry("mews_loyalty.contract._embedded", "contract", "run"), sys.argv[1:])
+        run_entry(lambda: load_entry("mews_loyalty.contract._run.embedded", "contract", "run"), sys.argv[1:])
     )

@@ -25,10 +25,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from mews_loyalty._window import parse_rate
-from mews_loyalty.contract._fuzz import PHASES
-from mews_loyalty.contract._fuzz_events import DEFAULT_RECORDINGS, RECORDINGS
-from mews_loyalty.contract._options import (
+from mews_loyalty._transport.window import parse_rate
+from mews_loyalty.contract._exchange.masking import MIN_SECRET_LENGTH
+from mews_loyalty.contract._fuzz.events import DEFAULT_RECORDINGS, RECORDINGS
+from mews_loyalty.contract._fuzz.phases import PHASES
+from mews_loyalty.contract._report.results import Results
+from mews_loyalty.contract._run.options import (
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_MAX_WRITES,
     DEFAULT_REPORT_DIR,
@@ -38,9 +40,7 @@ from mews_loyalty.contract._options import (
     ReverseOptions,
     UsageError,
 )
-from mews_loyalty.contract._results import Results
-from mews_loyalty.contract._run import verify_connector, verify_reverse
-from mews_loyalty.contract._secrets import MIN_SECRET_LENGTH
+from mews_loyalty.contract._run.verification import verify_connector, verify_reverse
 
 OptionsT = TypeVar("OptionsT", bound=CommonOptions)
 

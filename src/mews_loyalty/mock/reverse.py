@@ -44,9 +44,9 @@ from uuid import UUID
 
 from starlette.applications import Starlette
 
-from mews_loyalty._combinations import required_combinations
-from mews_loyalty._spec import catalog
-from mews_loyalty.mock._server import add_repeated_argument, add_server_arguments, serve_command
+from mews_loyalty._asgi import add_repeated_argument, add_server_arguments, serve_command
+from mews_loyalty._spec.catalog import catalog
+from mews_loyalty._wire.combinations import required_combinations
 from mews_loyalty.provider import (
     DEFAULT_PORT,
     BusinessRuleViolation,

@@ -37,7 +37,7 @@ method is cancelled after S seconds; a ``def`` method observes ``current_deadlin
 answers is what Mews gets, so a link committed late is reported as done, never as a 408.
 """
 
-from mews_reverse_models import (
+from mews_loyalty._generated.reverse.models import (
     Address,
     Customer,
     EnrollMemberRequest,
@@ -54,7 +54,6 @@ from mews_reverse_models import (
     SearchMembersRequest,
     SearchMembersResponse,
 )
-
 from mews_loyalty.provider._app import DEFAULT_PORT, create_provider_app, serve
 from mews_loyalty.provider._backend import (
     Deadline,

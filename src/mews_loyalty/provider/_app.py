@@ -21,10 +21,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mews_loyalty._spec import Operation, catalog
+from mews_loyalty._spec.catalog import Operation, catalog
 from mews_loyalty.provider._auth import BearerTokens
 from mews_loyalty.provider._backend import ProviderBackend, ResponseShaper, bind, invoke
 from mews_loyalty.provider._language import negotiate
+from mews_loyalty.provider._parse import DEFAULT_MAX_BODY_BYTES, read_payload
 from mews_loyalty.provider._problems import (
     ProviderProblem,
     internal_error,
@@ -34,7 +35,6 @@ from mews_loyalty.provider._problems import (
     problem_response,
     request_timed_out,
 )
-from mews_loyalty.provider._requests import DEFAULT_MAX_BODY_BYTES, read_payload
 
 logger = logging.getLogger("mews_loyalty.provider")
 
@@ -136,6 +136,6 @@ def serve(app: Any, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
 
     Raises ``ServerStartError`` (an ``OSError``) when the address cannot be bound, the port in use say.
     """
-    from mews_loyalty.mock._server import run_server
+    from mews_loyalty._asgi import run_server
 
     run_server(app, host, port)

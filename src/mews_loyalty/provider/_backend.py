@@ -41,7 +41,9 @@ from typing import Any, Protocol, TypeAlias
 
 import anyio
 import anyio.to_thread
-from mews_reverse_models import (
+from pydantic import BaseModel, RootModel, ValidationError
+
+from mews_loyalty._generated.reverse.models import (
     EnrollMemberRequest,
     LinkMembershipRequest,
     LinkMembershipResponse,
@@ -52,9 +54,7 @@ from mews_reverse_models import (
     SearchMembersRequest,
     SearchMembersResponse,
 )
-from pydantic import BaseModel, RootModel, ValidationError
-
-from mews_loyalty._spec import REQUESTED_KEY, Operation
+from mews_loyalty._spec.catalog import REQUESTED_KEY, Operation
 from mews_loyalty.provider._problems import RequestTimedOut
 
 logger = logging.getLogger("mews_loyalty.provider")

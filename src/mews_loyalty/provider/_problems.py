@@ -19,12 +19,12 @@ from typing import Any
 from urllib.parse import quote
 
 import orjson
-from mews_reverse_models import FieldError
 from pydantic import AnyUrl, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 from starlette.responses import Response
 
 from mews_loyalty._errors import PROBLEM_CONTENT_TYPE
+from mews_loyalty._generated.reverse.models import FieldError
 from mews_loyalty.provider._language import pick, translate
 
 CORE = "https://purl.mews.com/problem/core/"

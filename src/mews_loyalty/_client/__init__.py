@@ -1,0 +1,1 @@
+"""The SDK's clients: one per API, blocking and async, and the generic per-resource accessors."""

@@ -1,0 +1,262 @@
+"""Clients for a loyalty provider's Reverse API: what Mews calls, for QA harnesses and provider tests.
+
+    with ReverseClient(base_url="https://provider.example/mews", token="...") as provider:
+        memberships = provider.list_memberships(enterprise_id, ["M-1", "M-2"])   # split per 100 ids
+        provider.link(enterprise_id, "M-1", customer_id)
+        found = provider.members.search_members(mews_enterprise_id=enterprise_id,
+                                                 member_filter={"email": "john.doe@example.com"})
+        member = provider.members.enroll_member(mews_enterprise_id=enterprise_id,
+                                                customer={"firstName": "John", "lastName": "Doe"})
+
+Every operation of the spec is also reachable generically, one attribute per tag (``members``,
+``memberships``), each operation under its snake_case operationId with the request's properties as
+snake_case keywords; requests are validated before sending (a filter that completes no search
+combination raises ``RequestValidationError``). Errors arrive as RFC 9457 problem details and are raised
+as ``ProblemDetailError``. The retry policy is the Connector one: the list and the search are reads and
+the link is an idempotent PUT, so they are retried safely; an enrolment is retried only when the
+provider provably did not act.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from mews_loyalty._client.resource import (
+    AsyncOperationRunner,
+    OperationRunner,
+    ResourceAccessors,
+    resource_accessors,
+)
+from mews_loyalty._errors import PROBLEM_CONTENT_TYPE
+from mews_loyalty._generated.reverse.client.models import LinkMembershipResponse, Membership
+from mews_loyalty._generated.reverse.resources import (
+    ASYNC_RESOURCE_CLASSES,
+    RESOURCE_CLASSES,
+    AsyncReverseResources,
+    ReverseResources,
+)
+from mews_loyalty._spec.catalog import Operation, catalog
+from mews_loyalty._transport.pacing import RateLimit, SharedRateLimit
+from mews_loyalty._transport.redaction import Redactor, Secret
+from mews_loyalty._transport.retry import DEFAULT_MAX_RETRIES
+from mews_loyalty._transport.sender import (
+    DEFAULT_TIMEOUT_SECONDS,
+    AsyncClient,
+    AsyncSleep,
+    BlockingClient,
+    ClientOptions,
+    Clock,
+    Sleep,
+    asyncio_sleep,
+    user_agent,
+)
+
+
+def _no_envelope() -> Mapping[str, Any]:
+    return {}  # the Reverse API authenticates with a header, not in the body
+
+
+class _ReverseClientBase(ResourceAccessors):
+    def __init__(
+        self, base_url: str, token: str, accept_language: str | None, options: ClientOptions[Any, Any, Any]
+    ) -> None:
+        if not base_url:
+            raise ValueError("base_url is required: the provider's Reverse API root")
+        if not token:
+            raise ValueError("token is required: the bearer token the provider issued")
+        self._base_url = base_url.rstrip("/")
+        self._token = Secret(token)
+        self._accept_language = accept_language
+        self._redactor = Redactor((self._token,))
+        self._send_settings = options.send_settings(token, self._redactor, secret_headers=self._authorization)
+        operations = catalog("reverse")
+        self._list_op: Operation = operations.single("read", batched=True)
+        self._link_op: Operation = operations.single("link")
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self._base_url!r})"
+
+    def _authorization(self) -> Mapping[str, str]:
+        return {"Authorization": f"Bearer {self._token.reveal()}"}
+
+    def _http_args(self, transport: Any, timeout: float | httpx.Timeout) -> dict[str, Any]:
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": f"application/json, {PROBLEM_CONTENT_TYPE}",
+            "User-Agent": user_agent(),
+        }
+        if self._accept_language:
+            headers["Accept-Language"] = self._accept_language
+        return {"base_url": self._base_url, "timeout": timeout, "transport": transport, "headers": headers}
+
+    @staticmethod
+    def _link_params(
+        enterprise_id: UUID | str,
+        provider_membership_id: str,
+        customer_id: UUID | str,
+        provider_enterprise_id: str | None,
+        is_linked: bool,
+    ) -> dict[str, Any]:
+        return {
+            "mews_enterprise_id": enterprise_id,
+            "provider_membership_id": provider_membership_id,
+            "mews_customer_id": customer_id,
+            "provider_enterprise_id": provider_enterprise_id,
+            "is_linked": is_linked,
+        }
+
+
+class ReverseClient(BlockingClient, _ReverseClientBase, ReverseResources):
+    """Blocking client of one provider's Reverse API (bearer token, problem+json errors).
+
+    ``list_memberships``/``link``/``unlink`` are shortcuts; every operation of the spec is also a typed
+    method of its resource (``provider.memberships.update_membership_link(...)``).
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str,
+        accept_language: str | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        rate_limit: RateLimit | SharedRateLimit | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
+        transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        options = ClientOptions(max_retries, rate_limit, timeout, transport, http_client, sleep, clock, rng)
+        super().__init__(base_url, token, accept_language, options)
+        self._runner = OperationRunner(
+            self._open_sender(options, self._http_args), _no_envelope, self._redactor
+        )
+        classes = RESOURCE_CLASSES
+        self._install_resources(resource_accessors(catalog("reverse").resources(), self._runner, classes))
+
+    def list_memberships(
+        self, enterprise_id: UUID | str, ids: Iterable[str], *, provider_enterprise_id: str | None = None
+    ) -> list[Membership]:
+        """The provider's current details of these memberships, asking at most 100 ids per request."""
+        found = self._runner.batch(
+            self._list_op,
+            ids,
+            mews_enterprise_id=enterprise_id,
+            provider_enterprise_id=provider_enterprise_id,
+        )
+        return found or []
+
+    def link(
+        self,
+        enterprise_id: UUID | str,
+        provider_membership_id: str,
+        customer_id: UUID | str,
+        *,
+        provider_enterprise_id: str | None = None,
+    ) -> LinkMembershipResponse:
+        """Link a Mews customer to a membership (``isLinked: true``)."""
+        params = self._link_params(
+            enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, True
+        )
+        return self._set_link(params)
+
+    def unlink(
+        self,
+        enterprise_id: UUID | str,
+        provider_membership_id: str,
+        customer_id: UUID | str,
+        *,
+        provider_enterprise_id: str | None = None,
+    ) -> LinkMembershipResponse:
+        """Remove the link between a Mews customer and a membership (``isLinked: false``)."""
+        params = self._link_params(
+            enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, False
+        )
+        return self._set_link(params)
+
+    def _set_link(self, params: Mapping[str, Any]) -> LinkMembershipResponse:
+        result: LinkMembershipResponse = self._runner.call(self._link_op, **params)
+        return result
+
+
+class AsyncReverseClient(AsyncClient, _ReverseClientBase, AsyncReverseResources):
+    """The async twin of ``ReverseClient``."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str,
+        accept_language: str | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        rate_limit: RateLimit | SharedRateLimit | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        sleep: AsyncSleep = asyncio_sleep,
+        clock: Clock = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        options = ClientOptions(max_retries, rate_limit, timeout, transport, http_client, sleep, clock, rng)
+        super().__init__(base_url, token, accept_language, options)
+        self._runner = AsyncOperationRunner(
+            self._open_sender(options, self._http_args), _no_envelope, self._redactor
+        )
+        classes = ASYNC_RESOURCE_CLASSES
+        self._install_resources(resource_accessors(catalog("reverse").resources(), self._runner, classes))
+
+    async def list_memberships(
+        self, enterprise_id: UUID | str, ids: Iterable[str], *, provider_enterprise_id: str | None = None
+    ) -> list[Membership]:
+        """The provider's current details of these memberships, asking at most 100 ids per request."""
+        found = await self._runner.batch(
+            self._list_op,
+            ids,
+            mews_enterprise_id=enterprise_id,
+            provider_enterprise_id=provider_enterprise_id,
+        )
+        return found or []
+
+    async def link(
+        self,
+        enterprise_id: UUID | str,
+        provider_membership_id: str,
+        customer_id: UUID | str,
+        *,
+        provider_enterprise_id: str | None = None,
+    ) -> LinkMembershipResponse:
+        """Link a Mews customer to a membership (``isLinked: true``)."""
+        params = self._link_params(
+            enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, True
+        )
+        return await self._set_link(params)
+
+    async def unlink(
+        self,
+        enterprise_id: UUID | str,
+        provider_membership_id: str,
+        customer_id: UUID | str,
+        *,
+        provider_enterprise_id: str | None = None,
+    ) -> LinkMembershipResponse:
+        """Remove the link between a Mews customer and a membership (``isLinked: false``)."""
+        params = self._link_params(
+            enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, False
+        )
+        return await self._set_link(params)
+
+    async def _set_link(self, params: Mapping[str, Any]) -> LinkMembershipResponse:
+        result: LinkMembershipResponse = await self._runner.call(self._link_op, **params)
+        return result

@@ -1,0 +1,193 @@
+"""Successful responses -> the generated attrs models, and the Page a paged query returns.
+
+The shape of each result comes from the spec: the response schema's array property holds the items
+(``LoyaltyMemberships``, ``data``), each decoded with the attrs class generated for the array's item
+schema; a response without one decodes whole (``LinkMembershipResponse``).
+
+Reading is tolerant, as a client must be of a server that evolves without a version bump: unknown
+properties are ignored at any depth (the attrs ``from_dict`` reads only the keys it knows) and an enum
+value the spec does not list is kept as its string (``parse_enum`` in the generated ``types``), logged
+once per operation, enum and value as a warning.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from enum import Enum
+from functools import cache
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+import httpx
+
+from mews_loyalty._errors import REQUEST_ID_HEADER, UnexpectedResponseError, excerpt, parse_json
+from mews_loyalty._generated.connector.client import types as connector_types
+from mews_loyalty._generated.reverse.client import types as reverse_types
+from mews_loyalty._spec.catalog import (
+    CURSOR_FIELD,
+    ApiName,
+    Operation,
+    catalog,
+    class_name,
+    client_package,
+    ref_name,
+    resolve,
+)
+from mews_loyalty._transport.redaction import Redactor
+
+ItemT = TypeVar("ItemT")
+logger = logging.getLogger("mews_loyalty")
+
+# The operation whose response is being decoded and its client's redactor, for the warning below.
+_decoding: ContextVar[tuple[str, Redactor] | None] = ContextVar("mews_loyalty_decoding", default=None)
+_warned: set[tuple[str, str, str]] = set()
+MAX_WARNED = 10_000  # past this many distinct values, stop remembering (and warning): logs stay bounded
+
+
+def _warn_unknown_enum_value(enum: type[Enum], value: str) -> None:
+    """Log an enum value the spec does not list, once per operation, enum and value (tokens masked)."""
+    decoding = _decoding.get()
+    operation, redactor = decoding if decoding is not None else ("a response", Redactor(()))
+    key = (operation, enum.__name__, value)
+    if key in _warned or len(_warned) >= MAX_WARNED:
+        return
+    _warned.add(key)
+    known = ", ".join(str(member.value) for member in enum)
+    logger.warning(
+        redactor.text(
+            f"{operation}: {value!r} is not a {enum.__name__} value the spec lists ({known}); "
+            "kept as the string"
+        )
+    )
+
+
+for _types in (connector_types, reverse_types):
+    if _warn_unknown_enum_value not in _types.UNKNOWN_ENUM_VALUE_LISTENERS:
+        _types.UNKNOWN_ENUM_VALUE_LISTENERS.append(_warn_unknown_enum_value)
+
+
+@dataclass(frozen=True)
+class Page(Generic[ItemT]):
+    """One page of a cursor-paged list, newest first.
+
+    ``cursor`` is the id of the oldest item returned; pass ``next_cursor`` to ``get_all(cursor=...)``
+    for the page after. The page is the last one when the cursor is null or the page is not full.
+    """
+
+    items: list[ItemT]
+    cursor: UUID | None
+    page_size: int
+
+    @property
+    def is_last(self) -> bool:
+        return self.cursor is None or len(self.items) < self.page_size
+
+    @property
+    def next_cursor(self) -> UUID | None:
+        """Where the next page starts, or None after the last page."""
+        return None if self.is_last else self.cursor
+
+    def __iter__(self) -> Iterator[ItemT]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    result_class: Any  # attrs class of the whole response
+    items_field: str | None  # wire name of the response's array of items
+    item_class: Any  # attrs class of one item; None for items that are plain JSON values
+
+
+def _models(api: ApiName) -> Any:
+    return importlib.import_module(f"{client_package(api)}.models")
+
+
+@cache
+def _shape_of(api: ApiName, response_schema: str | None, items_field: str | None) -> _Shape:
+    if response_schema is None:
+        return _Shape(result_class=None, items_field=None, item_class=None)
+    models = _models(api)
+    document = catalog(api).document
+    schema = resolve(document, {"$ref": f"#/components/schemas/{response_schema}"})
+    item_class = None
+    if items_field is not None:
+        item_ref = ref_name(resolve(document, schema["properties"][items_field]).get("items"))
+        item_class = getattr(models, class_name(item_ref)) if item_ref else None
+    return _Shape(getattr(models, class_name(response_schema)), items_field, item_class)
+
+
+def _shape(op: Operation) -> _Shape:
+    return _shape_of(op.api, op.response_schema, op.result_items)
+
+
+def returns_items(op: Operation) -> bool:
+    """Whether the operation's result is a list of items (so batches merge into one list)."""
+    return _shape(op).items_field is not None
+
+
+def _unexpected(op: Operation, response: httpx.Response, text: str) -> UnexpectedResponseError:
+    return UnexpectedResponseError(
+        text,
+        status=response.status_code,
+        request_id=response.headers.get(REQUEST_ID_HEADER),
+        operation_id=op.operation_id,
+    )
+
+
+def _payload(op: Operation, response: httpx.Response, redactor: Redactor) -> dict[str, Any]:
+    payload = parse_json(response.content)
+    if not isinstance(payload, dict):
+        raise _unexpected(op, response, f"expected a JSON object, got {excerpt(response, redactor)}")
+    return payload
+
+
+def _decode(op: Operation, response: httpx.Response, redactor: Redactor, decoder: Any, data: Any) -> Any:
+    token = _decoding.set((op.operation_id, redactor))
+    try:
+        return decoder(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        schema = op.response_schema or "the documented schema"
+        reason = redactor.text(f"{type(error).__name__}: {error}")
+        raise _unexpected(op, response, f"the body does not match {schema} ({reason})") from None
+    finally:
+        _decoding.reset(token)
+
+
+def _items(op: Operation, response: httpx.Response, payload: dict[str, Any], redactor: Redactor) -> list[Any]:
+    shape = _shape(op)
+    raw = payload.get(shape.items_field or "")
+    if not isinstance(raw, list):
+        raise _unexpected(op, response, f"the body has no {shape.items_field!r} list")
+    if shape.item_class is None:
+        return raw
+    from_dict = shape.item_class.from_dict
+    # One try for the whole list: the first item that does not match fails it, as one per item would.
+    items: list[Any] = _decode(op, response, redactor, lambda batch: [from_dict(item) for item in batch], raw)
+    return items
+
+
+def decode_items(op: Operation, response: httpx.Response, redactor: Redactor) -> list[Any]:
+    return _items(op, response, _payload(op, response, redactor), redactor)
+
+
+def decode_page(op: Operation, response: httpx.Response, page_size: int, redactor: Redactor) -> Page[Any]:
+    payload = _payload(op, response, redactor)
+    items = _items(op, response, payload, redactor)
+    raw_cursor = payload.get(CURSOR_FIELD)
+    cursor = None if raw_cursor is None else _decode(op, response, redactor, UUID, raw_cursor)
+    return Page(items=items, cursor=cursor, page_size=page_size)
+
+
+def decode_result(op: Operation, response: httpx.Response, redactor: Redactor) -> Any:
+    shape = _shape(op)
+    payload = _payload(op, response, redactor)
+    if shape.result_class is None:
+        return payload
+    return _decode(op, response, redactor, shape.result_class.from_dict, payload)

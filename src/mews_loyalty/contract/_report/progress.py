@@ -1,0 +1,252 @@
+"""What a run is doing while it runs, for the person watching it.
+
+    progress = Progress.to_stream(results, sys.stderr, pacer=pacer)  # terminal or not, decided here
+    progress = Progress.silent(results)                                     # --quiet
+    progress.plan(fuzz_stages(phases, operations=12, max_examples=25, max_steps=6), scenarios=120)
+    with progress:                         # starts the display (or the plain-line ticker), stops it
+        progress.stage("scenarios")        # a step of the run; the next planned one when it is known
+        progress.operation("loyaltyMemberships_getAll")  # the operation being exercised now
+        progress.case_done()               # one schemathesis case sent and checked
+        progress.unit_done()               # one operation of the current phase finished
+
+On a terminal a rich live line is redrawn four times a second and vanishes when the run ends (the
+summary printed afterwards stays as it was); anywhere else (CI logs) a plain line is written every
+``PLAIN_INTERVAL`` seconds. Requests sent and failures found are read from the run's ``Results``, so
+every request counts, whoever sent it.
+
+The time left is an estimate: the requests still expected (the rest of the current stage, extrapolated
+from its finished operations once there are some, plus rough budgets for the stages to come) at the
+request rate seen so far while sending (waits for the pacer left out), but never sooner than the pacing allows: a paced run sends its first
+window's worth at once, then no more than the window allows, so its time left keeps going down
+while it waits for the window.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TextIO
+
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+from mews_loyalty.contract._exchange.throttle import Pacer
+from mews_loyalty.contract._report.results import Results
+
+PLAIN_INTERVAL = 5.0  # seconds between plain lines
+LIVE_REFRESH = 4  # terminal redraws per second
+# Rough request budgets per operation, for stages not started yet (measured on the embedded mocks:
+# the coverage phase sends about three times max-examples cases per operation).
+COVERAGE_FACTOR = 3
+
+
+@dataclass
+class Stage:
+    name: str
+    expected: int  # requests, a prior guess until the stage has finished units
+    units: int = 0  # operations the stage goes through (0: not known)
+    units_done: int = 0
+    requests_at_start: int = 0
+    started: bool = False
+    finished: bool = False
+    started_at: float = 0.0
+    ended_at: float = 0.0
+    requests_at_end: int = 0
+
+
+def fuzz_stages(phases: Iterable[str], *, operations: int, max_examples: int, max_steps: int) -> list[Stage]:
+    """Request budgets for schemathesis' phases, before anything ran."""
+    per_operation = {"examples": 1, "coverage": COVERAGE_FACTOR * max_examples, "fuzzing": max_examples}
+    stages = []
+    for phase in phases:
+        if phase == "stateful":
+            stages.append(Stage(phase, max_examples * max_steps))
+        else:
+            stages.append(Stage(phase, per_operation.get(phase, max_examples) * operations, operations))
+    return stages
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s" if minutes < 10 else f"{minutes} min"
+
+
+class Progress:
+    def __init__(
+        self,
+        results: Results,
+        *,
+        pacer: Pacer | None = None,
+        console: Console | None = None,
+        plain: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``console``: a live display on it; ``plain``: lines written to it; neither: silent."""
+        self.results = results
+        self.pacer = pacer
+        self._console = console
+        self._plain = plain
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._stages: list[Stage] = []
+        self._current: Stage | None = None
+        self._operation = ""
+        self._cases = 0
+        self._started = clock()
+        self._last_line = self._started
+        self._live: Live | None = None
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @classmethod
+    def to_stream(cls, results: Results, stream: TextIO, *, pacer: Pacer | None = None) -> Progress:
+        console = Console(file=stream, stderr=True)
+        if console.is_terminal:
+            return cls(results, pacer=pacer, console=console)
+        return cls(results, pacer=pacer, plain=stream)
+
+    @classmethod
+    def silent(cls, results: Results) -> Progress:
+        return cls(results)
+
+    # -- what the run tells it ------------------------------------------------------------------
+
+    def plan(self, stages: Iterable[Stage], *, scenarios: int = 0) -> None:
+        """The stages the run will go through, in order, with their request budgets."""
+        with self._lock:
+            self._stages = ([Stage("scenarios", scenarios)] if scenarios else []) + list(stages)
+
+    def stage(self, name: str, units: int | None = None) -> None:
+        with self._lock:
+            self._end_current()
+            found = next((s for s in self._stages if s.name == name and not s.started), None)
+            if found is None:
+                found = Stage(name, 0)
+                self._stages.append(found)
+            if units is not None:
+                found.units = units
+            found.started = True
+            found.started_at = self._clock()
+            found.requests_at_start = self.results.requests
+            self._current = found
+            self._operation = ""
+
+    def _end_current(self) -> None:
+        if self._current is not None and not self._current.finished:
+            self._current.finished = True
+            self._current.ended_at = self._clock()
+            self._current.requests_at_end = self.results.requests
+
+    def timings(self) -> list[tuple[str, float, int]]:
+        """(stage, seconds, requests) of every stage that ran, in order; ends the current one."""
+        with self._lock:
+            self._end_current()
+            ran = sorted((s for s in self._stages if s.started), key=lambda s: s.started_at)
+            return [(s.name, s.ended_at - s.started_at, s.requests_at_end - s.requests_at_start) for s in ran]
+
+    def operation(self, name: str) -> None:
+        self._operation = name
+
+    def case_done(self) -> None:
+        with self._lock:
+            self._cases += 1
+
+    def unit_done(self) -> None:
+        with self._lock:
+            if self._current is not None:
+                self._current.units_done += 1
+
+    # -- what it shows --------------------------------------------------------------------------
+
+    def seconds_left(self) -> float | None:
+        """The estimate described in the module docstring; None before there is a rate to go by."""
+        with self._lock:
+            elapsed = self._clock() - self._started
+            sent = self.results.requests
+            remaining = 0.0
+            for stage in self._stages:
+                if stage.finished:
+                    continue
+                if stage is self._current:
+                    done = sent - stage.requests_at_start
+                    if stage.units and stage.units_done:
+                        expected = done * stage.units / stage.units_done
+                    else:
+                        expected = max(stage.expected, done)
+                    remaining += max(0.0, expected - done)
+                elif not stage.started:
+                    remaining += stage.expected
+        if not sent or elapsed <= 0:
+            return None
+        # The rate while sending: time spent waiting for the pacer's window does not count.
+        waited = self.pacer.waited if self.pacer is not None else 0.0
+        left = remaining * max(elapsed - waited, elapsed / 10) / sent
+        if self.pacer is not None and self.pacer.paced is not None:
+            # Under a sliding window of L requests per W seconds, request n goes out no earlier than
+            # (n - L) / L * W seconds after the start: the first window's burst, then L per window.
+            limit, window = self.pacer.paced
+            left = max(left, (sent + remaining - limit) / limit * window - elapsed)
+        return max(0.0, left)
+
+    def line(self) -> str:
+        elapsed = self._clock() - self._started
+        stage = self._current.name if self._current is not None else "starting"
+        where = f"{stage} {self._operation}".strip()
+        failures = len(self.results.failures)
+        left = self.seconds_left()
+        parts = [
+            f"{self._cases} cases",
+            f"{self.results.requests} requests",
+            f"{failures} failure{'' if failures == 1 else 's'}",
+        ]
+        if left is not None:
+            parts.append(f"about {_duration(left)} left")
+        return f"[{self.results.api} {_duration(elapsed)}] {where}: {', '.join(parts)}"
+
+    def _renderable(self) -> Text:
+        text = Text()
+        text.append(f"{self.results.api} ", style="bold")
+        text.append(self.line().split("] ", 1)[1])
+        return text
+
+    def tick(self) -> None:
+        """Write a plain line when ``PLAIN_INTERVAL`` has passed since the last one."""
+        if self._plain is None:
+            return
+        now = self._clock()
+        if now - self._last_line >= PLAIN_INTERVAL:
+            self._last_line = now
+            print(self.line(), file=self._plain, flush=True)
+
+    def __enter__(self) -> Progress:
+        if self._console is not None:
+            self._live = Live(
+                console=self._console,
+                get_renderable=self._renderable,
+                refresh_per_second=LIVE_REFRESH,
+                transient=True,
+            )
+            self._live.start()
+        elif self._plain is not None:
+            self._ticker = threading.Thread(target=self._tick_until_stopped, daemon=True)
+            self._ticker.start()
+        return self
+
+    def _tick_until_stopped(self) -> None:
+        while not self._stop.wait(0.5):
+            self.tick()
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+        if self._live is not None:
+            self._live.stop()
+
+
+__all__ = ["Progress", "Stage", "fuzz_stages"]

@@ -1,0 +1,223 @@
+"""What a run leaves behind: the one-screen summary, JUnit XML, the failures with curl lines, JSON.
+
+<report-dir>/<api>/report.html      the whole run on one page, linking schemathesis' HTML reports
+<report-dir>/<api>/summary.txt      the summary printed at the end (plus the full matrix)
+<report-dir>/<api>/junit.xml        one test case per check and operation
+<report-dir>/<api>/failures.txt     every failure with a curl line (tokens as $VARIABLES)
+<report-dir>/<api>/results.json     the same data for tools
+<report-dir>/<api>/schemathesis/    schemathesis' own reports: JUnit, HTML, HAR (VCR, NDJSON with --recordings)
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from mews_loyalty.contract._report.html import html_report
+from mews_loyalty.contract._report.results import OUR_CHECKS, Results
+
+SCENARIO_CHECKS = frozenset(OUR_CHECKS) - {"ignored_body_auth", "request_id_header", "answers"}
+MAX_FAILURES_ON_SCREEN = 8
+KINDS = ("schemathesis", "ours", "scenario")
+
+
+def _kind(check: str) -> str:
+    if check in SCENARIO_CHECKS:
+        return "scenario"
+    if check in OUR_CHECKS:
+        return "ours"
+    return "schemathesis"
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def summary(results: Results, header: Iterable[str], report_dir: Path | None) -> str:
+    seconds = max(results.seconds, 1e-6)
+    lines = list(header)
+    lines.append(
+        f"{seconds:.1f} s, {results.requests} requests ({results.requests / seconds:.0f}/s), "
+        f"{results.schemathesis_cases} schemathesis cases ({results.schemathesis_cases / seconds:.0f}/s)"
+    )
+    if results.cases_by_phase:
+        lines.append(
+            "schemathesis cases by phase: " + ", ".join(f"{k} {v}" for k, v in results.cases_by_phase.items())
+        )
+    lines.append("")
+    lines.append(f"{'operation':<34}{'checks':>7}{'passed':>9}{'failed':>8}  failing checks")
+    for operation in results.operations():
+        tallies = [(c, t) for (c, op), t in results.tallies.items() if op == operation]
+        failing = sorted(c for c, t in tallies if t.failed)
+        lines.append(
+            f"{_shorten(operation, 33):<34}{len(tallies):>7}{sum(t.passed for _, t in tallies):>9}"
+            f"{sum(t.failed for _, t in tallies):>8}  {_shorten(', '.join(failing), 40)}"
+        )
+    lines.append("")
+    cells = []
+    for check in sorted(results.checks(), key=lambda c: (KINDS.index(_kind(c)), c)):
+        rows = list(results.by_check(check))
+        passed, failed = sum(t.passed for _, t in rows), sum(t.failed for _, t in rows)
+        cells.append(f"{'FAIL' if failed else 'ok':<5}{check:<29}{len(rows):>4}{passed:>8}{failed:>7}")
+    title = f"{'':<5}{'check':<29}{'ops':>4}{'passed':>8}{'failed':>7}"
+    lines.append(f"{title}   {title}")
+    half = (len(cells) + 1) // 2
+    right_column = cells[half:] + [""] * (2 * half - len(cells))
+    for left, right in zip(cells[:half], right_column, strict=True):
+        lines.append(f"{left}   {right}".rstrip())
+    lines.append(
+        "(schemathesis' built-in checks first, then ours: ignored_body_auth, request_id_header, then scenarios)"
+    )
+    for not_run in results.not_run:
+        lines.append(f"not run: {not_run.check}: {not_run.reason}")
+    for note in results.notes:
+        lines.append(f"note: {_shorten(note, 160)}")
+    if results.writes is not None:
+        writes = results.writes
+        budget = "unlimited" if writes.budget is None else f"at most {writes.budget}"
+        lines.append(
+            f"writes: created {writes.created}, deleted {writes.deleted}, left {writes.left} ({budget})"
+        )
+    lines.append("")
+    for fault in results.faults:
+        lines.append(
+            f"SUITE FAULT (a bug in the contract suite, not in the server): {fault.where}: {_shorten(fault.error, 240)}"
+        )
+    for error in results.errors:
+        lines.append(f"ERROR (the run could not finish its job): {_shorten(error, 300)}")
+    for leftover in results.leftovers[:10]:
+        lines.append(f"NOT CLEANED UP: {leftover}")
+    if len(results.leftovers) > 10:
+        lines.append(f"NOT CLEANED UP: ... and {len(results.leftovers) - 10} more (see failures.txt)")
+    if results.failures:
+        lines.append(
+            f"{len(results.failures)} distinct failures in {len(results.failing_checks())} checks: "
+            f"{', '.join(results.failing_checks())}"
+        )
+        for failure in results.failures[:MAX_FAILURES_ON_SCREEN]:
+            lines.append(f"  [{failure.check}] {failure.operation}: {_shorten(failure.message, 220)}")
+            if failure.curl:
+                lines.append(f"      {_shorten(failure.curl, 220)}")
+        if len(results.failures) > MAX_FAILURES_ON_SCREEN:
+            lines.append(f"  ... {len(results.failures) - MAX_FAILURES_ON_SCREEN} more")
+    if report_dir is not None:
+        lines.append(
+            f"reports: {report_dir}/ (report.html, summary.txt, junit.xml, failures.txt, results.json, "
+            "schemathesis/)"
+        )
+    lines.append(f"RESULT: {results.api} at {results.base_url} {results.verdict}")
+    return "\n".join(lines)
+
+
+def matrix(results: Results) -> str:
+    """Operations by checks, with passed/failed counts: the full picture for summary.txt."""
+    checks = results.checks()
+    lines = ["", "operations by checks (passed/failed):"]
+    for check in checks:
+        cells = [f"{op}={t.passed}/{t.failed}" for op, t in results.by_check(check)]
+        lines.append(f"  {check}: {', '.join(cells)}")
+    return "\n".join(lines)
+
+
+def failures_text(results: Results) -> str:
+    if not results.failures and not results.leftovers and not results.errors and not results.faults:
+        return "No failures.\n"
+    lines = [
+        "Every failure with a request that reproduces it. Tokens appear as shell variables:",
+        "export MEWS_CLIENT_TOKEN=... MEWS_ACCESS_TOKEN=... (Connector) or MEWS_REVERSE_TOKEN=... (Reverse).",
+        "",
+    ]
+    for failure in results.failures:
+        lines += [f"[{failure.check}] {failure.operation}", f"  {failure.message}"]
+        if failure.curl:
+            lines.append(f"  {failure.curl}")
+        lines.append("")
+    lines += [f"ERROR: {error}" for error in results.errors]
+    lines += [f"SUITE FAULT in {fault.where}: {fault.error}" for fault in results.faults]
+    lines += [f"NOT CLEANED UP: {leftover}" for leftover in results.leftovers]
+    return "\n".join(lines) + "\n"
+
+
+def junit_xml(results: Results) -> bytes:
+    suites = ET.Element(
+        "testsuites", name=f"mews-loyalty contract {results.api}", time=f"{results.seconds:.3f}"
+    )
+    for check in results.checks():
+        rows = list(results.by_check(check))
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=check,
+            tests=str(len(rows)),
+            failures=str(sum(1 for _, t in rows if t.failed)),
+            errors="0",
+            skipped="0",
+        )
+        for operation, tally in rows:
+            case = ET.SubElement(suite, "testcase", classname=f"{results.api}.{check}", name=operation)
+            ET.SubElement(case, "system-out").text = f"passed {tally.passed}, failed {tally.failed}"
+            if tally.failed:
+                found = [f for f in results.failures if f.check == check and f.operation == operation]
+                text = "\n\n".join(f"{f.message}\n{f.curl}".strip() for f in found)
+                message = found[0].message[:500] if found else f"{tally.failed} failures"
+                ET.SubElement(case, "failure", message=message, type=check).text = text
+    extra = [(n.check, n.reason, "skipped") for n in results.not_run]
+    extra += [("run", error, "error") for error in results.errors]
+    extra += [("suite", f"{fault.where}: {fault.error}", "error") for fault in results.faults]
+    extra += [("cleanup", leftover, "failure") for leftover in results.leftovers]
+    if extra:
+        suite = ET.SubElement(suites, "testsuite", name="run", tests=str(len(extra)))
+        for index, (name, text, kind) in enumerate(extra):
+            case = ET.SubElement(suite, "testcase", classname=f"{results.api}.run", name=f"{name}-{index}")
+            ET.SubElement(case, kind, message=text[:500])
+    ET.indent(suites)
+    data: bytes = ET.tostring(suites, encoding="utf-8", xml_declaration=True)
+    return data
+
+
+def results_json(results: Results) -> str:
+    data = {
+        "api": results.api,
+        "base_url": results.base_url,
+        "conforms": results.conforms,
+        "seconds": round(results.seconds, 3),
+        "requests": results.requests,
+        "schemathesis_cases": results.schemathesis_cases,
+        "checks": {
+            check: {op: {"passed": t.passed, "failed": t.failed} for op, t in results.by_check(check)}
+            for check in results.checks()
+        },
+        "failures": [f.__dict__ for f in results.failures],
+        "not_run": [n.__dict__ for n in results.not_run],
+        "notes": results.notes,
+        "errors": results.errors,
+        "leftovers": results.leftovers,
+        "faults": [{"where": f.where, "error": f.error} for f in results.faults],
+        "writes": results.writes.__dict__ if results.writes is not None else None,
+        "verdict": results.verdict,
+    }
+    return json.dumps(data, indent=2) + "\n"
+
+
+def write_reports(
+    results: Results,
+    directory: Path,
+    screen: str,
+    header: Sequence[str] = (),
+    timings: Sequence[tuple[str, float, int]] = (),
+) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    links = {
+        f"{name} phases": f"schemathesis/{where}html/index.html"
+        for name, where in (("stateless", ""), ("stateful", "stateful/"))
+        if (directory / "schemathesis" / where / "html" / "index.html").is_file()
+    }
+    page = html_report(results, header, timings=timings, links=links)
+    (directory / "report.html").write_text(page, encoding="utf-8")
+    (directory / "summary.txt").write_text(screen + "\n" + matrix(results) + "\n", encoding="utf-8")
+    (directory / "failures.txt").write_text(failures_text(results), encoding="utf-8")
+    (directory / "junit.xml").write_bytes(junit_xml(results))
+    (directory / "results.json").write_text(results_json(results), encoding="utf-8")

@@ -1,0 +1,68 @@
+"""What a verification run is asked to do: the options of both runs and their defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mews_loyalty import __version__
+from mews_loyalty.contract._fuzz.events import DEFAULT_RECORDINGS
+from mews_loyalty.contract._fuzz.phases import PHASES
+
+DEFAULT_SEED = 20251122
+
+
+DEFAULT_MAX_EXAMPLES = 25
+
+
+DEFAULT_REPORT_DIR = Path("reports/contract")
+
+
+MEWS_RATE_LIMIT = (200, 30.0)
+
+
+# Records a writing run may create, all phases together: enough for every scenario check, gentle on
+# an environment every partner shares (deletion there is soft: the records stay, as deleted).
+DEFAULT_MAX_WRITES = 50
+
+
+class UsageError(Exception):
+    """The run cannot start as asked (unreachable server, rejected tokens, bad options): exit 2."""
+
+
+@dataclass
+class CommonOptions:
+    base_url: str
+    max_examples: int = DEFAULT_MAX_EXAMPLES
+    report_dir: Path = DEFAULT_REPORT_DIR
+    seed: int = DEFAULT_SEED
+    phases: tuple[str, ...] = PHASES
+    rate_limit: tuple[int, float] | None = None  # pace every request under it (None: no pacing)
+    timeout: float = 30.0
+    stateful_max_steps: int = 6
+    quiet: bool = False  # no progress display or lines while the run goes on
+    workers: int = 1  # schemathesis threads for the per-operation phases (the pacer spans them all)
+    recordings: tuple[str, ...] = DEFAULT_RECORDINGS  # schemathesis' traffic recordings to write
+
+
+@dataclass
+class ConnectorOptions(CommonOptions):
+    client_token: str = ""
+    access_token: str = ""
+    client: str = f"mews-loyalty-contract/{__version__}"
+    allow_writes: bool = False
+    probe_rate_limit: bool = False  # burst past the limit on purpose (only against a server you own)
+    values: Mapping[str, Any] = field(default_factory=dict)
+    rate_limit: tuple[int, float] | None = MEWS_RATE_LIMIT
+    max_writes: int | None = DEFAULT_MAX_WRITES  # records created in total; None: unlimited
+
+
+@dataclass
+class ReverseOptions(CommonOptions):
+    tokens: Sequence[str] = ()
+    enterprise_id: str | None = None
+    membership_ids: Sequence[str] = ()
+    customer_id: str | None = None
+    allow_writes: bool = False  # link/unlink, only the named memberships and customer

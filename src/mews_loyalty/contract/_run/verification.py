@@ -1,0 +1,270 @@
+"""One verification run: preflight, scenarios, schemathesis, clean-up, reports.
+
+    results = verify_connector(ConnectorOptions(base_url=..., client_token=..., access_token=...))
+    results = verify_reverse(ReverseOptions(base_url=..., tokens=[...]))
+
+Connector order: scenarios first (deterministic, on a quiet server), then schemathesis, then the
+body-token probes fuzzing did not get to, then the deliberate 429 (it fills the rate window), and
+clean-up last, always, even when something above failed or the run was interrupted.
+
+Both runs are read-only unless ``allow_writes``; a writing Connector run creates at most
+``max_writes`` records. Whatever the server answers becomes a finding; a fault of the suite itself is
+recorded (``Results.faults``, exit 2) and the reports are written all the same.
+
+What each run is asked is in ``_options``; the parts both runs are made of (client, progress,
+schemathesis pass, stage order, preflight, reports) are in ``_stages``; this module puts them
+together for each API.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from pathlib import Path
+from typing import TextIO
+
+from mews_loyalty.contract._exchange.masking import Secret, Secrets
+from mews_loyalty.contract._exchange.throttle import Pacer
+from mews_loyalty.contract._fuzz.phases import FuzzHooks
+from mews_loyalty.contract._report.progress import Progress
+from mews_loyalty.contract._report.results import Results, ScenarioError, Writes
+from mews_loyalty.contract._run.cleanup import cleanup
+from mews_loyalty.contract._run.ledger import Ledger
+from mews_loyalty.contract._run.options import ConnectorOptions, ReverseOptions, UsageError
+from mews_loyalty.contract._run.stages import (
+    client_and_progress,
+    creating_operations,
+    finish,
+    fuzz,
+    rate_text,
+    run_stages,
+    unreachable,
+)
+from mews_loyalty.contract._scenarios.connector import ConnectorScenarios
+from mews_loyalty.contract._scenarios.graph import resources
+from mews_loyalty.contract._scenarios.probes import check_rate_limit, probe_body_auth, probe_remaining_auth
+from mews_loyalty.contract._scenarios.records import Credentials
+from mews_loyalty.contract._scenarios.reverse import ReverseScenarios
+
+
+def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Results:
+    if not options.client_token or not options.access_token:
+        raise UsageError("give --client-token and --access-token")
+    secrets = Secrets(
+        [Secret(options.client_token, "MEWS_CLIENT_TOKEN"), Secret(options.access_token, "MEWS_ACCESS_TOKEN")]
+    )
+    results = Results("connector", options.base_url)
+    if options.probe_rate_limit:
+        results.required.add("rate_limit")
+    pacer = Pacer(options.rate_limit)
+    report_dir = options.report_dir / "connector"
+    credentials = Credentials(options.client_token, options.access_token, options.client)
+    ledger = Ledger(budget=options.max_writes if options.allow_writes else 0)
+    if options.allow_writes:
+        results.writes = Writes(options.max_writes)
+    header = [
+        f"mews-loyalty contract connector: {options.base_url}",
+        f"{_writes_text(options.allow_writes, options.max_writes)}, seed {options.seed}, "
+        f"max-examples {options.max_examples}, phases {','.join(options.phases) or 'none'}, "
+        f"pacing {rate_text(options.rate_limit)}",
+    ]
+    client, progress = client_and_progress(
+        "connector", options, options.allow_writes, secrets, pacer, results, check_request_id=True
+    )
+    client.observers.append(
+        lambda exchange: ledger.observe(exchange.operation, exchange.status, exchange.body, exchange.json())
+    )
+    scenarios = ConnectorScenarios(
+        client, credentials, results, ledger, options.allow_writes, values=options.values
+    )
+
+    def after_scenarios() -> None:
+        probed = _fuzz_connector(options, scenarios, secrets, pacer, credentials, report_dir, progress)
+        progress.stage("body-token probes")
+        with results.guard("ignored_body_auth"):
+            probe_remaining_auth(scenarios, probed)
+        if options.probe_rate_limit and options.rate_limit is not None:
+            progress.stage("rate limit")
+            with results.guard("rate_limit"):
+                check_rate_limit(scenarios, options.rate_limit)
+        else:
+            results.skip(
+                "rate_limit",
+                "needs --probe-rate-limit (it bursts past the limit: only against a server you own)",
+            )
+
+    def clean_up() -> None:
+        if ledger.created:
+            progress.stage("clean-up")
+        _clean_up(scenarios, results, ledger)
+
+    run_stages(client, progress, results, _preflight_connector, scenarios, after_scenarios, clean_up)
+    return finish(results, secrets, report_dir, header, out, progress)
+
+
+def _fuzz_connector(
+    options: ConnectorOptions,
+    scenarios: ConnectorScenarios,
+    secrets: Secrets,
+    pacer: Pacer,
+    credentials: Credentials,
+    report_dir: Path,
+    progress: Progress,
+) -> set[str]:
+    """Schemathesis' phases; returns the operations whose body tokens fuzzing probed."""
+    ledger = scenarios.ledger
+    hooks = FuzzHooks(
+        secrets,
+        pacer,
+        scenarios.results,
+        prepare_body=lambda _op, body: credentials.apply(body),
+        on_response=ledger.observe_raw,
+        probe_body_auth=functools.partial(probe_body_auth, scenarios),
+        check_request_id=True,
+        may_create=lambda: not ledger.exhausted,
+        progress=progress,
+    )
+    fuzz(
+        "connector",
+        options,
+        options.allow_writes,
+        scenarios.client,
+        hooks,
+        report_dir,
+        stateful_omit=("ChainId",),
+        negative_only=() if ledger.budget is None else creating_operations("connector"),
+    )
+    return hooks.probed
+
+
+def _clean_up(scenarios: ConnectorScenarios, results: Results, ledger: Ledger) -> None:
+    """Delete what the run created (always, even after a failure); count it for the summary."""
+    if ledger.created:
+        try:
+            results.leftovers += cleanup(scenarios)
+        except Exception as error:
+            results.errors.append(f"clean-up failed: {type(error).__name__}: {error}")
+            results.leftovers += [f"{name}: {len(items)} records" for name, items in ledger.created.items()]
+    if results.writes is not None:
+        results.writes.created = ledger.spent
+        results.writes.deleted = ledger.removed()
+        results.writes.left = results.writes.created - results.writes.deleted
+
+
+def _preflight_connector(scenarios: ConnectorScenarios) -> None:
+    resource = next((r for r in resources() if not r.required_filters), resources()[0])
+    try:
+        exchange = scenarios.call(resource.get_all, Limitation={"Count": 1})
+    except ScenarioError as error:
+        unreachable(scenarios.client.base_url, error)
+        return
+    if exchange.status == 401:
+        raise UsageError(
+            "the server refused the tokens (401): check --client-token and --access-token "
+            f"({scenarios.client.secrets.mask(exchange.describe())})"
+        )
+
+
+def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Results:
+    if not options.tokens:
+        raise UsageError("give at least one --token")
+    secrets = Secrets(
+        [
+            Secret(token, "MEWS_REVERSE_TOKEN" if i == 0 else f"MEWS_REVERSE_TOKEN_{i + 1}")
+            for i, token in enumerate(options.tokens)
+        ]
+    )
+    results = Results("reverse", options.base_url)
+    pacer = Pacer(options.rate_limit)
+    report_dir = options.report_dir / "reverse"
+    enterprise_id = options.enterprise_id or str(uuid.UUID(int=options.seed, version=4))
+    header = [
+        f"mews-loyalty contract reverse: {options.base_url}",
+        f"{'writes allowed (named memberships only)' if options.allow_writes else 'read-only'}, "
+        f"enterprise {enterprise_id}, {len(options.tokens)} token(s), {len(options.membership_ids)} known "
+        f"membership id(s), seed {options.seed}, max-examples {options.max_examples}, "
+        f"phases {','.join(options.phases) or 'none'}, pacing {rate_text(options.rate_limit)}",
+    ]
+    client, progress = client_and_progress(
+        "reverse", options, options.allow_writes, secrets, pacer, results, bearer=options.tokens[0]
+    )
+    scenarios = ReverseScenarios(
+        client,
+        results,
+        list(options.tokens),
+        enterprise_id,
+        list(options.membership_ids),
+        options.customer_id or str(uuid.UUID(int=options.seed + 1, version=4)),
+        allow_writes=options.allow_writes,
+    )
+
+    def restore() -> None:
+        with results.guard("link_unlink"):
+            scenarios.restore()
+
+    run_stages(
+        client,
+        progress,
+        results,
+        _preflight_reverse,
+        scenarios,
+        lambda: _fuzz_reverse(options, scenarios, secrets, pacer, report_dir, progress),
+        restore,
+    )
+    return finish(results, secrets, report_dir, header, out, progress)
+
+
+def _fuzz_reverse(
+    options: ReverseOptions,
+    scenarios: ReverseScenarios,
+    secrets: Secrets,
+    pacer: Pacer,
+    report_dir: Path,
+    progress: Progress,
+) -> None:
+    hooks = FuzzHooks(
+        secrets,
+        pacer,
+        scenarios.results,
+        prepare_write=scenarios.confine_write,
+        on_response=scenarios.observe_write,
+        progress=progress,
+        # Enrolment creates members nobody named: fuzzing sends it only cases a provider must refuse.
+        may_create=lambda: False,
+        stateful_within_budget=False,
+    )
+    fuzz(
+        "reverse",
+        options,
+        options.allow_writes,
+        scenarios.client,
+        hooks,
+        report_dir,
+        bearer=options.tokens[0],
+        negative_only=creating_operations("reverse"),
+    )
+
+
+def _preflight_reverse(scenarios: ReverseScenarios) -> None:
+    try:
+        exchange = scenarios.list_ids(scenarios.unknown_ids(1))
+    except ScenarioError as error:
+        unreachable(scenarios.client.base_url, error)
+        return
+    if exchange.status == 401:
+        raise UsageError("the provider refused the first --token (401)")
+
+
+def _writes_text(allow_writes: bool, max_writes: int | None) -> str:
+    if not allow_writes:
+        return "read-only"
+    return f"writes allowed (at most {'unlimited' if max_writes is None else max_writes} records)"
+
+
+__all__ = [
+    "ConnectorOptions",
+    "ReverseOptions",
+    "UsageError",
+    "verify_connector",
+    "verify_reverse",
+]
