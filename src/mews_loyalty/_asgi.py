@@ -27,7 +27,7 @@ from typing import IO, Any
 import uvicorn
 from starlette.requests import Request
 
-from mews_loyalty._cli import USAGE_ERROR
+from mews_loyalty._entry import USAGE_ERROR
 
 LISTENING_PREFIX = "mews-loyalty listening on"
 STARTUP_SECONDS = 20.0

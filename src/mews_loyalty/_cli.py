@@ -11,11 +11,10 @@ extra the installation lacks prints which extra to install (exit 2).
 
 from __future__ import annotations
 
-import importlib
 import sys
-from collections.abc import Callable
 
 from mews_loyalty import __version__
+from mews_loyalty._entry import USAGE_ERROR, load_entry, run_entry
 
 # (group, name) -> (module, extra it needs, one-line help)
 COMMANDS: dict[tuple[str, str], tuple[str, str, str]] = {
@@ -24,7 +23,6 @@ COMMANDS: dict[tuple[str, str], tuple[str, str, str]] = {
     ("contract", "connector"): ("mews_loyalty.contract.cli", "contract", "verify a Connector API server"),
     ("contract", "reverse"): ("mews_loyalty.contract.cli", "contract", "verify a Reverse API provider"),
 }
-USAGE_ERROR = 2
 
 
 def _usage() -> str:
@@ -32,24 +30,6 @@ def _usage() -> str:
     lines += [f"  {group + ' ' + name:<20} {text}" for (group, name), (_, _, text) in COMMANDS.items()]
     lines += ["", "Run a command with --help for its options."]
     return "\n".join(lines)
-
-
-def load_entry(module: str, extra: str, *names: str) -> Callable[[list[str]], int]:
-    """The first of ``names`` that ``module`` defines, its entry point; a missing extra or an unusable
-    dependency becomes a one-line ``SystemExit``."""
-    try:
-        loaded = importlib.import_module(module)
-    except ModuleNotFoundError as error:
-        if error.name and not error.name.startswith("mews_loyalty"):
-            raise SystemExit(
-                f"mews-loyalty: this command needs the '{extra}' extra "
-                f"(missing module {error.name!r}): pip install 'mews-loyalty[{extra}]'"
-            ) from None
-        raise
-    except ImportError as error:  # a dependency of a version the command cannot use
-        raise SystemExit(f"mews-loyalty: {error}") from None
-    entry = next(getattr(loaded, name) for name in names if hasattr(loaded, name))
-    return entry  # type: ignore[no-any-return]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,17 +46,6 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE_ERROR
     module, extra, _ = COMMANDS[key]
     return run_entry(lambda: load_entry(module, extra, f"{key[1]}_main", "main"), args[2:])
-
-
-def run_entry(load: Callable[[], Callable[[list[str]], int]], argv: list[str]) -> int:
-    """Load an entry point and run it; a ``SystemExit`` with a message is one line and exit 2."""
-    try:
-        return load()(argv)
-    except SystemExit as exit_:
-        if isinstance(exit_.code, str):
-            print(exit_.code, file=sys.stderr)
-            return USAGE_ERROR
-        return int(exit_.code or 0)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mews_loyalty._cli import USAGE_ERROR
+from mews_loyalty._entry import USAGE_ERROR
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ arguments, the CLI (``connector ...`` / ``reverse ...``, as ``mews-loyalty contr
 
 import sys
 
-from mews_loyalty._cli import load_entry, run_entry
+from mews_loyalty._entry import load_entry, run_entry
 
 if __name__ == "__main__":
     # Loaded like the mews-loyalty command's: an unusable schemathesis is one line, not a traceback.
