@@ -15,7 +15,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from mews_loyalty import ConnectorClient, MewsApiError, MewsConnectionError
-from mews_loyalty._generated.connector.client.models import LoyaltyMembership
+from mews_loyalty.connector import LoyaltyMembership
 
 
 def export(days: int, environment: str) -> int:

@@ -13,7 +13,7 @@ import argparse
 import sys
 
 from mews_loyalty import MewsConnectionError, ProblemDetailError, ReverseClient
-from mews_loyalty._generated.reverse.client.models import Membership
+from mews_loyalty.reverse import Membership
 
 
 def refresh(client: ReverseClient, enterprise: str, ids: list[str]) -> list[Membership]:

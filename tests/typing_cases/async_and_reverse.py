@@ -7,10 +7,13 @@ from uuid import UUID
 import httpx
 
 from mews_loyalty import AsyncConnectorClient, AsyncReverseClient, ConnectorClient, Page, ReverseClient
-from mews_loyalty._generated.connector.client.models import LoyaltyMembership, LoyaltyProgram
-from mews_loyalty._generated.connector.resources import AsyncLoyaltyMembershipsResource
-from mews_loyalty._generated.reverse.client.models import LinkMembershipResponse, Membership
-from mews_loyalty._generated.reverse.resources import AsyncMembershipsResource, MembershipsResource
+from mews_loyalty.connector import AsyncLoyaltyMembershipsResource, LoyaltyMembership, LoyaltyProgram
+from mews_loyalty.reverse import (
+    AsyncMembershipsResource,
+    LinkMembershipResponse,
+    Membership,
+    MembershipsResource,
+)
 
 ENTERPRISE = UUID(int=1)
 

@@ -3,7 +3,7 @@ verbatim). Only the two names the README leaves to the reader are declared first
 
 from uuid import UUID
 
-from mews_loyalty._generated.connector.resources import LoyaltyMembershipAddParametersDict
+from mews_loyalty.connector import LoyaltyMembershipAddParametersDict
 
 rows: list[LoyaltyMembershipAddParametersDict] = []
 program_id = UUID(int=1)
