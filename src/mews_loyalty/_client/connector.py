@@ -44,9 +44,9 @@ from mews_loyalty._transport.sender import (
     Clock,
     Sleep,
     asyncio_sleep,
-    sdk_version,
     user_agent,
 )
+from mews_loyalty._version import __version__
 
 Environment = Literal["demo", "production"]
 ENVIRONMENTS: dict[str, str] = {
@@ -98,7 +98,7 @@ class ConnectorSettings:
             base_url=url.rstrip("/"),
             client_token=Secret(_required(client_token, "client_token", ENV_CLIENT_TOKEN, environ)),
             access_token=Secret(_required(access_token, "access_token", ENV_ACCESS_TOKEN, environ)),
-            client=client or environ.get(ENV_CLIENT) or f"mews-loyalty {sdk_version()}",
+            client=client or environ.get(ENV_CLIENT) or f"mews-loyalty {__version__}",
             language_code=language_code,
             culture_code=culture_code,
         )

@@ -29,6 +29,7 @@ from mews_loyalty._spec.catalog import Operation
 from mews_loyalty._transport.pacing import Pacer, RateLimit, SharedRateLimit, shared_pacer
 from mews_loyalty._transport.redaction import Redactor
 from mews_loyalty._transport.retry import NOT_SENT_ERRORS, retry_after_seconds, wait_before_retry
+from mews_loyalty._version import __version__
 
 logger = logging.getLogger("mews_loyalty")
 DEFAULT_TIMEOUT_SECONDS = 60.0
@@ -47,14 +48,8 @@ async def asyncio_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-def sdk_version() -> str:
-    from mews_loyalty import __version__  # here, not at the top: the package imports this module first
-
-    return __version__
-
-
 def user_agent() -> str:
-    return f"mews-loyalty-python/{sdk_version()}"
+    return f"mews-loyalty-python/{__version__}"
 
 
 @dataclass(frozen=True)
