@@ -27,7 +27,7 @@ from mews_loyalty._generated.connector.resources import (
     ConnectorResources,
 )
 from mews_loyalty._spec.catalog import catalog
-from mews_loyalty._transport.pacing import DEFAULT_RATE_LIMIT, RateLimit, SharedRateLimit
+from mews_loyalty._transport.pacing import MEWS_RATE_LIMIT, RateLimit, SharedRateLimit
 from mews_loyalty._transport.redaction import Redactor, Secret
 from mews_loyalty._transport.retry import DEFAULT_MAX_RETRIES
 from mews_loyalty._transport.sender import (
@@ -132,7 +132,7 @@ class ConnectorClientBase(ClientBase, Generic[TransportT, HttpT, SleepT]):
         language_code: str | None = None,
         culture_code: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        rate_limit: RateLimit | SharedRateLimit | None = DEFAULT_RATE_LIMIT,
+        rate_limit: RateLimit | SharedRateLimit | None = MEWS_RATE_LIMIT,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
         transport: TransportT | None = None,
         http_client: HttpT | None = None,
