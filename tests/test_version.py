@@ -8,6 +8,8 @@ artefacts, not from someone remembering to update a constant.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -59,3 +61,17 @@ def test_package_exposes_the_spec_versions():
     from mews_loyalty._version import spec_versions
 
     assert mews_loyalty.__spec_versions__ == spec_versions()
+
+
+def test_the_version_module_reads_no_spec_until_asked():
+    # __version__ is read by the build and printed by `--version`: loading _version.py on its own must
+    # not load the catalog (and with it YAML and the generated models); spec_versions() does, on first use.
+    code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('standalone_version', {_version.__file__!r})\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(module)\n"
+        "print(module.__version__, 'mews_loyalty._spec.catalog' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == [_version.__version__, "False"]
