@@ -6,6 +6,7 @@ import importlib
 import inspect
 
 import mews_loyalty
+from mews_loyalty import _version
 
 
 def test_all_lists_exactly_the_public_names_of_the_package_root():
@@ -45,7 +46,7 @@ def test_the_documented_names_are_public():
         "ProblemDetailError",
     }
     assert promised <= set(mews_loyalty.__all__)
-    assert mews_loyalty.__version__ == "0.1.0"
+    assert mews_loyalty.__version__ == _version.__version__
 
 
 def test_public_classes_live_in_private_modules_but_say_so_nowhere_in_their_names():

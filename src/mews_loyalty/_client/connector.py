@@ -15,38 +15,33 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Generic, Literal
 
 import httpx
 
-from mews_loyalty._client.resource import (
-    AsyncOperationRunner,
-    OperationRunner,
-    ResourceAccessors,
-    resource_accessors,
-)
+from mews_loyalty._client.base import AsyncClientBase, BlockingClientBase, ClientBase
 from mews_loyalty._generated.connector.resources import (
     ASYNC_RESOURCE_CLASSES,
     RESOURCE_CLASSES,
     AsyncConnectorResources,
     ConnectorResources,
 )
-from mews_loyalty._spec.catalog import Operation, catalog
-from mews_loyalty._transport.pacing import DEFAULT_RATE_LIMIT, RateLimit, SharedRateLimit
+from mews_loyalty._spec.catalog import catalog
+from mews_loyalty._transport.pacing import MEWS_RATE_LIMIT, RateLimit, SharedRateLimit
 from mews_loyalty._transport.redaction import Redactor, Secret
 from mews_loyalty._transport.retry import DEFAULT_MAX_RETRIES
 from mews_loyalty._transport.sender import (
     DEFAULT_TIMEOUT_SECONDS,
-    AsyncClient,
     AsyncSleep,
-    BlockingClient,
     ClientOptions,
     Clock,
+    HttpT,
     Sleep,
-    asyncio_sleep,
-    sdk_version,
+    SleepT,
+    TransportT,
     user_agent,
 )
+from mews_loyalty._version import __version__
 
 Environment = Literal["demo", "production"]
 ENVIRONMENTS: dict[str, str] = {
@@ -98,7 +93,7 @@ class ConnectorSettings:
             base_url=url.rstrip("/"),
             client_token=Secret(_required(client_token, "client_token", ENV_CLIENT_TOKEN, environ)),
             access_token=Secret(_required(access_token, "access_token", ENV_ACCESS_TOKEN, environ)),
-            client=client or environ.get(ENV_CLIENT) or f"mews-loyalty {sdk_version()}",
+            client=client or environ.get(ENV_CLIENT) or f"mews-loyalty {__version__}",
             language_code=language_code,
             culture_code=culture_code,
         )
@@ -123,11 +118,57 @@ def _required(value: str | None, name: str, variable: str, environ: Mapping[str,
     return found
 
 
-class _ConnectorClientBase(ResourceAccessors):
-    def __init__(self, settings: ConnectorSettings, options: ClientOptions[Any, Any, Any]) -> None:
-        self._settings = settings
-        self._redactor = Redactor((settings.client_token, settings.access_token))
-        self._send_settings = options.send_settings(settings.access_token.reveal(), self._redactor)
+class ConnectorClientBase(ClientBase, Generic[TransportT, HttpT, SleepT]):
+    """The Connector API client, written once: blocking or async by the twin base it is mixed with."""
+
+    def __init__(
+        self,
+        *,
+        client_token: str | None = None,
+        access_token: str | None = None,
+        client: str | None = None,
+        environment: Environment | None = None,
+        base_url: str | None = None,
+        language_code: str | None = None,
+        culture_code: str | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        rate_limit: RateLimit | SharedRateLimit | None = MEWS_RATE_LIMIT,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
+        transport: TransportT | None = None,
+        http_client: HttpT | None = None,
+        sleep: SleepT | None = None,
+        clock: Clock = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._settings = ConnectorSettings.resolve(
+            client_token=client_token,
+            access_token=access_token,
+            client=client,
+            environment=environment,
+            base_url=base_url,
+            language_code=language_code,
+            culture_code=culture_code,
+            environ=os.environ,
+        )
+        options = ClientOptions(
+            max_retries=max_retries,
+            rate_limit=rate_limit,
+            timeout=timeout,
+            transport=transport,
+            http_client=http_client,
+            sleep=sleep,
+            clock=clock,
+            rng=rng,
+        )
+        self._redactor = Redactor((self._settings.client_token, self._settings.access_token))
+        self._start(
+            options,
+            options.send_settings(self._settings.access_token.reveal(), self._redactor),
+            http_args=self._http_args,
+            envelope=self._settings.envelope,
+            redactor=self._redactor,
+            resources=catalog("connector").resources(),
+        )
 
     @property
     def base_url(self) -> str:
@@ -148,91 +189,34 @@ class _ConnectorClientBase(ResourceAccessors):
             },
         }
 
-    @staticmethod
-    def _catalog_resources() -> dict[str, dict[str, Operation]]:
-        return catalog("connector").resources()
 
-
-class ConnectorClient(BlockingClient, _ConnectorClientBase, ConnectorResources):
+class ConnectorClient(
+    BlockingClientBase,
+    ConnectorClientBase[httpx.BaseTransport, httpx.Client, Sleep],
+    ConnectorResources,
+):
     """Blocking Connector API client; one attribute per resource (``loyalty_memberships``, ...).
 
     ``max_retries`` bounds retries of one request; ``rate_limit=(requests, seconds)`` paces requests under
     the access token's limit (shared by every client with that token in the process; a ``SharedRateLimit``
     shares it with other processes too), ``None`` turns pacing off. ``http_client`` takes a configured
     ``httpx.Client`` (proxies, certificates, event hooks; its own timeout applies), which the SDK uses but
-    never closes. ``transport``, ``sleep``, ``clock`` and ``rng`` exist for tests and special setups.
+    never closes. ``transport``, ``sleep`` (default ``time.sleep``), ``clock`` and ``rng`` exist for tests
+    and special setups.
     """
 
-    def __init__(
-        self,
-        *,
-        client_token: str | None = None,
-        access_token: str | None = None,
-        client: str | None = None,
-        environment: Environment | None = None,
-        base_url: str | None = None,
-        language_code: str | None = None,
-        culture_code: str | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        rate_limit: RateLimit | SharedRateLimit | None = DEFAULT_RATE_LIMIT,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
-        transport: httpx.BaseTransport | None = None,
-        http_client: httpx.Client | None = None,
-        sleep: Sleep = time.sleep,
-        clock: Clock = time.time,
-        rng: random.Random | None = None,
-    ) -> None:
-        options = ClientOptions(max_retries, rate_limit, timeout, transport, http_client, sleep, clock, rng)
-        settings = ConnectorSettings.resolve(
-            client_token=client_token,
-            access_token=access_token,
-            client=client,
-            environment=environment,
-            base_url=base_url,
-            language_code=language_code,
-            culture_code=culture_code,
-            environ=os.environ,
-        )
-        super().__init__(settings, options)
-        sender = self._open_sender(options, self._http_args)
-        runner = OperationRunner(sender, settings.envelope, self._redactor)
-        self._install_resources(resource_accessors(self._catalog_resources(), runner, RESOURCE_CLASSES))
+    _typed_resources = RESOURCE_CLASSES
 
 
-class AsyncConnectorClient(AsyncClient, _ConnectorClientBase, AsyncConnectorResources):
-    """The async twin of ``ConnectorClient``: ``async with``, ``await`` calls, ``async for`` over ``iter_all``."""
+class AsyncConnectorClient(
+    AsyncClientBase,
+    ConnectorClientBase[httpx.AsyncBaseTransport, httpx.AsyncClient, AsyncSleep],
+    AsyncConnectorResources,
+):
+    """The async twin of ``ConnectorClient``: ``async with``, ``await`` calls, ``async for`` over ``iter_all``.
 
-    def __init__(
-        self,
-        *,
-        client_token: str | None = None,
-        access_token: str | None = None,
-        client: str | None = None,
-        environment: Environment | None = None,
-        base_url: str | None = None,
-        language_code: str | None = None,
-        culture_code: str | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        rate_limit: RateLimit | SharedRateLimit | None = DEFAULT_RATE_LIMIT,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
-        transport: httpx.AsyncBaseTransport | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        sleep: AsyncSleep = asyncio_sleep,
-        clock: Clock = time.time,
-        rng: random.Random | None = None,
-    ) -> None:
-        options = ClientOptions(max_retries, rate_limit, timeout, transport, http_client, sleep, clock, rng)
-        settings = ConnectorSettings.resolve(
-            client_token=client_token,
-            access_token=access_token,
-            client=client,
-            environment=environment,
-            base_url=base_url,
-            language_code=language_code,
-            culture_code=culture_code,
-            environ=os.environ,
-        )
-        super().__init__(settings, options)
-        sender = self._open_sender(options, self._http_args)
-        runner = AsyncOperationRunner(sender, settings.envelope, self._redactor)
-        self._install_resources(resource_accessors(self._catalog_resources(), runner, ASYNC_RESOURCE_CLASSES))
+    Its ``http_client`` is an ``httpx.AsyncClient``, its ``transport`` an async one, ``sleep`` a coroutine
+    function (default ``asyncio.sleep``).
+    """
+
+    _typed_resources = ASYNC_RESOURCE_CLASSES

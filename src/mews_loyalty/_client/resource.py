@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from uuid import UUID
+
+import httpx
 
 from mews_loyalty._errors import MewsError, UnexpectedResponseError
 from mews_loyalty._spec.catalog import PAGING_FIELD, Operation, catalog, resolve
@@ -84,10 +86,11 @@ class _Planner:
     def _call_body(self, op: Operation, params: Mapping[str, Any]) -> bytes:
         return encode(op, build(op, self._envelope(), params=params))
 
-    @staticmethod
-    def _check_progress(op: Operation, page: Page[Any], seen: set[UUID | None]) -> UUID | None:
-        """The next cursor, remembered in ``seen``; a server handing back any cursor a second time
-        (A -> A, or A -> B -> A) would loop forever."""
+    def _next_body(
+        self, op: Operation, size: int, page: Page[Any], seen: set[UUID | None], params: Mapping[str, Any]
+    ) -> bytes:
+        """The body of the page after ``page``; the cursor is remembered in ``seen``, since a server
+        handing back any cursor a second time (A -> A, or A -> B -> A) would loop forever."""
         if page.cursor in seen:
             raise UnexpectedResponseError(
                 f"the server returned cursor {page.cursor} a second time, after {len(seen) + 1} pages;"
@@ -96,16 +99,34 @@ class _Planner:
                 operation_id=op.operation_id,
             )
         seen.add(page.cursor)
-        return page.cursor
+        return self._page_body(op, size, page.cursor, params)[1]
+
+    def _read_page(self, op: Operation, response: httpx.Response, size: int) -> Page[Any]:
+        return decode_page(op, response, size, self._redactor)
+
+    def _read_batch(self, op: Operation, response: httpx.Response, results: list[Any]) -> None:
+        """One batch's result items appended to ``results``; a call without items is still decoded,
+        so a body other than the documented one (EmptyResult) is an error."""
+        if returns_items(op):
+            results.extend(decode_items(op, response, self._redactor))
+        else:
+            decode_result(op, response, self._redactor)
+
+    @staticmethod
+    def _batches_done(op: Operation, results: list[Any]) -> list[Any] | None:
+        return results if returns_items(op) else None
 
     @staticmethod
     def _batch_failed(error: MewsError, results: list[Any], number: int) -> None:
         error.completed_results = results
         error.completed_batches = number
 
+    def _read_result(self, op: Operation, response: httpx.Response) -> Any:
+        return decode_result(op, response, self._redactor)
+
 
 class OperationRunner(_Planner):
-    """Runs operations over a blocking Sender."""
+    """Runs operations over a blocking Sender: the calls of ``_Planner``, blocking."""
 
     def __init__(self, sender: Sender, envelope: Envelope, redactor: Redactor) -> None:
         super().__init__(envelope, redactor)
@@ -115,7 +136,7 @@ class OperationRunner(_Planner):
         self, op: Operation, *, page_size: int | None = None, cursor: UUID | str | None = None, **params: Any
     ) -> Page[Any]:
         size, body = self._page_body(op, page_size, cursor, params)
-        return decode_page(op, self._sender.send(op, body), size, self._redactor)
+        return self._read_page(op, self._sender.send(op, body), size)
 
     def iterate(self, op: Operation, *, page_size: int | None = None, **params: Any) -> Iterator[Any]:
         walk = self._walk_bodies(op, page_size, params)  # validates now, not at the first next()
@@ -123,38 +144,29 @@ class OperationRunner(_Planner):
 
     def _walk(self, op: Operation, walk: list[tuple[int, bytes, dict[str, Any]]]) -> Iterator[Any]:
         for size, first, params in walk:
-            yield from self._pages(op, size, first, params)
-
-    def _pages(self, op: Operation, size: int, body: bytes, params: Mapping[str, Any]) -> Iterator[Any]:
-        seen: set[UUID | None] = set()
-        while True:
-            page = decode_page(op, self._sender.send(op, body), size, self._redactor)
-            yield from page.items
-            if page.is_last:
-                return
-            cursor = self._check_progress(op, page, seen)
-            size, body = self._page_body(op, size, cursor, params)
+            body: bytes | None = first
+            seen: set[UUID | None] = set()
+            while body is not None:
+                page = self._read_page(op, self._sender.send(op, body), size)
+                yield from page.items
+                body = None if page.is_last else self._next_body(op, size, page, seen, params)
 
     def batch(self, op: Operation, items: Iterable[Any], **params: Any) -> list[Any] | None:
         results: list[Any] = []
         for number, body in enumerate(self._batch_bodies(op, items, params)):
             try:
-                response = self._sender.send(op, body)
-                if returns_items(op):
-                    results.extend(decode_items(op, response, self._redactor))
-                else:
-                    decode_result(op, response, self._redactor)  # still the documented body (EmptyResult)
+                self._read_batch(op, self._sender.send(op, body), results)
             except MewsError as error:
                 self._batch_failed(error, results, number)
                 raise
-        return results if returns_items(op) else None
+        return self._batches_done(op, results)
 
     def call(self, op: Operation, **params: Any) -> Any:
-        return decode_result(op, self._sender.send(op, self._call_body(op, params)), self._redactor)
+        return self._read_result(op, self._sender.send(op, self._call_body(op, params)))
 
 
 class AsyncOperationRunner(_Planner):
-    """Runs operations over an AsyncSender."""
+    """Runs operations over an AsyncSender: the calls of ``OperationRunner``, awaited."""
 
     def __init__(self, sender: AsyncSender, envelope: Envelope, redactor: Redactor) -> None:
         super().__init__(envelope, redactor)
@@ -164,7 +176,7 @@ class AsyncOperationRunner(_Planner):
         self, op: Operation, *, page_size: int | None = None, cursor: UUID | str | None = None, **params: Any
     ) -> Page[Any]:
         size, body = self._page_body(op, page_size, cursor, params)
-        return decode_page(op, await self._sender.send(op, body), size, self._redactor)
+        return self._read_page(op, await self._sender.send(op, body), size)
 
     def iterate(self, op: Operation, *, page_size: int | None = None, **params: Any) -> AsyncIterator[Any]:
         walk = self._walk_bodies(op, page_size, params)  # validates now, not at the first anext()
@@ -172,46 +184,44 @@ class AsyncOperationRunner(_Planner):
 
     async def _walk(self, op: Operation, walk: list[tuple[int, bytes, dict[str, Any]]]) -> AsyncIterator[Any]:
         for size, first, params in walk:
-            async for item in self._pages(op, size, first, params):
-                yield item
-
-    async def _pages(
-        self, op: Operation, size: int, body: bytes, params: Mapping[str, Any]
-    ) -> AsyncIterator[Any]:
-        seen: set[UUID | None] = set()
-        while True:
-            page = decode_page(op, await self._sender.send(op, body), size, self._redactor)
-            for item in page.items:
-                yield item
-            if page.is_last:
-                return
-            cursor = self._check_progress(op, page, seen)
-            size, body = self._page_body(op, size, cursor, params)
+            body: bytes | None = first
+            seen: set[UUID | None] = set()
+            while body is not None:
+                page = self._read_page(op, await self._sender.send(op, body), size)
+                for item in page.items:
+                    yield item
+                body = None if page.is_last else self._next_body(op, size, page, seen, params)
 
     async def batch(self, op: Operation, items: Iterable[Any], **params: Any) -> list[Any] | None:
         results: list[Any] = []
         for number, body in enumerate(self._batch_bodies(op, items, params)):
             try:
-                response = await self._sender.send(op, body)
-                if returns_items(op):
-                    results.extend(decode_items(op, response, self._redactor))
-                else:
-                    decode_result(op, response, self._redactor)  # still the documented body (EmptyResult)
+                self._read_batch(op, await self._sender.send(op, body), results)
             except MewsError as error:
                 self._batch_failed(error, results, number)
                 raise
-        return results if returns_items(op) else None
+        return self._batches_done(op, results)
 
     async def call(self, op: Operation, **params: Any) -> Any:
-        return decode_result(op, await self._sender.send(op, self._call_body(op, params)), self._redactor)
+        return self._read_result(op, await self._sender.send(op, self._call_body(op, params)))
 
 
-class _ResourceBase:
-    """The operations of one resource, looked up by action name."""
+RunnerT = TypeVar("RunnerT", OperationRunner, AsyncOperationRunner)
 
-    def __init__(self, name: str, operations: Mapping[str, Operation]) -> None:
+
+class _ResourceBase(Generic[RunnerT]):
+    """The operations of one resource, looked up by action name, run by a blocking or an async runner."""
+
+    def __init__(self, name: str, operations: Mapping[str, Operation], runner: RunnerT) -> None:
         self._name = name
         self._operations = dict(operations)
+        self._runner: RunnerT = runner
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        op, mode = self._lookup(name)
+        return partial(getattr(self._runner, mode), op)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._name}: {', '.join(self._action_names())}>"
@@ -247,22 +257,12 @@ class _ResourceBase:
         )
 
 
-class Resource(_ResourceBase):
+class Resource(_ResourceBase[OperationRunner]):
     """One resource of an API (``client.loyalty_memberships``): every operation the spec gives it.
 
     The typed classes generated into ``mews_<api>_resources`` call the ``run_*`` methods; any operation is
     also reachable here by its snake_case action name (``get_all``, ``iter_all``, ``add``), untyped.
     """
-
-    def __init__(self, name: str, operations: Mapping[str, Operation], runner: OperationRunner) -> None:
-        super().__init__(name, operations)
-        self._runner = runner
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        op, mode = self._lookup(name)
-        return partial(getattr(self._runner, mode), op)
 
     def run_page(
         self, action: str, *, page_size: int | None = None, cursor: UUID | str | None = None, **params: Any
@@ -283,18 +283,8 @@ class Resource(_ResourceBase):
         return self._runner.call(self._operation(action), **params)
 
 
-class AsyncResource(_ResourceBase):
+class AsyncResource(_ResourceBase[AsyncOperationRunner]):
     """The async twin of ``Resource``: ``await`` the calls, ``async for`` over ``iter_*``."""
-
-    def __init__(self, name: str, operations: Mapping[str, Operation], runner: AsyncOperationRunner) -> None:
-        super().__init__(name, operations)
-        self._runner = runner
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        op, mode = self._lookup(name)
-        return partial(getattr(self._runner, mode), op)
 
     async def run_page(
         self, action: str, *, page_size: int | None = None, cursor: UUID | str | None = None, **params: Any

@@ -22,17 +22,12 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Generic
 from uuid import UUID
 
 import httpx
 
-from mews_loyalty._client.resource import (
-    AsyncOperationRunner,
-    OperationRunner,
-    ResourceAccessors,
-    resource_accessors,
-)
+from mews_loyalty._client.base import AsyncClientBase, BlockingClientBase, ClientBase
 from mews_loyalty._errors import PROBLEM_CONTENT_TYPE
 from mews_loyalty._generated.reverse.client.models import LinkMembershipResponse, Membership
 from mews_loyalty._generated.reverse.resources import (
@@ -47,13 +42,13 @@ from mews_loyalty._transport.redaction import Redactor, Secret
 from mews_loyalty._transport.retry import DEFAULT_MAX_RETRIES
 from mews_loyalty._transport.sender import (
     DEFAULT_TIMEOUT_SECONDS,
-    AsyncClient,
     AsyncSleep,
-    BlockingClient,
     ClientOptions,
     Clock,
+    HttpT,
     Sleep,
-    asyncio_sleep,
+    SleepT,
+    TransportT,
     user_agent,
 )
 
@@ -62,9 +57,23 @@ def _no_envelope() -> Mapping[str, Any]:
     return {}  # the Reverse API authenticates with a header, not in the body
 
 
-class _ReverseClientBase(ResourceAccessors):
+class ReverseClientBase(ClientBase, Generic[TransportT, HttpT, SleepT]):
+    """The Reverse API client, written once: blocking or async by the twin base it is mixed with."""
+
     def __init__(
-        self, base_url: str, token: str, accept_language: str | None, options: ClientOptions[Any, Any, Any]
+        self,
+        *,
+        base_url: str,
+        token: str,
+        accept_language: str | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        rate_limit: RateLimit | SharedRateLimit | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
+        transport: TransportT | None = None,
+        http_client: HttpT | None = None,
+        sleep: SleepT | None = None,
+        clock: Clock = time.time,
+        rng: random.Random | None = None,
     ) -> None:
         if not base_url:
             raise ValueError("base_url is required: the provider's Reverse API root")
@@ -74,10 +83,27 @@ class _ReverseClientBase(ResourceAccessors):
         self._token = Secret(token)
         self._accept_language = accept_language
         self._redactor = Redactor((self._token,))
-        self._send_settings = options.send_settings(token, self._redactor, secret_headers=self._authorization)
         operations = catalog("reverse")
         self._list_op: Operation = operations.single("read", batched=True)
         self._link_op: Operation = operations.single("link")
+        options = ClientOptions(
+            max_retries=max_retries,
+            rate_limit=rate_limit,
+            timeout=timeout,
+            transport=transport,
+            http_client=http_client,
+            sleep=sleep,
+            clock=clock,
+            rng=rng,
+        )
+        self._start(
+            options,
+            options.send_settings(token, self._redactor, secret_headers=self._authorization),
+            http_args=self._http_args,
+            envelope=_no_envelope,
+            redactor=self._redactor,
+            resources=operations.resources(),
+        )
 
     @property
     def base_url(self) -> str:
@@ -115,48 +141,31 @@ class _ReverseClientBase(ResourceAccessors):
             "is_linked": is_linked,
         }
 
+    @staticmethod
+    def _list_params(enterprise_id: UUID | str, provider_enterprise_id: str | None) -> dict[str, Any]:
+        return {"mews_enterprise_id": enterprise_id, "provider_enterprise_id": provider_enterprise_id}
 
-class ReverseClient(BlockingClient, _ReverseClientBase, ReverseResources):
+
+class ReverseClient(
+    BlockingClientBase,
+    ReverseClientBase[httpx.BaseTransport, httpx.Client, Sleep],
+    ReverseResources,
+):
     """Blocking client of one provider's Reverse API (bearer token, problem+json errors).
 
     ``list_memberships``/``link``/``unlink`` are shortcuts; every operation of the spec is also a typed
-    method of its resource (``provider.memberships.update_membership_link(...)``).
+    method of its resource (``provider.memberships.update_membership_link(...)``). The sending keywords
+    are the ``ConnectorClient``'s, without pacing by default (``rate_limit=None``).
     """
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        token: str,
-        accept_language: str | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        rate_limit: RateLimit | SharedRateLimit | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
-        transport: httpx.BaseTransport | None = None,
-        http_client: httpx.Client | None = None,
-        sleep: Sleep = time.sleep,
-        clock: Clock = time.time,
-        rng: random.Random | None = None,
-    ) -> None:
-        options = ClientOptions(max_retries, rate_limit, timeout, transport, http_client, sleep, clock, rng)
-        super().__init__(base_url, token, accept_language, options)
-        self._runner = OperationRunner(
-            self._open_sender(options, self._http_args), _no_envelope, self._redactor
-        )
-        classes = RESOURCE_CLASSES
-        self._install_resources(resource_accessors(catalog("reverse").resources(), self._runner, classes))
+    _typed_resources = RESOURCE_CLASSES
 
     def list_memberships(
         self, enterprise_id: UUID | str, ids: Iterable[str], *, provider_enterprise_id: str | None = None
     ) -> list[Membership]:
         """The provider's current details of these memberships, asking at most 100 ids per request."""
-        found = self._runner.batch(
-            self._list_op,
-            ids,
-            mews_enterprise_id=enterprise_id,
-            provider_enterprise_id=provider_enterprise_id,
-        )
-        return found or []
+        params = self._list_params(enterprise_id, provider_enterprise_id)
+        return self._runner.batch(self._list_op, ids, **params) or []
 
     def link(
         self,
@@ -170,7 +179,8 @@ class ReverseClient(BlockingClient, _ReverseClientBase, ReverseResources):
         params = self._link_params(
             enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, True
         )
-        return self._set_link(params)
+        result: LinkMembershipResponse = self._runner.call(self._link_op, **params)
+        return result
 
     def unlink(
         self,
@@ -184,50 +194,25 @@ class ReverseClient(BlockingClient, _ReverseClientBase, ReverseResources):
         params = self._link_params(
             enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, False
         )
-        return self._set_link(params)
-
-    def _set_link(self, params: Mapping[str, Any]) -> LinkMembershipResponse:
         result: LinkMembershipResponse = self._runner.call(self._link_op, **params)
         return result
 
 
-class AsyncReverseClient(AsyncClient, _ReverseClientBase, AsyncReverseResources):
+class AsyncReverseClient(
+    AsyncClientBase,
+    ReverseClientBase[httpx.AsyncBaseTransport, httpx.AsyncClient, AsyncSleep],
+    AsyncReverseResources,
+):
     """The async twin of ``ReverseClient``."""
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        token: str,
-        accept_language: str | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        rate_limit: RateLimit | SharedRateLimit | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
-        transport: httpx.AsyncBaseTransport | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        sleep: AsyncSleep = asyncio_sleep,
-        clock: Clock = time.time,
-        rng: random.Random | None = None,
-    ) -> None:
-        options = ClientOptions(max_retries, rate_limit, timeout, transport, http_client, sleep, clock, rng)
-        super().__init__(base_url, token, accept_language, options)
-        self._runner = AsyncOperationRunner(
-            self._open_sender(options, self._http_args), _no_envelope, self._redactor
-        )
-        classes = ASYNC_RESOURCE_CLASSES
-        self._install_resources(resource_accessors(catalog("reverse").resources(), self._runner, classes))
+    _typed_resources = ASYNC_RESOURCE_CLASSES
 
     async def list_memberships(
         self, enterprise_id: UUID | str, ids: Iterable[str], *, provider_enterprise_id: str | None = None
     ) -> list[Membership]:
         """The provider's current details of these memberships, asking at most 100 ids per request."""
-        found = await self._runner.batch(
-            self._list_op,
-            ids,
-            mews_enterprise_id=enterprise_id,
-            provider_enterprise_id=provider_enterprise_id,
-        )
-        return found or []
+        params = self._list_params(enterprise_id, provider_enterprise_id)
+        return await self._runner.batch(self._list_op, ids, **params) or []
 
     async def link(
         self,
@@ -241,7 +226,8 @@ class AsyncReverseClient(AsyncClient, _ReverseClientBase, AsyncReverseResources)
         params = self._link_params(
             enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, True
         )
-        return await self._set_link(params)
+        result: LinkMembershipResponse = await self._runner.call(self._link_op, **params)
+        return result
 
     async def unlink(
         self,
@@ -255,8 +241,5 @@ class AsyncReverseClient(AsyncClient, _ReverseClientBase, AsyncReverseResources)
         params = self._link_params(
             enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, False
         )
-        return await self._set_link(params)
-
-    async def _set_link(self, params: Mapping[str, Any]) -> LinkMembershipResponse:
         result: LinkMembershipResponse = await self._runner.call(self._link_op, **params)
         return result

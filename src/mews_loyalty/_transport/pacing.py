@@ -5,9 +5,9 @@ uses the same token (and the same limit) shares one window, so two exports with 
 still run at the cap and never over it. Processes (and machines) share a window only through a store
 they all see: ``SharedRateLimit`` keeps the window in a pyrate-limiter bucket (SQLite, Redis, ...).
 
-    pacer = shared_pacer("token", (200, 30.0), clock=time.time)                # this process
+    pacer = shared_pacer("token", MEWS_RATE_LIMIT, clock=time.time)             # this process
     pacer = shared_pacer("token", SharedRateLimit.sqlite(path), clock=time.time)  # all processes on path
-    pacer = private_pacer((200, 30.0), clock=time.monotonic)    # a window of its own (the contract suite)
+    pacer = private_pacer(MEWS_RATE_LIMIT, clock=time.monotonic)    # a window of its own (contract suite)
     while (wait := pacer.reserve()) > 0:
         sleep(wait)          # or await, in async code
     pacer.record()           # count a request sent without a slot (a deliberate burst)
@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from pyrate_limiter import AbstractBucket, Rate
 
 RateLimit = tuple[int, float]  # (requests, seconds)
-DEFAULT_RATE_LIMIT: RateLimit = (200, 30.0)
+# Mews' documented limit: 200 requests per AccessToken in a sliding window of 30 seconds. The Connector
+# client paces under it by default, the Connector mock enforces it, the contract suite paces under it.
+MEWS_RATE_LIMIT: RateLimit = (200, 30.0)
 # The server counts a request when it arrives, a little after we count it. What can go wrong is time:
 # a request that arrives later than its successors' requests left by more than the server's window
 # allows. A window this much longer than the server's (0.6 s of Mews' 30 s) absorbs exactly that much

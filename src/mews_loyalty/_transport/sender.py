@@ -15,8 +15,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -29,6 +28,7 @@ from mews_loyalty._spec.catalog import Operation
 from mews_loyalty._transport.pacing import Pacer, RateLimit, SharedRateLimit, shared_pacer
 from mews_loyalty._transport.redaction import Redactor
 from mews_loyalty._transport.retry import NOT_SENT_ERRORS, retry_after_seconds, wait_before_retry
+from mews_loyalty._version import __version__
 
 logger = logging.getLogger("mews_loyalty")
 DEFAULT_TIMEOUT_SECONDS = 60.0
@@ -47,14 +47,8 @@ async def asyncio_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-def sdk_version() -> str:
-    from mews_loyalty import __version__  # here, not at the top: the package imports this module first
-
-    return __version__
-
-
 def user_agent() -> str:
-    return f"mews-loyalty-python/{sdk_version()}"
+    return f"mews-loyalty-python/{__version__}"
 
 
 @dataclass(frozen=True)
@@ -79,25 +73,26 @@ def borrow(
 
 
 HttpClientT = TypeVar("HttpClientT", httpx.Client, httpx.AsyncClient)
+# A client's httpx.Client keywords (base URL, timeout, transport, headers) for a transport and timeout.
+HttpArgs = Callable[[Any, float | httpx.Timeout], dict[str, Any]]
 
 
 def open_http(
-    kind: type[HttpClientT],
-    http_client: HttpClientT | None,
-    *,
-    transport: object,
-    timeout: float | httpx.Timeout,
-    http_args: Callable[[Any, float | httpx.Timeout], dict[str, Any]],
+    kind: type[HttpClientT], options: ClientOptions[Any, HttpClientT, Any], http_args: HttpArgs
 ) -> tuple[HttpClientT, BorrowedClient | None]:
-    """The httpx client a client sends through: the caller's (borrowed, never closed) or a new one
-    built from ``http_args(transport, timeout)``."""
-    ours = http_args(None, timeout)
+    """The httpx client a client sends through: the caller's ``options.http_client`` (borrowed, never
+    closed) or a new one built from ``http_args(options.transport, options.timeout)``."""
+    ours = http_args(None, options.timeout)
     borrowed = borrow(
-        http_client, kind, transport=transport, base_url=ours["base_url"], headers=ours["headers"]
+        options.http_client,
+        kind,
+        transport=options.transport,
+        base_url=ours["base_url"],
+        headers=ours["headers"],
     )
-    if http_client is not None:
-        return http_client, borrowed
-    return kind(**http_args(transport, timeout)), borrowed
+    if options.http_client is not None:
+        return options.http_client, borrowed
+    return kind(**http_args(options.transport, options.timeout)), borrowed
 
 
 def request_headers(sender: _SenderBase) -> Mapping[str, str]:
@@ -128,13 +123,12 @@ HttpT = TypeVar("HttpT")
 SleepT = TypeVar("SleepT")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClientOptions(Generic[TransportT, HttpT, SleepT]):
-    """The keywords every client's constructor ends with, in this order: how it sends, not what to.
+    """The keywords every client's constructor ends with: how it sends, not what to.
 
-    Each client spells them out in its own signature (what users and type checkers see) and hands
-    them on as one of these, positionally; ``tests/runtime/test_client_options.py`` holds the four
-    signatures' last keywords equal to these fields, name by name.
+    Built by keyword only, so no field can take another's value. ``sleep`` is ``None`` for the
+    client's own (``time.sleep``, or ``asyncio.sleep`` for an async client).
     """
 
     max_retries: int
@@ -142,7 +136,7 @@ class ClientOptions(Generic[TransportT, HttpT, SleepT]):
     timeout: float | httpx.Timeout
     transport: TransportT | None
     http_client: HttpT | None
-    sleep: SleepT
+    sleep: SleepT | None
     clock: Clock
     rng: random.Random | None
 
@@ -163,7 +157,20 @@ class ClientOptions(Generic[TransportT, HttpT, SleepT]):
         )
 
 
+# What one attempt ended with: the server's response, or the transport failure that stopped it.
+Outcome = httpx.Response | httpx.TransportError
+
+
 class _SenderBase:
+    """Everything a sender decides, once for both: the subclasses only block or await its I/O.
+
+    One ``send`` is: wait for a pacing slot (``_pacing_wait``), send ``_request`` and log its
+    ``_outcome``, then ``_wait_before_retry`` says how long to sleep before the next attempt, or
+    ``None`` to stop, when ``_result`` returns the response or raises the error it stands for.
+    """
+
+    _http: httpx.Client | httpx.AsyncClient
+
     def __init__(self, settings: SendSettings, *, borrowed: BorrowedClient | None = None) -> None:
         # A caller's own httpx client (``http_client=``) knows neither our base URL nor our headers,
         # so each request carries them; the caller closes that client, not us.
@@ -177,9 +184,23 @@ class _SenderBase:
         self._redactor = settings.redactor
         self._secret_headers = settings.secret_headers
 
-    def _wait_before_retry(
-        self, op: Operation, retry_number: int, response: httpx.Response | None, error: Exception | None
-    ) -> float | None:
+    def _pacing_wait(self) -> float:
+        """Seconds to sleep before a slot in the rate-limit window is free; 0 when one was taken."""
+        wait = self._pacer.reserve() if self._pacer is not None else 0.0
+        if wait > 0:
+            logger.debug("pacing: waiting %.2f s for a slot in the rate-limit window", wait)
+        return wait
+
+    def _request(self, op: Operation, body: bytes, retry_number: int) -> httpx.Request:
+        """The request of one attempt, logged; built anew each time (the secret headers are per request)."""
+        logger.debug("%s: %s %s (attempt %d)", op.operation_id, op.method, op.path, retry_number + 1)
+        return self._http.build_request(
+            op.method, self._url_prefix + op.path, content=body, headers=request_headers(self)
+        )
+
+    def _wait_before_retry(self, op: Operation, retry_number: int, outcome: Outcome) -> float | None:
+        response = outcome if isinstance(outcome, httpx.Response) else None
+        error = None if isinstance(outcome, httpx.Response) else outcome
         wait = wait_before_retry(
             status=None if response is None else response.status_code,
             error=error,
@@ -202,47 +223,43 @@ class _SenderBase:
             )
         return wait
 
-    def _result(
-        self, op: Operation, response: httpx.Response | None, error: Exception | None
-    ) -> httpx.Response:
+    def _result(self, op: Operation, outcome: Outcome) -> httpx.Response:
         """The successful response, or the error the final outcome stands for."""
-        if response is None:
-            text = self._redactor.text(str(error)) or "no details"
+        if not isinstance(outcome, httpx.Response):
+            text = self._redactor.text(str(outcome)) or "no details"
             # `from None`: httpx's exception carries the request, and the request carries the tokens.
             raise MewsConnectionError(
-                f"{type(error).__name__}: {text}",
+                f"{type(outcome).__name__}: {text}",
                 operation_id=op.operation_id,
-                may_have_reached_server=not isinstance(error, NOT_SENT_ERRORS),
+                may_have_reached_server=not isinstance(outcome, NOT_SENT_ERRORS),
             ) from None
-        if response.is_success:
-            return response
-        retry_after = retry_after_seconds(response.headers.get("Retry-After"), self._clock())
+        if outcome.is_success:
+            return outcome
+        retry_after = retry_after_seconds(outcome.headers.get("Retry-After"), self._clock())
         raise error_from_response(
-            response, operation_id=op.operation_id, redactor=self._redactor, retry_after=retry_after
+            outcome, operation_id=op.operation_id, redactor=self._redactor, retry_after=retry_after
         )
 
-    def _log_sending(self, op: Operation, retry_number: int) -> float:
-        logger.debug("%s: %s %s (attempt %d)", op.operation_id, op.method, op.path, retry_number + 1)
-        return self._clock()
-
-    def _log_outcome(
-        self, op: Operation, started: float, response: httpx.Response | None, error: Exception | None
-    ) -> None:
+    def _outcome(self, op: Operation, started: float, outcome: Outcome) -> Outcome:
+        """``outcome``, logged with the time since ``started``."""
         elapsed = self._clock() - started
-        if response is not None:
+        if isinstance(outcome, httpx.Response):
             logger.debug(
                 "%s: HTTP %d in %.3f s (Request-Id %s)",
                 op.operation_id,
-                response.status_code,
+                outcome.status_code,
                 elapsed,
-                response.headers.get(REQUEST_ID_HEADER, "none"),
+                outcome.headers.get(REQUEST_ID_HEADER, "none"),
             )
         else:
-            logger.debug("%s: %s after %.3f s", op.operation_id, type(error).__name__, elapsed)
+            logger.debug("%s: %s after %.3f s", op.operation_id, type(outcome).__name__, elapsed)
+        return outcome
 
 
 class Sender(_SenderBase):
-    """Sends requests with a blocking httpx.Client."""
+    """Sends requests with a blocking httpx.Client: the loop of ``_SenderBase``, blocking."""
+
+    _http: httpx.Client
 
     def __init__(
         self,
@@ -263,37 +280,25 @@ class Sender(_SenderBase):
     def send(self, op: Operation, body: bytes) -> httpx.Response:
         retry_number = 0
         while True:
-            self._pace()
-            response, error = self._attempt(op, body, retry_number)
-            wait = self._wait_before_retry(op, retry_number, response, error)
+            while (pause := self._pacing_wait()) > 0:
+                self._sleep(pause)
+            request, started = self._request(op, body, retry_number), self._clock()
+            try:
+                outcome: Outcome = self._http.send(request)
+            except httpx.TransportError as error:
+                outcome = error
+            outcome = self._outcome(op, started, outcome)
+            wait = self._wait_before_retry(op, retry_number, outcome)
             if wait is None:
-                return self._result(op, response, error)
+                return self._result(op, outcome)
             self._sleep(wait)
             retry_number += 1
 
-    def _pace(self) -> None:
-        while self._pacer is not None and (wait := self._pacer.reserve()) > 0:
-            logger.debug("pacing: waiting %.2f s for a slot in the rate-limit window", wait)
-            self._sleep(wait)
-
-    def _attempt(
-        self, op: Operation, body: bytes, retry_number: int
-    ) -> tuple[httpx.Response | None, Exception | None]:
-        started = self._log_sending(op, retry_number)
-        response: httpx.Response | None = None
-        error: Exception | None = None
-        try:
-            response = self._http.request(
-                op.method, self._url_prefix + op.path, content=body, headers=request_headers(self)
-            )
-        except httpx.TransportError as failure:
-            error = failure
-        self._log_outcome(op, started, response, error)
-        return response, error
-
 
 class AsyncSender(_SenderBase):
-    """Sends requests with an httpx.AsyncClient."""
+    """Sends requests with an httpx.AsyncClient: the loop of ``Sender``, awaited."""
+
+    _http: httpx.AsyncClient
 
     def __init__(
         self,
@@ -314,97 +319,16 @@ class AsyncSender(_SenderBase):
     async def send(self, op: Operation, body: bytes) -> httpx.Response:
         retry_number = 0
         while True:
-            await self._pace()
-            response, error = await self._attempt(op, body, retry_number)
-            wait = self._wait_before_retry(op, retry_number, response, error)
+            while (pause := self._pacing_wait()) > 0:
+                await self._sleep(pause)
+            request, started = self._request(op, body, retry_number), self._clock()
+            try:
+                outcome: Outcome = await self._http.send(request)
+            except httpx.TransportError as error:
+                outcome = error
+            outcome = self._outcome(op, started, outcome)
+            wait = self._wait_before_retry(op, retry_number, outcome)
             if wait is None:
-                return self._result(op, response, error)
+                return self._result(op, outcome)
             await self._sleep(wait)
             retry_number += 1
-
-    async def _pace(self) -> None:
-        while self._pacer is not None and (wait := self._pacer.reserve()) > 0:
-            logger.debug("pacing: waiting %.2f s for a slot in the rate-limit window", wait)
-            await self._sleep(wait)
-
-    async def _attempt(
-        self, op: Operation, body: bytes, retry_number: int
-    ) -> tuple[httpx.Response | None, Exception | None]:
-        started = self._log_sending(op, retry_number)
-        response: httpx.Response | None = None
-        error: Exception | None = None
-        try:
-            response = await self._http.request(
-                op.method, self._url_prefix + op.path, content=body, headers=request_headers(self)
-            )
-        except httpx.TransportError as failure:
-            error = failure
-        self._log_outcome(op, started, response, error)
-        return response, error
-
-
-HttpArgs = Callable[[Any, float | httpx.Timeout], dict[str, Any]]
-
-
-class BlockingClient:
-    """What every blocking client shares about its Sender: opening it, ``close()`` and ``with``."""
-
-    _sender: Sender
-    _send_settings: SendSettings
-
-    def _open_sender(
-        self, options: ClientOptions[httpx.BaseTransport, httpx.Client, Sleep], http_args: HttpArgs
-    ) -> Sender:
-        http, borrowed = open_http(
-            httpx.Client,
-            options.http_client,
-            transport=options.transport,
-            timeout=options.timeout,
-            http_args=http_args,
-        )
-        self._sender = Sender(http, self._send_settings, sleep=options.sleep, borrowed=borrowed)
-        return self._sender
-
-    def close(self) -> None:
-        self._sender.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class AsyncClient:
-    """The async twin of ``BlockingClient``: ``aclose()`` and ``async with``."""
-
-    _sender: AsyncSender
-    _send_settings: SendSettings
-
-    def _open_sender(
-        self,
-        options: ClientOptions[httpx.AsyncBaseTransport, httpx.AsyncClient, AsyncSleep],
-        http_args: HttpArgs,
-    ) -> AsyncSender:
-        http, borrowed = open_http(
-            httpx.AsyncClient,
-            options.http_client,
-            transport=options.transport,
-            timeout=options.timeout,
-            http_args=http_args,
-        )
-        self._sender = AsyncSender(http, self._send_settings, sleep=options.sleep, borrowed=borrowed)
-        return self._sender
-
-    async def aclose(self) -> None:
-        await self._sender.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        await self.aclose()

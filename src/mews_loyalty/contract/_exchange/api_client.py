@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import schemathesis
 
+from mews_loyalty._errors import PROBLEM_CONTENT_TYPE, REQUEST_ID_HEADER
 from mews_loyalty._spec.catalog import Operation
 from mews_loyalty.contract._exchange.masking import Secrets, curl_line
 from mews_loyalty.contract._exchange.throttle import Pacer
@@ -43,7 +44,6 @@ RESPONSE_CHECKS = {
     "response_schema_conformance": response_schema_conformance,
 }
 MAX_429_RETRIES = 3
-REQUEST_ID = "Request-Id"
 NOT_JSON: Any = object()  # what ``server_json`` returns for a body that is not JSON
 MAX_SILENT_IN_A_ROW = 3
 DESCRIBED_CHARACTERS = 300
@@ -107,7 +107,7 @@ class Exchange:
 
 def request_id_problem(headers: Mapping[str, str], body: Any) -> str | None:
     """Why a Connector response breaks the Request-Id rule, or None when it keeps it."""
-    value = next((v for k, v in headers.items() if k.lower() == REQUEST_ID.lower()), None)
+    value = next((v for k, v in headers.items() if k.lower() == REQUEST_ID_HEADER.lower()), None)
     if not value or not str(value).strip():
         return "the response has no Request-Id header (every Connector API response carries one)"
     if isinstance(body, dict) and body.get("RequestId") not in (None, value):
@@ -180,7 +180,7 @@ class ApiClient:
         token = self.bearer if bearer is ... else bearer
         sent_headers = {
             "Content-Type": "application/json",
-            "Accept": "application/json, application/problem+json",
+            "Accept": f"application/json, {PROBLEM_CONTENT_TYPE}",
         }
         if token is not None:
             sent_headers["Authorization"] = f"Bearer {token}"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mews_loyalty import __version__
+from mews_loyalty._transport.pacing import MEWS_RATE_LIMIT
 from mews_loyalty.contract._fuzz.events import DEFAULT_RECORDINGS
 from mews_loyalty.contract._fuzz.phases import PHASES
 
@@ -18,9 +19,6 @@ DEFAULT_MAX_EXAMPLES = 25
 
 
 DEFAULT_REPORT_DIR = Path("reports/contract")
-
-
-MEWS_RATE_LIMIT = (200, 30.0)
 
 
 # Records a writing run may create, all phases together: enough for every scenario check, gentle on

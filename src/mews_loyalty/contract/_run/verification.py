@@ -23,6 +23,7 @@ import uuid
 from pathlib import Path
 from typing import TextIO
 
+from mews_loyalty._wire.encode import PAGE_SIZE_FIELD
 from mews_loyalty.contract._exchange.masking import Secret, Secrets
 from mews_loyalty.contract._exchange.throttle import Pacer
 from mews_loyalty.contract._fuzz.phases import FuzzHooks
@@ -154,7 +155,7 @@ def _clean_up(scenarios: ConnectorScenarios, results: Results, ledger: Ledger) -
 def _preflight_connector(scenarios: ConnectorScenarios) -> None:
     resource = next((r for r in resources() if not r.required_filters), resources()[0])
     try:
-        exchange = scenarios.call(resource.get_all, Limitation={"Count": 1})
+        exchange = scenarios.call(resource.get_all, Limitation={PAGE_SIZE_FIELD: 1})
     except ScenarioError as error:
         unreachable(scenarios.client.base_url, error)
         return

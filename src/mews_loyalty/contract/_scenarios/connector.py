@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mews_loyalty._spec.catalog import PAGING_FIELD
+from mews_loyalty._spec.catalog import CURSOR_FIELD, PAGING_FIELD
+from mews_loyalty._wire.encode import PAGE_SIZE_FIELD
 from mews_loyalty.contract._exchange.api_client import Exchange
 from mews_loyalty.contract._report.results import ScenarioError
 from mews_loyalty.contract._scenarios import values as S
@@ -72,7 +73,7 @@ class ConnectorScenarios(ConnectorRecords):
                     ends = op.intervals[name]
                     inside = {ends.start: _iso(now - timedelta(days=28 * months - 2)), ends.end: _iso(now)}
                     over = {ends.start: _iso(now - timedelta(days=31 * months + 3)), ends.end: _iso(now)}
-                    base = {**self.list_body(resource), PAGING_FIELD: {"Count": 1}}
+                    base = {**self.list_body(resource), PAGING_FIELD: {PAGE_SIZE_FIELD: 1}}
                     ok = self.call(op, **base, **{name: inside})
                     self.results.expect(
                         "interval_limit",
@@ -106,13 +107,13 @@ class ConnectorScenarios(ConnectorRecords):
         pages: list[Exchange] = []
         cursor: str | None = None
         for _ in range(MAX_PAGES):
-            limitation: dict[str, Any] = {"Count": count}
+            limitation: dict[str, Any] = {PAGE_SIZE_FIELD: count}
             if cursor is not None:
-                limitation["Cursor"] = cursor
+                limitation[CURSOR_FIELD] = cursor
             page = self._page(resource, fields, limitation, "a page request failed")
             pages.append(page)
             items = page.items(resource.items)
-            cursor = page.json().get("Cursor") if isinstance(page.json(), dict) else None
+            cursor = page.json().get(CURSOR_FIELD) if isinstance(page.json(), dict) else None
             if len(items) < count or not isinstance(cursor, str):
                 break
         return pages
@@ -126,7 +127,7 @@ class ConnectorScenarios(ConnectorRecords):
         for index, page in enumerate(pages):
             items = page.items(resource.items)
             ids = [str(item.get(ID)) for item in items]
-            cursor = page.json().get("Cursor") if isinstance(page.json(), dict) else None
+            cursor = page.json().get(CURSOR_FIELD) if isinstance(page.json(), dict) else None
             last = index == len(pages) - 1
             problems = []
             if len(items) > count:
@@ -167,7 +168,7 @@ class ConnectorScenarios(ConnectorRecords):
         for resource in resources():
             with self.results.guard("pagination"):
                 fields = self.list_body(resource)
-                big = self._page(resource, fields, {"Count": 1000}, "listing failed")
+                big = self._page(resource, fields, {PAGE_SIZE_FIELD: 1000}, "listing failed")
                 items = big.items(resource.items)
                 ids = [str(i.get(ID)) for i in items]
                 if not ids:

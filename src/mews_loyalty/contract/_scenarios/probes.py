@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from mews_loyalty._spec.catalog import PAGING_FIELD, Operation, catalog
+from mews_loyalty._wire.encode import PAGE_SIZE_FIELD
 from mews_loyalty.contract._exchange.api_client import Exchange
 from mews_loyalty.contract._exchange.throttle import parse_retry_after
 from mews_loyalty.contract._report.results import ScenarioError
@@ -73,7 +74,7 @@ def probe_remaining_auth(records: ConnectorRecords, probed: set[str]) -> None:
 
 def _valid_body(records: ConnectorRecords, resource: Resource, op: Operation) -> dict[str, Any] | None:
     if op is resource.get_all:
-        return {**records.list_body(resource), PAGING_FIELD: {"Count": 1}}
+        return {**records.list_body(resource), PAGING_FIELD: {PAGE_SIZE_FIELD: 1}}
     if not records.allow_writes:
         return None  # a server that ignores tokens would act on the probe
     if op is resource.add and op.batch_field:
@@ -91,7 +92,7 @@ def check_rate_limit(records: ConnectorRecords, rate: tuple[int, float]) -> None
     resource = next((r for r in resources() if not r.required_filters), resources()[0])
     op = resource.get_all
     label = op.operation_id
-    body = records.body(**records.list_body(resource), **{PAGING_FIELD: {"Count": 1}})
+    body = records.body(**records.list_body(resource), **{PAGING_FIELD: {PAGE_SIZE_FIELD: 1}})
     limit, seconds = rate
     # The run's clock: the burst must land inside one window of the server's, which on a real clock
     # depends on the machine's speed; tests give server and run one virtual clock.

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mews_loyalty._spec.catalog import PAGING_FIELD, Operation
+from mews_loyalty._wire.encode import PAGE_SIZE_FIELD
 from mews_loyalty.contract._exchange.api_client import ApiClient, Exchange
 from mews_loyalty.contract._report.results import NotRunnable, Results, ScenarioError
 from mews_loyalty.contract._run.ledger import Ledger
@@ -87,7 +88,7 @@ class ConnectorRecords:
             return created
         if owner.required_filters:
             return []
-        page = self.call(owner.get_all, Limitation={"Count": 100})
+        page = self.call(owner.get_all, Limitation={PAGE_SIZE_FIELD: 100})
         return [item[ID] for item in page.items(owner.items) if isinstance(item.get(ID), str)]
 
     def list_ids(
@@ -97,7 +98,7 @@ class ConnectorRecords:
         fields[resource.by_id()] = ids
         if states is not None:
             fields[ACTIVITY] = states
-        fields[PAGING_FIELD] = {"Count": 1000}
+        fields[PAGING_FIELD] = {PAGE_SIZE_FIELD: 1000}
         exchange = self.call(resource.get_all, **fields)
         return exchange, exchange.items(resource.items)
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mews_loyalty._errors import PROBLEM_CONTENT_TYPE
 from mews_loyalty._spec.catalog import Operation, catalog, resolve
 from mews_loyalty.contract._exchange.api_client import ApiClient, Exchange
 from mews_loyalty.contract._report.results import Results, ScenarioError
@@ -24,7 +25,6 @@ from mews_loyalty.contract._scenarios import values as S
 from mews_loyalty.contract._scenarios.reverse_members import MemberScenarios
 
 NOT_FOUND = "notFound"
-PROBLEM_JSON = "application/problem+json"
 WRONG_TOKEN = "contract-test-token-nobody-issued-0123456789"
 LINKABLE = ("enrolled", "pending")  # statuses of a membership a customer may be linked to
 
@@ -166,8 +166,8 @@ class ReverseScenarios:
         media = exchange.response.headers.get("content-type", "").split(";")[0].strip().lower()
         body = exchange.json()
         problems = []
-        if media != PROBLEM_JSON:
-            problems.append(f"content type {media!r} is not {PROBLEM_JSON}")
+        if media != PROBLEM_CONTENT_TYPE:
+            problems.append(f"content type {media!r} is not {PROBLEM_CONTENT_TYPE}")
         if not isinstance(body, dict) or body.get("status") != exchange.status:
             problems.append(
                 f"the body's status {body.get('status') if isinstance(body, dict) else None!r} differs from {exchange.status}"

@@ -31,7 +31,6 @@ from mews_loyalty._wire.combinations import PROBLEM_TYPE_KEY, required_combinati
 from mews_loyalty.contract._exchange.api_client import ApiClient, Exchange
 from mews_loyalty.contract._report.results import Results
 
-PROBLEM_JSON = "application/problem+json"
 MEMBERSHIP = "membership"
 MEMBERSHIP_ID = "providerMembershipId"
 

@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mews_loyalty._asgi import BodyTooLarge, read_body
+from mews_loyalty._errors import REQUEST_ID_HEADER
 from mews_loyalty._spec.catalog import Operation, catalog
 from mews_loyalty._transport.window import SlidingWindow
 from mews_loyalty.mock.connector.config import Access, ConnectorMockConfig
@@ -45,7 +46,6 @@ from mews_loyalty.mock.connector.validation import RequestValidator, parse_objec
 logger = logging.getLogger("mews_loyalty.mock.connector")
 
 JSON = "application/json"
-REQUEST_ID = "Request-Id"
 RETRY_AFTER = "Retry-After"
 MAX_BODY_BYTES = 16 * 1024 * 1024  # a full batch of 1000 items is well under 4 MB
 FAULT_MESSAGES = {
@@ -67,7 +67,7 @@ def error_response(error: ConnectorError, request_id: str) -> Response:
     return Response(
         orjson.dumps(body),
         error.status,
-        headers={REQUEST_ID: request_id, **error.headers},
+        headers={REQUEST_ID_HEADER: request_id, **error.headers},
         media_type=JSON,
     )
 
@@ -108,13 +108,13 @@ class ConnectorPipeline:
             return error_response(error, request_id)
         except ClientDisconnect:
             # Nobody is left to answer; nothing went wrong on our side.
-            return Response(status_code=BAD_REQUEST, headers={REQUEST_ID: request_id})
+            return Response(status_code=BAD_REQUEST, headers={REQUEST_ID_HEADER: request_id})
         except Exception:
             logger.exception("%s failed unexpectedly (Request-Id %s)", op.operation_id, request_id)
             return error_response(
                 ConnectorError(INTERNAL_SERVER_ERROR, FAULT_MESSAGES[INTERNAL_SERVER_ERROR]), request_id
             )
-        return Response(body, headers={REQUEST_ID: request_id}, media_type=JSON)
+        return Response(body, headers={REQUEST_ID_HEADER: request_id}, media_type=JSON)
 
     async def _inject_fault(self) -> None:
         fault = self.faults.draw()

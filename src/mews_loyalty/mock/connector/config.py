@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from mews_loyalty._transport.pacing import MEWS_RATE_LIMIT
 from mews_loyalty.mock.connector.faults import FaultPlan
 
 # Mews' public demo credentials (published, not secret): every documented example uses them.
@@ -25,7 +26,6 @@ DEMO_ACCESS_TOKEN = "C66EF7B239D24632943D115EDE9CB810-EA00F8FD8294692C940F6B5A8F
 # The chain of the demo access token: the chain every documented example names, so the examples'
 # responses come back with the ChainId they show.
 DEMO_CHAIN_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
-MEWS_RATE_LIMIT = (200, 30.0)  # requests per AccessToken in a sliding window of seconds
 DEFAULT_SEED_MEMBERSHIPS = 300
 
 

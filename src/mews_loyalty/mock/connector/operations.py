@@ -37,7 +37,7 @@ from typing import Any
 from pydantic import MISSING, BaseModel
 
 from mews_loyalty._spec.catalog import CURSOR_FIELD, PAGING_FIELD, Interval, Operation, catalog
-from mews_loyalty._wire.encode import spans_more_than
+from mews_loyalty._wire.encode import PAGE_SIZE_FIELD, spans_more_than
 from mews_loyalty.mock.connector.config import Access
 from mews_loyalty.mock.connector.errors import FORBIDDEN, ConnectorError
 from mews_loyalty.mock.connector.rules import (
@@ -196,7 +196,7 @@ class ConnectorOperations:
         op, rules, table, request, access = call.op, call.rules, call.table, call.request, call.access
         page = self._page_filter(call)
         limitation = wire_value(request, PAGING_FIELD)
-        count: int = wire_value(limitation, "Count")
+        count: int = wire_value(limitation, PAGE_SIZE_FIELD)
         cursor_id = wire_value(limitation, CURSOR_FIELD)
         before = None
         if _given(cursor_id):

@@ -1,0 +1,136 @@
+"""What every client shares: its sender and runner, closing them, and ``with`` / ``async with``.
+
+An API's client is written once, as a base generic over what tells the twins apart (the transport,
+the httpx client and the sleep they take); ``BlockingClientBase`` or ``AsyncClientBase`` then opens
+the matching sender and runner and gives the client ``close()``/``with`` or ``aclose()``/``async with``:
+
+    class ConnectorClient(BlockingClientBase, ConnectorClientBase[httpx.BaseTransport, httpx.Client, Sleep])
+    class AsyncConnectorClient(AsyncClientBase, ConnectorClientBase[httpx.AsyncBaseTransport, ...])
+
+So the constructor's signature, the settings, the headers and the resource accessors are written once
+per API, and type checkers still see each twin's own types.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, ClassVar, Self
+
+import httpx
+
+from mews_loyalty._client.resource import (
+    AsyncOperationRunner,
+    Envelope,
+    OperationRunner,
+    ResourceAccessors,
+    resource_accessors,
+)
+from mews_loyalty._spec.catalog import Operation
+from mews_loyalty._transport.redaction import Redactor
+from mews_loyalty._transport.sender import (
+    AsyncSender,
+    AsyncSleep,
+    ClientOptions,
+    HttpArgs,
+    Sender,
+    SendSettings,
+    Sleep,
+    asyncio_sleep,
+    open_http,
+)
+
+# The generated typed resource classes of an API, by resource name (``RESOURCE_CLASSES`` of each twin).
+TypedResources = Mapping[str, Callable[[Any], Any]]
+
+
+class ClientBase(ResourceAccessors):
+    """What an API's client base relies on, whichever twin it becomes."""
+
+    _runner: OperationRunner | AsyncOperationRunner
+    _typed_resources: ClassVar[TypedResources]  # each client class names its generated accessors
+
+    def _open(
+        self, options: ClientOptions[Any, Any, Any], settings: SendSettings, http_args: HttpArgs
+    ) -> None:
+        """Open the sender (``self._sender``) the twin's way."""
+        raise NotImplementedError
+
+    def _start(
+        self,
+        options: ClientOptions[Any, Any, Any],
+        settings: SendSettings,
+        *,
+        http_args: HttpArgs,
+        envelope: Envelope,
+        redactor: Redactor,
+        resources: Mapping[str, Mapping[str, Operation]],
+    ) -> None:
+        """Open the sender, the runner over it and one accessor per resource of the catalog."""
+        self._open(options, settings, http_args)
+        self._runner = self._new_runner(envelope, redactor)
+        self._install_resources(resource_accessors(resources, self._runner, self._typed_resources))
+
+    def _new_runner(self, envelope: Envelope, redactor: Redactor) -> OperationRunner | AsyncOperationRunner:
+        raise NotImplementedError
+
+
+class BlockingClientBase(ClientBase):
+    """A blocking client: a ``Sender`` over an httpx.Client, ``close()`` and ``with``."""
+
+    _sender: Sender
+    _runner: OperationRunner
+
+    def _open(
+        self,
+        options: ClientOptions[httpx.BaseTransport, httpx.Client, Sleep],
+        settings: SendSettings,
+        http_args: HttpArgs,
+    ) -> None:
+        http, borrowed = open_http(httpx.Client, options, http_args)
+        self._sender = Sender(http, settings, sleep=options.sleep or time.sleep, borrowed=borrowed)
+
+    def _new_runner(self, envelope: Envelope, redactor: Redactor) -> OperationRunner:
+        return OperationRunner(self._sender, envelope, redactor)
+
+    def close(self) -> None:
+        self._sender.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class AsyncClientBase(ClientBase):
+    """An async client: an ``AsyncSender`` over an httpx.AsyncClient, ``aclose()`` and ``async with``."""
+
+    _sender: AsyncSender
+    _runner: AsyncOperationRunner
+
+    def _open(
+        self,
+        options: ClientOptions[httpx.AsyncBaseTransport, httpx.AsyncClient, AsyncSleep],
+        settings: SendSettings,
+        http_args: HttpArgs,
+    ) -> None:
+        http, borrowed = open_http(httpx.AsyncClient, options, http_args)
+        self._sender = AsyncSender(http, settings, sleep=options.sleep or asyncio_sleep, borrowed=borrowed)
+
+    def _new_runner(self, envelope: Envelope, redactor: Redactor) -> AsyncOperationRunner:
+        return AsyncOperationRunner(self._sender, envelope, redactor)
+
+    async def aclose(self) -> None:
+        await self._sender.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        await self.aclose()
