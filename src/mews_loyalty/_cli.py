@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import sys
 
-from mews_loyalty import __version__
 from mews_loyalty._entry import USAGE_ERROR, load_entry, run_entry
+from mews_loyalty._version import __version__
 
 # (group, name) -> (module, extra it needs, one-line help)
 COMMANDS: dict[tuple[str, str], tuple[str, str, str]] = {

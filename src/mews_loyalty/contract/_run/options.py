@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mews_loyalty import __version__
 from mews_loyalty._transport.pacing import MEWS_RATE_LIMIT
+from mews_loyalty._version import __version__
 from mews_loyalty.contract._fuzz.events import DEFAULT_RECORDINGS
 from mews_loyalty.contract._fuzz.phases import PHASES
 
