@@ -7,6 +7,7 @@ they all see: ``SharedRateLimit`` keeps the window in a pyrate-limiter bucket (S
 
     pacer = shared_pacer("token", (200, 30.0), clock=time.time)                # this process
     pacer = shared_pacer("token", SharedRateLimit.sqlite(path), clock=time.time)  # all processes on path
+    pacer = shared_pacer("token", SharedRateLimit.redis(redis), clock=time.time)  # all machines on redis
     pacer = private_pacer((200, 30.0), clock=time.monotonic)    # a window of its own (the contract suite)
     while (wait := pacer.reserve()) > 0:
         sleep(wait)          # or await, in async code
@@ -29,6 +30,7 @@ from mews_loyalty._transport.window import SlidingWindow
 
 if TYPE_CHECKING:
     from pyrate_limiter import AbstractBucket, Rate
+    from redis import Redis
 
 RateLimit = tuple[int, float]  # (requests, seconds)
 DEFAULT_RATE_LIMIT: RateLimit = (200, 30.0)
@@ -71,8 +73,9 @@ class SharedRateLimit:
     """A rate limit whose window lives outside the process, so every process using it paces together.
 
         limit = SharedRateLimit.sqlite("/var/tmp/mews-pacing.sqlite")   # processes on one machine
-        limit = SharedRateLimit(200, 30.0, lambda name, rates: RedisBucket.init(rates, redis, name))
-        ConnectorClient(..., rate_limit=limit)                           # machines sharing that Redis
+        limit = SharedRateLimit.redis(redis.Redis(host="pacing.internal"))  # machines sharing a Redis
+        limit = SharedRateLimit(200, 30.0, lambda name, rates: InMemoryBucket(rates))  # any bucket
+        ConnectorClient(..., rate_limit=limit)
 
     The window is pyrate-limiter's sliding-window log in the bucket the factory makes, one bucket per
     access token (named by a digest of it). Stamps come from the client's clock (wall time by default),
@@ -96,6 +99,19 @@ class SharedRateLimit:
 
         def bucket(name: str, rates: list[Rate]) -> AbstractBucket:
             return SQLiteBucket.init_from_file(rates, table=name, db_path=os.fspath(path), use_file_lock=True)
+
+        return cls(requests, seconds, bucket)
+
+    @classmethod
+    def redis(cls, client: Redis, requests: int = 200, seconds: float = 30.0) -> SharedRateLimit:
+        """A window in the Redis server that ``client`` (a synchronous ``redis.Redis``) reaches: every
+        process on every machine using that server paces together. The window is a sorted set under
+        the key ``mews_pacing_<digest>``; Redis needs no persistence for it (a restart empties it)."""
+        from pyrate_limiter import RedisBucket
+
+        def bucket(name: str, rates: list[Rate]) -> AbstractBucket:
+            made: AbstractBucket = RedisBucket.init(rates, client, name)  # an async client: refused below
+            return made
 
         return cls(requests, seconds, bucket)
 
@@ -125,7 +141,7 @@ class _BucketWindow:
         self.limit = limit
         self.seconds = seconds
         self._name = name
-        self._bucket = bucket_factory(name, [Rate(limit, max(1, round(seconds * 1000)))])
+        self._bucket = _synchronous(bucket_factory(name, [Rate(limit, max(1, round(seconds * 1000)))]))
 
     def try_acquire(self, now: float) -> float:
         from pyrate_limiter import RateItem
