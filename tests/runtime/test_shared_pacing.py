@@ -59,26 +59,26 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     if binary is None:
         pytest.skip("redis-server is not installed (Debian's package redis-server; .ci/run installs it)")
     pytest.importorskip("redis", reason="SharedRateLimit.redis needs the shared-pacing extra")
-    server = RedisServer(_free_port())
+    server, directory = RedisServer(_free_port()), tmp_path_factory.mktemp("redis")
     argv = [binary, "--bind", "127.0.0.1", "--port", str(server.port), "--save", "", "--appendonly", "no"]
-    argv += ["--dir", str(tmp_path_factory.mktemp("redis")), "--loglevel", "warning"]
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    argv += ["--dir", str(directory), "--logfile", str(directory / "redis.log"), "--loglevel", "warning"]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
-        _wait_for_redis(server, process)
+        _wait_for_redis(server, process, directory / "redis.log")
         yield server
     finally:
         process.terminate()
         process.wait(timeout=REDIS_START_SECONDS)
 
 
-def _wait_for_redis(server: RedisServer, process: subprocess.Popen[str]) -> None:
+def _wait_for_redis(server: RedisServer, process: subprocess.Popen[bytes], log: Path) -> None:
     import redis
 
     deadline = time.monotonic() + REDIS_START_SECONDS
     while True:
         if process.poll() is not None:
-            assert process.stdout is not None
-            pytest.fail(f"redis-server exited ({process.returncode}): {process.stdout.read()}")
+            said = log.read_text(errors="replace") if log.exists() else ""
+            pytest.fail(f"redis-server exited ({process.returncode}): {said}")
         try:
             server.client().ping()
             return
@@ -104,13 +104,15 @@ class Store:
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     if request.param == "sqlite":
         path = tmp_path / "pacing.sqlite"
+
+        def files() -> bytes:  # the database and its write-ahead log, which may hold the newest pages
+            return b"".join(file.read_bytes() for file in sorted(tmp_path.glob("pacing.sqlite*")))
+
         return Store(
             f"sqlite:{path}",
             lambda requests, seconds: SharedRateLimit.sqlite(path, requests, seconds),
             lambda requests, seconds: SharedRateLimit.sqlite(tmp_path / "other.sqlite", requests, seconds),
-            lambda: b"".join(
-                file.read_bytes() for file in sorted(tmp_path.glob("pacing.sqlite*"))
-            ),  # -wal too
+            files,
         )
     server: RedisServer = request.getfixturevalue("redis_server")
     main, other = server.client(db=0), server.client(db=1)  # one server, two databases: two stores
@@ -199,13 +201,20 @@ def test_a_stamp_older_than_one_already_stored_still_sees_it(store):
     assert second.reserve() == pytest.approx(paced_seconds(10.0), abs=0.003)
 
 
-def test_an_async_bucket_is_refused_when_the_window_is_made():
+def test_an_async_bucket_is_refused_when_the_window_is_made(redis_server):
+    # The pacer asks for a slot from sync and async clients alike, without awaiting: an async store
+    # (a factory returning a coroutine, or redis.asyncio's client) is refused at once, by name.
+    import redis.asyncio
+
     async def bucket(name, rates):
         raise AssertionError("never awaited")
 
-    pacer_limit = SharedRateLimit(1, 1.0, bucket)
-    with pytest.raises(TypeError, match="synchronous bucket"):
-        shared_pacer("token", pacer_limit, clock=lambda: 0.0)
+    for limit in (
+        SharedRateLimit(1, 1.0, bucket),
+        SharedRateLimit.redis(redis.asyncio.Redis(port=redis_server.port)),
+    ):
+        with pytest.raises(TypeError, match="synchronous bucket"):
+            shared_pacer("token", limit, clock=lambda: 0.0)
 
 
 def test_nonsense_numbers_are_refused_at_once(tmp_path):
