@@ -394,7 +394,7 @@ REAL_TIME_WORKER = textwrap.dedent(
         client_token=client_token, access_token=access_token, client="pacing-test 1.0", base_url=base_url,
         rate_limit=SharedRateLimit.redis(redis.Redis.from_url(url), int(limit), float(seconds)), max_retries=0,
     )
-    client.loyalty_programs  # everything imported before the start
+    client.loyalty_programs  # the resource is built before the start
     print("ready", flush=True)
     sys.stdin.readline()  # "go": every worker begins together
     limited = 0
@@ -427,7 +427,7 @@ class Arrivals:
 @pytest.mark.timeout(120)
 def test_workers_sharing_a_redis_run_at_the_cap_in_real_time(redis_server: RedisServer):
     # Production's shape: three processes, each its own client on one token, over one Redis, against
-    # the mock as a real server with its rate limit (50 per 10 s) on the wall clock. Together they
+    # the mock as a real server with its rate limit (50 per 10 s), all in real time. Together they
     # send three windows' worth. The mock refuses anything over its limit (zero 429s: no window of
     # its ever held more than the cap); its busiest window holds exactly the cap (pacing fills it);
     # and any 50 consecutive requests span, on average, little more than the paced window: the rate
