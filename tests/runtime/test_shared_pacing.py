@@ -227,8 +227,8 @@ WORKER = textwrap.dedent(
     import json, sys
     from mews_loyalty import ConnectorClient, RateLimitError, SharedRateLimit
 
-    base_url, store, requests, limit, seconds, client_token, access_token = sys.argv[1:8]
-    now = 0.0  # the conductor's virtual time: it moves only while this worker sleeps
+    base_url, store, requests, limit, seconds, client_token, access_token, timing = sys.argv[1:9]
+    now = 0.0  # the conductor's virtual time ("virtual" timing): it moves only while this worker sleeps
 
     def clock():
         return now
@@ -248,10 +248,11 @@ WORKER = textwrap.dedent(
         rate = (int(limit), float(seconds))
     client = ConnectorClient(
         client_token=client_token, access_token=access_token, client="pacing-test 1.0", base_url=base_url,
-        rate_limit=rate, max_retries=0, clock=clock, sleep=sleep,
+        rate_limit=rate, max_retries=0, **({"clock": clock, "sleep": sleep} if timing == "virtual" else {}),
     )
+    client.loyalty_programs  # the resource is built before the start
     print("ready", flush=True)
-    now = float(sys.stdin.readline().split()[1])  # both workers begin together: "wake <now>"
+    now = float(sys.stdin.readline().split()[1])  # every worker begins together: "wake <now>"
     limited = 0
     for _ in range(int(requests)):
         try:
@@ -317,14 +318,22 @@ class VirtualTime:
             stdin.flush()
 
 
+def start_workers(
+    count: int, base_url: str, store: str, timing: str, *, requests: int, limit: int, seconds: float
+) -> list[subprocess.Popen[str]]:
+    """``count`` processes running ``WORKER``: each says "ready" once its client is built, then waits
+    for "wake <now>" to start sending, and ends saying "done" and how many requests drew a 429."""
+    argv = [sys.executable, "-c", WORKER, base_url, store, str(requests), str(limit), str(seconds)]
+    argv += [DEMO_CLIENT_TOKEN, DEMO_ACCESS_TOKEN, timing]
+    return [
+        subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(count)
+    ]
+
+
 def run_two_workers(
     base_url: str, store: str, virtual: VirtualTime, *, requests: int, limit: int, seconds: float
 ) -> list[int]:
-    argv = [sys.executable, "-c", WORKER, base_url, store, str(requests), str(limit), str(seconds)]
-    argv += [DEMO_CLIENT_TOKEN, DEMO_ACCESS_TOKEN]
-    workers = [
-        subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(2)
-    ]
+    workers = start_workers(2, base_url, store, "virtual", requests=requests, limit=limit, seconds=seconds)
     try:
         outputs = virtual.conduct(workers)
     finally:
@@ -383,29 +392,6 @@ def test_a_request_sent_without_a_slot_still_counts(window, store):
     assert (pacer.limit, pacer.seconds) == (2, paced_seconds(10.0))
 
 
-REAL_TIME_WORKER = textwrap.dedent(
-    """
-    import json, sys
-    import redis
-    from mews_loyalty import ConnectorClient, RateLimitError, SharedRateLimit
-
-    base_url, url, requests, limit, seconds, client_token, access_token = sys.argv[1:8]
-    client = ConnectorClient(
-        client_token=client_token, access_token=access_token, client="pacing-test 1.0", base_url=base_url,
-        rate_limit=SharedRateLimit.redis(redis.Redis.from_url(url), int(limit), float(seconds)), max_retries=0,
-    )
-    client.loyalty_programs  # the resource is built before the start
-    print("ready", flush=True)
-    sys.stdin.readline()  # "go": every worker begins together
-    limited = 0
-    for _ in range(int(requests)):
-        try:
-            client.loyalty_programs.get_all(page_size=1)
-        except RateLimitError:
-            limited += 1
-    print(json.dumps({"limited": limited}), flush=True)
-    """
-)
 # The mock's window: short, so it passes twice in seconds, and long enough that its 2 % margin (0.2 s)
 # absorbs a loaded machine's delays between a worker's stamp and its request's arrival.
 REAL_LIMIT, REAL_SECONDS = 50, 10.0
@@ -438,21 +424,18 @@ def test_workers_sharing_a_redis_run_at_the_cap_in_real_time(redis_server: Redis
     app = create_app(
         ConnectorMockConfig(rate_limit=(REAL_LIMIT, REAL_SECONDS), seed_data=True, clock=arrivals.clock)
     )
-    url = f"redis://127.0.0.1:{redis_server.port}/0"
+    store = f"redis:redis://127.0.0.1:{redis_server.port}/0"
     with serve_in_thread(app) as base_url:
-        argv = [sys.executable, "-c", REAL_TIME_WORKER, base_url, url, str(REQUESTS_EACH)]
-        argv += [str(REAL_LIMIT), str(REAL_SECONDS), DEMO_CLIENT_TOKEN, DEMO_ACCESS_TOKEN]
-        workers = [
-            subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            for _ in range(WORKERS)
-        ]
+        workers = start_workers(
+            WORKERS, base_url, store, "real", requests=REQUESTS_EACH, limit=REAL_LIMIT, seconds=REAL_SECONDS
+        )
         try:
             for worker in workers:
                 assert worker.stdout is not None
                 assert worker.stdout.readline().strip() == "ready"
             for worker in workers:
                 assert worker.stdin is not None
-                worker.stdin.write("go\n")
+                worker.stdin.write("wake 0\n")
                 worker.stdin.flush()
             outputs = [worker.communicate(timeout=60)[0] for worker in workers]
         finally:
@@ -460,7 +443,7 @@ def test_workers_sharing_a_redis_run_at_the_cap_in_real_time(redis_server: Redis
                 worker.kill()
                 worker.wait()
     assert [worker.returncode for worker in workers] == [0] * WORKERS
-    assert [json.loads(output)["limited"] for output in outputs] == [0] * WORKERS
+    assert [json.loads(output.removeprefix("done "))["limited"] for output in outputs] == [0] * WORKERS
     times = sorted(arrivals.times)
     assert len(times) == WORKERS * REQUESTS_EACH
     assert max(sum(1 for t in times if start <= t < start + REAL_SECONDS) for start in times) == REAL_LIMIT
