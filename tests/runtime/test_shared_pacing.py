@@ -201,6 +201,16 @@ def test_a_stamp_older_than_one_already_stored_still_sees_it(store):
     assert second.reserve() == pytest.approx(paced_seconds(10.0), abs=0.003)
 
 
+def test_a_changed_redis_script_is_refused_rather_than_trusted(monkeypatch):
+    # SharedRateLimit.redis edits one call in pyrate-limiter's script; if a release rewrites that
+    # script, the edit would silently not apply and the race it closes would be back.
+    from pyrate_limiter.buckets.redis_bucket import LuaScript
+
+    monkeypatch.setattr(LuaScript, "PUT_ITEM", "return {-1, -1}")
+    with pytest.raises(RuntimeError, match="script changed"):
+        SharedRateLimit.redis(object())  # type: ignore[arg-type]
+
+
 def test_an_async_bucket_is_refused_when_the_window_is_made(redis_server):
     # The pacer asks for a slot from sync and async clients alike, without awaiting: an async store
     # (a factory returning a coroutine, or redis.asyncio's client) is refused at once, by name.
