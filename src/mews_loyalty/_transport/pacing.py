@@ -7,6 +7,7 @@ they all see: ``SharedRateLimit`` keeps the window in a pyrate-limiter bucket (S
 
     pacer = shared_pacer("token", MEWS_RATE_LIMIT, clock=time.time)             # this process
     pacer = shared_pacer("token", SharedRateLimit.sqlite(path), clock=time.time)  # all processes on path
+    pacer = shared_pacer("token", SharedRateLimit.redis(redis), clock=time.time)  # all machines on redis
     pacer = private_pacer(MEWS_RATE_LIMIT, clock=time.monotonic)    # a window of its own (contract suite)
     while (wait := pacer.reserve()) > 0:
         sleep(wait)          # or await, in async code
@@ -21,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -29,6 +30,7 @@ from mews_loyalty._transport.window import SlidingWindow
 
 if TYPE_CHECKING:
     from pyrate_limiter import AbstractBucket, Rate
+    from redis import Redis
 
 RateLimit = tuple[int, float]  # (requests, seconds)
 # Mews' documented limit: 200 requests per AccessToken in a sliding window of 30 seconds. The Connector
@@ -67,14 +69,18 @@ class _SharedWindow:
 
 # (bucket name, the window's rate) -> a pyrate-limiter bucket; the name is a table or key, never a token.
 BucketFactory = Callable[[str, "list[Rate]"], "AbstractBucket"]
+# The count in pyrate-limiter's RedisBucket script, and the one SharedRateLimit.redis loads instead.
+_REDIS_COUNT_TO_NOW = "redis.call('ZCOUNT', bucket, window_start, now)"
+_REDIS_COUNT_ALL_LATER = "redis.call('ZCOUNT', bucket, window_start, '+inf')"
 
 
 class SharedRateLimit:
     """A rate limit whose window lives outside the process, so every process using it paces together.
 
         limit = SharedRateLimit.sqlite("/var/tmp/mews-pacing.sqlite")   # processes on one machine
-        limit = SharedRateLimit(200, 30.0, lambda name, rates: RedisBucket.init(rates, redis, name))
-        ConnectorClient(..., rate_limit=limit)                           # machines sharing that Redis
+        limit = SharedRateLimit.redis(redis.Redis(host="pacing.internal"))  # machines sharing a Redis
+        limit = SharedRateLimit(200, 30.0, lambda name, rates: PostgresBucket(pool, name, rates))  # or any
+        ConnectorClient(..., rate_limit=limit)
 
     The window is pyrate-limiter's sliding-window log in the bucket the factory makes, one bucket per
     access token (named by a digest of it). Stamps come from the client's clock (wall time by default),
@@ -98,6 +104,33 @@ class SharedRateLimit:
 
         def bucket(name: str, rates: list[Rate]) -> AbstractBucket:
             return SQLiteBucket.init_from_file(rates, table=name, db_path=os.fspath(path), use_file_lock=True)
+
+        return cls(requests, seconds, bucket)
+
+    @classmethod
+    def redis(cls, client: Redis, requests: int = 200, seconds: float = 30.0) -> SharedRateLimit:
+        """A window in the Redis server that ``client`` (a synchronous ``redis.Redis``) reaches: every
+        process on every machine using that server paces together. The window is a sorted set under
+        the key ``mews_pacing_<digest>``; Redis needs no persistence for it (a restart empties it).
+
+        The bucket is pyrate-limiter's ``RedisBucket`` with one change to its script: a window counts
+        every stamp from its start on, not only those up to the new request's own. A stamp is taken
+        before the round trip to Redis, so processes racing for the last slot reach Redis in any order;
+        counting only older stamps, the one with the older stamp would miss the other's and both would
+        get the slot (four workers on one token let 52 requests into a window of 50). It also keeps a
+        machine whose clock runs behind from overlooking the requests of one whose clock runs ahead.
+        """
+        from pyrate_limiter import RedisBucket
+        from pyrate_limiter.buckets.redis_bucket import LuaScript
+
+        script = LuaScript.PUT_ITEM.replace(_REDIS_COUNT_TO_NOW, _REDIS_COUNT_ALL_LATER)
+        if script == LuaScript.PUT_ITEM:
+            raise RuntimeError(
+                "pyrate-limiter's RedisBucket script changed: SharedRateLimit.redis needs review"
+            )
+
+        def bucket(name: str, rates: list[Rate]) -> AbstractBucket:
+            return RedisBucket(rates, client, name, _synchronous(client.script_load(script)))
 
         return cls(requests, seconds, bucket)
 
@@ -127,7 +160,7 @@ class _BucketWindow:
         self.limit = limit
         self.seconds = seconds
         self._name = name
-        self._bucket = bucket_factory(name, [Rate(limit, max(1, round(seconds * 1000)))])
+        self._bucket = _synchronous(bucket_factory(name, [Rate(limit, max(1, round(seconds * 1000)))]))
 
     def try_acquire(self, now: float) -> float:
         from pyrate_limiter import RateItem
@@ -154,6 +187,8 @@ T = TypeVar("T")
 
 def _synchronous(value: T | Awaitable[T]) -> T:
     if isinstance(value, Awaitable):
+        if isinstance(value, Coroutine):
+            value.close()  # never awaited, and so never warned about
         raise TypeError("SharedRateLimit needs a synchronous bucket (an async one returned an awaitable)")
     return value
 
