@@ -21,7 +21,7 @@ from mews_loyalty._transport.pacing import WINDOW_SAFETY_MARGIN, paced_seconds
 from mews_loyalty._transport.retry import retry_after_seconds
 from mews_loyalty._transport.window import SlidingWindow
 from mews_loyalty.contract._exchange.masking import MaskedTextFile, Secret, Secrets, curl_line
-from mews_loyalty.contract._exchange.throttle import Pacer, parse_retry_after
+from mews_loyalty.contract._exchange.throttle import Throttle, parse_retry_after
 from mews_loyalty.contract._fuzz.phases import creates, reads_only
 from mews_loyalty.contract._report.results import NotRunnable
 from mews_loyalty.contract._scenarios import values as S
@@ -38,7 +38,7 @@ def test_pacer_never_exceeds_the_window_even_with_latency_jitter() -> None:
     # The server counts arrivals, the pacer departures: a latency that varies by up to the SDK's
     # margin (2 % of the window) must not land an 11th request inside the server's window of 10.
     time = FakeTime(start=1000.0)
-    pacer = Pacer((10, 1.0), clock=time.clock, sleep=time.sleep)
+    pacer = Throttle((10, 1.0), clock=time.clock, sleep=time.sleep)
     jitter = random.Random(SEED)
     sent: list[float] = []
     arrivals = []
@@ -60,7 +60,7 @@ def test_a_deliberate_burst_holds_back_the_paced_requests_after_it() -> None:
     # The rate-limit probe sends past the window without waiting; what follows it must wait for the
     # window to empty, as if the burst had been paced.
     time = FakeTime(start=1000.0)
-    pacer = Pacer((3, 1.0), clock=time.clock, sleep=time.sleep)
+    pacer = Throttle((3, 1.0), clock=time.clock, sleep=time.sleep)
     for _ in range(5):
         pacer.record()
     start = time.now
@@ -72,7 +72,7 @@ def test_a_deliberate_burst_holds_back_the_paced_requests_after_it() -> None:
 def test_pacer_honours_retry_after_and_backs_off_without_it() -> None:
     # A 429 must hold back every following request: for Retry-After, or exponentially when absent.
     time = FakeTime(start=1000.0)
-    pacer = Pacer(None, clock=time.clock, sleep=time.sleep)
+    pacer = Throttle(None, clock=time.clock, sleep=time.sleep)
     assert pacer.observe(429, {"Retry-After": "7"}) == 7.0
     start = time.now
     pacer.acquire()
