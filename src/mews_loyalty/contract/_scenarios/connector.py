@@ -2,10 +2,11 @@
 
 Read-only checks (always): ``pagination`` over the existing data and ``interval_limit``. With writes
 allowed: ``create_then_read``, ``newest_first``, ``pagination`` over created items,
-``update_semantics`` and ``soft_delete``. Every resource comes from the catalog (``_resources``), so
-a resource added to the spec is checked with no new code here. Beside this module: ``_updates`` (the
-update-value check), ``_records`` (listing and creating records), ``_probes`` (body tokens, the
-rate limit) and ``_cleanup`` (deleting what the run created).
+``update_semantics`` and ``soft_delete``. Every resource comes from the resource graph (``graph``,
+read from the catalog and the spec's links), so a resource added to the spec is checked with no new
+code here. Beside this module: ``updates`` (the update-value check), ``records`` (listing and
+creating records), ``probes`` (body tokens, the rate limit) and ``_run.cleanup`` (deleting what the
+run created).
 """
 
 from __future__ import annotations
@@ -17,15 +18,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mews_loyalty._spec.catalog import PAGING_FIELD
+from mews_loyalty._spec.graph import LinkedResource
 from mews_loyalty.contract._exchange.api_client import Exchange
 from mews_loyalty.contract._report.results import ScenarioError
 from mews_loyalty.contract._scenarios import values as S
-from mews_loyalty.contract._scenarios.graph import (
-    ID,
-    Resource,
-    item_properties,
-    resources,
-)
+from mews_loyalty.contract._scenarios.graph import ID, item_properties, require_ids_filter, resources
 from mews_loyalty.contract._scenarios.records import ACTIVITY, ConnectorRecords
 from mews_loyalty.contract._scenarios.updates import update_semantics
 
@@ -92,7 +89,7 @@ class ConnectorScenarios(ConnectorRecords):
                     )
 
     def _page(
-        self, resource: Resource, fields: Mapping[str, Any], limitation: Mapping[str, Any], failed: str
+        self, resource: LinkedResource, fields: Mapping[str, Any], limitation: Mapping[str, Any], failed: str
     ) -> Exchange:
         """One page of ``resource``'s listing; ``ScenarioError`` (``failed: ...``) unless it is a 200."""
         page = self.call(resource.get_all, **fields, **{PAGING_FIELD: dict(limitation)})
@@ -102,7 +99,7 @@ class ConnectorScenarios(ConnectorRecords):
             )
         return page
 
-    def walk_pages(self, resource: Resource, fields: Mapping[str, Any], count: int) -> list[Exchange]:
+    def walk_pages(self, resource: LinkedResource, fields: Mapping[str, Any], count: int) -> list[Exchange]:
         pages: list[Exchange] = []
         cursor: str | None = None
         for _ in range(MAX_PAGES):
@@ -118,7 +115,7 @@ class ConnectorScenarios(ConnectorRecords):
         return pages
 
     def verify_pages(
-        self, resource: Resource, pages: list[Exchange], count: int, expected: list[str] | None
+        self, resource: LinkedResource, pages: list[Exchange], count: int, expected: list[str] | None
     ) -> list[str]:
         """Check the paging rules on a walk; returns the ids in the order they came."""
         label = resource.get_all.operation_id
@@ -247,7 +244,7 @@ class ConnectorScenarios(ConnectorRecords):
                     f"records created in the order {ids} were listed as {order} (newest first expected)",
                     exchange.curl,
                 )
-                fields = {**self.list_body(resource, parents), resource.by_id(): ids}
+                fields = {**self.list_body(resource, parents), require_ids_filter(resource): ids}
                 for count in (2, 3):  # a short last page, then a full last page followed by an empty one
                     pages = self.walk_pages(resource, fields, count)
                     self.verify_pages(resource, pages, count, list(reversed(ids)))
