@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mews_loyalty._spec.catalog import PAGING_FIELD
+from mews_loyalty._spec.catalog import CURSOR_FIELD, PAGING_FIELD
 from mews_loyalty._spec.graph import LinkedResource
 from mews_loyalty.contract._exchange.api_client import Exchange
 from mews_loyalty.contract._report.results import ScenarioError
@@ -105,11 +105,11 @@ class ConnectorScenarios(ConnectorRecords):
         for _ in range(MAX_PAGES):
             limitation: dict[str, Any] = {"Count": count}
             if cursor is not None:
-                limitation["Cursor"] = cursor
+                limitation[CURSOR_FIELD] = cursor
             page = self._page(resource, fields, limitation, "a page request failed")
             pages.append(page)
             items = page.items(resource.items)
-            cursor = page.json().get("Cursor") if isinstance(page.json(), dict) else None
+            cursor = _cursor_of(page)
             if len(items) < count or not isinstance(cursor, str):
                 break
         return pages
@@ -121,43 +121,32 @@ class ConnectorScenarios(ConnectorRecords):
         label = resource.get_all.operation_id
         seen: list[str] = []
         for index, page in enumerate(pages):
-            items = page.items(resource.items)
-            ids = [str(item.get(ID)) for item in items]
-            cursor = page.json().get("Cursor") if isinstance(page.json(), dict) else None
+            ids = [str(item.get(ID)) for item in page.items(resource.items)]
             last = index == len(pages) - 1
-            problems = []
-            if len(items) > count:
-                problems.append(f"page {index + 1} has {len(items)} items for Count {count}")
-            if items and (not isinstance(cursor, str) or cursor.lower() != ids[-1].lower()):
-                problems.append(
-                    f"page {index + 1}: Cursor {cursor!r} is not the id of its last (oldest) item {ids[-1]!r}"
-                )
-            if not items and cursor is not None:
-                problems.append(f"page {index + 1} is empty but its Cursor is {cursor!r} (must be null)")
-            if not last and len(items) != count:
-                problems.append(
-                    f"page {index + 1} is short ({len(items)} of {count}) but the next page had items"
-                )
-            repeated = sorted(set(ids) & set(seen))
-            if repeated:
-                problems.append(f"page {index + 1} repeats items of earlier pages: {repeated[:3]}")
+            problems = _page_problems(index + 1, ids, _cursor_of(page), count, last=last, seen=seen)
             seen += ids
             self.results.expect("pagination", label, not problems, "; ".join(problems), page.curl)
         if expected is not None:
-            missing = [i for i in expected if i not in seen]
-            extra = [i for i in seen if i not in expected]
-            in_order = [i for i in seen if i in expected] == [i for i in expected if i in seen]
-            self.results.expect(
-                "pagination",
-                label,
-                not missing and not extra and in_order,
-                (
-                    f"paging with Count {count} did not return each item exactly once in the order of one big page"
-                    f" (missing {missing[:3]}, unexpected {extra[:3]}, same order: {in_order})"
-                ),
-                pages[-1].curl if pages else "",
-            )
+            self._expect_each_once_in_order(label, seen, expected, count, pages[-1].curl if pages else "")
         return seen
+
+    def _expect_each_once_in_order(
+        self, label: str, seen: list[str], expected: list[str], count: int, curl: str
+    ) -> None:
+        """The walk returned what one big page returned: each item once, in the same order."""
+        missing = [i for i in expected if i not in seen]
+        extra = [i for i in seen if i not in expected]
+        in_order = [i for i in seen if i in expected] == [i for i in expected if i in seen]
+        self.results.expect(
+            "pagination",
+            label,
+            not missing and not extra and in_order,
+            (
+                f"paging with Count {count} did not return each item exactly once in the order of one big page"
+                f" (missing {missing[:3]}, unexpected {extra[:3]}, same order: {in_order})"
+            ),
+            curl,
+        )
 
     def check_pagination_read_only(self) -> None:
         """Whatever data exists: small pages return what one big page returns, in order, once each."""
@@ -305,3 +294,30 @@ class ConnectorScenarios(ConnectorRecords):
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _cursor_of(page: Exchange) -> Any:
+    """The page's ``Cursor`` as the server sent it (``None`` when absent or the body is no object)."""
+    body = page.json()
+    return body.get(CURSOR_FIELD) if isinstance(body, dict) else None
+
+
+def _page_problems(
+    number: int, ids: list[str], cursor: Any, count: int, *, last: bool, seen: list[str]
+) -> list[str]:
+    """What page ``number`` of a walk (its item ids, its cursor) breaks of the paging rules."""
+    problems = []
+    if len(ids) > count:
+        problems.append(f"page {number} has {len(ids)} items for Count {count}")
+    if ids and (not isinstance(cursor, str) or cursor.lower() != ids[-1].lower()):
+        problems.append(
+            f"page {number}: Cursor {cursor!r} is not the id of its last (oldest) item {ids[-1]!r}"
+        )
+    if not ids and cursor is not None:
+        problems.append(f"page {number} is empty but its Cursor is {cursor!r} (must be null)")
+    if not last and len(ids) != count:
+        problems.append(f"page {number} is short ({len(ids)} of {count}) but the next page had items")
+    repeated = sorted(set(ids) & set(seen))
+    if repeated:
+        problems.append(f"page {number} repeats items of earlier pages: {repeated[:3]}")
+    return problems
