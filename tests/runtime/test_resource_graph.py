@@ -47,6 +47,8 @@ def test_the_shipped_spec_s_links_make_the_graph():
         "loyalty_tiers": ("LoyaltyTierIds", "LoyaltyTierId"),
         "loyalty_memberships": ("LoyaltyMembershipIds", "LoyaltyMembershipId"),
     }
+    listed = catalog("connector").schema("LoyaltyMembership")["properties"]  # the listing's item component
+    assert graph["loyalty_memberships"].item_properties == tuple(listed)
     assert resource_graph(catalog("reverse")).resources == ()  # no paged listings: no resources
 
 

@@ -35,7 +35,15 @@ from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from typing import Literal
 
-from mews_loyalty._spec.catalog import ENVELOPE_FIELDS, PAGING_FIELD, Catalog, Effect, Link, Operation
+from mews_loyalty._spec.catalog import (
+    ENVELOPE_FIELDS,
+    PAGING_FIELD,
+    Catalog,
+    Effect,
+    Link,
+    Operation,
+    resolve,
+)
 
 ID_FIELD = "Id"  # the property of an item that holds its record's id (what the links carry)
 
@@ -73,6 +81,7 @@ class LinkedResource:
     update: Operation | None  # x-effect: update
     delete: Operation | None  # x-effect: delete
     items: str  # item list in responses, e.g. "LoyaltyPrograms"
+    item_properties: tuple[str, ...]  # wire names of a listed item's properties, in the spec's order
     required_filters: tuple[str, ...]  # getAll filters besides the envelope that must be sent
     ids_filter: str | None = None  # getAll filter that selects by Id, e.g. "LoyaltyProgramIds"
     id_field: str | None = None  # what names the record in an update item, e.g. "LoyaltyProgramId"
@@ -145,11 +154,22 @@ def _resources_by_role(spec: Catalog) -> dict[str, LinkedResource]:
             update=_batched(ops, "update"),
             delete=_batched(ops, "delete"),
             items=get_all.page_items,
+            item_properties=_item_properties(spec, get_all),
             required_filters=tuple(
                 name for name in sorted(get_all.required) if name not in ENVELOPE_FIELDS | {PAGING_FIELD}
             ),
         )
     return found
+
+
+def _item_properties(spec: Catalog, get_all: Operation) -> tuple[str, ...]:
+    """The properties of one item of the listing's answer, as the spec lists them."""
+    if get_all.response_schema is None or get_all.page_items is None:
+        return ()
+    listed = spec.schema(get_all.response_schema)["properties"][get_all.page_items]
+    return tuple(
+        resolve(spec.document, resolve(spec.document, listed).get("items", {})).get("properties", {})
+    )
 
 
 def _listing(name: str, ops: list[Operation]) -> Operation | None:

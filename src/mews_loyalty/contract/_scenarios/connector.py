@@ -22,7 +22,7 @@ from mews_loyalty._spec.graph import LinkedResource
 from mews_loyalty.contract._exchange.api_client import Exchange
 from mews_loyalty.contract._report.results import ScenarioError
 from mews_loyalty.contract._scenarios import values as S
-from mews_loyalty.contract._scenarios.graph import ID, item_properties, require_ids_filter, resources
+from mews_loyalty.contract._scenarios.graph import ID, require_ids_filter, resources
 from mews_loyalty.contract._scenarios.records import ACTIVITY, ConnectorRecords
 from mews_loyalty.contract._scenarios.updates import update_semantics
 
@@ -194,7 +194,7 @@ class ConnectorScenarios(ConnectorRecords):
                     continue
                 self.ledger.remember(resource, item)
                 differ = [k for k, v in fields.items() if k in item and not S.same_value(v, item[k])]
-                missing = [k for k in fields if k not in item and k in item_properties(resource)]
+                missing = [k for k in fields if k not in item and k in resource.item_properties]
                 self.results.expect(
                     "create_then_read",
                     label,

@@ -64,17 +64,3 @@ def resource_named(name: str) -> LinkedResource:
 
 def resource_of(op: Operation) -> LinkedResource | None:
     return next((r for r in resources() if r.name == op.resource), None)
-
-
-def item_properties(resource: LinkedResource) -> tuple[str, ...]:
-    """The properties of one item of the resource as its listing returns it."""
-    return _item_properties_of(resource.name)
-
-
-@cache
-def _item_properties_of(name: str) -> tuple[str, ...]:
-    resource = resource_named(name)
-    assert resource.get_all.response_schema is not None
-    result = catalog("connector").schema(resource.get_all.response_schema)
-    items = resolve(document(), result["properties"][resource.items])
-    return tuple(S.properties(document(), items.get("items", {})))

@@ -18,7 +18,6 @@ from mews_loyalty.contract._scenarios.graph import (
     ID,
     batch_item_schema,
     document,
-    item_properties,
     require_update_key,
     resource_named,
 )
@@ -49,7 +48,7 @@ def update_semantics(records: ConnectorRecords, resource: LinkedResource, op: Op
         for name, sub in batch_item_schema(op).get("properties", {}).items()
         if name != require_update_key(resource) and not S.is_deprecated(document(), sub)
     }
-    compared = [n for n in wrappers if n in item_properties(resource)]
+    compared = [n for n in wrappers if n in resource.item_properties]
 
     def expect(ok: bool, message: str, exchange: Exchange) -> None:
         records.results.expect("update_semantics", label, ok, message, exchange.curl)

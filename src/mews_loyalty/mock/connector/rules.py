@@ -189,14 +189,6 @@ def listing(resource: str) -> Operation:
     return linked.get_all
 
 
-def item_fields(resource: str) -> tuple[str, ...]:
-    """Wire names of a resource item's properties, in the spec's order (from its listing's items)."""
-    get_all = listing(resource)
-    if get_all.result_item_schema is None:
-        raise LookupError(f"{resource}: the listing's items are no named component")
-    return tuple(catalog(API).schema(get_all.result_item_schema)["properties"])
-
-
 def build_store() -> ConnectorStore:
     """Empty tables for every resource, with counters for the rules that need them."""
     graph = linked_graph()
@@ -207,5 +199,5 @@ def build_store() -> ConnectorStore:
     tables = {}
     for name in RULES:
         shared = {CHAIN_FIELD, *graph[name].reference_targets}
-        tables[name] = Table(name, item_fields(name), counted=counted[name], shared=shared)
+        tables[name] = Table(name, graph[name].item_properties, counted=counted[name], shared=shared)
     return ConnectorStore(tables)
