@@ -104,6 +104,8 @@ class LinkedResource:
 
 @dataclass(frozen=True)
 class ResourceGraph:
+    """The resources of one API, looked up by name (``graph["loyalty_tiers"]``)."""
+
     resources: tuple[LinkedResource, ...]  # each after the resources it references (creation order)
 
     def __getitem__(self, name: str) -> LinkedResource:
@@ -156,7 +158,9 @@ def _resources_by_role(spec: Catalog) -> dict[str, LinkedResource]:
             items=get_all.page_items,
             item_properties=_item_properties(spec, get_all),
             required_filters=tuple(
-                name for name in sorted(get_all.required) if name not in ENVELOPE_FIELDS | {PAGING_FIELD}
+                required
+                for required in sorted(get_all.required)
+                if required not in ENVELOPE_FIELDS | {PAGING_FIELD}
             ),
         )
     return found
