@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mews_loyalty._asgi import serve_in_process, serve_in_thread
-from mews_loyalty.contract._exchange.throttle import Pacer
+from mews_loyalty.contract._exchange.throttle import Throttle
 from mews_loyalty.contract._report.results import Results
 from mews_loyalty.contract._run import verification as _run
 from mews_loyalty.contract._run.verification import (
@@ -41,7 +41,7 @@ def virtual_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
     Retry-After), so a request arrives at the instant it left and the mock counts exactly what the
     run sent, whatever the machine's speed."""
     time = FakeTime(start=1000.0)
-    monkeypatch.setattr(_run, "Pacer", lambda rate: Pacer(rate, clock=time.clock, sleep=time.sleep))
+    monkeypatch.setattr(_run, "Throttle", lambda rate: Throttle(rate, clock=time.clock, sleep=time.sleep))
     return time
 
 

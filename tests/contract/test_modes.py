@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mews_loyalty.contract._exchange.throttle import Pacer
+from mews_loyalty.contract._exchange.throttle import Throttle
 from mews_loyalty.contract._fuzz.phases import PHASES
 from mews_loyalty.contract._run import verification as _run
 from mews_loyalty.contract.cli import connector_main, reverse_main
@@ -42,15 +42,15 @@ MATRIX: list[tuple[str, str, list[str]]] = [
 
 
 @pytest.fixture
-def pacers(monkeypatch: pytest.MonkeyPatch) -> list[Pacer]:
-    made: list[Pacer] = []
+def pacers(monkeypatch: pytest.MonkeyPatch) -> list[Throttle]:
+    made: list[Throttle] = []
     time = FakeTime(start=0.0)  # moves only when the pacer sleeps: pacing without waiting for it
 
-    def simulated(rate: tuple[int, float] | None) -> Pacer:
-        made.append(Pacer(rate, clock=time.clock, sleep=time.sleep))
+    def simulated(rate: tuple[int, float] | None) -> Throttle:
+        made.append(Throttle(rate, clock=time.clock, sleep=time.sleep))
         return made[-1]
 
-    monkeypatch.setattr(_run, "Pacer", simulated)
+    monkeypatch.setattr(_run, "Throttle", simulated)
     return made
 
 
@@ -68,7 +68,7 @@ def test_a_conforming_server_conforms_in_every_mode(
     cell: str,
     options: list[str],
     request: pytest.FixtureRequest,
-    pacers: list[Pacer],
+    pacers: list[Throttle],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:

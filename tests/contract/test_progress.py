@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from mews_loyalty._transport.pacing import paced_seconds
-from mews_loyalty.contract._exchange.throttle import Pacer
+from mews_loyalty.contract._exchange.throttle import Throttle
 from mews_loyalty.contract._report import progress as _progress
 from mews_loyalty.contract._report.progress import Progress, Stage, fuzz_stages
 from mews_loyalty.contract._report.results import Results
@@ -57,7 +57,7 @@ def test_time_left_comes_from_the_pacing_when_it_is_the_bottleneck() -> None:
     # With 700 requests in all, the last leaves (700 - 200) / 200 * W after the start, however fast the
     # first burst went, and the estimate keeps going down while the run waits for the window.
     results, clock = Results("connector", "http://x"), Clock()
-    pacer = Pacer((200, 30.0), clock=clock, sleep=lambda seconds: None)
+    pacer = Throttle((200, 30.0), clock=clock, sleep=lambda seconds: None)
     window = paced_seconds(30.0)
     progress = Progress(results, pacer=pacer, clock=clock)
     progress.plan([Stage("coverage", 100, units=10), Stage("fuzzing", 600, units=10)])

@@ -14,7 +14,7 @@ from mews_loyalty._asgi import serve_in_thread
 from mews_loyalty._spec.catalog import Operation
 from mews_loyalty.contract._exchange.api_client import ApiClient
 from mews_loyalty.contract._exchange.masking import Secret, Secrets
-from mews_loyalty.contract._exchange.throttle import Pacer
+from mews_loyalty.contract._exchange.throttle import Throttle
 from mews_loyalty.contract._report.results import Results
 from mews_loyalty.contract._run.stages import spec_schema
 from mews_loyalty.contract._scenarios.reverse import ReverseScenarios
@@ -34,7 +34,7 @@ def member_checks(base_url: str, *, allow_writes: bool) -> tuple[Results, list[s
         base_url=base_url,
         schema=spec_schema("reverse", base_url),
         secrets=Secrets([Secret(REVERSE_TOKENS[0], "T1"), Secret(REVERSE_TOKENS[1], "T2")]),
-        pacer=Pacer(None),
+        pacer=Throttle(None),
         results=results,
         bearer=REVERSE_TOKENS[0],
     )

@@ -167,7 +167,7 @@ def test_cleanup_runs_even_when_a_check_crashes(
     original = _scenarios.ConnectorScenarios.create
 
     def create_then_remember(
-        self: _scenarios.ConnectorScenarios, resource: _resources.Resource, overrides=None
+        self: _scenarios.ConnectorScenarios, resource: _resources.LinkedResource, overrides=None
     ):
         record = original(self, resource, overrides)
         created.append(record["Id"])

@@ -17,15 +17,21 @@ import jsonschema
 import pytest
 
 from mews_loyalty._spec.catalog import build_catalog, catalog, load_document
+from mews_loyalty._spec.graph import resource_graph
 from mews_loyalty._transport.pacing import WINDOW_SAFETY_MARGIN, paced_seconds
 from mews_loyalty._transport.retry import retry_after_seconds
 from mews_loyalty._transport.window import SlidingWindow
 from mews_loyalty.contract._exchange.masking import MaskedTextFile, Secret, Secrets, curl_line
-from mews_loyalty.contract._exchange.throttle import Pacer, parse_retry_after
+from mews_loyalty.contract._exchange.throttle import Throttle, parse_retry_after
 from mews_loyalty.contract._fuzz.phases import creates, reads_only
 from mews_loyalty.contract._report.results import NotRunnable
 from mews_loyalty.contract._scenarios import values as S
-from mews_loyalty.contract._scenarios.graph import batch_item_schema, resources, resources_of
+from mews_loyalty.contract._scenarios.graph import (
+    batch_item_schema,
+    require_ids_filter,
+    require_update_key,
+    resources,
+)
 from tests.runtime.fakes import FakeTime
 
 TOKEN = "C66EF7B239D24632943D115EDE9CB810-EA00F8FD8294692C940F6B5A8F9453D"
@@ -38,7 +44,7 @@ def test_pacer_never_exceeds_the_window_even_with_latency_jitter() -> None:
     # The server counts arrivals, the pacer departures: a latency that varies by up to the SDK's
     # margin (2 % of the window) must not land an 11th request inside the server's window of 10.
     time = FakeTime(start=1000.0)
-    pacer = Pacer((10, 1.0), clock=time.clock, sleep=time.sleep)
+    pacer = Throttle((10, 1.0), clock=time.clock, sleep=time.sleep)
     jitter = random.Random(SEED)
     sent: list[float] = []
     arrivals = []
@@ -60,7 +66,7 @@ def test_a_deliberate_burst_holds_back_the_paced_requests_after_it() -> None:
     # The rate-limit probe sends past the window without waiting; what follows it must wait for the
     # window to empty, as if the burst had been paced.
     time = FakeTime(start=1000.0)
-    pacer = Pacer((3, 1.0), clock=time.clock, sleep=time.sleep)
+    pacer = Throttle((3, 1.0), clock=time.clock, sleep=time.sleep)
     for _ in range(5):
         pacer.record()
     start = time.now
@@ -72,7 +78,7 @@ def test_a_deliberate_burst_holds_back_the_paced_requests_after_it() -> None:
 def test_pacer_honours_retry_after_and_backs_off_without_it() -> None:
     # A 429 must hold back every following request: for Retry-After, or exponentially when absent.
     time = FakeTime(start=1000.0)
-    pacer = Pacer(None, clock=time.clock, sleep=time.sleep)
+    pacer = Throttle(None, clock=time.clock, sleep=time.sleep)
     assert pacer.observe(429, {"Retry-After": "7"}) == 7.0
     start = time.now
     pacer.acquire()
@@ -178,18 +184,18 @@ def test_resources_come_from_the_catalog() -> None:
     assert set(found) == paged
     order = [r.name for r in resources()]
     for resource in resources():
-        for target in resource.references.values():
+        for target in resource.reference_targets.values():
             assert order.index(target) < order.index(resource.name), "referenced resources come first"
         assert resource.ids_filter in resource.get_all.request_properties
     # What the scenarios need to create consistent records, as the shipped spec's links state it.
     by_name = {r.name: r for r in resources()}
-    assert by_name["loyalty_memberships"].references == {
+    assert by_name["loyalty_memberships"].reference_targets == {
         "LoyaltyProgramId": "loyalty_programs",
         "LoyaltyTierId": "loyalty_tiers",
     }
     assert by_name["loyalty_tiers"].parents == {"LoyaltyProgramIds": "LoyaltyProgramId"}
     assert by_name["loyalty_tiers"].filter_sources == {"LoyaltyProgramIds": "loyalty_programs"}
-    assert {r.name: r.update_key() for r in resources()} == {
+    assert {r.name: require_update_key(r) for r in resources()} == {
         "loyalty_programs": "LoyaltyProgramId",
         "loyalty_tiers": "LoyaltyTierId",
         "loyalty_memberships": "LoyaltyMembershipId",
@@ -242,22 +248,22 @@ def _renamed_tiers(monkeypatch: pytest.MonkeyPatch, *, update_link: bool = True)
 def test_a_resource_s_names_come_from_the_spec_s_links_not_from_other_names(monkeypatch):
     # Renamed in a copy of the spec: the tier listing, its id filter and the update item's key. The
     # roles come from x-effect and the names from the links, so nothing is guessed from "LoyaltyTiers".
-    edited = {r.name: r for r in resources_of(build_catalog("connector", _renamed_tiers(monkeypatch)))}
+    edited = resource_graph(build_catalog("connector", _renamed_tiers(monkeypatch)))
     tiers = edited["loyalty_tiers"]
     assert tiers.get_all.operation_id == "loyaltyTiers_list"
-    assert (tiers.by_id(), tiers.update_key()) == ("TierIds", "TierKey")
-    assert tiers.references == {"LoyaltyProgramId": "loyalty_programs"}
+    assert (require_ids_filter(tiers), require_update_key(tiers)) == ("TierIds", "TierKey")
+    assert tiers.reference_targets == {"LoyaltyProgramId": "loyalty_programs"}
     assert tiers.parents == {"LoyaltyProgramIds": "LoyaltyProgramId"}
-    assert edited["loyalty_memberships"].references["LoyaltyTierId"] == "loyalty_tiers"
+    assert edited["loyalty_memberships"].reference_targets["LoyaltyTierId"] == "loyalty_tiers"
 
 
 def test_a_name_the_spec_does_not_state_is_not_guessed(monkeypatch):
     # Without the link to the update, no update key is made up from the resource's name.
     document = _renamed_tiers(monkeypatch, update_link=False)
-    tiers = {r.name: r for r in resources_of(build_catalog("connector", document))}["loyalty_tiers"]
-    assert tiers.by_id() == "TierIds"
+    tiers = resource_graph(build_catalog("connector", document))["loyalty_tiers"]
+    assert require_ids_filter(tiers) == "TierIds"
     with pytest.raises(NotRunnable, match="update item property"):
-        tiers.update_key()
+        require_update_key(tiers)
 
 
 def test_made_up_add_items_are_valid_against_the_spec() -> None:

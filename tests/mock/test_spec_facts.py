@@ -6,7 +6,9 @@ the catalog, a stand-in model where regeneration would write one) on which a gue
 - ``x-record-id`` names the property of an update item that identifies the record: the copy lists a
   second uuid first among the item's required properties, where "the first required uuid" would look;
 - ``x-filter`` says what a ``getAll`` filter keeps: the copy renames ``AccountIds`` to ``Holders``, which
-  neither a table of names nor a name minus its "s" maps to the items' ``AccountId``.
+  neither a table of names nor a name minus its "s" maps to the items' ``AccountId``;
+- the links of an add's answer say which field references which record, and what it must match: the
+  copy drops one, and the mock stops checking it (or, where its own rules need it, does not start).
 """
 
 from __future__ import annotations
@@ -130,4 +132,54 @@ def test_a_filter_without_x_filter_stops_the_mock_at_startup(serve_copy, config)
     ]
     serve_copy(document, with_holders)
     with pytest.raises(LookupError, match=r"loyaltyMemberships_getAll\.Holders: .*\(x-filter\)"):
+        create_app(config)
+
+
+def links_of(document: dict[str, Any], operation_id: str) -> dict[str, Any]:
+    """The links of an operation's 200 answer in a copy of the spec."""
+    [raw] = [
+        item["post"] for item in document["paths"].values() if item["post"]["operationId"] == operation_id
+    ]
+    return raw["responses"]["200"]["links"]  # type: ignore[no-any-return]
+
+
+def test_what_a_reference_must_match_comes_from_the_spec_s_links(serve_copy, config):
+    # The link from a tier's add to a membership's add copies the tier's program into the membership:
+    # that, not a table of the mock, is why a membership's tier must belong to its program.
+    def tier_of_another_program(api) -> tuple[str, str]:
+        program, other = api.add_program(), api.add_program("Gold Exclusive Club", "GEC07")
+        return program, api.add_tier(other)
+
+    with connector_server(config) as api:
+        program, tier = tier_of_another_program(api)
+        item = {"AccountId": ACCOUNT.format(1), "LoyaltyProgramId": program, "LoyaltyTierId": tier}
+        message = api.error("loyaltyMemberships_add", 403, LoyaltyMemberships=[{**item, "IsPrimary": True}])
+    assert "LoyaltyTierId" in message
+    document = connector_copy()
+    link = links_of(document, "loyaltyTiers_add")["AddMembershipInTier"]
+    del link["requestBody"]["LoyaltyMemberships"][0]["LoyaltyProgramId"]
+    serve_copy(document)
+    with connector_server(config) as api:
+        program, tier = tier_of_another_program(api)
+        [added] = api.add_memberships(program, 1, LoyaltyTierId=tier)
+    assert (added["LoyaltyProgramId"], added["LoyaltyTierId"]) == (program, tier)
+
+
+@pytest.mark.parametrize(
+    ("source", "link", "error"),
+    [
+        ("loyaltyPrograms_add", "AddTierToProgram", r"loyalty_tiers\.LoyaltyProgramId: the spec's links"),
+        ("loyaltyPrograms_add", "AddMembershipToProgram", r"loyalty_memberships: the spec's links"),
+    ],
+    ids=["chain_from", "kept_while_used_by"],
+)
+def test_the_mock_s_rules_name_only_references_the_spec_s_links_state(
+    serve_copy, config, source, link, error
+):
+    # The mock's table says what it does with a reference (whose chain a tier lives in, what keeps a
+    # program alive); the reference itself is the spec's. Without the link, the mock does not start.
+    document = connector_copy()
+    del links_of(document, source)[link]
+    serve_copy(document)
+    with pytest.raises(LookupError, match=error):
         create_app(config)

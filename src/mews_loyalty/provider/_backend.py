@@ -238,6 +238,14 @@ def _as_input(item: Any) -> Any:
     return item.model_dump(by_alias=True) if isinstance(item, BaseModel) else item
 
 
+def _sole_field(model: type[BaseModel]) -> tuple[str, Any] | None:
+    """The wire name and annotation of a one-field response model's field (``None`` for any other)."""
+    if len(model.model_fields) != 1:
+        return None
+    ((name, info),) = model.model_fields.items()
+    return info.alias or name, info.annotation
+
+
 def _validate(model: type[BaseModel], value: Any) -> BaseModel:
     return model.model_validate(_as_input(value), from_attributes=True, by_alias=True, by_name=True)
 
@@ -266,39 +274,39 @@ class ResponseShaper:
 
     def _shape_single(self, result: Any) -> BaseModel:
         model = self._response_model()
-        fields = model.model_fields
-        sole = next(iter(fields.items())) if len(fields) == 1 else None
-        if result is None:
-            data: Any = {}
-            if (
-                sole is not None
-                and sole[1].annotation is not None
-                and bool in typing.get_args(sole[1].annotation)
-            ):
-                data = {sole[1].alias or sole[0]: True}
-        elif isinstance(result, BaseModel) and not isinstance(result, model):
-            raise BackendContractError(
-                f"{self.name} returned a {type(result).__name__}, not a {model.__name__}"
-            )
-        elif isinstance(result, Mapping):
-            known = {key for name, info in fields.items() for key in (name, info.alias or name)}
-            unknown = [str(key) for key in result if key not in known]
-            if unknown:
-                raise BackendContractError(f"{self.name} returned unknown properties: {', '.join(unknown)}")
-            data = result
-        elif isinstance(result, BaseModel):
-            data = result
-        elif sole is not None:
-            many = isinstance(result, Iterable) and not isinstance(result, str | bytes)
-            data = {sole[1].alias or sole[0]: [_as_input(item) for item in result] if many else result}
-        else:
-            raise BackendContractError(f"{self.name} returned a {type(result).__name__}")
+        answer = self._single_answer(model, result)
         try:
-            return _validate(model, data)
+            return _validate(model, answer)
         except ValidationError as error:
             raise BackendContractError(
                 f"{self.name} returned an answer that does not conform: {error}"
             ) from None
+
+    def _single_answer(self, model: type[BaseModel], result: Any) -> Any:
+        """What to validate as ``model``: the result itself, or the one-field response it fills."""
+        sole = _sole_field(model)
+        if result is None:  # done: a one-boolean response says so
+            return {sole[0]: True} if sole is not None and bool in typing.get_args(sole[1]) else {}
+        if isinstance(result, BaseModel) and not isinstance(result, model):
+            raise BackendContractError(
+                f"{self.name} returned a {type(result).__name__}, not a {model.__name__}"
+            )
+        if isinstance(result, Mapping):
+            self._known_only(model, result)
+            return result
+        if isinstance(result, BaseModel):
+            return result
+        if sole is None:
+            raise BackendContractError(f"{self.name} returned a {type(result).__name__}")
+        many = isinstance(result, Iterable) and not isinstance(result, str | bytes)
+        return {sole[0]: [_as_input(item) for item in result] if many else result}
+
+    def _known_only(self, model: type[BaseModel], result: Mapping[Any, Any]) -> None:
+        """A mapping answer names only properties of ``model`` (by wire name or field name)."""
+        known = {key for name, info in model.model_fields.items() for key in (name, info.alias or name)}
+        unknown = [str(key) for key in result if key not in known]
+        if unknown:
+            raise BackendContractError(f"{self.name} returned unknown properties: {', '.join(unknown)}")
 
     def _items(self, lookup: BatchLookup, result: Any) -> list[Any]:
         if isinstance(result, self._response_model()):

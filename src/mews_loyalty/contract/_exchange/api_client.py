@@ -26,7 +26,7 @@ import schemathesis
 from mews_loyalty._errors import PROBLEM_CONTENT_TYPE, REQUEST_ID_HEADER
 from mews_loyalty._spec.catalog import Operation
 from mews_loyalty.contract._exchange.masking import Secrets, curl_line
-from mews_loyalty.contract._exchange.throttle import Pacer
+from mews_loyalty.contract._exchange.throttle import Throttle
 from mews_loyalty.contract._fuzz.adapter import (
     Failure,
     FailureGroup,
@@ -124,7 +124,7 @@ class ApiClient:
         base_url: str,
         schema: schemathesis.BaseSchema,
         secrets: Secrets,
-        pacer: Pacer,
+        pacer: Throttle,
         results: Results,
         bearer: str | None = None,
         check_request_id: bool = False,

@@ -1,6 +1,6 @@
 """Staying under the server's rate limit, for every request of a run (fuzzing and scenarios alike).
 
-One ``Pacer`` per run, shared by all threads. The window is the SDK's (``mews_loyalty._transport.pacing``: the
+One ``Throttle`` per run, shared by all threads. The window is the SDK's (``mews_loyalty._transport.pacing``: the
 same sliding window, safety margin and lock as ``ConnectorClient``'s pacing, a window of the run's own);
 what is the suite's is what it does about a 429: ``acquire()`` before each request waits until the
 window has room and until any ``Retry-After`` the server sent has passed; ``observe()`` after each
@@ -28,7 +28,9 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return retry_after_seconds(value, time.time() if now is None else now, strict=True)
 
 
-class Pacer:
+class Throttle:
+    """The run's gate before every request: the SDK's window, plus waiting out what a 429 asks."""
+
     def __init__(
         self,
         rate: tuple[int, float] | None,

@@ -36,7 +36,7 @@ import schemathesis
 from mews_loyalty._spec.catalog import ApiName, Operation, catalog, load_document
 from mews_loyalty.contract._exchange.api_client import request_id_problem, server_json
 from mews_loyalty.contract._exchange.masking import Secrets
-from mews_loyalty.contract._exchange.throttle import Pacer
+from mews_loyalty.contract._exchange.throttle import Throttle
 from mews_loyalty.contract._fuzz import seeding as _hypothesis
 from mews_loyalty.contract._fuzz.adapter import (
     ExecutionContext,
@@ -85,7 +85,7 @@ class FuzzHooks:
     """What the run plugs into schemathesis; every callable may be None."""
 
     secrets: Secrets
-    pacer: Pacer
+    pacer: Throttle
     results: Results
     # Connector: set the credential properties of a generated JSON body (in place).
     prepare_body: Callable[[Operation, dict[str, Any]], None] | None = None

@@ -33,7 +33,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from mews_loyalty.contract._exchange.throttle import Pacer
+from mews_loyalty.contract._exchange.throttle import Throttle
 from mews_loyalty.contract._report.results import Results
 
 PLAIN_INTERVAL = 5.0  # seconds between plain lines
@@ -81,7 +81,7 @@ class Progress:
         self,
         results: Results,
         *,
-        pacer: Pacer | None = None,
+        pacer: Throttle | None = None,
         console: Console | None = None,
         plain: TextIO | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -104,7 +104,7 @@ class Progress:
         self._stop = threading.Event()
 
     @classmethod
-    def to_stream(cls, results: Results, stream: TextIO, *, pacer: Pacer | None = None) -> Progress:
+    def to_stream(cls, results: Results, stream: TextIO, *, pacer: Throttle | None = None) -> Progress:
         console = Console(file=stream, stderr=True)
         if console.is_terminal:
             return cls(results, pacer=pacer, console=console)

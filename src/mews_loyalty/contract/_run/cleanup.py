@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from mews_loyalty._spec.graph import LinkedResource
 from mews_loyalty.contract._report.results import ScenarioError
-from mews_loyalty.contract._scenarios.graph import ID, Resource, resources
+from mews_loyalty.contract._scenarios.graph import ID, resources
 from mews_loyalty.contract._scenarios.records import ConnectorRecords, chunks
 
 
@@ -40,7 +41,7 @@ def cleanup(records: ConnectorRecords) -> list[str]:
 
 
 def _active(
-    records: ConnectorRecords, resource: Resource, ids: list[str], parents: Mapping[str, list[str]]
+    records: ConnectorRecords, resource: LinkedResource, ids: list[str], parents: Mapping[str, list[str]]
 ) -> list[str]:
     active: list[str] = []
     for chunk in chunks(ids, 1000):

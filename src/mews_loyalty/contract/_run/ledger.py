@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mews_loyalty._spec.catalog import Operation
+from mews_loyalty._spec.graph import LinkedResource
 from mews_loyalty.contract._exchange.api_client import server_json
-from mews_loyalty.contract._scenarios.graph import ID, Resource, resource_of
+from mews_loyalty.contract._scenarios.graph import ID, resource_of
 
 
 @dataclass
@@ -41,7 +42,7 @@ class Ledger:
         with self._lock:
             return sum(1 for items in self.created.values() for key in items if key in self.deleted)
 
-    def remember(self, resource: Resource, item: Mapping[str, Any]) -> None:
+    def remember(self, resource: LinkedResource, item: Mapping[str, Any]) -> None:
         if isinstance(item.get(ID), str):
             with self._lock:
                 self.created.setdefault(resource.name, {})[item[ID]] = dict(item)
@@ -69,11 +70,11 @@ class Ledger:
         if status == 200 and op.action in {"add", "delete"}:
             self.observe(op, status, request, server_json(content) if op.action == "add" else None)
 
-    def items(self, resource: Resource) -> dict[str, dict[str, Any]]:
+    def items(self, resource: LinkedResource) -> dict[str, dict[str, Any]]:
         with self._lock:
             return dict(self.created.get(resource.name, {}))
 
-    def live(self, resource: Resource) -> list[dict[str, Any]]:
+    def live(self, resource: LinkedResource) -> list[dict[str, Any]]:
         with self._lock:
             return [i for k, i in self.created.get(resource.name, {}).items() if k not in self.deleted]
 

@@ -17,7 +17,7 @@ import schemathesis
 from mews_loyalty._spec.catalog import ApiName, catalog, load_document
 from mews_loyalty.contract._exchange.api_client import ApiClient
 from mews_loyalty.contract._exchange.masking import Secrets
-from mews_loyalty.contract._exchange.throttle import PACING_NOTE, Pacer
+from mews_loyalty.contract._exchange.throttle import PACING_NOTE, Throttle
 from mews_loyalty.contract._fuzz.phases import FuzzHooks, FuzzPlan, creates, reads_only, run_schemathesis
 from mews_loyalty.contract._report.progress import Progress, fuzz_stages
 from mews_loyalty.contract._report.results import Results, ScenarioError
@@ -83,7 +83,7 @@ def client_and_progress(
     options: CommonOptions,
     allow_writes: bool,
     secrets: Secrets,
-    pacer: Pacer,
+    pacer: Throttle,
     results: Results,
     **client: Any,
 ) -> tuple[ApiClient, Progress]:
@@ -104,7 +104,7 @@ def client_and_progress(
 
 
 def _progress(
-    options: CommonOptions, results: Results, pacer: Pacer, api: ApiName, operations: int
+    options: CommonOptions, results: Results, pacer: Throttle, api: ApiName, operations: int
 ) -> Progress:
     if options.quiet:
         return Progress.silent(results)

@@ -25,7 +25,7 @@ from typing import TextIO
 
 from mews_loyalty._wire.encode import PAGE_SIZE_FIELD
 from mews_loyalty.contract._exchange.masking import Secret, Secrets
-from mews_loyalty.contract._exchange.throttle import Pacer
+from mews_loyalty.contract._exchange.throttle import Throttle
 from mews_loyalty.contract._fuzz.phases import FuzzHooks
 from mews_loyalty.contract._report.progress import Progress
 from mews_loyalty.contract._report.results import Results, ScenarioError, Writes
@@ -57,7 +57,7 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
     results = Results("connector", options.base_url)
     if options.probe_rate_limit:
         results.required.add("rate_limit")
-    pacer = Pacer(options.rate_limit)
+    pacer = Throttle(options.rate_limit)
     report_dir = options.report_dir / "connector"
     credentials = Credentials(options.client_token, options.access_token, options.client)
     ledger = Ledger(budget=options.max_writes if options.allow_writes else 0)
@@ -107,7 +107,7 @@ def _fuzz_connector(
     options: ConnectorOptions,
     scenarios: ConnectorScenarios,
     secrets: Secrets,
-    pacer: Pacer,
+    pacer: Throttle,
     credentials: Credentials,
     report_dir: Path,
     progress: Progress,
@@ -176,7 +176,7 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
         ]
     )
     results = Results("reverse", options.base_url)
-    pacer = Pacer(options.rate_limit)
+    pacer = Throttle(options.rate_limit)
     report_dir = options.report_dir / "reverse"
     enterprise_id = options.enterprise_id or str(uuid.UUID(int=options.seed, version=4))
     header = [
@@ -219,7 +219,7 @@ def _fuzz_reverse(
     options: ReverseOptions,
     scenarios: ReverseScenarios,
     secrets: Secrets,
-    pacer: Pacer,
+    pacer: Throttle,
     report_dir: Path,
     progress: Progress,
 ) -> None:

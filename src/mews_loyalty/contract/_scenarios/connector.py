@@ -2,10 +2,11 @@
 
 Read-only checks (always): ``pagination`` over the existing data and ``interval_limit``. With writes
 allowed: ``create_then_read``, ``newest_first``, ``pagination`` over created items,
-``update_semantics`` and ``soft_delete``. Every resource comes from the catalog (``_resources``), so
-a resource added to the spec is checked with no new code here. Beside this module: ``_updates`` (the
-update-value check), ``_records`` (listing and creating records), ``_probes`` (body tokens, the
-rate limit) and ``_cleanup`` (deleting what the run created).
+``update_semantics`` and ``soft_delete``. Every resource comes from the resource graph (``graph``,
+read from the catalog and the spec's links), so a resource added to the spec is checked with no new
+code here. Beside this module: ``updates`` (the update-value check), ``records`` (listing and
+creating records), ``probes`` (body tokens, the rate limit) and ``_run.cleanup`` (deleting what the
+run created).
 """
 
 from __future__ import annotations
@@ -17,16 +18,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mews_loyalty._spec.catalog import CURSOR_FIELD, PAGING_FIELD
+from mews_loyalty._spec.graph import LinkedResource
 from mews_loyalty._wire.encode import PAGE_SIZE_FIELD
 from mews_loyalty.contract._exchange.api_client import Exchange
 from mews_loyalty.contract._report.results import ScenarioError
 from mews_loyalty.contract._scenarios import values as S
-from mews_loyalty.contract._scenarios.graph import (
-    ID,
-    Resource,
-    item_properties,
-    resources,
-)
+from mews_loyalty.contract._scenarios.graph import ID, require_ids_filter, resources
 from mews_loyalty.contract._scenarios.records import ACTIVITY, ConnectorRecords
 from mews_loyalty.contract._scenarios.updates import update_semantics
 
@@ -93,7 +90,7 @@ class ConnectorScenarios(ConnectorRecords):
                     )
 
     def _page(
-        self, resource: Resource, fields: Mapping[str, Any], limitation: Mapping[str, Any], failed: str
+        self, resource: LinkedResource, fields: Mapping[str, Any], limitation: Mapping[str, Any], failed: str
     ) -> Exchange:
         """One page of ``resource``'s listing; ``ScenarioError`` (``failed: ...``) unless it is a 200."""
         page = self.call(resource.get_all, **fields, **{PAGING_FIELD: dict(limitation)})
@@ -103,7 +100,7 @@ class ConnectorScenarios(ConnectorRecords):
             )
         return page
 
-    def walk_pages(self, resource: Resource, fields: Mapping[str, Any], count: int) -> list[Exchange]:
+    def walk_pages(self, resource: LinkedResource, fields: Mapping[str, Any], count: int) -> list[Exchange]:
         pages: list[Exchange] = []
         cursor: str | None = None
         for _ in range(MAX_PAGES):
@@ -113,55 +110,44 @@ class ConnectorScenarios(ConnectorRecords):
             page = self._page(resource, fields, limitation, "a page request failed")
             pages.append(page)
             items = page.items(resource.items)
-            cursor = page.json().get(CURSOR_FIELD) if isinstance(page.json(), dict) else None
+            cursor = _cursor_of(page)
             if len(items) < count or not isinstance(cursor, str):
                 break
         return pages
 
     def verify_pages(
-        self, resource: Resource, pages: list[Exchange], count: int, expected: list[str] | None
+        self, resource: LinkedResource, pages: list[Exchange], count: int, expected: list[str] | None
     ) -> list[str]:
         """Check the paging rules on a walk; returns the ids in the order they came."""
         label = resource.get_all.operation_id
         seen: list[str] = []
         for index, page in enumerate(pages):
-            items = page.items(resource.items)
-            ids = [str(item.get(ID)) for item in items]
-            cursor = page.json().get(CURSOR_FIELD) if isinstance(page.json(), dict) else None
+            ids = [str(item.get(ID)) for item in page.items(resource.items)]
             last = index == len(pages) - 1
-            problems = []
-            if len(items) > count:
-                problems.append(f"page {index + 1} has {len(items)} items for Count {count}")
-            if items and (not isinstance(cursor, str) or cursor.lower() != ids[-1].lower()):
-                problems.append(
-                    f"page {index + 1}: Cursor {cursor!r} is not the id of its last (oldest) item {ids[-1]!r}"
-                )
-            if not items and cursor is not None:
-                problems.append(f"page {index + 1} is empty but its Cursor is {cursor!r} (must be null)")
-            if not last and len(items) != count:
-                problems.append(
-                    f"page {index + 1} is short ({len(items)} of {count}) but the next page had items"
-                )
-            repeated = sorted(set(ids) & set(seen))
-            if repeated:
-                problems.append(f"page {index + 1} repeats items of earlier pages: {repeated[:3]}")
+            problems = _page_problems(index + 1, ids, _cursor_of(page), count, last=last, seen=seen)
             seen += ids
             self.results.expect("pagination", label, not problems, "; ".join(problems), page.curl)
         if expected is not None:
-            missing = [i for i in expected if i not in seen]
-            extra = [i for i in seen if i not in expected]
-            in_order = [i for i in seen if i in expected] == [i for i in expected if i in seen]
-            self.results.expect(
-                "pagination",
-                label,
-                not missing and not extra and in_order,
-                (
-                    f"paging with Count {count} did not return each item exactly once in the order of one big page"
-                    f" (missing {missing[:3]}, unexpected {extra[:3]}, same order: {in_order})"
-                ),
-                pages[-1].curl if pages else "",
-            )
+            self._expect_each_once_in_order(label, seen, expected, count, pages[-1].curl if pages else "")
         return seen
+
+    def _expect_each_once_in_order(
+        self, label: str, seen: list[str], expected: list[str], count: int, curl: str
+    ) -> None:
+        """The walk returned what one big page returned: each item once, in the same order."""
+        missing = [i for i in expected if i not in seen]
+        extra = [i for i in seen if i not in expected]
+        in_order = [i for i in seen if i in expected] == [i for i in expected if i in seen]
+        self.results.expect(
+            "pagination",
+            label,
+            not missing and not extra and in_order,
+            (
+                f"paging with Count {count} did not return each item exactly once in the order of one big page"
+                f" (missing {missing[:3]}, unexpected {extra[:3]}, same order: {in_order})"
+            ),
+            curl,
+        )
 
     def check_pagination_read_only(self) -> None:
         """Whatever data exists: small pages return what one big page returns, in order, once each."""
@@ -209,7 +195,7 @@ class ConnectorScenarios(ConnectorRecords):
                     continue
                 self.ledger.remember(resource, item)
                 differ = [k for k, v in fields.items() if k in item and not S.same_value(v, item[k])]
-                missing = [k for k in fields if k not in item and k in item_properties(resource)]
+                missing = [k for k in fields if k not in item and k in resource.item_properties]
                 self.results.expect(
                     "create_then_read",
                     label,
@@ -248,7 +234,7 @@ class ConnectorScenarios(ConnectorRecords):
                     f"records created in the order {ids} were listed as {order} (newest first expected)",
                     exchange.curl,
                 )
-                fields = {**self.list_body(resource, parents), resource.by_id(): ids}
+                fields = {**self.list_body(resource, parents), require_ids_filter(resource): ids}
                 for count in (2, 3):  # a short last page, then a full last page followed by an empty one
                     pages = self.walk_pages(resource, fields, count)
                     self.verify_pages(resource, pages, count, list(reversed(ids)))
@@ -309,3 +295,30 @@ class ConnectorScenarios(ConnectorRecords):
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _cursor_of(page: Exchange) -> Any:
+    """The page's ``Cursor`` as the server sent it (``None`` when absent or the body is no object)."""
+    body = page.json()
+    return body.get(CURSOR_FIELD) if isinstance(body, dict) else None
+
+
+def _page_problems(
+    number: int, ids: list[str], cursor: Any, count: int, *, last: bool, seen: list[str]
+) -> list[str]:
+    """What page ``number`` of a walk (its item ids, its cursor) breaks of the paging rules."""
+    problems = []
+    if len(ids) > count:
+        problems.append(f"page {number} has {len(ids)} items for Count {count}")
+    if ids and (not isinstance(cursor, str) or cursor.lower() != ids[-1].lower()):
+        problems.append(
+            f"page {number}: Cursor {cursor!r} is not the id of its last (oldest) item {ids[-1]!r}"
+        )
+    if not ids and cursor is not None:
+        problems.append(f"page {number} is empty but its Cursor is {cursor!r} (must be null)")
+    if not last and len(ids) != count:
+        problems.append(f"page {number} is short ({len(ids)} of {count}) but the next page had items")
+    repeated = sorted(set(ids) & set(seen))
+    if repeated:
+        problems.append(f"page {number} repeats items of earlier pages: {repeated[:3]}")
+    return problems

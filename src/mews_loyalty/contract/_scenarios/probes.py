@@ -14,11 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from mews_loyalty._spec.catalog import PAGING_FIELD, Operation, catalog
+from mews_loyalty._spec.graph import LinkedResource
 from mews_loyalty._wire.encode import PAGE_SIZE_FIELD
 from mews_loyalty.contract._exchange.api_client import Exchange
 from mews_loyalty.contract._exchange.throttle import parse_retry_after
 from mews_loyalty.contract._report.results import ScenarioError
-from mews_loyalty.contract._scenarios.graph import ID, Resource, resources
+from mews_loyalty.contract._scenarios.graph import ID, require_update_key, resources
 from mews_loyalty.contract._scenarios.records import ConnectorRecords
 
 # A token of the right shape that no server issued.
@@ -72,7 +73,7 @@ def probe_remaining_auth(records: ConnectorRecords, probed: set[str]) -> None:
         )
 
 
-def _valid_body(records: ConnectorRecords, resource: Resource, op: Operation) -> dict[str, Any] | None:
+def _valid_body(records: ConnectorRecords, resource: LinkedResource, op: Operation) -> dict[str, Any] | None:
     if op is resource.get_all:
         return {**records.list_body(resource), PAGING_FIELD: {PAGE_SIZE_FIELD: 1}}
     if not records.allow_writes:
@@ -81,7 +82,7 @@ def _valid_body(records: ConnectorRecords, resource: Resource, op: Operation) ->
         return {op.batch_field: [records.add_item_fields(resource, {}, records.next_variant())]}
     record = records.create(resource)
     if op is resource.update and op.batch_field:
-        return {op.batch_field: [{resource.update_key(): record[ID]}]}
+        return {op.batch_field: [{require_update_key(resource): record[ID]}]}
     if op is resource.delete and op.batch_field:
         return {op.batch_field: [record[ID]]}
     return None

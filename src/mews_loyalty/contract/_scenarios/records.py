@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mews_loyalty._spec.catalog import PAGING_FIELD, Operation
+from mews_loyalty._spec.graph import LinkedResource
 from mews_loyalty._wire.encode import PAGE_SIZE_FIELD
 from mews_loyalty.contract._exchange.api_client import ApiClient, Exchange
 from mews_loyalty.contract._report.results import NotRunnable, Results, ScenarioError
@@ -21,9 +22,9 @@ from mews_loyalty.contract._run.ledger import Ledger
 from mews_loyalty.contract._scenarios import values as S
 from mews_loyalty.contract._scenarios.graph import (
     ID,
-    Resource,
     batch_item_schema,
     document,
+    require_ids_filter,
     resource_named,
 )
 
@@ -67,7 +68,9 @@ class ConnectorRecords:
         self._variant += 1
         return self._variant
 
-    def list_body(self, resource: Resource, parents: Mapping[str, list[str]] | None = None) -> dict[str, Any]:
+    def list_body(
+        self, resource: LinkedResource, parents: Mapping[str, list[str]] | None = None
+    ) -> dict[str, Any]:
         """Fields a getAll must carry besides the envelope: values for its required filters."""
         fields: dict[str, Any] = {}
         for name in resource.required_filters:
@@ -77,7 +80,7 @@ class ConnectorRecords:
             fields[name] = values[:1000] or [str(uuid.uuid4())]
         return fields
 
-    def known_ids(self, resource: Resource, name: str) -> list[str]:
+    def known_ids(self, resource: LinkedResource, name: str) -> list[str]:
         """Ids of some existing records of the resource whose ids ``resource``'s filter ``name`` takes."""
         source = resource.filter_sources.get(name)
         if source is None:
@@ -92,17 +95,21 @@ class ConnectorRecords:
         return [item[ID] for item in page.items(owner.items) if isinstance(item.get(ID), str)]
 
     def list_ids(
-        self, resource: Resource, ids: list[str], states: list[str] | None, parents: Mapping[str, list[str]]
+        self,
+        resource: LinkedResource,
+        ids: list[str],
+        states: list[str] | None,
+        parents: Mapping[str, list[str]],
     ) -> tuple[Exchange, list[dict[str, Any]]]:
         fields = self.list_body(resource, parents)
-        fields[resource.by_id()] = ids
+        fields[require_ids_filter(resource)] = ids
         if states is not None:
             fields[ACTIVITY] = states
         fields[PAGING_FIELD] = {PAGE_SIZE_FIELD: 1000}
         exchange = self.call(resource.get_all, **fields)
         return exchange, exchange.items(resource.items)
 
-    def parents_of(self, resource: Resource, items: list[dict[str, Any]]) -> dict[str, list[str]]:
+    def parents_of(self, resource: LinkedResource, items: list[dict[str, Any]]) -> dict[str, list[str]]:
         """Values for the required filters that list ``items`` (e.g. the programs of some tiers)."""
         parents: dict[str, list[str]] = {}
         for name in resource.required_filters:
@@ -115,7 +122,7 @@ class ConnectorRecords:
     # - creating records -
 
     def add_item_fields(
-        self, resource: Resource, overrides: Mapping[str, Any], variant: int
+        self, resource: LinkedResource, overrides: Mapping[str, Any], variant: int
     ) -> dict[str, Any]:
         """A complete valid item for ``resource.add``: every property the schema offers, references
         resolved to records this run created (creating them when needed)."""
@@ -132,8 +139,8 @@ class ConnectorRecords:
                 continue
             if S.is_deprecated(document(), sub):
                 continue
-            if name in resource.references:
-                target = resource_named(resource.references[name])
+            if name in resource.reference_targets:
+                target = resource_named(resource.reference_targets[name])
                 chosen[name] = self.reference_for(target, chosen)
                 item[name] = chosen[name]
                 continue
@@ -144,12 +151,12 @@ class ConnectorRecords:
             )
         return item
 
-    def reference_for(self, target: Resource, chosen: Mapping[str, str]) -> str:
+    def reference_for(self, target: LinkedResource, chosen: Mapping[str, str]) -> str:
         """An active record of ``target`` consistent with the references chosen so far."""
         for record in reversed(self.ledger.live(target)):
-            if all(record.get(k) == v for k, v in chosen.items() if k in target.references):
+            if all(record.get(k) == v for k, v in chosen.items() if k in target.reference_targets):
                 return str(record[ID])
-        overrides = {k: v for k, v in chosen.items() if k in target.references}
+        overrides = {k: v for k, v in chosen.items() if k in target.reference_targets}
         return str(self.create(target, overrides)[ID])
 
     def spend_one(self) -> None:
@@ -159,7 +166,7 @@ class ConnectorRecords:
                 f"needs a larger --max-writes (the {self.ledger.budget} records allowed are created)"
             )
 
-    def create(self, resource: Resource, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def create(self, resource: LinkedResource, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Create one record; raises ``ScenarioError`` when the server refuses."""
         assert resource.add is not None
         assert resource.add.batch_field is not None

@@ -113,9 +113,9 @@ class ReverseScenarios:
             f"asked for {requested}, got entries for {returned} ({exchange.status})",
             exchange.curl,
         )
-        by_id = {str(entry.get("providerMembershipId")): entry for entry in data}
+        entries = {str(entry.get("providerMembershipId")): entry for entry in data}
         for membership_id in unknown:
-            status = by_id.get(membership_id, {}).get("status")
+            status = entries.get(membership_id, {}).get("status")
             self.results.expect(
                 "not_found_status",
                 label,
@@ -124,7 +124,7 @@ class ReverseScenarios:
                 exchange.curl,
             )
         for membership_id in self.membership_ids:
-            status = by_id.get(membership_id, {}).get("status")
+            status = entries.get(membership_id, {}).get("status")
             self.results.expect(
                 "not_found_status",
                 label,

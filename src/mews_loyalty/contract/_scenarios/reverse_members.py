@@ -258,8 +258,8 @@ class MemberScenarios:
                 f"a search by {' + '.join(combo)} must be answered with 200: {exchange.describe()}",
                 exchange.curl,
             )
-        by_id = next((combo for combo in ops.combinations if combo == (MEMBERSHIP_ID,)), None)
-        if by_id is None or not self.membership_ids:
+        search_by_id = next((combo for combo in ops.combinations if combo == (MEMBERSHIP_ID,)), None)
+        if search_by_id is None or not self.membership_ids:
             self.results.notes.append(
                 "member_search: read-only, only the answers checked (give --membership-id to search a known one, "
                 "--allow-writes to enrol one)"

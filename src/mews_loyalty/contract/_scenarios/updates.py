@@ -11,14 +11,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from mews_loyalty._spec.catalog import Operation, resolve
+from mews_loyalty._spec.graph import LinkedResource
 from mews_loyalty.contract._exchange.api_client import Exchange
 from mews_loyalty.contract._scenarios import values as S
 from mews_loyalty.contract._scenarios.graph import (
     ID,
-    Resource,
     batch_item_schema,
     document,
-    item_properties,
+    require_update_key,
     resource_named,
 )
 from mews_loyalty.contract._scenarios.records import ConnectorRecords
@@ -26,13 +26,13 @@ from mews_loyalty.contract._scenarios.records import ConnectorRecords
 
 def _update(
     records: ConnectorRecords,
-    resource: Resource,
+    resource: LinkedResource,
     op: Operation,
     batch: str,
     record_id: str,
     changes: Mapping[str, Any],
 ) -> tuple[Exchange, dict[str, Any] | None]:
-    exchange = records.call(op, **{batch: [{resource.update_key(): record_id, **changes}]})
+    exchange = records.call(op, **{batch: [{require_update_key(resource): record_id, **changes}]})
     items = exchange.items(resource.items)
     if exchange.status != 200 or len(items) != 1 or not S.same_value(record_id, items[0].get(ID)):
         return exchange, None  # the caller's expectation reports it
@@ -40,15 +40,15 @@ def _update(
     return exchange, items[0]
 
 
-def update_semantics(records: ConnectorRecords, resource: Resource, op: Operation, batch: str) -> None:
+def update_semantics(records: ConnectorRecords, resource: LinkedResource, op: Operation, batch: str) -> None:
     record = records.create(resource)
     label = op.operation_id
     wrappers = {
         name: sub
         for name, sub in batch_item_schema(op).get("properties", {}).items()
-        if name != resource.update_key() and not S.is_deprecated(document(), sub)
+        if name != require_update_key(resource) and not S.is_deprecated(document(), sub)
     }
-    compared = [n for n in wrappers if n in item_properties(resource)]
+    compared = [n for n in wrappers if n in resource.item_properties]
 
     def expect(ok: bool, message: str, exchange: Exchange) -> None:
         records.results.expect("update_semantics", label, ok, message, exchange.curl)
@@ -98,11 +98,15 @@ def update_semantics(records: ConnectorRecords, resource: Resource, op: Operatio
 
 
 def _new_value(
-    records: ConnectorRecords, resource: Resource, record: Mapping[str, Any], name: str, schema: S.Schema
+    records: ConnectorRecords,
+    resource: LinkedResource,
+    record: Mapping[str, Any],
+    name: str,
+    schema: S.Schema,
 ) -> Any:
-    if name in resource.references:
-        target = resource_named(resource.references[name])
-        parents = {k: record[k] for k in target.references if isinstance(record.get(k), str)}
+    if name in resource.reference_targets:
+        target = resource_named(resource.reference_targets[name])
+        parents = {k: record[k] for k in target.reference_targets if isinstance(record.get(k), str)}
         return records.create(target, parents)[ID]
     return S.make_value(
         document(),
@@ -118,12 +122,12 @@ def _same(before: Mapping[str, Any], after: Mapping[str, Any], names: list[str])
     return all(S.same_value(before.get(n), after.get(n)) for n in names)
 
 
-def _update_order(resource: Resource, wrappers: Mapping[str, S.Schema]) -> list[str]:
+def _update_order(resource: LinkedResource, wrappers: Mapping[str, S.Schema]) -> list[str]:
     """Plain fields first, then references that may be cleared, then the others (a record keeps
     consistent references: a membership's tier is cleared before its program changes)."""
 
     def rank(name: str) -> int:
-        if name not in resource.references:
+        if name not in resource.reference_targets:
             return 0
         value = resolve(document(), S.non_null(document(), wrappers[name]))["properties"]["Value"]
         return 1 if S.nullable(document(), value) else 2

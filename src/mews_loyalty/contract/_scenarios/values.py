@@ -16,7 +16,7 @@ from mews_loyalty._spec.catalog import resolve
 
 Schema = Mapping[str, Any]
 # Chooses the value of a uuid property that names another resource (None: make one up).
-Reference = Callable[[str], str | None]
+ReferencedId = Callable[[str], str | None]
 
 
 def types(schema: Schema) -> set[str]:
@@ -61,7 +61,7 @@ def make_value(
     *,
     name: str,
     variant: int,
-    reference: Reference,
+    reference: ReferencedId,
     avoid: Any = None,
 ) -> Any:
     """A valid value for ``node`` (never null), different from ``avoid`` when the schema allows it."""
@@ -93,7 +93,7 @@ def make_value(
     return _string(schema, name=name, variant=variant, reference=reference, avoid=avoid)
 
 
-def _string(schema: Schema, *, name: str, variant: int, reference: Reference, avoid: Any) -> str:
+def _string(schema: Schema, *, name: str, variant: int, reference: ReferencedId, avoid: Any) -> str:
     fmt = schema.get("format")
     if fmt == "uuid":
         chosen = reference(name)

@@ -4,8 +4,8 @@
     body = operations.handle(op, request, data, access)   # the 200 JSON body, or a ConnectorError
 
 The four actions are written once; the resource table (``rules``) supplies the
-filters, references and value rules, and the operation catalog supplies every name (item lists,
-batch fields, identifier parameters, interval limits). Writes are all-or-nothing: every item of a
+filters and value rules, the spec's links the references (``_spec.graph``), and the operation
+catalog every name (item lists, batch fields, identifier parameters, interval limits). Writes are all-or-nothing: every item of a
 batch is checked before any is stored.
 
 Semantics, as Mews documents them:
@@ -37,6 +37,7 @@ from typing import Any
 from pydantic import MISSING, BaseModel
 
 from mews_loyalty._spec.catalog import CURSOR_FIELD, PAGING_FIELD, Interval, Operation, catalog
+from mews_loyalty._spec.graph import ID_FIELD, LinkedResource
 from mews_loyalty._wire.encode import PAGE_SIZE_FIELD, spans_more_than
 from mews_loyalty.mock.connector.config import Access
 from mews_loyalty.mock.connector.errors import FORBIDDEN, ConnectorError
@@ -44,8 +45,7 @@ from mews_loyalty.mock.connector.rules import (
     API,
     CHAIN_FIELD,
     CREATOR_FIELD,
-    ID_FIELD,
-    RESOURCES,
+    RULES,
     UPDATER_FIELD,
     ActivityFilter,
     ChainFilter,
@@ -53,6 +53,8 @@ from mews_loyalty.mock.connector.rules import (
     ResourceRules,
     TimeFilter,
     filters_of,
+    keepers,
+    linked_graph,
     listing,
 )
 from mews_loyalty.mock.connector.store import ConnectorStore, Record, Table
@@ -127,10 +129,11 @@ class _Page:
 
 @dataclass(frozen=True)
 class _Call:
-    """The request being served: its operation, the resource's rules and table, the body, the caller."""
+    """The request being served: its operation, the resource's rules, links and table, the body, the caller."""
 
     op: Operation
     rules: ResourceRules
+    linked: LinkedResource  # what the spec's links say of the resource: its references
     table: Table
     request: BaseModel  # the validated body
     data: Mapping[str, Any]  # the body as sent (values kept verbatim come from here)
@@ -171,14 +174,15 @@ class ConnectorOperations:
                 raise LookupError(
                     f"{op.operation_id}: the spec does not say which item property names the record"
                 )
-        for resource in api.resources():
-            if resource not in RESOURCES:
-                raise LookupError(f"the mock has no rules for {resource}")
+        graph = linked_graph()  # every resource has rules, and the rules fit the spec's links
+        self._linked = {linked.name: linked for linked in graph.resources}
+        self._keepers = {name: keepers(graph, rules) for name, rules in RULES.items()}
         # What each getAll filter reads, from the spec's x-filter (a filter without one fails here).
         self._filters = {resource: filters_of(listing(resource)) for resource in api.resources()}
 
     def handle(self, op: Operation, request: BaseModel, data: Mapping[str, Any], access: Access) -> bytes:
-        call = _Call(op, RESOURCES[op.resource], self.store[op.resource], request, data, access)
+        resource = op.resource
+        call = _Call(op, RULES[resource], self._linked[resource], self.store[resource], request, data, access)
         # The spec's x-effect says what an operation does; the name is not consulted.
         if op.effect == "read" and op.is_paged:
             return self._get_all(call)
@@ -289,10 +293,10 @@ class ConnectorOperations:
                     raise ConnectorError(FORBIDDEN, "ChainId is required with a portfolio access token.")
                 chain = chains[0]
             else:
-                chain = self._chain_of(rules, values, chains, where)
+                chain = self._chain_of(call, values, chains, where)
             if CHAIN_FIELD in table.position:
                 values[CHAIN_FIELD] = chain
-            self._check_references(rules, values, (chain,), where, changed=None)
+            self._check_references(call.linked, values, (chain,), where, changed=None)
             for profile in (CREATOR_FIELD, UPDATER_FIELD):
                 if profile in table.position:
                     values[profile] = INTEGRATION_PROFILE
@@ -301,14 +305,12 @@ class ConnectorOperations:
         added = [table.insert(values, chain_id=chain, created_us=now) for values, chain in staged]
         return self._result(op, added)
 
-    def _chain_of(
-        self, rules: ResourceRules, values: Mapping[str, Any], chains: tuple[str, ...], where: str
-    ) -> str:
+    def _chain_of(self, call: _Call, values: Mapping[str, Any], chains: tuple[str, ...], where: str) -> str:
         """The chain of the record a child lives under (a tier lives in its program's chain)."""
-        reference = next(ref for ref in rules.references if ref.field == rules.chain_from)
-        parent = self._live(
-            self.store[reference.target], str(values[reference.field]), chains, f"{where}.{reference.field}"
-        )
+        field = call.rules.chain_from
+        assert field is not None
+        parent_table = self.store[call.linked.reference_targets[field]]
+        parent = self._live(parent_table, str(values[field]), chains, f"{where}.{field}")
         return parent.chain_id
 
     # --- update ---------------------------------------------------------------------------------
@@ -336,7 +338,7 @@ class ConnectorOperations:
             updated = {**current, **changes}
             for alias, canonical in rules.mirrors.items():
                 updated[alias] = updated.get(canonical)
-            self._check_references(rules, updated, (record.chain_id,), where, changed=set(changes))
+            self._check_references(call.linked, updated, (record.chain_id,), where, changed=set(changes))
             if UPDATER_FIELD in table.position:
                 updated[UPDATER_FIELD] = INTEGRATION_PROFILE
             staged[record.id] = updated
@@ -363,10 +365,10 @@ class ConnectorOperations:
                 )
             if record.deleted:
                 continue
-            for dependents in rules.kept_while_used_by:
-                in_use = self.store[dependents.resource].active_count(dependents.field, record.id)
+            for dependent in self._keepers[table.name]:
+                in_use = self.store[dependent.resource].active_count(dependent.field, record.id)
                 if in_use:
-                    noun = RESOURCES[dependents.resource].noun
+                    noun = RULES[dependent.resource].noun
                     raise ConnectorError(
                         FORBIDDEN,
                         f"The {rules.noun} {record.id} still has {in_use} active {noun}"
@@ -384,7 +386,7 @@ class ConnectorOperations:
     def _live(table: Table, record_id: str, chains: tuple[str, ...], where: str) -> Record:
         record = table.get(record_id)
         if record is None or record.deleted or record.chain_id not in chains:
-            noun = RESOURCES[table.name].noun
+            noun = RULES[table.name].noun
             raise ConnectorError(FORBIDDEN, f"Invalid {where}: there is no active {noun} {record_id}.")
         return record
 
@@ -415,14 +417,14 @@ class ConnectorOperations:
 
     def _check_references(
         self,
-        rules: ResourceRules,
+        linked: LinkedResource,
         values: Mapping[str, Any],
         chains: tuple[str, ...],
         where: str,
         changed: set[str] | None,
     ) -> None:
         """Referenced records exist, are active, in the chain, and match; on update, only what changed."""
-        for reference in rules.references:
+        for reference in linked.references:
             if changed is not None and not ({reference.field, *reference.matching.values()} & changed):
                 continue
             target_id = values.get(reference.field)
@@ -435,7 +437,7 @@ class ConnectorOperations:
                 if theirs != ours:
                     raise ConnectorError(
                         FORBIDDEN,
-                        f"Invalid {where}.{reference.field}: {RESOURCES[reference.target].noun} {target_id} "
+                        f"Invalid {where}.{reference.field}: {RULES[reference.target].noun} {target_id} "
                         f"belongs to {target_field} {theirs}, not {ours}.",
                     )
 

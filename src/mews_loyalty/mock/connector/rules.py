@@ -1,13 +1,15 @@
-"""What the Connector mock knows about each resource beyond the spec: a table, not code.
+"""What the Connector mock does with each resource beyond the spec: a table, not code.
 
-Everything generic (paging, validation, auth, errors) comes from the operation catalog, and so does
-what each ``getAll`` filter reads (the spec's ``x-filter``); this module only says, per resource,
-which fields name other records, what may not be deleted while in use, and the few value rules Mews
-documents:
+Everything generic (paging, validation, auth, errors) comes from the operation catalog; what each
+``getAll`` filter reads comes from the spec's ``x-filter``, and which field names which other record
+from the spec's links (the resource graph, ``mews_loyalty._spec.graph``). This module only says, per
+resource, the mock's own behaviour: the chain a record lives in, what may not be deleted while in
+use, and the few value rules Mews documents:
 
     filters_of(listing("loyalty_memberships"))["AccountIds"]  # FieldFilter("AccountId"), from x-filter
-    RESOURCES["loyalty_memberships"].defaults                 # {"State": "Enrolled"}
-    RESOURCES["loyalty_programs"].kept_while_used_by          # (Dependents("loyalty_memberships", ...),)
+    RULES["loyalty_memberships"].defaults                     # {"State": "Enrolled"}
+    RULES["loyalty_programs"].kept_while_used_by              # ("loyalty_memberships",)
+    keepers(graph, RULES["loyalty_programs"])                 # (Dependent("loyalty_memberships", "LoyaltyProgramId"),)
 
 ``build_store()`` makes the empty tables, shaped by the item schemas of the spec.
 """
@@ -21,11 +23,11 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from mews_loyalty._spec.catalog import FILTER_KEY, Operation, catalog, snake_case
+from mews_loyalty._spec.graph import Dependent, ResourceGraph, resource_graph
 from mews_loyalty.mock.connector.errors import FORBIDDEN, ConnectorError
 from mews_loyalty.mock.connector.store import ConnectorStore, Table
 
 API = "connector"
-ID_FIELD = "Id"
 CHAIN_FIELD = "ChainId"
 CREATOR_FIELD = "CreatorProfile"
 UPDATER_FIELD = "UpdaterProfile"
@@ -58,27 +60,6 @@ class ChainFilter:
 Filter = FieldFilter | TimeFilter | ActivityFilter | ChainFilter
 
 
-@dataclass(frozen=True)
-class Reference:
-    """A field naming an active record of ``target`` in the same chain.
-
-    ``matching`` pairs a field of the target with a field of this record that must hold the same
-    value (a membership's tier must belong to the membership's program).
-    """
-
-    field: str
-    target: str
-    matching: Mapping[str, str] = dataclass_field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Dependents:
-    """Active records of ``resource`` whose ``field`` names a record keep it from being deleted."""
-
-    resource: str
-    field: str
-
-
 def utc_date_time(value: Any) -> Any:
     """An expiration sent as a date or a date-time with any offset, stored as a UTC date-time."""
     if not isinstance(value, str):
@@ -95,14 +76,17 @@ def utc_date_time(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class ResourceRules:
+    """The mock's behaviour for one resource (its references are the spec's: ``_spec.graph``)."""
+
     resource: str  # the catalog's resource name
-    references: tuple[Reference, ...] = ()
     chain_from: str | None = None  # the reference whose target's chain the record lives in
     defaults: Mapping[str, Any] = dataclass_field(default_factory=dict)  # value when absent or null on add
     mirrors: Mapping[str, str] = dataclass_field(default_factory=dict)  # former name -> field it mirrors
     normalizers: Mapping[str, Callable[[Any], Any]] = dataclass_field(default_factory=dict)
     verbatim: frozenset[str] = frozenset()  # fields stored as the caller wrote them
-    kept_while_used_by: tuple[Dependents, ...] = ()
+    # Resources whose active records keep a record of this one from being deleted while they
+    # reference it (by the properties the spec's links say they reference it by).
+    kept_while_used_by: tuple[str, ...] = ()
 
     @property
     def noun(self) -> str:
@@ -144,26 +128,16 @@ def filters_of(get_all: Operation) -> dict[str, Filter]:
     return found
 
 
-RESOURCES: dict[str, ResourceRules] = {
+RULES: dict[str, ResourceRules] = {
     rules.resource: rules
     for rules in (
         ResourceRules(
             resource="loyalty_programs",
-            kept_while_used_by=(Dependents("loyalty_memberships", "LoyaltyProgramId"),),
+            kept_while_used_by=("loyalty_memberships",),
         ),
-        ResourceRules(
-            resource="loyalty_tiers",
-            references=(Reference("LoyaltyProgramId", "loyalty_programs"),),
-            chain_from="LoyaltyProgramId",
-        ),
+        ResourceRules(resource="loyalty_tiers", chain_from="LoyaltyProgramId"),
         ResourceRules(
             resource="loyalty_memberships",
-            references=(
-                Reference("LoyaltyProgramId", "loyalty_programs"),
-                Reference(
-                    "LoyaltyTierId", "loyalty_tiers", matching={"LoyaltyProgramId": "LoyaltyProgramId"}
-                ),
-            ),
             defaults={"State": "Enrolled"},
             mirrors={"Code": "MembershipNumber"},
             normalizers={"ExpirationDate": utc_date_time},
@@ -175,34 +149,55 @@ RESOURCES: dict[str, ResourceRules] = {
 }
 
 
+def linked_graph() -> ResourceGraph:
+    """The spec's resource graph, with the table checked against it: every resource of the catalog
+    has rules, and the rules name only references the spec's links state."""
+    graph = resource_graph(catalog(API))
+    for resource in catalog(API).resources():
+        if resource not in RULES:
+            raise LookupError(f"the mock has no rules for {resource}")
+    for rules in RULES.values():
+        linked = graph[rules.resource]
+        if rules.chain_from is not None and rules.chain_from not in linked.reference_targets:
+            raise LookupError(
+                f"{rules.resource}.{rules.chain_from}: the spec's links state no such reference (chain_from)"
+            )
+        referencing = {dependent.resource for dependent in graph.dependents(rules.resource)}
+        for resource in rules.kept_while_used_by:
+            if resource not in referencing:
+                raise LookupError(
+                    f"{resource}: the spec's links state no reference to {rules.resource} (kept_while_used_by)"
+                )
+    return graph
+
+
+def keepers(graph: ResourceGraph, rules: ResourceRules) -> tuple[Dependent, ...]:
+    """The item properties whose active records keep a record of ``rules.resource`` from being deleted."""
+    return tuple(
+        dependent
+        for dependent in graph.dependents(rules.resource)
+        if dependent.resource in rules.kept_while_used_by
+    )
+
+
 def listing(resource: str) -> Operation:
-    """The resource's paged read (its ``getAll``), found by what the spec says it does, not its name."""
-    found = [
-        op
-        for op in catalog(API).resources().get(resource, {}).values()
-        if op.effect == "read" and op.is_paged
-    ]
-    if len(found) != 1:
-        raise LookupError(f"{resource}: expected one paged read operation, found {len(found)}")
-    return found[0]
-
-
-def item_fields(resource: str) -> tuple[str, ...]:
-    """Wire names of a resource item's properties, in the spec's order (from its listing's items)."""
-    get_all = listing(resource)
-    if get_all.result_item_schema is None:
-        raise LookupError(f"{resource}: the listing's items are no named component")
-    return tuple(catalog(API).schema(get_all.result_item_schema)["properties"])
+    """The resource's paged read (its ``getAll``), as the resource graph finds it: by what the spec
+    says it does (``x-effect: read`` with paging), not by its name."""
+    linked = resource_graph(catalog(API)).get(resource)
+    if linked is None:
+        raise LookupError(f"{resource}: expected one paged read operation, found none")
+    return linked.get_all
 
 
 def build_store() -> ConnectorStore:
     """Empty tables for every resource, with counters for the rules that need them."""
-    counted: dict[str, set[str]] = {name: set() for name in RESOURCES}
-    for rules in RESOURCES.values():
-        for dependents in rules.kept_while_used_by:
-            counted[dependents.resource].add(dependents.field)
+    graph = linked_graph()
+    counted: dict[str, set[str]] = {name: set() for name in RULES}
+    for rules in RULES.values():
+        for dependent in keepers(graph, rules):
+            counted[dependent.resource].add(dependent.field)
     tables = {}
-    for name, rules in RESOURCES.items():
-        shared = {CHAIN_FIELD, *(reference.field for reference in rules.references)}
-        tables[name] = Table(name, item_fields(name), counted=counted[name], shared=shared)
+    for name in RULES:
+        shared = {CHAIN_FIELD, *graph[name].reference_targets}
+        tables[name] = Table(name, graph[name].item_properties, counted=counted[name], shared=shared)
     return ConnectorStore(tables)

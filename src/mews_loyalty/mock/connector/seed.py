@@ -14,11 +14,13 @@ from __future__ import annotations
 import random
 import string
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from mews_loyalty.mock.connector.operations import micros
-from mews_loyalty.mock.connector.store import ConnectorStore
+from mews_loyalty.mock.connector.store import ConnectorStore, Table
 
 DEFAULT_SEED = 20251104
 
@@ -61,6 +63,8 @@ STATES: tuple[tuple[str, int], ...] = (
     ("Canceled", 8),
     ("Declined", 4),
 )
+STATE_NAMES = [state for state, _ in STATES]
+STATE_WEIGHTS = [weight for _, weight in STATES]
 DELETED_SHARE = 0.04
 PERIOD = timedelta(days=180)
 DOCUMENTED_MEMBERSHIPS: tuple[dict[str, Any], ...] = (
@@ -121,13 +125,40 @@ def seed(
     programs, tiers, members = store["loyalty_programs"], store["loyalty_tiers"], store["loyalty_memberships"]
     if len(programs) or len(tiers) or len(members):
         raise ValueError("seed data goes into an empty store")
+    _seed_programs(programs, chain_id, start)
+    ladders = _seed_tiers(tiers, rng, chain_id, start)
+    for documented in DOCUMENTED_MEMBERSHIPS:
+        members.insert({**documented, "ChainId": chain_id}, chain_id=chain_id, created_us=micros(start))
+    # The rest spread evenly over the period, oldest first; each one's draws, then whether it is deleted.
+    made = _Memberships.drawn(rng, chain_id=chain_id, anchor=anchor, ladders=ladders)
+    step = PERIOD / max(memberships, 1)
+    for index in range(max(memberships - len(DOCUMENTED_MEMBERSHIPS), 0)):
+        created = start + step * (index + 1)
+        values, updated = made.membership(created)
+        members.insert(
+            values,
+            chain_id=chain_id,
+            created_us=micros(created),
+            updated_us=micros(updated),
+            deleted=rng.random() < DELETED_SHARE,
+        )
+
+
+def _seed_programs(programs: Table, chain_id: str, start: datetime) -> None:
+    """The documented programs, created some weeks before the memberships."""
     for offset, program in enumerate(PROGRAMS):
         programs.insert(
             {**program, "ChainId": chain_id},
             chain_id=chain_id,
             created_us=micros(start - timedelta(days=20 - offset)),
         )
-    tier_ladders: dict[str, list[tuple[str, int]]] = {}
+
+
+def _seed_tiers(
+    tiers: Table, rng: random.Random, chain_id: str, start: datetime
+) -> dict[str, list[tuple[str, int]]]:
+    """The documented tiers; returns each program's ladder: (tier id, points needed), highest first."""
+    ladders: dict[str, list[tuple[str, int]]] = {}
     for offset, (program_id, tier_id, name, code, ordering, needed) in enumerate(TIERS):
         tier_id = tier_id or _uuid(rng)
         values = {
@@ -138,36 +169,56 @@ def seed(
             "Ordering": ordering,
         }
         tiers.insert(values, chain_id=chain_id, created_us=micros(start - timedelta(days=10 - offset)))
-        tier_ladders.setdefault(program_id, []).append((tier_id, needed))
-    for documented in DOCUMENTED_MEMBERSHIPS:
-        members.insert({**documented, "ChainId": chain_id}, chain_id=chain_id, created_us=micros(start))
+        ladders.setdefault(program_id, []).append((tier_id, needed))
+    return ladders
+
+
+@dataclass(frozen=True)
+class _Memberships:
+    """Makes the generated memberships; every value is drawn from ``rng`` in a fixed order, so the same
+    seed gives the same data."""
+
+    rng: random.Random
+    chain_id: str
+    anchor: datetime
+    ladders: Mapping[str, list[tuple[str, int]]]  # program -> (tier id, points needed), highest first
     # Profiles are shared objects: a hundred thousand copies of the same few would cost ~80 MB.
-    staff = [
-        {"Discriminator": "Enterprise", "EnterpriseProfile": {"ProfileId": _uuid(rng)}} for _ in range(6)
-    ]
-    integration = {"Discriminator": "Integration", "EnterpriseProfile": None}
-    step = PERIOD / max(memberships, 1)
-    states = [state for state, _ in STATES]
-    weights = [weight for _, weight in STATES]
-    for index in range(max(memberships - len(DOCUMENTED_MEMBERSHIPS), 0)):
-        created = start + step * (index + 1)
+    staff: list[dict[str, Any]]
+    integration: dict[str, Any]
+
+    @classmethod
+    def drawn(
+        cls,
+        rng: random.Random,
+        *,
+        chain_id: str,
+        anchor: datetime,
+        ladders: Mapping[str, list[tuple[str, int]]],
+    ) -> _Memberships:
+        staff = [
+            {"Discriminator": "Enterprise", "EnterpriseProfile": {"ProfileId": _uuid(rng)}} for _ in range(6)
+        ]
+        integration = {"Discriminator": "Integration", "EnterpriseProfile": None}
+        return cls(rng, chain_id, anchor, ladders, staff, integration)
+
+    def membership(self, created: datetime) -> tuple[dict[str, Any], datetime]:
+        """A membership created at ``created``, and when it was last changed."""
+        rng = self.rng
         program_id = PLATINUM_CLUB_ID if rng.random() < 0.7 else GOLD_EXCLUSIVE_CLUB_ID
         points = int(rng.paretovariate(1.2) * 2_000) - 2_000
-        tier_id = next(tier for tier, needed in tier_ladders[program_id] if points >= needed)
+        tier_id = next(tier for tier, needed in self.ladders[program_id] if points >= needed)
         provider_id = f"PRV-MBR-{_code(rng)}"
         number = f"MBR-{created.year}-{_code(rng)}"
-        creator = rng.choice([None, None, integration, integration, *[rng.choice(staff)] * 3])
-        changed = rng.random() < 0.3
-        updater = rng.choice(staff) if changed else creator
-        expires = (anchor + timedelta(days=rng.randint(180, 1095))).replace(
+        creator, updater, changed = self._profiles()
+        expires = (self.anchor + timedelta(days=rng.randint(180, 1095))).replace(
             hour=0, minute=0, second=0, microsecond=0
         )
         values = {
             "Id": _uuid(rng),
-            "ChainId": chain_id,
+            "ChainId": self.chain_id,
             "AccountId": _uuid(rng),
             "LoyaltyProgramId": program_id,
-            "State": rng.choices(states, weights)[0],
+            "State": rng.choices(STATE_NAMES, STATE_WEIGHTS)[0],
             "IsPrimary": rng.random() < 0.9,
             "ProviderMembershipId": provider_id,
             "Code": number,
@@ -179,11 +230,14 @@ def seed(
             "CreatorProfile": creator,
             "UpdaterProfile": updater,
         }
-        updated = created + (anchor - created) * rng.random() if changed else created
-        members.insert(
-            values,
-            chain_id=chain_id,
-            created_us=micros(created),
-            updated_us=micros(updated),
-            deleted=rng.random() < DELETED_SHARE,
-        )
+        updated = created + (self.anchor - created) * rng.random() if changed else created
+        return values, updated
+
+    def _profiles(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None, bool]:
+        """Who created the membership (staff, an integration, or nobody: imported), who last changed
+        it, and whether anyone did."""
+        rng = self.rng
+        creator = rng.choice([None, None, self.integration, self.integration, *[rng.choice(self.staff)] * 3])
+        changed = rng.random() < 0.3
+        updater = rng.choice(self.staff) if changed else creator
+        return creator, updater, changed
