@@ -16,11 +16,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cache
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-from mews_loyalty._spec.catalog import API_NAMES, ApiName, load_document
+if TYPE_CHECKING:
+    from mews_loyalty._spec.catalog import ApiName
+
+__version__ = "0.1.0"
 
 
 @cache
 def spec_versions() -> Mapping[ApiName, str]:
     """The ``info.version`` of each API's spec, read once; read-only."""
+    from mews_loyalty._spec.catalog import API_NAMES, load_document  # here: the catalog loads yaml, pydantic
+
     return MappingProxyType({api: str(load_document(api)["info"]["version"]) for api in API_NAMES})
