@@ -196,9 +196,11 @@ def _generate_resources(api: Api, dest: Path) -> None:
     dest.mkdir()
     try:
         module = resources.build_module(api, yaml.safe_load(api.spec.read_text(encoding=TEXT)))
+        files = resources.render(module)
     except resources.ResourceSpecError as error:
         raise GenerationError(f"typed resources for {api.name}: {error}") from None
-    (dest / "__init__.py").write_text(resources.render(module), encoding=TEXT)
+    for name, text in files.items():
+        (dest / name).write_text(text, encoding=TEXT)
     (dest / "py.typed").write_text("", encoding=TEXT)
 
 
