@@ -13,8 +13,7 @@ Everything public is listed in ``__all__``; modules starting with an underscore 
 import importlib
 import logging
 import pkgutil
-from typing import TYPE_CHECKING
-from typing import Any as _Any
+import typing as _typing
 
 from mews_loyalty._version import __version__
 
@@ -23,7 +22,7 @@ from mews_loyalty._version import __version__
 # In a wheel both are one folder already and this changes nothing.
 __path__ = pkgutil.extend_path(__path__, __name__)
 
-if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports on first use
+if _typing.TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports on first use
     from mews_loyalty._client.connector import AsyncConnectorClient, ConnectorClient
     from mews_loyalty._client.resource import AsyncResource, Resource
     from mews_loyalty._client.reverse import AsyncReverseClient, ReverseClient
@@ -70,7 +69,7 @@ _PUBLIC = {
 }
 
 
-def __getattr__(name: str) -> _Any:
+def __getattr__(name: str) -> _typing.Any:
     module = _PUBLIC.get(name)
     if module is not None:
         value = getattr(importlib.import_module(module), name)
