@@ -79,7 +79,7 @@ class Operation:
     resource: str  # accessor name, snake case: "loyalty_memberships" / "memberships"
     action: str  # snake case: "get_all", "add", "update", "delete", "list_memberships", ...
     request_schema: str  # component name of the JSON request body
-    response_schema: str | None  # component name of the 200 JSON body (None for an inline schema)
+    response_schema: str | None  # component name of the first 2xx JSON body (None for an inline schema)
     request_model: type[BaseModel]  # pydantic (generated models)
     response_model: type[BaseModel] | None
     client_module: ModuleType  # generated attrs + httpx function module (sync_detailed, asyncio_detailed)
