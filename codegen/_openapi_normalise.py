@@ -31,12 +31,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+from mews_loyalty._spec.marks import HTTP_METHODS, MAX_INTERVAL_KEY
 
 # Keywords that bound a value; compared one by one (see codegen/upstream.py for what "tighter" means).
 LOWER_BOUNDS = frozenset({"minLength", "minimum", "exclusiveMinimum", "minItems", "minProperties"})
 UPPER_BOUNDS = frozenset(
-    {"maxLength", "maximum", "exclusiveMaximum", "maxItems", "maxProperties", "x-max-interval-in-months"}
+    {"maxLength", "maximum", "exclusiveMaximum", "maxItems", "maxProperties", MAX_INTERVAL_KEY}
 )
 OTHER_CONSTRAINTS = frozenset({"pattern", "multipleOf", "uniqueItems"})
 CONSTRAINTS = LOWER_BOUNDS | UPPER_BOUNDS | OTHER_CONSTRAINTS

@@ -36,11 +36,10 @@ import jinja2
 
 from codegen.apis import CODEGEN, Api
 from mews_loyalty._spec import marks
-from mews_loyalty._spec.naming import class_name, identifier, resource_and_action, snake_case
+from mews_loyalty._spec.naming import class_name, first_tag, identifier, resource_and_action, snake_case
 
 PAGE_PREFIX = "get_"
 ITERATOR_PREFIX = "iter_"
-HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 TEMPLATES = CODEGEN / "resource_templates"  # (codegen/templates holds overrides of upstream's templates)
 INPUTS_MODULE = "inputs"  # resources/inputs.py: the TypedDicts and Literals every resource module shares
 
@@ -269,7 +268,7 @@ class _Builder:
             for wire, prop in shape.request.get("properties", {}).items()
             if wire not in skip
         ]
-        _, action = resource_and_action(operation_id, str(raw.get("tags", ["default"])[0]))
+        _, action = resource_and_action(operation_id, first_tag(raw))
         base = Method(
             name=action,
             action=action,
@@ -326,12 +325,10 @@ class _Builder:
     def build(self) -> Module:
         grouped: dict[str, list[Method]] = {}
         for path, item in self.document.get("paths", {}).items():
-            for http in HTTP_METHODS:
+            for http in marks.HTTP_METHODS:
                 if http in item:
                     raw = item[http]
-                    resource, _ = resource_and_action(
-                        str(raw["operationId"]), str(raw.get("tags", ["default"])[0])
-                    )
+                    resource, _ = resource_and_action(str(raw["operationId"]), first_tag(raw))
                     grouped.setdefault(resource, []).extend(self.operation(http, str(path), raw))
         tags = {
             snake_case(str(tag["name"])): str(tag.get("description", ""))

@@ -44,6 +44,7 @@ from mews_loyalty._spec.marks import (
     EFFECTS,
     ENVELOPE_FIELDS,
     FILTER_KEY,
+    HTTP_METHODS,
     IDEMPOTENT_KEY,
     INTERVAL_KEY,
     MAX_INTERVAL_KEY,
@@ -61,7 +62,7 @@ from mews_loyalty._spec.marks import (
     ref_name,
     resolve,
 )
-from mews_loyalty._spec.naming import class_name, resource_and_action, snake_case
+from mews_loyalty._spec.naming import class_name, first_tag, resource_and_action, snake_case
 
 ApiName = Literal["connector", "reverse"]
 API_NAMES: tuple[ApiName, ...] = ("connector", "reverse")
@@ -262,7 +263,7 @@ def _build_operation(
     api: ApiName, document: Mapping[str, Any], method: str, path: str, raw: Mapping[str, Any]
 ) -> Operation:
     operation_id = str(raw["operationId"])
-    tag = str(raw.get("tags", ["default"])[0])
+    tag = first_tag(raw)
     resource, action = resource_and_action(operation_id, tag)
     shape = marks.shape(operation_id, document, raw)
     request_schema, request, response_schema = shape.request_schema, shape.request, shape.response_schema
@@ -335,7 +336,7 @@ def build_catalog(api: ApiName, document: Mapping[str, Any]) -> Catalog:
         _build_operation(api, document, method, path, raw)
         for path, item in document["paths"].items()
         for method, raw in item.items()
-        if method in {"get", "post", "put", "patch", "delete"}
+        if method in HTTP_METHODS
     )
     return Catalog(api=api, document=document, operations=operations)
 
@@ -348,6 +349,7 @@ __all__ = [
     "EFFECT_KEY",
     "ENVELOPE_FIELDS",
     "FILTER_KEY",
+    "HTTP_METHODS",
     "IDEMPOTENT_KEY",
     "INTERVAL_KEY",
     "MAX_INTERVAL_KEY",

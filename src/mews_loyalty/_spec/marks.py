@@ -2,8 +2,11 @@
 document, each from what the spec states (a named component, a property's schema, an ``x-``
 extension documented in ``specs/README.md``), never from the spelling of a name.
 
-``_spec`` builds each ``Operation`` with these readers and re-exports the names the rest of the
-package uses (``resolve``, ``ref_name``, ``Interval``, ``FilterTarget``, the extension keys).
+``catalog`` builds each ``Operation`` with these readers and re-exports the names the rest of the
+package uses (``resolve``, ``ref_name``, ``Interval``, ``FilterTarget``, the extension keys); codegen
+types each operation's methods with the same readers (``shape``: paged query, bulk call or single
+call), so the two cannot disagree. Standard library only: codegen imports this module before any
+code is generated.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from typing import Any, Literal, cast, get_args
 # Request properties that carry credentials or locale on every Connector request: the runtime
 # fills them in, so they are neither filters nor batch items.
 ENVELOPE_FIELDS = frozenset({"ClientToken", "AccessToken", "Client", "LanguageCode", "CultureCode"})
+# The keys of an OpenAPI path item that are operations, in the order OpenAPI lists them (the others
+# are parameters, servers, a summary, ...).
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PAGING_FIELD = "Limitation"
 CURSOR_FIELD = "Cursor"
 MAX_INTERVAL_KEY = "x-max-interval-in-months"

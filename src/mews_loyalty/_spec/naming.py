@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Mapping
+from typing import Any
 
 
 def snake_case(name: str) -> str:
@@ -35,6 +37,11 @@ def class_name(component: str) -> str:
     return component[:1].upper() + component[1:]
 
 
+def first_tag(operation: Mapping[str, Any]) -> str:
+    """The tag an operation is filed under (its first; ``default`` when it has none)."""
+    return str(operation.get("tags", ["default"])[0])
+
+
 def resource_and_action(operation_id: str, tag: str) -> tuple[str, str]:
     """The client accessor an operation hangs under and its method name there.
 
@@ -47,4 +54,4 @@ def resource_and_action(operation_id: str, tag: str) -> tuple[str, str]:
     return snake_case(tag), snake_case(operation_id)
 
 
-__all__ = ["class_name", "identifier", "resource_and_action", "snake_case"]
+__all__ = ["class_name", "first_tag", "identifier", "resource_and_action", "snake_case"]
