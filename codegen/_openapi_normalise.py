@@ -31,12 +31,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+from mews_loyalty._spec.marks import HTTP_METHODS, MAX_INTERVAL_KEY
 
 # Keywords that bound a value; compared one by one (see codegen/upstream.py for what "tighter" means).
 LOWER_BOUNDS = frozenset({"minLength", "minimum", "exclusiveMinimum", "minItems", "minProperties"})
 UPPER_BOUNDS = frozenset(
-    {"maxLength", "maximum", "exclusiveMaximum", "maxItems", "maxProperties", "x-max-interval-in-months"}
+    {"maxLength", "maximum", "exclusiveMaximum", "maxItems", "maxProperties", MAX_INTERVAL_KEY}
 )
 OTHER_CONSTRAINTS = frozenset({"pattern", "multipleOf", "uniqueItems"})
 CONSTRAINTS = LOWER_BOUNDS | UPPER_BOUNDS | OTHER_CONSTRAINTS
@@ -237,21 +237,12 @@ class _Normaliser:
             if isinstance(schema.get(keyword), list):
                 return self._alternatives(schema, keyword, seen)
 
-        declared = schema.get("type")
-        types: set[str] | None
-        if isinstance(declared, str):
-            types = {declared}
-        elif isinstance(declared, list):
-            types = {str(t) for t in declared}
-        elif "properties" in schema:
-            types = {"object"}
-        elif "items" in schema:
-            types = {"array"}
-        else:
-            types = None
-        enum_values = list(schema["enum"]) if isinstance(schema.get("enum"), list) else None
-        if "const" in schema:
-            enum_values = [schema["const"]]
+        return self._plain(schema, seen)
+
+    def _plain(self, schema: Mapping[str, Any], seen: tuple[str, ...]) -> Shape:
+        """The shape of a schema without alternatives: its types, values, constraints and subschemas."""
+        types = _declared_types(schema)
+        enum_values = _enum_values(schema)
         nullable = (
             types is None
             or "null" in types
@@ -311,6 +302,27 @@ def _required_combinations(
             return None
         combinations.append(tuple(sorted(str(name) for name in alternative["required"])))
     return tuple(sorted(combinations))
+
+
+def _declared_types(schema: Mapping[str, Any]) -> set[str] | None:
+    """The JSON types a schema states (``type``, or implied by ``properties``/``items``); None: any."""
+    declared = schema.get("type")
+    if isinstance(declared, str):
+        return {declared}
+    if isinstance(declared, list):
+        return {str(t) for t in declared}
+    if "properties" in schema:
+        return {"object"}
+    if "items" in schema:
+        return {"array"}
+    return None
+
+
+def _enum_values(schema: Mapping[str, Any]) -> list[Any] | None:
+    """The values a schema allows by ``const`` or ``enum``, None when it lists none."""
+    if "const" in schema:
+        return [schema["const"]]
+    return list(schema["enum"]) if isinstance(schema.get("enum"), list) else None
 
 
 def _is_object(schema: Mapping[str, Any]) -> bool:

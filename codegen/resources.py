@@ -1,14 +1,16 @@
-"""Typed resource classes for the SDK, written into ``generated/mews_<api>_resources`` from a spec.
+"""Typed resource classes for the SDK, written into ``generated/mews_loyalty/_generated/<api>/resources``.
 
     module = build_module(api, yaml.safe_load(api.spec.read_text(encoding="utf-8")))
-    text = render(module)          # Python source, formatted later with the other generated code
+    files = render(module)         # {"__init__.py": ..., "inputs.py": ..., "<resource>.py": ...}
 
 Every operation of a spec becomes one method of its resource's class (``LoyaltyMembershipsResource``,
-blocking, and ``AsyncLoyaltyMembershipsResource``), with keyword-only snake_case parameters typed from
-the request schema and a result typed as the attrs class of the response. The methods only delegate to
-the runtime's generic ``Resource`` (``run_page``, ``run_iterate``, ``run_batch``, ``run_call``): what an
-operation does follows from the same facts the runtime's catalog reads (``mews_loyalty/_spec/catalog.py``),
-restated here because codegen does not import the runtime:
+blocking, and ``AsyncLoyaltyMembershipsResource``, in the module ``loyalty_memberships.py``), with
+keyword-only snake_case parameters typed from the request schema, a result typed as the attrs class of
+the response, and a docstring naming its HTTP method, path and operationId. The methods only delegate to
+the runtime's generic ``Resource`` (``run_page``, ``run_iterate``, ``run_batch``, ``run_call``); their
+bases are the runtime's (``mews_loyalty/_client/typed.py``). What an operation does is read by the very
+readers the runtime's catalog uses (``mews_loyalty._spec.marks.shape``, the names by
+``mews_loyalty._spec.naming``), which import nothing but the standard library:
 
 * a request with ``Limitation`` is a paged query: ``get_all`` returns one ``Page``, ``iter_all`` every
   item of every page;
@@ -17,7 +19,8 @@ restated here because codegen does not import the runtime:
 * anything else is a single call.
 
 Bulk items and object-valued parameters get a TypedDict per object schema (``LoyaltyMembershipAddParametersDict``),
-string enums a ``Literal`` of their values beside the generated enum (``ActivityStateLiteral``).
+string enums a ``Literal`` of their values beside the generated enum (``ActivityStateLiteral``), both in
+``inputs.py``.
 """
 
 from __future__ import annotations
@@ -25,43 +28,24 @@ from __future__ import annotations
 import keyword
 import re
 import textwrap
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jinja2
 
 from codegen.apis import CODEGEN, Api
+from mews_loyalty._spec import marks
+from mews_loyalty._spec.naming import class_name, first_tag, identifier, resource_and_action, snake_case
 
-# The same facts as mews_loyalty._spec.catalog (ENVELOPE_FIELDS, PAGING_FIELD, CURSOR_FIELD, MAX_INTERVAL_KEY,
-# INTERVAL_KEY, and which properties are intervals: `_Builder.is_interval`, `_spec_marks.interval_of`);
-# tests/codegen/test_resources.py checks that both agree.
-ENVELOPE_FIELDS = frozenset({"ClientToken", "AccessToken", "Client", "LanguageCode", "CultureCode"})
-PAGING_FIELD = "Limitation"
-CURSOR_FIELD = "Cursor"
-MAX_INTERVAL_KEY = "x-max-interval-in-months"
-INTERVAL_KEY = "x-interval"
 PAGE_PREFIX = "get_"
 ITERATOR_PREFIX = "iter_"
-HTTP_METHODS = ("get", "post", "put", "patch", "delete")
-TEMPLATE = "module.py.jinja"  # in codegen/resource_templates (codegen/templates holds overrides of upstream)
+TEMPLATES = CODEGEN / "resource_templates"  # (codegen/templates holds overrides of upstream's templates)
+INPUTS_MODULE = "inputs"  # resources/inputs.py: the TypedDicts and Literals every resource module shares
 
 
 class ResourceSpecError(ValueError):
     """The spec has a shape the resource generator cannot type (named in the message)."""
-
-
-def snake_case(name: str) -> str:
-    """``LoyaltyMembershipIds`` -> ``loyalty_membership_ids``, as the generators name fields and modules."""
-    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
-    words = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", words)
-    snake = re.sub(r"[^a-zA-Z0-9]+", "_", words).strip("_").lower()
-    return f"{snake}_" if keyword.iskeyword(snake) else snake
-
-
-def class_name(component: str) -> str:
-    """The class both generators make of a schema component (``membership`` -> ``Membership``)."""
-    return component[:1].upper() + component[1:]
 
 
 def pascal_case(snake: str) -> str:
@@ -87,6 +71,16 @@ class Method:
     parameters: tuple[Parameter, ...]
     items: Parameter | None  # the bulk call's items, positional
     result: str  # the result annotation ("None" for a bulk call without result items)
+    endpoint: str  # "POST /api/connector/v1/loyaltyMemberships/getAll"
+    operation_id: str
+
+
+PAGE_SIZE = Parameter(
+    "page_size", "", "int | None", False, "Items per page; the API's maximum when left out."
+)
+CURSOR = Parameter(
+    "cursor", "", "UUID | str | None", False, "Start after this item (a page's ``next_cursor``)."
+)
 
 
 @dataclass(frozen=True)
@@ -137,47 +131,28 @@ class _Builder:
         self._in_progress: set[str] = set()
 
     # --- schema helpers -------------------------------------------------------------------------
-    @staticmethod
-    def ref_name(schema: Mapping[str, Any] | None) -> str | None:
-        if not schema or "$ref" not in schema:
-            return None
-        return str(schema["$ref"]).rsplit("/", 1)[-1]
-
     def resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
-        seen: set[str] = set()
-        while "$ref" in schema:
-            name = self.ref_name(schema)
-            if name is None or name in seen or name not in self.schemas:
-                raise ResourceSpecError(f"unresolvable or cyclic $ref {schema['$ref']}")
-            seen.add(name)
-            schema = self.schemas[name]
-        return schema
+        try:
+            return marks.resolve(self.document, schema)
+        except (KeyError, ValueError) as error:
+            raise ResourceSpecError(f"unresolvable or cyclic $ref {schema.get('$ref')}: {error}") from None
 
     def description(self, schema: Mapping[str, Any]) -> str:
         """A property's own description, else that of the schema it refers to."""
         if schema.get("description"):
             return str(schema["description"])
         if "$ref" in schema:
-            return self.description(self.schemas.get(self.ref_name(schema) or "", {}))
+            return self.description(self.schemas.get(marks.ref_name(schema) or "", {}))
         for option in schema.get("anyOf", schema.get("oneOf", ())):
             found = self.description(option)
             if found:
                 return found
         return ""
 
-    def is_interval(self, schema: Mapping[str, Any]) -> bool:
-        """Whether a property is an interval: its schema is an ``x-interval`` component, or that or null."""
-        options = [option for option in schema.get("anyOf", [schema]) if option.get("type") != "null"]
-        return len(options) == 1 and INTERVAL_KEY in self.resolve(options[0])
-
-    def is_array(self, schema: Mapping[str, Any]) -> bool:
-        kind = self.resolve(schema).get("type")
-        return kind == "array" or (isinstance(kind, list) and "array" in kind)
-
     # --- input types ----------------------------------------------------------------------------
     def input_type(self, schema: Mapping[str, Any]) -> list[str]:
         """The Python types a caller may pass for a value of this schema, as union members."""
-        name = self.ref_name(schema)
+        name = marks.ref_name(schema)
         if name is not None:
             target = self.resolve(schema)
             if target.get("enum") and target.get("type") == "string":
@@ -258,7 +233,7 @@ class _Builder:
     # --- operations -----------------------------------------------------------------------------
     def parameter(self, wire: str, prop: Mapping[str, Any], required: bool) -> Parameter:
         members = self.input_type(prop)
-        interval = self.is_interval(prop)
+        interval = marks.interval_of(self.document, prop) is not None
         if interval:  # the runtime also takes (start, end) for an interval
             members.insert(
                 -1 if members[-1] == "None" else len(members), "tuple[datetime.datetime, datetime.datetime]"
@@ -266,133 +241,104 @@ class _Builder:
         if not required and "None" not in members:
             members.append("None")
         description = self.description(prop)
-        if interval and MAX_INTERVAL_KEY in prop:
+        if interval and marks.MAX_INTERVAL_KEY in prop:
             description += (
                 f" A longer interval: ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at"
-                f" most {prop[MAX_INTERVAL_KEY]} calendar months."
+                f" most {prop[marks.MAX_INTERVAL_KEY]} calendar months."
             )
         return Parameter(
-            name=snake_case(wire),
+            name=identifier(wire),
             wire=wire,
             annotation=_union(members),
             required=required,
             description=description.strip(),
         )
 
-    def operation(self, raw: Mapping[str, Any], resources: dict[str, list[Method]]) -> None:
+    def operation(self, http: str, path: str, raw: Mapping[str, Any]) -> list[Method]:
+        """The typed methods of one operation: a page and an iterator, a bulk call, or a single call."""
         operation_id = str(raw["operationId"])
-        tag = str(raw.get("tags", ["default"])[0])
-        if "_" in operation_id:  # Connector: "<resource>_<action>"
-            resource_part, action_part = operation_id.split("_", 1)
-            resource, action = snake_case(resource_part), snake_case(action_part)
-        else:
-            resource, action = snake_case(tag), snake_case(operation_id)
-        body = raw["requestBody"]["content"]["application/json"]["schema"]
-        if self.ref_name(body) is None:
-            raise ResourceSpecError(f"{operation_id}: the request body must be a named component")
-        request = self.resolve(body)
-        properties: Mapping[str, Any] = request.get("properties", {})
-        required = set(request.get("required", ()))
-        # YAML reads `200:` as an int and `"200":` as a str; the first 2xx is the result either way.
-        success = sorted(
-            (str(code), response) for code, response in raw["responses"].items() if str(code)[:1] == "2"
-        )
-        if not success:
-            raise ResourceSpecError(f"{operation_id}: no 2xx response")
-        ok = self.resolve(success[0][1])
-        response_name = self.ref_name(ok.get("content", {}).get("application/json", {}).get("schema"))
-        response = self.schemas[response_name] if response_name else {}
-        page_items = None
-        if PAGING_FIELD in properties and response_name is not None:
-            page_items = next(name for name in response.get("properties", {}) if name != CURSOR_FIELD)
-        batch_field = None if page_items else self.batch_field(properties, required)
-        items_field = page_items or next(
-            (name for name, prop in response.get("properties", {}).items() if self.is_array(prop)), None
-        )
-        item_class = "Any"
-        if items_field is not None:
-            item_ref = self.ref_name(self.resolve(response["properties"][items_field]).get("items"))
-            item_class = self.model(item_ref) if item_ref else "Any"
-        skip = ENVELOPE_FIELDS | {PAGING_FIELD, batch_field}
+        try:
+            shape = marks.shape(operation_id, self.document, raw)
+        except ValueError as error:
+            raise ResourceSpecError(str(error)) from None
+        required = set(shape.request.get("required", ()))
+        skip = marks.ENVELOPE_FIELDS | {marks.PAGING_FIELD, shape.batch_field}
         found = [
             self.parameter(wire, prop, wire in required)
-            for wire, prop in properties.items()
+            for wire, prop in shape.request.get("properties", {}).items()
             if wire not in skip
         ]
-        parameters = tuple(sorted(found, key=lambda parameter: not parameter.required))  # required first
-        summary = _one_line(str(raw.get("summary") or operation_id)).rstrip(".") + "."
-        description = str(raw.get("description") or "")
-        methods = resources.setdefault(resource, [])
-        if page_items is not None:
-            page_size = Parameter(
-                "page_size", "", "int | None", False, "Items per page; the API's maximum when left out."
-            )
-            cursor = Parameter(
-                "cursor", "", "UUID | str | None", False, "Start after this item (a page's ``next_cursor``)."
-            )
-            methods.append(
-                Method(
-                    action,
-                    action,
-                    "page",
-                    summary,
-                    description,
-                    (*parameters, page_size, cursor),
-                    None,
-                    f"Page[{item_class}]",
-                )
-            )
-            if action.startswith(PAGE_PREFIX):
-                every = f"Every item of every page: {summary[:1].lower()}{summary[1:]}"
-                methods.append(
-                    Method(
-                        ITERATOR_PREFIX + action.removeprefix(PAGE_PREFIX),
-                        action,
-                        "iterate",
-                        every,
-                        description,
-                        (*parameters, page_size),
-                        None,
-                        f"{{iterator}}[{item_class}]",
-                    )
-                )
-        elif batch_field is not None:
-            items_schema = properties[batch_field]
-            limit = self.resolve(items_schema).get("maxItems")
-            item_type = _union(self.input_type(self.resolve(items_schema).get("items", {})))
-            items = Parameter(
-                name="ids" if snake_case(batch_field).endswith("_ids") else "items",
-                wire=batch_field,
-                annotation=f"Iterable[{item_type}]",
-                required=True,
-                description=f"{self.description(items_schema)} Sent in batches of at most {limit}.".strip(),
-            )
-            result = f"list[{item_class}]" if items_field is not None else "None"
-            methods.append(Method(action, action, "batch", summary, description, parameters, items, result))
-        else:
-            result = self.model(response_name) if response_name else "dict[str, Any]"
-            methods.append(Method(action, action, "call", summary, description, parameters, None, result))
+        _, action = resource_and_action(operation_id, first_tag(raw))
+        base = Method(
+            name=action,
+            action=action,
+            mode="call",
+            summary=_one_line(str(raw.get("summary") or operation_id)).rstrip(".") + ".",
+            description=str(raw.get("description") or ""),
+            parameters=tuple(sorted(found, key=lambda parameter: not parameter.required)),  # required first
+            items=None,
+            result="",
+            endpoint=f"{http.upper()} {path}",
+            operation_id=operation_id,
+        )
+        item_class = self.model(shape.result_item_schema) if shape.result_item_schema else "Any"
+        if shape.page_items is not None:
+            return self.page_methods(base, item_class)
+        if shape.batch_field is not None:
+            return [self.batch_method(base, shape, item_class)]
+        result = self.model(shape.response_schema) if shape.response_schema else "dict[str, Any]"
+        return [replace(base, result=result)]
 
-    def batch_field(self, properties: Mapping[str, Any], required: set[str]) -> str | None:
-        for name in properties:
-            if name not in required or name in ENVELOPE_FIELDS or name == PAGING_FIELD:
-                continue
-            prop = self.resolve(properties[name])
-            if prop.get("type") == "array" and "maxItems" in prop:
-                return name
-        return None
+    @staticmethod
+    def page_methods(base: Method, item_class: str) -> list[Method]:
+        """``get_all`` returns one page; ``iter_all`` (for a ``get_`` action) every item of every page."""
+        page = replace(
+            base, mode="page", parameters=(*base.parameters, PAGE_SIZE, CURSOR), result=f"Page[{item_class}]"
+        )
+        if not base.action.startswith(PAGE_PREFIX):
+            return [page]
+        every = replace(
+            base,
+            name=ITERATOR_PREFIX + base.action.removeprefix(PAGE_PREFIX),
+            mode="iterate",
+            summary=f"Every item of every page: {base.summary[:1].lower()}{base.summary[1:]}",
+            parameters=(*base.parameters, PAGE_SIZE),
+            result=f"{{iterator}}[{item_class}]",
+        )
+        return [page, every]
+
+    def batch_method(self, base: Method, shape: marks.Shape, item_class: str) -> Method:
+        """A bulk call: the items are positional, sent in batches of at most the array's ``maxItems``."""
+        field_name = str(shape.batch_field)
+        items_schema = shape.request["properties"][field_name]
+        item_type = _union(self.input_type(self.resolve(items_schema).get("items", {})))
+        items = Parameter(
+            name="ids" if snake_case(field_name).endswith("_ids") else "items",
+            wire=field_name,
+            annotation=f"Iterable[{item_type}]",
+            required=True,
+            description=f"{self.description(items_schema)} Sent in batches of at most {shape.batch_limit}.".strip(),
+        )
+        result = f"list[{item_class}]" if shape.result_items is not None else "None"
+        return replace(base, mode="batch", items=items, result=result)
 
     def build(self) -> Module:
         grouped: dict[str, list[Method]] = {}
-        for item in self.document.get("paths", {}).values():
-            for method in HTTP_METHODS:
-                if method in item:
-                    self.operation(item[method], grouped)
+        for path, item in self.document.get("paths", {}).items():
+            for http in marks.HTTP_METHODS:
+                if http in item:
+                    raw = item[http]
+                    resource, _ = resource_and_action(str(raw["operationId"]), first_tag(raw))
+                    grouped.setdefault(resource, []).extend(self.operation(http, str(path), raw))
         tags = {
             snake_case(str(tag["name"])): str(tag.get("description", ""))
             for tag in self.document.get("tags", ())
         }
         for accessor, methods in grouped.items():
+            if accessor == INPUTS_MODULE:
+                raise ResourceSpecError(
+                    f"a resource may not be named {INPUTS_MODULE!r}: its module holds the inputs"
+                )
             self.module.resources.append(
                 ResourceClass(
                     accessor=accessor,
@@ -431,9 +377,50 @@ def build_module(api: Api, document: Mapping[str, Any]) -> Module:
     return _Builder(api, document).build()
 
 
-def render(module: Module) -> str:
+def render(module: Module) -> dict[str, str]:
+    """The resources package of one API, file name -> Python source: ``__init__.py`` (re-exports and the
+    accessor tables), ``inputs.py`` (TypedDicts and Literals) and one module per resource."""
+    environment = _environment()
+    inputs = [*sorted(module.literals), *module.typed_dicts]
+    typed_dict_annotations = [
+        item.annotation for typed in module.typed_dicts.values() for item in typed.fields
+    ]
+    files = {
+        "__init__.py": environment.get_template("package.py.jinja").render(
+            module=module, inputs_module=INPUTS_MODULE
+        ),
+        f"{INPUTS_MODULE}.py": environment.get_template("inputs.py.jinja").render(
+            module=module, models=_used(typed_dict_annotations, sorted(module.models))
+        ),
+    }
+    for resource in module.resources:
+        annotations = [_annotations(method) for method in resource.methods]
+        files[f"{resource.accessor}.py"] = environment.get_template("resource.py.jinja").render(
+            module=module,
+            resource=resource,
+            models=_used(annotations, sorted(module.models)),
+            inputs=_used(annotations, inputs),
+            inputs_module=INPUTS_MODULE,
+        )
+    return files
+
+
+def _annotations(method: Method) -> str:
+    parameters = (*method.parameters, *([method.items] if method.items else []))
+    return " ".join([method.result, *(parameter.annotation for parameter in parameters)])
+
+
+def _used(annotations: Iterable[str], names: Iterable[str]) -> list[str]:
+    """The names (in their given order) that occur in the annotations as names, not as attributes:
+    ``Membership`` in ``MembershipDict | Membership | mews_loyalty._generated.reverse.models.Membership``
+    once, from its second member."""
+    seen = {match for text in annotations for match in re.findall(r"(?<![.\w])[A-Za-z_]\w*", text)}
+    return [name for name in names if name in seen]
+
+
+def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(CODEGEN / "resource_templates"),
+        loader=jinja2.FileSystemLoader(TEMPLATES),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -442,11 +429,11 @@ def render(module: Module) -> str:
     )
     environment.filters["docstring"] = _docstring
     environment.filters["wrap"] = lambda text, width=96: "\n".join(_wrap(_one_line(text), width))
-    return environment.get_template(TEMPLATE).render(module=module)
+    return environment
 
 
 def _wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
 
 
-__all__ = ["Module", "ResourceSpecError", "build_module", "render", "snake_case"]
+__all__ = ["INPUTS_MODULE", "Module", "ResourceSpecError", "build_module", "render"]

@@ -347,10 +347,28 @@ def _judged(
 
 
 def _compare_shapes(where: _Context, side: Side, theirs: Shape, ours: Shape) -> Iterator[Difference]:
+    """Every difference between two schemas at ``where``, in a fixed order: what values are (types,
+    null, formats, enums, constraints), how the schema is marked, then its properties and items."""
     if theirs.recursive_ref or ours.recursive_ref:
         if (theirs.recursive_ref is None) != (ours.recursive_ref is None):
             yield where.difference("recursion-changed", True, "one side nests itself, the other does not")
         return
+    yield from _compare_kinds(where, side, theirs, ours)
+    yield from _compare_enums(where, side, theirs, ours)
+    yield from _compare_constraints(where, side, theirs, ours)
+    yield from _compare_marks(where, side, theirs, ours)
+    yield from _compare_properties(where, side, theirs, ours)
+    if theirs.items is not None or ours.items is not None:
+        yield from _compare_shapes(
+            replace(where, property_path=f"{where.property_path}[]"),
+            side,
+            theirs.items or ANY,
+            ours.items or ANY,
+        )
+
+
+def _compare_kinds(where: _Context, side: Side, theirs: Shape, ours: Shape) -> Iterator[Difference]:
+    """The JSON types, nullability and formats of the two schemas."""
     if theirs.types != ours.types:
         wider = _contains(_expand_number(theirs.types), _expand_number(ours.types))
         yield _judged(where, side, "type-changed", wider, _sorted(theirs.types), _sorted(ours.types))
@@ -368,13 +386,20 @@ def _compare_shapes(where: _Context, side: Side, theirs: Shape, ours: Shape) -> 
             _sorted(theirs.formats) or None,
             _sorted(ours.formats) or None,
         )
-    yield from _compare_enums(where, side, theirs, ours)
+
+
+def _compare_constraints(where: _Context, side: Side, theirs: Shape, ours: Shape) -> Iterator[Difference]:
+    """Each validation keyword (bounds, lengths, pattern, ...) either side states, by name."""
     for keyword in sorted(theirs.constraints.keys() | ours.constraints.keys()):
         mine, their = ours.constraints.get(keyword), theirs.constraints.get(keyword)
         if mine != their:
             yield _judged(
                 where, side, "constraint-changed", _looser(keyword, their, mine), their, mine, keyword
             )
+
+
+def _compare_marks(where: _Context, side: Side, theirs: Shape, ours: Shape) -> Iterator[Difference]:
+    """Deprecation, alternatives, and (for objects) whether unknown properties are allowed."""
     if theirs.deprecated != ours.deprecated:
         kind = "deprecated-added" if theirs.deprecated else "deprecated-removed"
         yield where.difference(kind, False, "a warning, nothing stops working")
@@ -390,14 +415,6 @@ def _compare_shapes(where: _Context, side: Side, theirs: Shape, ours: Shape) -> 
             not theirs.closed,
             openness[theirs.closed],
             openness[ours.closed],
-        )
-    yield from _compare_properties(where, side, theirs, ours)
-    if theirs.items is not None or ours.items is not None:
-        yield from _compare_shapes(
-            replace(where, property_path=f"{where.property_path}[]"),
-            side,
-            theirs.items or ANY,
-            ours.items or ANY,
         )
 
 

@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 from mews_loyalty import AsyncResource, RequestValidationError
+from mews_loyalty._client.typed import AsyncTypedResource
 from mews_loyalty._generated.connector.client import models
-from mews_loyalty._generated.connector.resources import RESOURCE_CLASSES, AsyncTypedResource
+from mews_loyalty._generated.connector.resources import RESOURCE_CLASSES
 from mews_loyalty._spec.catalog import Catalog, catalog
 
 from .fakes import PROGRAM_ID, FakeConnector, add_item, error_body, stored_item

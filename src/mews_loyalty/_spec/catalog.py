@@ -27,7 +27,6 @@ an ``x-`` extension documented in ``specs/README.md``), never from the spelling 
 from __future__ import annotations
 
 import importlib
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -45,6 +44,7 @@ from mews_loyalty._spec.marks import (
     EFFECTS,
     ENVELOPE_FIELDS,
     FILTER_KEY,
+    HTTP_METHODS,
     IDEMPOTENT_KEY,
     INTERVAL_KEY,
     MAX_INTERVAL_KEY,
@@ -62,16 +62,10 @@ from mews_loyalty._spec.marks import (
     ref_name,
     resolve,
 )
+from mews_loyalty._spec.naming import class_name, first_tag, resource_and_action, snake_case
 
 ApiName = Literal["connector", "reverse"]
 API_NAMES: tuple[ApiName, ...] = ("connector", "reverse")
-
-
-def snake_case(name: str) -> str:
-    """``loyaltyMemberships_getAll`` -> ``loyalty_memberships_get_all``, as the client generator names things."""
-    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
-    words = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", words)
-    return re.sub(r"[^a-zA-Z0-9]+", "_", words).strip("_").lower()
 
 
 @dataclass(frozen=True)
@@ -86,7 +80,7 @@ class Operation:
     resource: str  # accessor name, snake case: "loyalty_memberships" / "memberships"
     action: str  # snake case: "get_all", "add", "update", "delete", "list_memberships", ...
     request_schema: str  # component name of the JSON request body
-    response_schema: str | None  # component name of the 200 JSON body (None for an inline schema)
+    response_schema: str | None  # component name of the first 2xx JSON body (None for an inline schema)
     request_model: type[BaseModel]  # pydantic (generated models)
     response_model: type[BaseModel] | None
     client_module: ModuleType  # generated attrs + httpx function module (sync_detailed, asyncio_detailed)
@@ -265,31 +259,14 @@ def load_document(api: ApiName) -> Mapping[str, Any]:
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # type: ignore[no-any-return]  # noqa: S506
 
 
-def class_name(component: str) -> str:
-    """The class both generators make of a schema component (``listMembershipsRequest`` -> ``ListMembershipsRequest``)."""
-    return component[:1].upper() + component[1:]
-
-
-def _resource_and_action(api: ApiName, operation_id: str, tag: str) -> tuple[str, str]:
-    if "_" in operation_id:  # Connector: "<resource>_<action>"
-        resource, action = operation_id.split("_", 1)
-        return snake_case(resource), snake_case(action)
-    return snake_case(tag), snake_case(operation_id)
-
-
 def _build_operation(
     api: ApiName, document: Mapping[str, Any], method: str, path: str, raw: Mapping[str, Any]
 ) -> Operation:
     operation_id = str(raw["operationId"])
-    tag = str(raw.get("tags", ["default"])[0])
-    resource, action = _resource_and_action(api, operation_id, tag)
-    body_schema = raw["requestBody"]["content"]["application/json"]["schema"]
-    request_schema = ref_name(body_schema)
-    if request_schema is None:
-        raise ValueError(f"{operation_id}: the request body must be a named component")
-    request = resolve(document, body_schema)
-    ok = resolve(document, raw["responses"]["200"])
-    response_schema = ref_name(ok.get("content", {}).get("application/json", {}).get("schema"))
+    tag = first_tag(raw)
+    resource, action = resource_and_action(operation_id, tag)
+    shape = marks.shape(operation_id, document, raw)
+    request_schema, request, response_schema = shape.request_schema, shape.request, shape.response_schema
     statuses = frozenset(int(code) for code in raw["responses"])
     error_content_type = "application/json"
     for code, response in raw["responses"].items():
@@ -299,11 +276,9 @@ def _build_operation(
             )
             break
     properties = tuple(request.get("properties", {}))
-    result_items = marks.result_items(document, response_schema)
-    page_items = result_items if PAGING_FIELD in properties else None
-    batch_field, batch_limit = (None, None) if page_items else marks.batch(document, request)
+    result_items, page_items, batch_field = shape.result_items, shape.page_items, shape.batch_field
     batch_key = marks.batch_key(document, request_schema, batch_field, response_schema, result_items)
-    item_schema = ref_name(marks.items_schema(document, response_schema, result_items))
+    item_schema = shape.result_item_schema
     intervals = marks.intervals(operation_id, document, request)
     models = importlib.import_module(models_package(api))
     module = importlib.import_module(
@@ -330,7 +305,7 @@ def _build_operation(
         result_items=result_items,
         result_item_schema=item_schema,
         batch_field=batch_field,
-        batch_limit=batch_limit,
+        batch_limit=shape.batch_limit,
         batch_key=batch_key,
         provider_method=str(raw.get(PROVIDER_METHOD_KEY) or snake_case(operation_id)),
         batch_item_id=marks.record_id(operation_id, document, request_schema, batch_field),
@@ -361,7 +336,7 @@ def build_catalog(api: ApiName, document: Mapping[str, Any]) -> Catalog:
         _build_operation(api, document, method, path, raw)
         for path, item in document["paths"].items()
         for method, raw in item.items()
-        if method in {"get", "post", "put", "patch", "delete"}
+        if method in HTTP_METHODS
     )
     return Catalog(api=api, document=document, operations=operations)
 
@@ -374,6 +349,7 @@ __all__ = [
     "EFFECT_KEY",
     "ENVELOPE_FIELDS",
     "FILTER_KEY",
+    "HTTP_METHODS",
     "IDEMPOTENT_KEY",
     "INTERVAL_KEY",
     "MAX_INTERVAL_KEY",

@@ -2,8 +2,11 @@
 document, each from what the spec states (a named component, a property's schema, an ``x-``
 extension documented in ``specs/README.md``), never from the spelling of a name.
 
-``_spec`` builds each ``Operation`` with these readers and re-exports the names the rest of the
-package uses (``resolve``, ``ref_name``, ``Interval``, ``FilterTarget``, the extension keys).
+``catalog`` builds each ``Operation`` with these readers and re-exports the names the rest of the
+package uses (``resolve``, ``ref_name``, ``Interval``, ``FilterTarget``, the extension keys); codegen
+types each operation's methods with the same readers (``shape``: paged query, bulk call or single
+call), so the two cannot disagree. Standard library only: codegen imports this module before any
+code is generated.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from typing import Any, Literal, cast, get_args
 # Request properties that carry credentials or locale on every Connector request: the runtime
 # fills them in, so they are neither filters nor batch items.
 ENVELOPE_FIELDS = frozenset({"ClientToken", "AccessToken", "Client", "LanguageCode", "CultureCode"})
+# The keys of an OpenAPI path item that are operations, in the order OpenAPI lists them (the others
+# are parameters, servers, a summary, ...).
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PAGING_FIELD = "Limitation"
 CURSOR_FIELD = "Cursor"
 MAX_INTERVAL_KEY = "x-max-interval-in-months"
@@ -192,6 +198,56 @@ def batch(document: Mapping[str, Any], request: Mapping[str, Any]) -> tuple[str 
         if prop.get("type") == "array" and "maxItems" in prop:
             return name, int(prop["maxItems"])
     return None, None
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What kind of call an operation is, read from its request and success response schemas."""
+
+    request_schema: str  # the named component of the JSON request body
+    request: Mapping[str, Any]  # that component, resolved
+    response_schema: str | None  # the named component of the success JSON body (None: inline or none)
+    result_items: str | None  # the response's array of items (paged or not), if any
+    result_item_schema: str | None  # the named component of each of those items ("LoyaltyMembership")
+    page_items: str | None  # the result items of a paged query (a request with ``Limitation``)
+    batch_field: str | None  # the request's array of items of a bulk call (never on a paged query)
+    batch_limit: int | None  # its maxItems
+
+
+def success_response(
+    operation_id: str, document: Mapping[str, Any], raw: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """The operation's first 2xx response, resolved (YAML reads ``200:`` as an int, ``"200":`` as a str)."""
+    success = sorted(
+        (str(code), response) for code, response in raw["responses"].items() if str(code)[:1] == "2"
+    )
+    if not success:
+        raise ValueError(f"{operation_id}: no 2xx response")
+    return resolve(document, success[0][1])
+
+
+def shape(operation_id: str, document: Mapping[str, Any], raw: Mapping[str, Any]) -> Shape:
+    """A paged query (its request has ``Limitation``), a bulk call (``batch``) or a single call."""
+    body = raw["requestBody"]["content"]["application/json"]["schema"]
+    request_schema = ref_name(body)
+    if request_schema is None:
+        raise ValueError(f"{operation_id}: the request body must be a named component")
+    request = resolve(document, body)
+    ok = success_response(operation_id, document, raw)
+    response_schema = ref_name(ok.get("content", {}).get("application/json", {}).get("schema"))
+    found = result_items(document, response_schema)
+    page_items = found if PAGING_FIELD in request.get("properties", {}) else None
+    batch_field, batch_limit = (None, None) if page_items else batch(document, request)
+    return Shape(
+        request_schema=request_schema,
+        request=request,
+        response_schema=response_schema,
+        result_items=found,
+        result_item_schema=ref_name(items_schema(document, response_schema, found)),
+        page_items=page_items,
+        batch_field=batch_field,
+        batch_limit=batch_limit,
+    )
 
 
 def record_id(
