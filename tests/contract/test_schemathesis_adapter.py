@@ -130,12 +130,12 @@ def test_every_internal_the_adapter_hands_out_is_one_it_checks():
 
 
 def test_the_command_reports_an_incompatible_schemathesis_in_one_line(monkeypatch, capsys):
-    from mews_loyalty import _cli
+    from mews_loyalty import _cli, _entry
 
     def incompatible(name: str) -> Any:
         raise IncompatibleSchemathesis("9.0.0", ["schemathesis.cli.loaders.into_event_stream is missing"])
 
-    monkeypatch.setattr(_cli.importlib, "import_module", incompatible)
+    monkeypatch.setattr(_entry.importlib, "import_module", incompatible)
     assert _cli.main(["contract", "connector", "--base-url", "http://127.0.0.1:9"]) == 2
     error = capsys.readouterr().err
     assert "schemathesis 9.0.0 is installed" in error
