@@ -42,20 +42,10 @@ def _phases(results: Results) -> list[str]:
     return sorted(results.cases_by_phase, key=lambda p: (PHASE_ORDER.index(p) if p in PHASE_ORDER else 9, p))
 
 
-def summary(results: Results, header: Iterable[str], report_dir: Path | None) -> str:
-    seconds = max(results.seconds, 1e-6)
-    lines = list(header)
-    lines.append(
-        f"{seconds:.1f} s, {results.requests} requests ({results.requests / seconds:.0f}/s), "
-        f"{results.schemathesis_cases} schemathesis cases ({results.schemathesis_cases / seconds:.0f}/s)"
-    )
-    if results.cases_by_phase:
-        lines.append(
-            "schemathesis cases by phase: " + ", ".join(f"{k} {v}" for k, v in results.cases_by_phase.items())
-        )
+def _operations_table(results: Results) -> list[str]:
+    """One line per operation: its checks' verdicts and the schemathesis cases it got per phase."""
     phases = _phases(results)
-    if phases:
-        lines.append(f"cases per operation below: {'/'.join(phases)}")
+    lines = [f"cases per operation below: {'/'.join(phases)}"] if phases else []
     lines.append("")
     lines.append(f"{'operation':<34}{'checks':>7}{'passed':>9}{'failed':>8}{'cases':>16}  failing checks")
     for operation in results.operations():
@@ -67,6 +57,21 @@ def summary(results: Results, header: Iterable[str], report_dir: Path | None) ->
             f"{sum(t.failed for _, t in tallies):>8}{'/'.join(str(cases.get(p, 0)) for p in phases):>16}"
             f"  {_shorten(', '.join(failing), 40)}"
         )
+    return lines
+
+
+def summary(results: Results, header: Iterable[str], report_dir: Path | None) -> str:
+    seconds = max(results.seconds, 1e-6)
+    lines = list(header)
+    lines.append(
+        f"{seconds:.1f} s, {results.requests} requests ({results.requests / seconds:.0f}/s), "
+        f"{results.schemathesis_cases} schemathesis cases ({results.schemathesis_cases / seconds:.0f}/s)"
+    )
+    if results.cases_by_phase:
+        lines.append(
+            "schemathesis cases by phase: " + ", ".join(f"{k} {v}" for k, v in results.cases_by_phase.items())
+        )
+    lines += _operations_table(results)
     lines.append("")
     cells = []
     for check in sorted(results.checks(), key=lambda c: (KINDS.index(_kind(c)), c)):
@@ -200,6 +205,7 @@ def results_json(results: Results) -> str:
         "seconds": round(results.seconds, 3),
         "requests": results.requests,
         "schemathesis_cases": results.schemathesis_cases,
+        "cases_by_operation": results.cases_by_operation,
         "checks": {
             check: {op: {"passed": t.passed, "failed": t.failed} for op, t in results.by_check(check)}
             for check in results.checks()
