@@ -389,3 +389,32 @@ def test_one_rule_every_response_breaks_masks_no_case(connector_mock: str, tmp_p
     text = (tmp_path / "connector" / "summary.txt").read_text(encoding="utf-8")
     assert "cases per operation below: fuzzing" in text
     assert all(re.search(rf"{op}\s.*\s6  ", text) for op in results.cases_by_operation)
+
+
+def test_a_server_that_goes_away_is_a_finding_on_the_operation_it_last_saw() -> None:
+    # Fuzzing that goes on past failures reaches more bodies, and some take a server down (Prism
+    # dies on a NUL body): that is the server's finding, on the request in flight, not a failed run.
+    from schemathesis.engine import events
+    from schemathesis.engine.errors import ServerUnavailable
+    from schemathesis.engine.run import PhaseName
+
+    from mews_loyalty.contract._exchange.masking import Secrets
+    from mews_loyalty.contract._fuzz.events import Collector
+
+    operations = catalog("connector").operations
+    labels = {f"{op.method} {op.path}": op.operation_id for op in operations}
+    culprit, other = operations[1], operations[0]
+    outage = (
+        "http://127.0.0.1:9 stopped responding. Last requests before it went away:\n\n"
+        f"    curl -X POST -d $'\\x00' http://127.0.0.1:9{culprit.path}\n\n"
+        f"    curl -X POST -d '{{}}' http://127.0.0.1:9{other.path}"
+    )
+    results = Results("connector", "http://127.0.0.1:9")
+    collector = Collector(results, Secrets([]), "connector", labels)
+    event = events.NonFatalError(
+        error=ServerUnavailable(outage), phase=PhaseName.FUZZING, label="Server", related_to_operation=False
+    )
+    collector.handle(event)
+    assert collector.fatal == []
+    assert [(f.check, f.operation) for f in results.failures] == [("answers", culprit.operation_id)]
+    assert "stopped responding" in results.failures[0].message

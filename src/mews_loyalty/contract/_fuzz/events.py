@@ -8,6 +8,7 @@ HTML), each writing through a file that masks again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,9 @@ from mews_loyalty.contract._report.results import Results
 KEPT_PER_CAUSE = 5
 # schemathesis' titles for a request that got no whole answer: findings of the ``answers`` check
 NO_ANSWER_TITLES = ("Network Error", "Unresponsive Operation", "Unhealthy API")
+# ... and for a server that stopped answering altogether (it crashed, or hangs): a finding of the
+# ``answers`` check too, on the operation of the last request it saw, not an error of the run.
+GONE_TITLE = "Server Unavailable"
 # schemathesis' report formats and the names they get in the report folder
 # Recordings of every request and response, in the formats schemathesis writes; each is the whole
 # traffic again (tens of MB for an embedded run, written by a thread that competes for the GIL with
@@ -90,6 +94,8 @@ class Collector:
         if event.related_to_operation and event.info.title in NO_ANSWER_TITLES:
             curl = self.secrets.mask(event.info.code_sample or "")
             self.results.failed("answers", label, text, curl)
+        elif event.info.title == GONE_TITLE:
+            self.results.failed("answers", self._last_sent(str(event.value)), text)
         elif "filter_case" in str(event.value):
             reason = (
                 "needs a larger --max-writes (all spent)"
@@ -99,6 +105,16 @@ class Collector:
             self.results.skip("fuzzing", f"positive {label} cases: {reason}")
         else:
             self.fatal.append(f"{event.label}: {text}")
+
+    def _last_sent(self, outage: str) -> str:
+        """The operation of the first request schemathesis names in an outage message (the one in
+        flight when the server went away), or "run" when it names none the spec has."""
+        found = [
+            (match.start(), operation)
+            for label, operation in self.labels.items()
+            if (match := re.search(re.escape(label.partition(" ")[2]) + r"(?=[\s'\"]|$)", outage))
+        ]
+        return min(found)[1] if found else "run"
 
     def _cases(self, recorder: ScenarioRecorder) -> dict[str, int]:
         """Cases the scenario sent, per operation: the generated ones and the stateful steps, not
