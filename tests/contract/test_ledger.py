@@ -350,6 +350,8 @@ def test_a_writing_run_on_a_lenient_server_creates_at_most_its_budget(
     mutation = Mutation("lenient", "connector", frozenset(), on_request=accepting_every_add(counted))
     with serve_in_thread(MutatingProxy(connector_mock, mutation)) as url:
         results = run_connector(url, tmp_path, phases=CREATING_PHASES, max_writes=budget, max_examples=5)
+    assert results.errors == []
+    assert results.faults == []
     assert results.writes is not None
     assert 0 < len(counted) <= budget
     assert results.writes.created == len(counted)
