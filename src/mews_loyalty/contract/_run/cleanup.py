@@ -21,11 +21,11 @@ LIST_CHUNK = 1000  # ids per listing (the Connector's id filters take up to 1000
 
 
 class _Deadline:
-    """Whether clean-up may still send a request: ``seconds`` from now on ``clock`` (None: no limit)."""
+    """Whether clean-up may still send a request: until ``end`` on ``clock`` (None: no limit)."""
 
-    def __init__(self, seconds: float | None, clock: Callable[[], float]) -> None:
+    def __init__(self, end: float | None, clock: Callable[[], float]) -> None:
         self._clock = clock
-        self._end = None if seconds is None else clock() + seconds
+        self._end = end
 
     @property
     def passed(self) -> bool:
@@ -33,15 +33,16 @@ class _Deadline:
 
 
 def cleanup(
-    records: ConnectorRecords, *, within: float | None = None, clock: Callable[[], float] = time.monotonic
+    records: ConnectorRecords, deadline: float | None = None, *, clock: Callable[[], float] = time.monotonic
 ) -> None:
     """Delete every active record the run created, dependents first.
 
-    With ``within`` (seconds, on ``clock``), no request is sent once that much time has passed
-    (a request under way finishes, bounded by the client's own deadline): what could not be
-    deleted stays in the ledger as left, with its id, and a note says clean-up was cut short.
+    With a ``deadline`` (a time on ``clock``: an interrupted run gives itself a few seconds), no
+    request is sent once it has passed (a request under way finishes, bounded by the client's own
+    deadline): what could not be deleted stays in the ledger as left, with its id, and a note says
+    clean-up was cut short. Whatever ends it early, ``settle`` then reports what is left.
     """
-    deadline = _Deadline(within, clock)
+    limit = _Deadline(deadline, clock)
     for resource in reversed(resources()):
         if (
             resource.delete is None
@@ -49,16 +50,16 @@ def cleanup(
             or not records.ledger.items(resource)
         ):
             continue
-        if deadline.passed:
-            records.results.notes.append(f"cleanup stopped after {within:g} s: {resource.name} not deleted")
+        if limit.passed:
+            records.results.notes.append(f"cleanup cut short by its deadline: {resource.name} not deleted")
             continue
         try:
-            _delete_all(records, resource, deadline)
+            _delete_all(records, resource, limit)
         except ScenarioError as error:
             records.results.notes.append(f"cleanup of {resource.name} stopped: {error.message}")
-        if deadline.passed and records.ledger.leftovers(resource):
+        if limit.passed and records.ledger.leftovers(resource):
             records.results.notes.append(
-                f"cleanup stopped after {within:g} s: {resource.name} not all deleted"
+                f"cleanup cut short by its deadline: {resource.name} not all deleted"
             )
 
 

@@ -139,17 +139,18 @@ def _fuzz_connector(
     return hooks.probed
 
 
-def clean_up_connector(scenarios: ConnectorScenarios, within: float | None = None) -> None:
+def clean_up_connector(scenarios: ConnectorScenarios, deadline: float | None = None) -> None:
     """Delete what the run created (always, even after a failure), then put the write ledger into
     the results: the ``cleanup`` verdicts, the leftovers with their ids and the ``writes`` counts.
 
-    ``within`` bounds the deleting in seconds (the interrupt path gives it 5); whatever stops it
-    early (the deadline, a fault, a second interrupt), what is left is reported all the same.
+    ``deadline`` (on ``time.monotonic``) bounds the deleting: the interrupt path gives it a few
+    seconds. Whatever stops it early (the deadline, a fault, a second interrupt), what is left is
+    reported all the same.
     """
     results, ledger = scenarios.results, scenarios.ledger
     try:
         if ledger.wrote:
-            cleanup(scenarios, within=within)
+            cleanup(scenarios, deadline)
     except Exception as error:
         results.errors.append(f"clean-up failed: {type(error).__name__}: {error}")
     finally:
