@@ -137,6 +137,8 @@ class ApiClient:
         self.bearer = bearer
         self.check_request_id = check_request_id
         self.observers: list[Callable[[Exchange], None]] = []
+        # Called with each request before it is sent; one may raise to refuse it (the write budget).
+        self.gates: list[Callable[[Operation, Any], None]] = []
         self._schema = schema
         self._operations: dict[str, schemathesis.APIOperation[Any, Any, Any, Any]] = {}
         self._http = httpx.Client(timeout=timeout, follow_redirects=False)
@@ -175,8 +177,11 @@ class ApiClient:
         """Send ``body`` as JSON (or raw bytes) to ``operation``; validate and record the response.
 
         ``bearer`` overrides the run's token (None sends none); ``burst`` skips pacing and 429
-        retries, for the one check that provokes a 429 on purpose.
+        retries, for the one check that provokes a 429 on purpose. A gate may refuse the request
+        by raising before anything is sent (its retries after a 429 pass as the same request).
         """
+        for gate in self.gates:
+            gate(operation, body)
         token = self.bearer if bearer is ... else bearer
         sent_headers = {
             "Content-Type": "application/json",

@@ -8,6 +8,7 @@ HTML), each writing through a file that masks again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +30,14 @@ from mews_loyalty.contract._fuzz.adapter import (
 )
 from mews_loyalty.contract._report.results import Results
 
+# Failures kept with their message and curl line per cause (check, operation, failure title); past
+# that, fuzzing goes on and the failures are only counted.
+KEPT_PER_CAUSE = 5
 # schemathesis' titles for a request that got no whole answer: findings of the ``answers`` check
 NO_ANSWER_TITLES = ("Network Error", "Unresponsive Operation", "Unhealthy API")
+# ... and for a server that stopped answering altogether (it crashed, or hangs): a finding of the
+# ``answers`` check too, on the operation of the last request it saw, not an error of the run.
+GONE_TITLE = "Server Unavailable"
 # schemathesis' report formats and the names they get in the report folder
 # Recordings of every request and response, in the formats schemathesis writes; each is the whole
 # traffic again (tens of MB for an embedded run, written by a thread that competes for the GIL with
@@ -66,15 +73,15 @@ class Collector:
     labels: dict[str, str]  # "POST /path" -> operationId
     own_verdicts: frozenset[str] = frozenset()  # checks that record their verdicts themselves
     fatal: list[str] = field(default_factory=list)
+    # Failures kept with their message per cause (check, operation, failure title); the others count.
+    _kept: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
     def handle(self, event: events.EngineEvent) -> None:
         if isinstance(event, (events.ScenarioFinished, events.FuzzScenarioFinished)):
             self._scenario(event.recorder)
             phase = getattr(event, "phase", None)
             name = str(getattr(phase, "value", phase or "fuzz"))
-            with self.results._lock:
-                cases = self.results.cases_by_phase
-                cases[name] = cases.get(name, 0) + len(event.recorder.cases)
+            self.results.count_cases(name, self._cases(event.recorder))
         elif isinstance(event, events.NonFatalError):
             self._non_fatal(event)
         elif isinstance(event, events.FatalError):
@@ -87,6 +94,8 @@ class Collector:
         if event.related_to_operation and event.info.title in NO_ANSWER_TITLES:
             curl = self.secrets.mask(event.info.code_sample or "")
             self.results.failed("answers", label, text, curl)
+        elif event.info.title == GONE_TITLE:
+            self.results.failed("answers", self._last_sent(str(event.value)), text)
         elif "filter_case" in str(event.value):
             reason = (
                 "needs a larger --max-writes (all spent)"
@@ -97,13 +106,32 @@ class Collector:
         else:
             self.fatal.append(f"{event.label}: {text}")
 
+    def _last_sent(self, outage: str) -> str:
+        """The operation of the first request schemathesis names in an outage message (the one in
+        flight when the server went away), or "run" when it names none the spec has."""
+        found = [
+            (match.start(), operation)
+            for label, operation in self.labels.items()
+            if (match := re.search(re.escape(label.partition(" ")[2]) + r"(?=[\s'\"]|$)", outage))
+        ]
+        return min(found)[1] if found else "run"
+
+    def _cases(self, recorder: ScenarioRecorder) -> dict[str, int]:
+        """Cases the scenario sent, per operation: the generated ones and the stateful steps, not
+        the requests a check derives from a case (``ignored_auth``'s, say)."""
+        counts: dict[str, int] = {}
+        for node in recorder.cases.values():
+            if node.parent_id is None or node.transition is not None:
+                label = self.labels.get(node.value.operation.label, node.value.operation.label)
+                counts[label] = counts.get(label, 0) + 1
+        return counts
+
     def _label(self, recorder: ScenarioRecorder, case_id: str) -> str:
         node = recorder.cases.get(case_id)
         label = node.value.operation.label if node is not None else recorder.label
         return self.labels.get(label, label)
 
     def _scenario(self, recorder: ScenarioRecorder) -> None:
-        self.results.schemathesis_cases += len(recorder.cases)
         for case_id, checks in recorder.checks.items():
             operation = self._label(recorder, case_id)
             for check in checks:
@@ -114,15 +142,23 @@ class Collector:
                 elif check.failure_info is not None:
                     failure = check.failure_info.failure
                     failing_id = failure.case_id or case_id
+                    failing = self._label(recorder, failing_id)
+                    if not self._keep((check.name, failing, failure.title)):
+                        self.results.failed(check.name, failing, "", keep=False)
+                        continue
                     message = f"{failure.title}: {' '.join(failure.message.split())}"[:600]
                     self.results.failed(
-                        check.name,
-                        self._label(recorder, failing_id),
-                        self.secrets.mask(message),
-                        self._curl(recorder, failing_id),
+                        check.name, failing, self.secrets.mask(message), self._curl(recorder, failing_id)
                     )
                 else:
                     self.results.failed(check.name, operation, "the check itself crashed")
+
+    def _keep(self, cause: tuple[str, str, str]) -> bool:
+        """Whether a failure of ``cause`` is kept with its message: the first ``KEPT_PER_CAUSE``
+        are, so that fuzzing, going on past failures, cannot bury the report under one of them."""
+        kept = self._kept.get(cause, 0)
+        self._kept[cause] = kept + 1
+        return kept < KEPT_PER_CAUSE
 
     def _curl(self, recorder: ScenarioRecorder, case_id: str) -> str:
         interaction = recorder.interactions.get(case_id)

@@ -4,9 +4,10 @@ The engine runs in this process so that one pacer spans all traffic and so that 
 before any report writer sees them. Around schemathesis' own machinery this module adds:
 
 * ``before_call`` / ``after_call`` hooks: the Connector credentials go into every generated JSON body
-  (they live in the body, where schemathesis' header-based auth cannot reach), every request waits
-  for the pacer, a 429's ``Retry-After`` holds back the next requests, and resources a write created
-  are remembered for clean-up;
+  (they live in the body, where schemathesis' header-based auth cannot reach), every case that can
+  create records passes the write budget's gate (``FuzzHooks.admit``), every request waits for the
+  pacer, a 429's ``Retry-After`` holds back the next requests, and resources a write created are
+  remembered for clean-up;
 * two checks, ``ignored_body_auth`` (the body-token equivalent of the built-in ``ignored_auth``) and
   ``request_id_header``;
 * the report files schemathesis' CLI writes (JUnit XML, HAR, VCR, NDJSON, HTML), fed from our event
@@ -46,7 +47,7 @@ from mews_loyalty.contract._fuzz.adapter import (
 )
 from mews_loyalty.contract._fuzz.events import DEFAULT_RECORDINGS, Collector, mask_recorder, report_handlers
 from mews_loyalty.contract._report.progress import Progress
-from mews_loyalty.contract._report.results import Results, ScenarioError
+from mews_loyalty.contract._report.results import NotRunnable, Results, ScenarioError
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 # What a check returns when it does not apply to a case (schemathesis then records no verdict);
@@ -98,6 +99,10 @@ class FuzzHooks:
     prepare_write: Callable[[Operation, dict[str, Any]], None] | None = None
     # Whether positive creating cases may still be sent (the write budget); None: always.
     may_create: Callable[[], bool] | None = None
+    # The write budget's gate: counts a case, before it is sent, by the records it can create, and
+    # answers False when the budget does not allow that many (the case then goes out unable to
+    # create any). None: no budget.
+    admit: Callable[[Operation, Any], bool] | None = None
     # Whether the stateful phase ends with the budget: its chains would otherwise change records the
     # run did not create (Connector). False where writes are confined anyway (Reverse: named ids).
     stateful_within_budget: bool = True
@@ -142,16 +147,18 @@ def before_call(
             hooks.prepare_body(operation, case.body)
         if hooks.prepare_write is not None and not reads_only(operation):
             hooks.prepare_write(operation, case.body)
-        spent = hooks.may_create is not None and not hooks.may_create()
-        if spent and creates(operation) and not _positive(case) and operation.batch_field in case.body:
-            # An invalid case may be invalid only where a server does not look; past the write
-            # budget it is sent with an empty batch (minItems 1), so it stays invalid and creates nothing.
-            case.body[operation.batch_field or ""] = []
         batch = case.body.get(operation.batch_field or "")
         if _phase(case) == "stateful" and isinstance(batch, list) and len(batch) > 1:
             # A link fills the first item of a batch; the generated others name records that do
             # not exist and would fail the whole (all-or-nothing) batch, ending the chain.
             case.body[operation.batch_field or ""] = batch[:1]
+    if hooks.admit is not None and not hooks.admit(operation, case.body):
+        # Even an invalid case may be invalid only where a server does not look. Past the write
+        # budget a creating case is sent with an empty batch (minItems 1), or as an empty object
+        # where the operation takes no batch: it names nothing to create, and schemathesis,
+        # re-reading the edited case, checks it as the invalid case it now is.
+        body = case.body if isinstance(case.body, dict) else {}
+        case.body = {**body, operation.batch_field: []} if operation.batch_field else {}
     if hooks.progress is not None:
         hooks.progress.operation(operation.operation_id)
     hooks.pacer.acquire()
@@ -229,6 +236,9 @@ def ignored_body_auth(
         problems = hooks.probe_body_auth(operation, dict(case.body))
     except ScenarioError as error:  # a probe got no usable answer: that is this check's finding
         raise AssertionError(f"Body credentials could not be probed: {error.message}") from None
+    except NotRunnable as error:  # a probe of an add, past the write budget
+        hooks.results.skip("ignored_body_auth", error.reason)
+        return SKIPPED
     if problems:
         raise AssertionError("Body credentials are not enforced: " + "; ".join(problems))
     return None
@@ -274,6 +284,10 @@ def _config(plan: FuzzPlan, enabled: tuple[str, ...]) -> schemathesis.Config:
         "request-timeout": plan.request_timeout,
         # Retry a 429 after its Retry-After (the pacer also holds back everything else meanwhile).
         "rate-limit": "auto",
+        # A failure does not end an operation's cases: one rule every response breaks (a missing
+        # Request-Id, say) would otherwise leave each operation a few cases and hide the rest. The
+        # collector keeps a few failures per cause (events.KEPT_PER_CAUSE) and counts the others.
+        "continue-on-failure": True,
         "generation": {"max-examples": plan.max_examples, "database": "none", "mode": "all"},
         "phases": phases,
         "warnings": False,

@@ -84,12 +84,15 @@ class SuiteFault:
 
 @dataclass
 class Writes:
-    """Records the run created on the server, for the summary's 'created N, deleted N, left M'."""
+    """Records the run created on the server, for the summary's 'created N, deleted N, left M'
+    (``created == deleted + gone + left``; the run's write ledger counts them)."""
 
     budget: int | None  # None: unlimited
     created: int = 0
     deleted: int = 0
     left: int = 0
+    gone: int = 0  # not found active at clean-up although the run did not delete them
+    asked: int = 0  # records the run's creating requests could create (what the budget bounds)
 
 
 @dataclass
@@ -124,6 +127,7 @@ class Results:
     notes: list[str] = field(default_factory=list)
     schemathesis_cases: int = 0
     cases_by_phase: dict[str, int] = field(default_factory=dict)
+    cases_by_operation: dict[str, dict[str, int]] = field(default_factory=dict)  # operation -> phase -> cases
     requests: int = 0
     errors: list[str] = field(default_factory=list)  # the run could not do its job (not a verdict)
     leftovers: list[str] = field(default_factory=list)  # what cleanup could not delete
@@ -136,11 +140,12 @@ class Results:
         with self._lock:
             self.tallies.setdefault((check, operation), Tally()).passed += count
 
-    def failed(self, check: str, operation: str, message: str, curl: str = "") -> None:
+    def failed(self, check: str, operation: str, message: str, curl: str = "", keep: bool = True) -> None:
+        """Count a failure; keep its message (once per distinct message) unless ``keep`` is False."""
         with self._lock:
             self.tallies.setdefault((check, operation), Tally()).failed += 1
             # One failure per distinct message is enough to act on; the count says how often.
-            if not any(
+            if keep and not any(
                 f.check == check and f.operation == operation and f.message == message for f in self.failures
             ):
                 self.failures.append(Failure(check, operation, message, curl))
@@ -181,6 +186,15 @@ class Results:
             self.skip(check, error.reason)
         except Exception as error:  # a bug here, not in the server: keep going, report it, exit 2
             self.fault(check, error)
+
+    def count_cases(self, phase: str, per_operation: dict[str, int]) -> None:
+        """Count schemathesis cases of one scenario of ``phase``, per operation."""
+        with self._lock:
+            self.schemathesis_cases += sum(per_operation.values())
+            self.cases_by_phase[phase] = self.cases_by_phase.get(phase, 0) + sum(per_operation.values())
+            for operation, count in per_operation.items():
+                phases = self.cases_by_operation.setdefault(operation, {})
+                phases[phase] = phases.get(phase, 0) + count
 
     def count_requests(self, count: int = 1) -> None:
         with self._lock:

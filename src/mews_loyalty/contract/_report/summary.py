@@ -21,6 +21,7 @@ from mews_loyalty.contract._report.results import OUR_CHECKS, Results
 SCENARIO_CHECKS = frozenset(OUR_CHECKS) - {"ignored_body_auth", "request_id_header", "answers"}
 MAX_FAILURES_ON_SCREEN = 8
 KINDS = ("schemathesis", "ours", "scenario")
+PHASE_ORDER = ("examples", "coverage", "fuzzing", "stateful")  # schemathesis' phases, as they run
 
 
 def _kind(check: str) -> str:
@@ -36,6 +37,29 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _phases(results: Results) -> list[str]:
+    """The phases that sent schemathesis cases, in the order they run."""
+    return sorted(results.cases_by_phase, key=lambda p: (PHASE_ORDER.index(p) if p in PHASE_ORDER else 9, p))
+
+
+def _operations_table(results: Results) -> list[str]:
+    """One line per operation: its checks' verdicts and the schemathesis cases it got per phase."""
+    phases = _phases(results)
+    lines = [f"cases per operation below: {'/'.join(phases)}"] if phases else []
+    lines.append("")
+    lines.append(f"{'operation':<34}{'checks':>7}{'passed':>9}{'failed':>8}{'cases':>16}  failing checks")
+    for operation in results.operations():
+        tallies = [(c, t) for (c, op), t in results.tallies.items() if op == operation]
+        failing = sorted(c for c, t in tallies if t.failed)
+        cases = results.cases_by_operation.get(operation, {})
+        lines.append(
+            f"{_shorten(operation, 33):<34}{len(tallies):>7}{sum(t.passed for _, t in tallies):>9}"
+            f"{sum(t.failed for _, t in tallies):>8}{'/'.join(str(cases.get(p, 0)) for p in phases):>16}"
+            f"  {_shorten(', '.join(failing), 40)}"
+        )
+    return lines
+
+
 def summary(results: Results, header: Iterable[str], report_dir: Path | None) -> str:
     seconds = max(results.seconds, 1e-6)
     lines = list(header)
@@ -47,15 +71,7 @@ def summary(results: Results, header: Iterable[str], report_dir: Path | None) ->
         lines.append(
             "schemathesis cases by phase: " + ", ".join(f"{k} {v}" for k, v in results.cases_by_phase.items())
         )
-    lines.append("")
-    lines.append(f"{'operation':<34}{'checks':>7}{'passed':>9}{'failed':>8}  failing checks")
-    for operation in results.operations():
-        tallies = [(c, t) for (c, op), t in results.tallies.items() if op == operation]
-        failing = sorted(c for c, t in tallies if t.failed)
-        lines.append(
-            f"{_shorten(operation, 33):<34}{len(tallies):>7}{sum(t.passed for _, t in tallies):>9}"
-            f"{sum(t.failed for _, t in tallies):>8}  {_shorten(', '.join(failing), 40)}"
-        )
+    lines += _operations_table(results)
     lines.append("")
     cells = []
     for check in sorted(results.checks(), key=lambda c: (KINDS.index(_kind(c)), c)):
@@ -78,8 +94,11 @@ def summary(results: Results, header: Iterable[str], report_dir: Path | None) ->
     if results.writes is not None:
         writes = results.writes
         budget = "unlimited" if writes.budget is None else f"at most {writes.budget}"
+        gone = (
+            f"; {writes.gone} not found at clean-up though the run did not delete them" if writes.gone else ""
+        )
         lines.append(
-            f"writes: created {writes.created}, deleted {writes.deleted}, left {writes.left} ({budget})"
+            f"writes: created {writes.created}, deleted {writes.deleted}, left {writes.left} ({budget}){gone}"
         )
     lines.append("")
     for fault in results.faults:
@@ -186,6 +205,7 @@ def results_json(results: Results) -> str:
         "seconds": round(results.seconds, 3),
         "requests": results.requests,
         "schemathesis_cases": results.schemathesis_cases,
+        "cases_by_operation": results.cases_by_operation,
         "checks": {
             check: {op: {"passed": t.passed, "failed": t.failed} for op, t in results.by_check(check)}
             for check in results.checks()

@@ -29,7 +29,7 @@ from mews_loyalty.contract._exchange.throttle import Throttle
 from mews_loyalty.contract._fuzz.phases import FuzzHooks
 from mews_loyalty.contract._report.progress import Progress
 from mews_loyalty.contract._report.results import Results, ScenarioError, Writes
-from mews_loyalty.contract._run.cleanup import cleanup
+from mews_loyalty.contract._run.cleanup import cleanup, settle
 from mews_loyalty.contract._run.ledger import Ledger
 from mews_loyalty.contract._run.options import ConnectorOptions, ReverseOptions, UsageError
 from mews_loyalty.contract._run.stages import (
@@ -72,6 +72,7 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
     client, progress = client_and_progress(
         "connector", options, options.allow_writes, secrets, pacer, results, check_request_id=True
     )
+    client.gates.append(ledger.gate)
     client.observers.append(
         lambda exchange: ledger.observe(exchange.operation, exchange.status, exchange.body, exchange.json())
     )
@@ -95,9 +96,9 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
             )
 
     def clean_up() -> None:
-        if ledger.created:
+        if ledger.wrote:
             progress.stage("clean-up")
-        _clean_up(scenarios, results, ledger)
+        clean_up_connector(scenarios)
 
     run_stages(client, progress, results, _preflight_connector, scenarios, after_scenarios, clean_up)
     return finish(results, secrets, report_dir, header, out, progress)
@@ -123,6 +124,7 @@ def _fuzz_connector(
         probe_body_auth=functools.partial(probe_body_auth, scenarios),
         check_request_id=True,
         may_create=lambda: not ledger.exhausted,
+        admit=ledger.admit,
         progress=progress,
     )
     fuzz(
@@ -138,18 +140,22 @@ def _fuzz_connector(
     return hooks.probed
 
 
-def _clean_up(scenarios: ConnectorScenarios, results: Results, ledger: Ledger) -> None:
-    """Delete what the run created (always, even after a failure); count it for the summary."""
-    if ledger.created:
-        try:
-            results.leftovers += cleanup(scenarios)
-        except Exception as error:
-            results.errors.append(f"clean-up failed: {type(error).__name__}: {error}")
-            results.leftovers += [f"{name}: {len(items)} records" for name, items in ledger.created.items()]
-    if results.writes is not None:
-        results.writes.created = ledger.spent
-        results.writes.deleted = ledger.removed()
-        results.writes.left = results.writes.created - results.writes.deleted
+def clean_up_connector(scenarios: ConnectorScenarios, deadline: float | None = None) -> None:
+    """Delete what the run created (always, even after a failure), then put the write ledger into
+    the results: the ``cleanup`` verdicts, the leftovers with their ids and the ``writes`` counts.
+
+    ``deadline`` (on ``time.monotonic``) bounds the deleting: the interrupt path gives it a few
+    seconds. Whatever stops it early (the deadline, a fault, a second interrupt), what is left is
+    reported all the same.
+    """
+    results, ledger = scenarios.results, scenarios.ledger
+    try:
+        if ledger.wrote:
+            cleanup(scenarios, deadline)
+    except Exception as error:
+        results.errors.append(f"clean-up failed: {type(error).__name__}: {error}")
+    finally:
+        settle(results, ledger)
 
 
 def _preflight_connector(scenarios: ConnectorScenarios) -> None:

@@ -18,7 +18,7 @@ from mews_loyalty._spec.graph import LinkedResource
 from mews_loyalty._wire.encode import PAGE_SIZE_FIELD
 from mews_loyalty.contract._exchange.api_client import Exchange
 from mews_loyalty.contract._exchange.throttle import parse_retry_after
-from mews_loyalty.contract._report.results import ScenarioError
+from mews_loyalty.contract._report.results import NotRunnable, ScenarioError
 from mews_loyalty.contract._scenarios.graph import ID, require_update_key, resources
 from mews_loyalty.contract._scenarios.records import ConnectorRecords
 
@@ -28,7 +28,10 @@ BURST_CONNECTIONS = 4
 
 
 def probe_body_auth(records: ConnectorRecords, op: Operation, body: Mapping[str, Any]) -> list[str]:
-    """Send ``body`` with each token wrong, missing and empty; every answer must be 401."""
+    """Send ``body`` with each token wrong, missing and empty; every answer must be 401.
+
+    Each probe of an add counts against the write budget (a server that ignores the tokens would
+    create the record): ``NotRunnable`` once the budget is spent."""
     problems: list[str] = []
     for name in ("ClientToken", "AccessToken"):
         for variant in ("wrong", "missing", "empty"):
@@ -57,12 +60,15 @@ def probe_remaining_auth(records: ConnectorRecords, probed: set[str]) -> None:
                 continue
             try:
                 body = _valid_body(records, resource, op)
+                if body is None:
+                    continue
+                probe_body_auth(records, op, body)
             except ScenarioError as error:
                 records.results.failed("ignored_body_auth", op.operation_id, error.message, error.curl)
                 continue
-            if body is None:
+            except NotRunnable as error:  # the write budget is spent: the other operations still can be
+                records.results.skip("ignored_body_auth", error.reason)
                 continue
-            probe_body_auth(records, op, body)
             probed.add(op.operation_id)
     skipped = sorted(
         op.operation_id for op in catalog("connector").operations if op.operation_id not in probed

@@ -161,10 +161,8 @@ class ConnectorRecords:
 
     def spend_one(self) -> None:
         """Stop before creating a record the write budget (``--max-writes``) does not allow."""
-        if self.ledger.exhausted:
-            raise NotRunnable(
-                f"needs a larger --max-writes (the {self.ledger.budget} records allowed are created)"
-            )
+        if self.ledger.exhausted:  # the client's gate would refuse the add: do not build it first
+            raise NotRunnable(self.ledger.refusal)
 
     def create(self, resource: LinkedResource, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Create one record; raises ``ScenarioError`` when the server refuses."""
