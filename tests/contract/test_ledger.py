@@ -22,12 +22,13 @@ import pytest
 
 from mews_loyalty._asgi import serve_in_thread
 from mews_loyalty._spec.catalog import Operation, catalog
+from mews_loyalty._spec.graph import LinkedResource
 from mews_loyalty.contract._fuzz.events import KEPT_PER_CAUSE
 from mews_loyalty.contract._report.results import NotRunnable, Results, Writes
 from mews_loyalty.contract._report.summary import summary
 from mews_loyalty.contract._run.cleanup import cleanup, settle
 from mews_loyalty.contract._run.ledger import Ledger, records_in
-from mews_loyalty.contract._scenarios.graph import Resource, resource_of, resources
+from mews_loyalty.contract._scenarios.graph import resource_of, resources
 from tests.contract._mutants import connector_mutants
 from tests.contract._proxy import Answer, Flow, MutatingProxy, Mutation
 from tests.contract.conftest import run_connector
@@ -38,7 +39,7 @@ CREATING_PHASES = ("examples", "fuzzing", "stateful")
 WRITES_LINE = re.compile(r"writes: created (\d+), deleted (\d+), left (\d+) \((.*?)\)")
 
 
-def writable() -> list[Resource]:
+def writable() -> list[LinkedResource]:
     return [r for r in resources() if r.add is not None and r.delete is not None and r.add.batch_field]
 
 
@@ -47,11 +48,11 @@ def add_body(op: Operation, count: int) -> dict[str, Any]:
     return {op.batch_field: [{"Name": f"item {i}"} for i in range(count)]}
 
 
-def answer(resource: Resource, *ids: Any) -> dict[str, Any]:
+def answer(resource: LinkedResource, *ids: Any) -> dict[str, Any]:
     return {resource.items: [{"Id": i, "Name": "x"} if i is not None else {"Name": "x"} for i in ids]}
 
 
-def create(ledger: Ledger, resource: Resource, *ids: Any, asked: int | None = None) -> None:
+def create(ledger: Ledger, resource: LinkedResource, *ids: Any, asked: int | None = None) -> None:
     """What the client does for one add: pass the gate, send, observe the answer."""
     assert resource.add is not None
     body = add_body(resource.add, len(ids) if asked is None else asked)
@@ -174,11 +175,11 @@ class FakeRecords:
     active: dict[str, set[str]] = field(default_factory=dict)
     sent: list[str] = field(default_factory=list)
 
-    def parents_of(self, resource: Resource, items: list[dict[str, Any]]) -> dict[str, list[str]]:
+    def parents_of(self, resource: LinkedResource, items: list[dict[str, Any]]) -> dict[str, list[str]]:
         return {}
 
     def list_ids(
-        self, resource: Resource, ids: list[str], states: list[str] | None, parents: Any
+        self, resource: LinkedResource, ids: list[str], states: list[str] | None, parents: Any
     ) -> tuple[Listed, list[dict[str, Any]]]:
         self.time.sleep(self.seconds)
         self.sent.append(f"list {resource.name}")
