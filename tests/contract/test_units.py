@@ -23,6 +23,7 @@ from mews_loyalty._transport.window import SlidingWindow
 from mews_loyalty.contract._exchange.masking import MaskedTextFile, Secret, Secrets, curl_line
 from mews_loyalty.contract._exchange.throttle import Pacer, parse_retry_after
 from mews_loyalty.contract._fuzz.phases import creates, reads_only
+from mews_loyalty.contract._report.folder import written
 from mews_loyalty.contract._report.results import NotRunnable
 from mews_loyalty.contract._scenarios import values as S
 from mews_loyalty.contract._scenarios.graph import batch_item_schema, resources, resources_of
@@ -167,7 +168,7 @@ def test_scrub_finds_base64_encoded_tokens(tmp_path: Path) -> None:
     for shift in range(3):
         (tmp_path / f"encoded{shift}.txt").write_bytes(base64.b64encode(b"x" * shift + TOKEN.encode()))
     (tmp_path / "clean.txt").write_text("nothing here")
-    changed = secrets.scrub_directory(tmp_path)
+    changed = secrets.scrub_files(written(tmp_path))
     assert sorted(p.name for p in changed) == ["encoded0.txt", "encoded1.txt", "encoded2.txt"]
 
 

@@ -5,17 +5,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mews_loyalty.contract._report.results import ScenarioError
+from mews_loyalty.contract._run.signals import check_deadline
 from mews_loyalty.contract._scenarios.graph import ID, Resource, resources
 from mews_loyalty.contract._scenarios.records import ConnectorRecords, chunks
 
 
-def cleanup(records: ConnectorRecords) -> list[str]:
-    """Delete every active record the run created, dependents first; returns what is left."""
+def cleanup(records: ConnectorRecords, deadline: float | None = None) -> list[str]:
+    """Delete every active record the run created, dependents first; returns what is left.
+
+    With a ``deadline`` (an interrupted run's bound, ``signals.cleaning``) it stops before the first
+    request past it, raising ``CleanupCut``; the caller lists what is left from the ledger.
+    """
     leftovers: list[str] = []
     for resource in reversed(resources()):
         created = records.ledger.items(resource)
         if not created or resource.delete is None or resource.delete.batch_field is None:
             continue
+        check_deadline(deadline)
         ids = list(created)
         parents = records.parents_of(resource, list(created.values()))
         try:
@@ -24,6 +30,7 @@ def cleanup(records: ConnectorRecords) -> list[str]:
             except ScenarioError:  # cannot list them: delete every one not known to be deleted
                 active = [i for i in ids if i not in records.ledger.deleted]
             for chunk in chunks(active, resource.delete.batch_limit or 1000):
+                check_deadline(deadline)
                 records.call(resource.delete, **{resource.delete.batch_field: chunk})
             remaining = _active(records, resource, ids, parents)
         except Exception as error:

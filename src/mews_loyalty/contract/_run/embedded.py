@@ -95,6 +95,9 @@ def run(argv: list[str]) -> int:
             code, output = USAGE, f"mews-loyalty contract reverse: the run's process failed: {error!r}\n"
     print(output, end="", flush=True)
     codes.append(code)
+    interrupted = [c for c in codes if c > 128]  # 128 + a signal: the runs were stopped
+    if interrupted:
+        return interrupted[0]
     if USAGE in codes:
         return USAGE
     return NOT_CONFORMING if NOT_CONFORMING in codes else OK

@@ -1,0 +1,184 @@
+"""How a run ends when it is told to stop: SIGINT (Ctrl-C, or CI cancelling a job), SIGTERM (CI or a
+supervisor stopping it), SIGHUP (the terminal closing).
+
+    with handled():            # the CLI, around the whole run: the run's own handlers (main thread only)
+        ...                    # the run: the first signal raises Interrupted(signum) in the main thread
+        with cleaning(interrupted=True) as deadline:
+            ...                # clean-up, bounded: a second signal, or CLEANUP_BOUND s, raises CleanupCut
+        with shielded():
+            ...                # the reports: a signal is noted, nothing is raised
+
+On the first signal the run stops sending new cases: schemathesis turns the ``Interrupted`` raised in
+its event loop into an event of its own (``_fuzz.events`` raises it again once its report writers have
+seen the end), the scenario checks let it through (they catch ``Exception`` only). The run then
+deletes what it made, within ``CLEANUP_BOUND`` seconds (inside the 7.5 s GitHub Actions leaves between
+its SIGINT and its SIGTERM), writes its reports and exits 128 + the signal's number (130, 143, 129),
+as a shell reports a process a signal ended. A second signal skips what is left of the clean-up; the
+reports are written all the same and list what was left. The bound is a real timer (SIGALRM), so a
+request in flight is cut too, not only the ones not yet sent.
+
+Signals are a process's, not a run's: the state lives here, once, and ``handled`` resets it.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Literal
+
+# Seconds the clean-up of an interrupted run may take.
+CLEANUP_BOUND = 5.0
+SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was told to stop by ``signum``; a ``KeyboardInterrupt``, so that schemathesis and
+    Hypothesis stop as they do for Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal_name(signum))
+        self.signum = signum
+
+
+class CleanupCut(BaseException):
+    """The clean-up of an interrupted run was cut short (a second signal, or its time ran out).
+    Not an ``Exception``: the clean-up's own error handling must not swallow it."""
+
+
+def signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+@dataclass
+class _State:
+    received: list[int] = field(default_factory=list)  # signal numbers, in order
+    mode: Literal["run", "cleanup", "reports"] = "run"
+    cut: str | None = None  # why the clean-up must stop now (a second signal came before it started)
+
+
+_STATE = _State()
+
+
+def received() -> list[int]:
+    """The signals received since the run's handlers were installed, in order."""
+    return list(_STATE.received)
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    _STATE.received.append(signum)
+    if _STATE.mode == "run":
+        raise Interrupted(signum)
+    if _STATE.mode == "cleanup":
+        if len(_STATE.received) == 1:  # the clean-up of a run that was not interrupted: bound it now
+            _arm(CLEANUP_BOUND)
+        else:
+            raise CleanupCut(f"a second signal ({signal_name(signum)})")
+    # "reports": the run is over and its reports are being written; nothing to stop.
+
+
+def _on_alarm(signum: int, frame: FrameType | None) -> None:
+    if _STATE.mode == "cleanup":
+        raise CleanupCut(f"its {CLEANUP_BOUND:g} s were up")
+
+
+def _arm(seconds: float) -> None:
+    if hasattr(signal, "setitimer") and _in_main_thread():
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+
+
+def _disarm() -> None:
+    if hasattr(signal, "setitimer") and _in_main_thread():
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """The run's handlers for SIGINT, SIGTERM and SIGHUP (and SIGALRM for the clean-up's bound), the
+    previous ones restored afterwards. Only the main thread may install handlers: elsewhere (a run
+    started from a thread) the process keeps its own, and Ctrl-C still ends the run as ``Interrupted``
+    does."""
+    _STATE.received.clear()
+    _STATE.mode = "run"
+    _STATE.cut = None
+    if not _in_main_thread():
+        yield
+        return
+    alarm = (signal.SIGALRM,) if hasattr(signal, "SIGALRM") else ()
+    previous = {signum: signal.getsignal(signum) for signum in (*SIGNALS, *alarm)}
+    for signum in SIGNALS:
+        signal.signal(signum, _on_signal)
+    for signum in alarm:
+        signal.signal(signum, _on_alarm)
+    try:
+        yield
+    finally:
+        _disarm()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        _STATE.mode = "run"
+
+
+@contextmanager
+def cleaning(interrupted: bool) -> Iterator[float | None]:
+    """The clean-up's time: unbounded for a run that ended by itself (until a signal comes), else
+    ``CLEANUP_BOUND`` seconds; yields the deadline (``time.monotonic``), None when unbounded, for
+    ``check_deadline``. A second signal received before the clean-up started cuts it at its first
+    check."""
+    _STATE.mode = "cleanup"
+    if len(_STATE.received) > 1:
+        _STATE.cut = f"a second signal ({signal_name(_STATE.received[1])})"
+    deadline = time.monotonic() + CLEANUP_BOUND if interrupted else None
+    try:
+        if interrupted:
+            _arm(CLEANUP_BOUND)
+        yield deadline
+    finally:
+        _disarm()
+        _STATE.mode = "run"
+        _STATE.cut = None
+
+
+@contextmanager
+def shielded() -> Iterator[None]:
+    """Writing the reports: a signal now is noted and changes nothing."""
+    _STATE.mode = "reports"
+    try:
+        yield
+    finally:
+        _STATE.mode = "run"
+
+
+def check_deadline(deadline: float | None) -> None:
+    """Raise ``CleanupCut`` before the clean-up's next request when it must stop: a second signal came
+    before it started, or ``deadline`` (``time.monotonic``) has passed (the timer cuts a request in
+    flight; this check is what remains where there is no timer, on platforms without ``setitimer``)."""
+    if _STATE.cut is not None:
+        raise CleanupCut(_STATE.cut)
+    if deadline is not None and time.monotonic() >= deadline:
+        raise CleanupCut(f"its {CLEANUP_BOUND:g} s were up")
+
+
+__all__ = [
+    "CLEANUP_BOUND",
+    "SIGNALS",
+    "CleanupCut",
+    "Interrupted",
+    "check_deadline",
+    "cleaning",
+    "handled",
+    "received",
+    "shielded",
+    "signal_name",
+]
