@@ -122,9 +122,11 @@ def client_and_progress(
 def _progress(
     options: CommonOptions, results: Results, pacer: Pacer, api: ApiName, operations: int
 ) -> Progress:
-    if options.quiet:
-        return Progress.silent(results)
-    progress = Progress.to_stream(results, sys.stderr, pacer=pacer)
+    """The display (silent with --quiet), planned either way: an interrupted run lists the stages
+    it did not reach."""
+    progress = (
+        Progress.silent(results) if options.quiet else Progress.to_stream(results, sys.stderr, pacer=pacer)
+    )
     stages = fuzz_stages(
         options.phases,
         operations=operations,
