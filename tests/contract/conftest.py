@@ -41,7 +41,7 @@ def virtual_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
     Retry-After), so a request arrives at the instant it left and the mock counts exactly what the
     run sent, whatever the machine's speed."""
     time = FakeTime(start=1000.0)
-    monkeypatch.setattr(_run, "Pacer", lambda rate: Pacer(rate, clock=time.clock, sleep=time.sleep))
+    monkeypatch.setattr(_run, "Pacer", lambda rate, **_: Pacer(rate, clock=time.clock, sleep=time.sleep))
     return time
 
 

@@ -10,7 +10,8 @@ supervisor stopping it), SIGHUP (the terminal closing).
 
 On the first signal the run stops sending new cases: schemathesis turns the ``Interrupted`` raised in
 its event loop into an event of its own (``_fuzz.events`` raises it again once its report writers have
-seen the end), the scenario checks let it through (they catch ``Exception`` only). The run then
+seen the end), the scenario checks let it through (they catch ``Exception`` only), after the exchange
+under way (``exchange``): its answer may name a record the run made and must delete. The run then
 deletes what it made, within ``CLEANUP_BOUND`` seconds (inside the 7.5 s GitHub Actions leaves between
 its SIGINT and its SIGTERM), writes its reports and exits 128 + the signal's number (130, 143, 129),
 as a shell reports a process a signal ended. A second signal skips what is left of the clean-up; the
@@ -33,6 +34,8 @@ from typing import Literal
 
 # Seconds the clean-up of an interrupted run may take.
 CLEANUP_BOUND = 5.0
+# Seconds between two looks at a signal held back while the pacer waits.
+PAUSE_SLICE = 0.1
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
@@ -62,6 +65,8 @@ class _State:
     received: list[int] = field(default_factory=list)  # signal numbers, in order
     mode: Literal["run", "cleanup", "reports"] = "run"
     cut: str | None = None  # why the clean-up must stop now (a second signal came before it started)
+    exchanges: int = 0  # the main thread's exchanges under way (``exchange``)
+    pending: int | None = None  # a first signal held back until the exchange under way is over
 
 
 _STATE = _State()
@@ -75,6 +80,9 @@ def received() -> list[int]:
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     _STATE.received.append(signum)
     if _STATE.mode == "run":
+        if _STATE.exchanges and len(_STATE.received) == 1:
+            _STATE.pending = signum  # raised when the exchange under way is over (``exchange``)
+            return
         raise Interrupted(signum)
     if _STATE.mode == "cleanup":
         if len(_STATE.received) == 1:  # the clean-up of a run that was not interrupted: bound it now
@@ -112,6 +120,7 @@ def handled() -> Iterator[None]:
     _STATE.received.clear()
     _STATE.mode = "run"
     _STATE.cut = None
+    _STATE.pending = None
     if not _in_main_thread():
         yield
         return
@@ -128,6 +137,45 @@ def handled() -> Iterator[None]:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         _STATE.mode = "run"
+
+
+@contextmanager
+def exchange() -> Iterator[None]:
+    """One exchange of the main thread, from its pacing to its answer recorded: a first signal waits
+    for its end, since an answer may name a record the run created, which the clean-up must know;
+    its pacing does not (``pause``), nor does a second signal. Elsewhere than in the main thread
+    signals are not delivered, and nothing is held back."""
+    if not _in_main_thread():
+        yield
+        return
+    _raise_pending()
+    _STATE.exchanges += 1
+    try:
+        yield
+    finally:
+        _STATE.exchanges -= 1
+        _raise_pending()  # the signal wins over whatever the exchange raised
+
+
+def _raise_pending() -> None:
+    signum = _STATE.pending
+    if signum is not None and not _STATE.exchanges:
+        _STATE.pending = None
+        raise Interrupted(signum)
+
+
+def pause(seconds: float) -> None:
+    """The pacer's sleep: a signal held back ends it at once (pacing comes before a request is sent:
+    nothing is under way yet)."""
+    if not _in_main_thread():
+        time.sleep(seconds)
+        return
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        if _STATE.pending is not None:
+            signum, _STATE.pending = _STATE.pending, None
+            raise Interrupted(signum)
+        time.sleep(min(left, PAUSE_SLICE))
 
 
 @contextmanager
@@ -177,7 +225,9 @@ __all__ = [
     "Interrupted",
     "check_deadline",
     "cleaning",
+    "exchange",
     "handled",
+    "pause",
     "received",
     "shielded",
     "signal_name",

@@ -17,7 +17,7 @@ import httpx
 import schemathesis
 
 from mews_loyalty._spec.catalog import ApiName, catalog, load_document
-from mews_loyalty.contract._exchange.api_client import ApiClient
+from mews_loyalty.contract._exchange.api_client import ApiClient, Exchange
 from mews_loyalty.contract._exchange.masking import Secrets
 from mews_loyalty.contract._exchange.throttle import PACING_NOTE, Pacer
 from mews_loyalty.contract._fuzz.phases import FuzzHooks, FuzzPlan, creates, reads_only, run_schemathesis
@@ -94,6 +94,14 @@ def spec_schema(api: ApiName, base_url: str) -> schemathesis.BaseSchema:
 SCENARIO_REQUESTS_PER_OPERATION = {"connector": 45, "reverse": 4}
 
 
+class _RunClient(ApiClient):
+    """The run's client: a first signal lets the exchange under way finish (``signals.exchange``)."""
+
+    def send(self, *args: Any, **kwargs: Any) -> Exchange:
+        with signals.exchange():
+            return super().send(*args, **kwargs)
+
+
 def client_and_progress(
     api: ApiName,
     options: CommonOptions,
@@ -104,7 +112,7 @@ def client_and_progress(
     **client: Any,
 ) -> tuple[ApiClient, Progress]:
     """The run's client on the spec of ``api``, and the progress display it tells of each request."""
-    api_client = ApiClient(
+    api_client = _RunClient(
         base_url=options.base_url,
         schema=spec_schema(api, options.base_url),
         secrets=secrets,

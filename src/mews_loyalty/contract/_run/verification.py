@@ -35,7 +35,7 @@ from mews_loyalty.contract._report.results import Results, ScenarioError, Writes
 from mews_loyalty.contract._run.cleanup import cleanup
 from mews_loyalty.contract._run.ledger import Ledger
 from mews_loyalty.contract._run.options import ConnectorOptions, ReverseOptions, UsageError
-from mews_loyalty.contract._run.signals import CleanupCut
+from mews_loyalty.contract._run.signals import CleanupCut, pause
 from mews_loyalty.contract._run.stages import (
     client_and_progress,
     creating_operations,
@@ -78,7 +78,7 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
 def _run_connector(
     options: ConnectorOptions, secrets: Secrets, results: Results, report_dir: Path
 ) -> Progress:
-    pacer = Pacer(options.rate_limit)
+    pacer = Pacer(options.rate_limit, sleep=pause)
     credentials = Credentials(options.client_token, options.access_token, options.client)
     ledger = Ledger(budget=options.max_writes if options.allow_writes else 0)
     if options.allow_writes:
@@ -215,7 +215,7 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
 def _run_reverse(
     options: ReverseOptions, secrets: Secrets, results: Results, report_dir: Path, enterprise_id: str
 ) -> Progress:
-    pacer = Pacer(options.rate_limit)
+    pacer = Pacer(options.rate_limit, sleep=pause)
     client, progress = client_and_progress(
         "reverse", options, options.allow_writes, secrets, pacer, results, bearer=options.tokens[0]
     )
