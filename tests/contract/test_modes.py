@@ -21,6 +21,7 @@ from mews_loyalty.contract._fuzz.phases import PHASES
 from mews_loyalty.contract._run import verification as _run
 from mews_loyalty.contract.cli import connector_main, reverse_main
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
+from tests.contract._reports import assert_reports_parse
 from tests.contract.conftest import REVERSE_TOKENS, SCALED_RATE, SEED, SEED_MEMBERSHIP_IDS, run_reverse
 from tests.runtime.fakes import FakeTime
 
@@ -74,6 +75,7 @@ def assert_qualified_verdict(out: str, report: Path, *, read_only: bool) -> None
         assert int(found.group(1)) > 0
     else:
         assert verdict == "CONFORMS"
+    assert assert_reports_parse(report)["verdict"] == verdict
     assert f"<h1>{html.escape(verdict)}</h1>" in (report / "report.html").read_text()
     properties = ET.parse(report / "junit.xml").getroot().find("testsuite/properties")
     assert properties is not None

@@ -90,7 +90,10 @@ def run(argv: list[str]) -> int:
         reverse = pool.submit(_captured_reverse_run)
         codes = [verify_connector_mock()]
         try:
-            code, output = reverse.result()
+            try:
+                code, output = reverse.result()
+            except KeyboardInterrupt:  # Ctrl-C reached the child too: it ends with its own reports
+                code, output = reverse.result()
         except Exception as error:  # the child died: report it as the suite's own fault
             code, output = USAGE, f"mews-loyalty contract reverse: the run's process failed: {error!r}\n"
     print(output, end="", flush=True)
