@@ -130,14 +130,7 @@ def test_curl_line_reproduces_the_body_with_tokens_from_the_environment(tmp_path
     body = json.dumps({"AccessToken": TOKEN, "Name": "O'Brien's \"club\" $HOME `x`"}).encode()
     line = curl_line(secrets, "POST", "http://127.0.0.1:1/api", {"Content-Type": "application/json"}, body)
     assert TOKEN not in line
-    data_word = line.split("--data-raw ", 1)[1]
-    echoed = subprocess.run(
-        ["bash", "-c", f"printf %s {data_word}"],
-        env={"MEWS_ACCESS_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        check=True,
-    )
-    assert echoed.stdout == body
+    assert _sent_by_bash(line) == body
 
 
 def test_a_curl_line_carries_control_characters_as_escapes_that_reproduce_them() -> None:
@@ -148,15 +141,20 @@ def test_a_curl_line_carries_control_characters_as_escapes_that_reproduce_them()
     line = curl_line(secrets, "POST", "http://127.0.0.1:1/api", {}, body + b"\n\x00end")
     assert CONTROL.search(line) is None
     assert "\n" not in line
-    data_word = line.split("--data-raw ", 1)[1]
+    # bash cannot hold a NUL in a word: everything up to it comes back byte for byte.
+    assert _sent_by_bash(line) == body + b"\n"
+
+
+def _sent_by_bash(curl: str) -> bytes:
+    """The bytes a curl line's body word stands for, as bash expands it (tokens exported)."""
+    data_word = curl.split("--data-raw ", 1)[1]
     echoed = subprocess.run(
         ["bash", "-c", f"printf %s {data_word} | od -An -tx1"],
         env={"MEWS_ACCESS_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"},
         capture_output=True,
         check=True,
     )
-    # bash cannot hold a NUL in a word: everything up to it comes back byte for byte.
-    assert bytes.fromhex(echoed.stdout.decode()) == body + b"\n"
+    return bytes.fromhex(echoed.stdout.decode())
 
 
 def test_printable_shows_every_control_character_and_keeps_tabs_and_newlines() -> None:
