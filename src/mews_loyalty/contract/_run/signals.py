@@ -114,15 +114,14 @@ def _in_main_thread() -> bool:
 @contextmanager
 def handled() -> Iterator[None]:
     """The run's handlers for SIGINT, SIGTERM and SIGHUP (and SIGALRM for the clean-up's bound), the
-    previous ones restored afterwards. Only the main thread may install handlers: elsewhere (a run
-    started from a thread) the process keeps its own, and Ctrl-C still ends the run as ``Interrupted``
-    does."""
-    _STATE.received.clear()
-    _STATE.mode = "run"
-    _STATE.cut = None
-    _STATE.pending = None
+    previous ones restored afterwards. Only the main thread may install handlers: a run started from
+    another thread leaves the process's own in place (signals reach the main thread, not the run)."""
+    _reset()
     if not _in_main_thread():
-        yield
+        try:
+            yield
+        finally:
+            _reset()
         return
     alarm = (signal.SIGALRM,) if hasattr(signal, "SIGALRM") else ()
     previous = {signum: signal.getsignal(signum) for signum in (*SIGNALS, *alarm)}
@@ -136,7 +135,16 @@ def handled() -> Iterator[None]:
         _disarm()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        _STATE.mode = "run"
+        _reset()
+
+
+def _reset() -> None:
+    """A run starts, or has ended: no signal received, nothing held back."""
+    _STATE.received.clear()
+    _STATE.mode = "run"
+    _STATE.cut = None
+    _STATE.pending = None
+    _STATE.exchanges = 0
 
 
 @contextmanager
