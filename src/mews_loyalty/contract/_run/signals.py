@@ -11,12 +11,13 @@ supervisor stopping it), SIGHUP (the terminal closing).
 On the first signal the run stops sending new cases: schemathesis turns the ``Interrupted`` raised in
 its event loop into an event of its own (``_fuzz.events`` raises it again once its report writers have
 seen the end), the scenario checks let it through (they catch ``Exception`` only), after the exchange
-under way (``exchange``): its answer may name a record the run made and must delete. The run then
+under way (``deferred``): its answer may name a record the run made and must delete. The run then
 deletes what it made, within ``CLEANUP_BOUND`` seconds (inside the 7.5 s GitHub Actions leaves between
 its SIGINT and its SIGTERM), writes its reports and exits 128 + the signal's number (130, 143, 129),
 as a shell reports a process a signal ended. A second signal skips what is left of the clean-up; the
-reports are written all the same and list what was left. The bound is a real timer (SIGALRM), so a
-request in flight is cut too, not only the ones not yet sent.
+reports are written all the same and list what was left (before the clean-up, a second signal also
+abandons the work the first was waiting for). The bound is a real timer (SIGALRM), so a request
+in flight is cut too, not only the ones not yet sent.
 
 Signals are a process's, not a run's: the state lives here, once, and ``handled`` resets it.
 """
@@ -65,8 +66,8 @@ class _State:
     received: list[int] = field(default_factory=list)  # signal numbers, in order
     mode: Literal["run", "cleanup", "reports"] = "run"
     cut: str | None = None  # why the clean-up must stop now (a second signal came before it started)
-    exchanges: int = 0  # the main thread's exchanges under way (``exchange``)
-    pending: int | None = None  # a first signal held back until the exchange under way is over
+    deferring: int = 0  # the main thread's work under way that a first signal waits for (``deferred``)
+    pending: int | None = None  # a first signal held back until that work is over
 
 
 _STATE = _State()
@@ -80,10 +81,17 @@ def received() -> list[int]:
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     _STATE.received.append(signum)
     if _STATE.mode == "run":
-        if _STATE.exchanges and len(_STATE.received) == 1:
-            _STATE.pending = signum  # raised when the exchange under way is over (``exchange``)
-            return
-        raise Interrupted(signum)
+        if len(_STATE.received) == 1:
+            if _STATE.deferring:
+                _STATE.pending = signum  # raised when the work under way is over (``deferred``)
+                return
+            raise Interrupted(signum)
+        if _STATE.pending is not None:  # a second signal: the work under way is abandoned
+            _STATE.pending = None
+            raise Interrupted(_STATE.received[0])  # the run ends as the first signal said
+        # The first one is on its way out (schemathesis' workers finish the case under way): raised
+        # again mid-way, it could stop schemathesis before it tells its workers to stop. Noted: the
+        # clean-up will be skipped.
     if _STATE.mode == "cleanup":
         if len(_STATE.received) == 1:  # the clean-up of a run that was not interrupted: bound it now
             _arm(CLEANUP_BOUND)
@@ -144,30 +152,31 @@ def _reset() -> None:
     _STATE.mode = "run"
     _STATE.cut = None
     _STATE.pending = None
-    _STATE.exchanges = 0
+    _STATE.deferring = 0
 
 
 @contextmanager
-def exchange() -> Iterator[None]:
-    """One exchange of the main thread, from its pacing to its answer recorded: a first signal waits
-    for its end, since an answer may name a record the run created, which the clean-up must know;
-    its pacing does not (``pause``), nor does a second signal. Elsewhere than in the main thread
-    signals are not delivered, and nothing is held back."""
+def deferred() -> Iterator[None]:
+    """Work of the main thread that must not stop half-way: an exchange, from its pacing to its answer
+    recorded (an answer may name a record the run created, which the clean-up must know), or the
+    report writers told to finish (one left running would keep the process from exiting). A first
+    signal waits for its end; pacing does not (``pause``), nor does a second signal. Elsewhere than in
+    the main thread signals are not delivered, and nothing is held back."""
     if not _in_main_thread():
         yield
         return
     _raise_pending()
-    _STATE.exchanges += 1
+    _STATE.deferring += 1
     try:
         yield
     finally:
-        _STATE.exchanges -= 1
-        _raise_pending()  # the signal wins over whatever the exchange raised
+        _STATE.deferring -= 1
+        _raise_pending()  # the signal wins over whatever the work raised
 
 
 def _raise_pending() -> None:
     signum = _STATE.pending
-    if signum is not None and not _STATE.exchanges:
+    if signum is not None and not _STATE.deferring:
         _STATE.pending = None
         raise Interrupted(signum)
 
@@ -233,7 +242,7 @@ __all__ = [
     "Interrupted",
     "check_deadline",
     "cleaning",
-    "exchange",
+    "deferred",
     "handled",
     "pause",
     "received",

@@ -95,10 +95,10 @@ SCENARIO_REQUESTS_PER_OPERATION = {"connector": 45, "reverse": 4}
 
 
 class _RunClient(ApiClient):
-    """The run's client: a first signal lets the exchange under way finish (``signals.exchange``)."""
+    """The run's client: a first signal lets the exchange under way finish (``signals.deferred``)."""
 
     def send(self, *args: Any, **kwargs: Any) -> Exchange:
-        with signals.exchange():
+        with signals.deferred():
             return super().send(*args, **kwargs)
 
 
