@@ -52,6 +52,11 @@ from mews_loyalty.contract._run.verification import verify_connector, verify_rev
 OptionsT = TypeVar("OptionsT", bound=CommonOptions)
 
 OK, NOT_CONFORMING, USAGE = 0, 1, 2
+EXIT_STATUS = (
+    "exit status: 0 CONFORMS, 1 DOES NOT CONFORM, 2 COULD NOT RUN (server unreachable or tokens refused; "
+    "reports written), a suite fault, a usage error or a --report-dir refused (nothing written); "
+    "130, 143, 129 INTERRUPTED by SIGINT, SIGTERM, SIGHUP (what it made deleted within 5 s, reports written)"
+)
 
 
 def _base_url(text: str) -> str:
@@ -126,7 +131,9 @@ def _pair(text: str) -> tuple[str, str]:
 def _parser(api: str, server: str, rate_default: str) -> argparse.ArgumentParser:
     """The parser of one subcommand, with the options both share."""
     parser = argparse.ArgumentParser(
-        prog=f"mews-loyalty contract {api}", description=f"Verify that {server} honours the contract."
+        prog=f"mews-loyalty contract {api}",
+        description=f"Verify that {server} honours the contract.",
+        epilog=EXIT_STATUS,
     )
     _common(parser, rate_default)
     return parser
@@ -144,6 +151,7 @@ def _common(parser: argparse.ArgumentParser, rate_default: str) -> None:
         "--report-dir",
         type=Path,
         default=DEFAULT_REPORT_DIR,
+        metavar="DIR",
         help=f"where reports go, under DIR/<api>/ (default {DEFAULT_REPORT_DIR}); it must be new, empty "
         "or hold only an earlier run's reports (which are replaced): a folder holding anything else is "
         "refused, nothing written",
