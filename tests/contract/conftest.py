@@ -41,7 +41,9 @@ def virtual_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
     Retry-After), so a request arrives at the instant it left and the mock counts exactly what the
     run sent, whatever the machine's speed."""
     time = FakeTime(start=1000.0)
-    monkeypatch.setattr(_run, "Throttle", lambda rate: Throttle(rate, clock=time.clock, sleep=time.sleep))
+    monkeypatch.setattr(
+        _run, "Throttle", lambda rate, **_: Throttle(rate, clock=time.clock, sleep=time.sleep)
+    )
     return time
 
 

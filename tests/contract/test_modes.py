@@ -7,8 +7,10 @@ against the real mocks (small fixed-seed example counts; pacing on a simulated c
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from mews_loyalty.contract._fuzz.phases import PHASES
 from mews_loyalty.contract._run import verification as _run
 from mews_loyalty.contract.cli import connector_main, reverse_main
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
+from tests.contract._reports import assert_reports_parse
 from tests.contract.conftest import REVERSE_TOKENS, SCALED_RATE, SEED, SEED_MEMBERSHIP_IDS, run_reverse
 from tests.runtime.fakes import FakeTime
 
@@ -46,7 +49,7 @@ def pacers(monkeypatch: pytest.MonkeyPatch) -> list[Throttle]:
     made: list[Throttle] = []
     time = FakeTime(start=0.0)  # moves only when the pacer sleeps: pacing without waiting for it
 
-    def simulated(rate: tuple[int, float] | None) -> Throttle:
+    def simulated(rate: tuple[int, float] | None, **_: object) -> Throttle:
         made.append(Throttle(rate, clock=time.clock, sleep=time.sleep))
         return made[-1]
 
@@ -60,6 +63,25 @@ def _argv(api: str, url: str, report_dir: Path, options: list[str]) -> list[str]
         return [*argv, "--client-token", DEMO_CLIENT_TOKEN, "--access-token", DEMO_ACCESS_TOKEN, *options]
     argv += [arg for token in REVERSE_TOKENS for arg in ("--token", token)]
     return [*argv, *(arg for mid in SEED_MEMBERSHIP_IDS for arg in ("--membership-id", mid)), *options]
+
+
+def assert_qualified_verdict(out: str, report: Path, *, read_only: bool) -> None:
+    """A read-only run that conforms says so, and how many checks did not run, on its result line, in
+    the HTML banner and in the JUnit properties; a writing one says CONFORMS."""
+    verdict = out.rstrip().splitlines()[-1].split(" ", 4)[-1]
+    found = re.fullmatch(r"CONFORMS \(read-only: (\d+) checks not run\)", verdict)
+    if read_only:
+        assert found is not None, verdict
+        assert int(found.group(1)) > 0
+    else:
+        assert verdict == "CONFORMS"
+    assert assert_reports_parse(report)["verdict"] == verdict
+    assert f"<h1>{html.escape(verdict)}</h1>" in (report / "report.html").read_text()
+    properties = ET.parse(report / "junit.xml").getroot().find("testsuite/properties")
+    assert properties is not None
+    values = {p.get("name"): p.get("value") for p in properties}
+    assert values["verdict"] == verdict
+    assert values["read_only"] == str(read_only).lower()
 
 
 @pytest.mark.parametrize(("api", "cell", "options"), MATRIX, ids=[f"{a}: {c}" for a, c, _ in MATRIX])
@@ -77,8 +99,8 @@ def test_a_conforming_server_conforms_in_every_mode(
     code = main(_argv(api, url, tmp_path, options))
     out = capsys.readouterr()
     assert code == 0, out.out[-3000:] + out.err[-3000:]
-    assert out.out.rstrip().endswith("CONFORMS")
     assert "DOES NOT CONFORM" not in out.out
+    assert_qualified_verdict(out.out, tmp_path / api, read_only="--allow-writes" not in options)
     phases = options[options.index("--phases") + 1] if "--phases" in options else "stateful"
     if "stateful" in phases and "--allow-writes" not in options:
         assert STATEFUL_NOT_RUN in out.out

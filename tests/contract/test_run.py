@@ -162,7 +162,8 @@ def test_pacing_keeps_a_rate_limited_server_happy(tmp_path: Path, virtual_time: 
 def test_cleanup_runs_even_when_a_check_crashes(
     connector_mock: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Whatever goes wrong mid-run, records the run created on a live server must be deleted again.
+    # Whatever goes wrong mid-run, records the run created on a live server must be deleted again
+    # (a Ctrl-C where the run has no handlers of its own, from a thread, ends it as INTERRUPTED too).
     created: list[str] = []
     original = _scenarios.ConnectorScenarios.create
 
@@ -178,8 +179,11 @@ def test_cleanup_runs_even_when_a_check_crashes(
 
     monkeypatch.setattr(_scenarios.ConnectorScenarios, "create", create_then_remember)
     monkeypatch.setattr(_scenarios.ConnectorScenarios, "check_soft_delete", crash)
-    with pytest.raises(KeyboardInterrupt):
-        run_connector(connector_mock, tmp_path, phases=())
+    results = run_connector(connector_mock, tmp_path, phases=())
+    assert results.verdict == "INTERRUPTED"
+    summary = (tmp_path / "connector" / "summary.txt").read_text()
+    assert "note: interrupted by SIGINT during scenarios" in summary
+    assert f"RESULT: connector at {connector_mock} INTERRUPTED\n" in summary
     assert created
     body = {
         "ClientToken": DEMO_CLIENT_TOKEN,
@@ -259,23 +263,24 @@ def test_connector_usage_errors_exit_2(
     assert message in capsys.readouterr().err
 
 
-def test_unreachable_server_and_rejected_tokens_are_usage_errors(
-    connector_mock: str, capsys: pytest.CaptureFixture[str]
+def test_an_unreachable_server_or_rejected_tokens_could_not_run(
+    connector_mock: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # A typo in the URL or the tokens is not a contract violation; the message must not echo a token.
+    # A typo in the URL or the tokens is not a contract violation: exit 2, one line (which must not
+    # echo a token), and reports for CI all the same.
     tokens = ["--client-token", DEMO_CLIENT_TOKEN, "--access-token", DEMO_ACCESS_TOKEN]
-    assert connector_main(["--base-url", "http://127.0.0.1:9", *tokens]) == 2
+    down = ["--base-url", "http://127.0.0.1:9", "--report-dir", str(tmp_path / "down"), *tokens]
+    assert connector_main(down) == 2
     wrong = "0123456789abcdef0123456789abcdef-0123456789abcdef0123456789abcde"
-    assert (
-        connector_main(
-            ["--base-url", connector_mock, "--client-token", wrong, "--access-token", DEMO_ACCESS_TOKEN]
-        )
-        == 2
-    )
-    err = capsys.readouterr().err
-    assert "cannot reach" in err
-    assert "refused the tokens" in err
-    assert wrong not in err
+    refused = ["--base-url", connector_mock, "--report-dir", str(tmp_path / "refused")]
+    assert connector_main([*refused, "--client-token", wrong, "--access-token", DEMO_ACCESS_TOKEN]) == 2
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2, out
+    assert "COULD NOT RUN: cannot reach http://127.0.0.1:9" in out[0]
+    assert "COULD NOT RUN: the server refused the tokens" in out[1]
+    assert wrong not in out[1]
+    for folder in ("down", "refused"):
+        assert json.loads((tmp_path / folder / "connector" / "results.json").read_text())["could_not_run"]
 
 
 def test_mews_loyalty_contract_reverse_dispatches_and_conforms(

@@ -24,7 +24,9 @@ from mews_loyalty._transport.window import SlidingWindow
 from mews_loyalty.contract._exchange.masking import MaskedTextFile, Secret, Secrets, curl_line
 from mews_loyalty.contract._exchange.throttle import Throttle, parse_retry_after
 from mews_loyalty.contract._fuzz.phases import creates, reads_only
+from mews_loyalty.contract._report.folder import written
 from mews_loyalty.contract._report.results import NotRunnable
+from mews_loyalty.contract._report.text import CONTROL, printable
 from mews_loyalty.contract._scenarios import values as S
 from mews_loyalty.contract._scenarios.graph import (
     batch_item_schema,
@@ -134,14 +136,52 @@ def test_curl_line_reproduces_the_body_with_tokens_from_the_environment(tmp_path
     body = json.dumps({"AccessToken": TOKEN, "Name": "O'Brien's \"club\" $HOME `x`"}).encode()
     line = curl_line(secrets, "POST", "http://127.0.0.1:1/api", {"Content-Type": "application/json"}, body)
     assert TOKEN not in line
-    data_word = line.split("--data-raw ", 1)[1]
+    assert _sent_by_bash(line) == body
+
+
+def test_a_curl_line_carries_control_characters_as_escapes_that_reproduce_them() -> None:
+    # A fuzzed body may hold ESC or NUL: the line shown must not drive the terminal, and pasted into
+    # bash it must still send those very bytes.
+    secrets = Secrets([Secret(TOKEN, "MEWS_ACCESS_TOKEN")])
+    body = json.dumps({"AccessToken": TOKEN, "Name": "a\x1b[2J'b\x07\\c"}, ensure_ascii=False).encode()
+    line = curl_line(secrets, "POST", "http://127.0.0.1:1/api", {}, body + b"\n\x00end")
+    assert CONTROL.search(line) is None
+    assert "\n" not in line
+    # bash cannot hold a NUL in a word: everything up to it comes back byte for byte.
+    assert _sent_by_bash(line) == body + b"\n"
+
+
+def _sent_by_bash(curl: str) -> bytes:
+    """The bytes a curl line's body word stands for, as bash expands it (tokens exported)."""
+    data_word = curl.split("--data-raw ", 1)[1]
     echoed = subprocess.run(
-        ["bash", "-c", f"printf %s {data_word}"],
+        ["bash", "-c", f"printf %s {data_word} | od -An -tx1"],
         env={"MEWS_ACCESS_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"},
         capture_output=True,
         check=True,
     )
-    assert echoed.stdout == body
+    return bytes.fromhex(echoed.stdout.decode())
+
+
+def test_printable_shows_every_control_character_and_keeps_tabs_and_newlines() -> None:
+    text = "a\tb\nc\x00d\x07e\x1b[31mf\x7fg\x9bh\r\ud800\ufffe"
+    assert printable(text) == "a\tb\nc\\x00d\\x07e\\x1b[31mf\\x7fg\\x9bh\\x0d\\ud800\\ufffe"
+    assert printable("Zürich · 東京 ✓") == "Zürich · 東京 ✓"
+
+
+def test_scrubbing_never_follows_a_link_out_of_the_folder(tmp_path: Path) -> None:
+    # The safety net rewrites only the run's own files: a link in the folder is neither read nor written.
+    secrets = Secrets([Secret(TOKEN, "MEWS_ACCESS_TOKEN")])
+    outside = tmp_path / "outside.env"
+    outside.write_text(f"TOKEN={TOKEN}\n")
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "link.txt").symlink_to(outside)
+    (folder / "leaked.txt").write_text(f"TOKEN={TOKEN}\n")
+    assert [p.name for p in written(folder)] == ["leaked.txt"]
+    assert secrets.scrub_files(written(folder)) == [folder / "leaked.txt"]
+    assert outside.read_text() == f"TOKEN={TOKEN}\n"
+    assert (folder / "leaked.txt").read_text() == "TOKEN=$MEWS_ACCESS_TOKEN\n"
 
 
 def test_masked_file_masks_tokens_split_across_writes(tmp_path: Path) -> None:
@@ -173,7 +213,7 @@ def test_scrub_finds_base64_encoded_tokens(tmp_path: Path) -> None:
     for shift in range(3):
         (tmp_path / f"encoded{shift}.txt").write_bytes(base64.b64encode(b"x" * shift + TOKEN.encode()))
     (tmp_path / "clean.txt").write_text("nothing here")
-    changed = secrets.scrub_directory(tmp_path)
+    changed = secrets.scrub_files(written(tmp_path))
     assert sorted(p.name for p in changed) == ["encoded0.txt", "encoded1.txt", "encoded2.txt"]
 
 

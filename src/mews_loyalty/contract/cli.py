@@ -9,14 +9,18 @@
 Tokens may come from the environment instead of the command line (which other users of the machine
 can read): MEWS_CLIENT_TOKEN, MEWS_ACCESS_TOKEN, MEWS_REVERSE_TOKENS (comma separated).
 
-Exit status: 0 the server conforms, 1 it does not (or the run could not finish), 2 usage error or
-a fault of the suite itself (one line; the traceback with --debug).
+Exit status: 0 the server conforms, 1 it does not (or the run could not finish its job), 2 it
+could not run (the server cannot be reached or refuses the tokens: one line, reports written), a
+usage error, a report folder refused (one line, nothing written) or a fault of the suite itself (one
+line; the traceback with --debug); 130, 143 or 129 when SIGINT, SIGTERM or SIGHUP interrupted it
+(INTERRUPTED: what ran is reported, what it made is deleted within 5 s; a second signal skips that).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import traceback
 import uuid
@@ -29,7 +33,10 @@ from mews_loyalty._transport.window import parse_rate
 from mews_loyalty.contract._exchange.masking import MIN_SECRET_LENGTH
 from mews_loyalty.contract._fuzz.events import DEFAULT_RECORDINGS, RECORDINGS
 from mews_loyalty.contract._fuzz.phases import PHASES
+from mews_loyalty.contract._report.folder import ReportFolderRefused
 from mews_loyalty.contract._report.results import Results
+from mews_loyalty.contract._report.text import printable
+from mews_loyalty.contract._run import signals
 from mews_loyalty.contract._run.options import (
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_MAX_WRITES,
@@ -45,6 +52,11 @@ from mews_loyalty.contract._run.verification import verify_connector, verify_rev
 OptionsT = TypeVar("OptionsT", bound=CommonOptions)
 
 OK, NOT_CONFORMING, USAGE = 0, 1, 2
+EXIT_STATUS = (
+    "exit status: 0 CONFORMS, 1 DOES NOT CONFORM, 2 COULD NOT RUN (server unreachable or tokens refused; "
+    "reports written), a suite fault, a usage error or a --report-dir refused (nothing written); "
+    "130, 143, 129 INTERRUPTED by SIGINT, SIGTERM, SIGHUP (what it made deleted within 5 s, reports written)"
+)
 
 
 def _base_url(text: str) -> str:
@@ -119,7 +131,9 @@ def _pair(text: str) -> tuple[str, str]:
 def _parser(api: str, server: str, rate_default: str) -> argparse.ArgumentParser:
     """The parser of one subcommand, with the options both share."""
     parser = argparse.ArgumentParser(
-        prog=f"mews-loyalty contract {api}", description=f"Verify that {server} honours the contract."
+        prog=f"mews-loyalty contract {api}",
+        description=f"Verify that {server} honours the contract.",
+        epilog=EXIT_STATUS,
     )
     _common(parser, rate_default)
     return parser
@@ -137,7 +151,10 @@ def _common(parser: argparse.ArgumentParser, rate_default: str) -> None:
         "--report-dir",
         type=Path,
         default=DEFAULT_REPORT_DIR,
-        help=f"where reports go (default {DEFAULT_REPORT_DIR})",
+        metavar="DIR",
+        help=f"where reports go, under DIR/<api>/ (default {DEFAULT_REPORT_DIR}); it must be new, empty "
+        "or hold only an earlier run's reports (which are replaced): a folder holding anything else is "
+        "refused, nothing written",
     )
     parser.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"generation seed (default {DEFAULT_SEED})"
@@ -333,21 +350,41 @@ def _main(
 
 
 def _verify(api: str, run: Callable[[], Results], debug: bool) -> int:
-    """Run a verification; the exit status, and one line on stderr when it is not a verdict."""
+    """Run a verification under the run's signal handlers; the exit status, and one line on stderr
+    when it is not a verdict."""
     prog = f"mews-loyalty contract {api}"
     try:
-        results = run()
-    except UsageError as error:
-        print(f"{prog}: {error}", file=sys.stderr)
+        with signals.handled():
+            results = run()
+    except (UsageError, ReportFolderRefused) as error:
+        print(printable(f"{prog}: {error}"), file=sys.stderr)
         return USAGE
+    except KeyboardInterrupt as error:  # before the run could catch it: nothing sent, nothing written
+        signum = error.signum if isinstance(error, signals.Interrupted) else signal.SIGINT
+        print(
+            f"{prog}: INTERRUPTED before the run started: no request sent, no report written", file=sys.stderr
+        )
+        return 128 + signum
     except Exception as error:  # a fault of the suite before any report could be written
         if debug:
             traceback.print_exc()
         print(
-            f"{prog}: internal error (a bug in the suite): {type(error).__name__}: {error}"
-            f"{'' if debug else ' (--debug shows the traceback)'}",
+            printable(
+                f"{prog}: internal error (a bug in the suite): {type(error).__name__}: {error}"
+                f"{'' if debug else ' (--debug shows the traceback)'}"
+            ),
             file=sys.stderr,
         )
+        return USAGE
+    return _exit_status(prog, results, debug)
+
+
+def _exit_status(prog: str, results: Results, debug: bool) -> int:
+    """The exit status of a run that wrote its reports: 128 + the signal that interrupted it, 2 when
+    it could not run or the suite failed (one line on stderr), else its verdict."""
+    if results.interrupted is not None:
+        return 128 + signal.Signals[results.interrupted].value
+    if results.could_not_run is not None:
         return USAGE
     if results.faults:
         if debug:
@@ -355,8 +392,10 @@ def _verify(api: str, run: Callable[[], Results], debug: bool) -> int:
                 print(fault.traceback, file=sys.stderr)
         first = results.faults[0]
         print(
-            f"{prog}: internal error (a bug in the suite, not in the server) in {first.where}: "
-            f"{first.error}{'' if debug else ' (--debug shows the traceback)'}",
+            printable(
+                f"{prog}: internal error (a bug in the suite, not in the server) in {first.where}: "
+                f"{first.error}{'' if debug else ' (--debug shows the traceback)'}"
+            ),
             file=sys.stderr,
         )
         return USAGE

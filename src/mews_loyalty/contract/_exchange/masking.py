@@ -3,19 +3,23 @@
 Every token the run is given is a ``mews_loyalty._transport.redaction.Secret`` named after a shell variable.
 Text that leaves the process (summary, failure messages, curl lines, every report file) goes through
 ``mask`` (the SDK's ``Redactor``), which replaces each token with ``$NAME``; curl lines use the same
-names as real shell expansions, so a QA engineer can ``export MEWS_ACCESS_TOKEN=...`` and paste the line.
+names as real shell expansions, so a QA engineer can ``export MEWS_ACCESS_TOKEN=...`` and paste the line
+(control characters a body holds are written as bash ``$'\\x1b'`` escapes, so pasting it is safe).
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import os
+import re
 import shlex
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO
 
 from mews_loyalty._transport.redaction import Redactor, Secret
+from mews_loyalty.contract._report.text import CONTROL
 
 # Tokens shorter than this are not masked as substrings (they would mangle unrelated text); the CLI
 # refuses them anyway.
@@ -46,30 +50,66 @@ class Secrets(Redactor):
                 # Drop the characters that depend on the neighbouring bytes at both ends.
                 yield encoded[2:-4]
 
-    def scrub_directory(self, directory: Path) -> list[Path]:
-        """Mask tokens in every file under ``directory``; returns the files that had to be changed.
+    def scrub_files(self, paths: Iterable[Path]) -> list[Path]:
+        """Mask tokens in each of ``paths`` (the files the run wrote: ``_report.folder.written``);
+        returns the files that had to be changed. A link is never followed, neither read nor written.
 
         The runner masks data before any report writer sees it, so this is the safety net that
         proves it: tests assert it changes nothing.
         """
         changed: list[Path] = []
-        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-            data = path.read_bytes()
+        for path in paths:
+            data = _read_no_follow(path)
             masked = self.mask_bytes(data)
             leaked = any(form in masked for form in self.forms())
             if masked != data or leaked:
                 if leaked:  # an encoded token we cannot mask in place: the file must not stay
                     masked = b"removed: it contained an encoded token\n"
-                path.write_bytes(masked)
+                _write_no_follow(path, masked)
                 changed.append(path)
         return changed
 
     def shell_word(self, text: str) -> str:
         """One shell word for ``text``, with each token written as ``"$NAME"`` instead of its value."""
         words = [
-            shlex.quote(piece) if isinstance(piece, str) else _expansion(piece) for piece in self.pieces(text)
+            _quoted(piece) if isinstance(piece, str) else _expansion(piece) for piece in self.pieces(text)
         ]
         return "".join(words) or shlex.quote("")
+
+
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def _read_no_follow(path: Path) -> bytes:
+    descriptor = os.open(path, os.O_RDONLY | _NO_FOLLOW)
+    with os.fdopen(descriptor, "rb") as file:
+        return file.read()
+
+
+def _write_no_follow(path: Path, data: bytes) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_TRUNC | _NO_FOLLOW)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
+
+
+# Control characters a shell line must not carry raw (tab and newline too: they would split the line).
+_CONTROL = re.compile(f"[\t\n]|{CONTROL.pattern}")
+
+
+def _quoted(text: str) -> str:
+    """One shell word for ``text``: POSIX quoting, or bash's ``$'...'`` when it holds control
+    characters, written as escapes (a pasted line then neither drives the terminal nor loses them)."""
+    if not _CONTROL.search(text):
+        return shlex.quote(text)
+    return "$'" + "".join(_ansi_c(char) for char in text) + "'"
+
+
+def _ansi_c(char: str) -> str:
+    if char in "\\'":
+        return "\\" + char
+    if _CONTROL.match(char):
+        return f"\\x{ord(char):02x}" if ord(char) < 0x80 else f"\\u{ord(char):04x}"
+    return char
 
 
 def _expansion(secret: Secret) -> str:

@@ -3,7 +3,8 @@
 ``Collector`` turns each finished scenario, error and crash into verdicts (with curl lines, built
 before masking); ``mask_recorder`` replaces tokens in everything a report writer reads of a finished
 scenario; ``report_handlers`` are schemathesis' own report writers (JUnit XML, HAR, VCR, NDJSON,
-HTML), each writing through a file that masks again.
+HTML), each writing through a file that masks again; ``InterruptRelay`` raises again the interrupt
+schemathesis caught, once they have all seen the end of the stream.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from mews_loyalty.contract._fuzz.adapter import (
     events,
 )
 from mews_loyalty.contract._report.results import Results
+from mews_loyalty.contract._run import signals
 
 # Failures kept with their message and curl line per cause (check, operation, failure title); past
 # that, fuzzing goes on and the failures are only counted.
@@ -229,4 +231,27 @@ def report_handlers(
     }
     handlers = [writers[name](file) for name, file in outputs.items()]
     handlers.append(HtmlReportHandler(directory / REPORT_FILES["html"]))
+    handlers.append(InterruptRelay())  # last: every writer sees the end of the stream first
     return list(files_.values()), handlers
+
+
+class InterruptRelay(EventHandler[Any]):
+    """Raises the interrupt schemathesis caught, once the stream has ended.
+
+    Schemathesis catches the ``KeyboardInterrupt`` a signal raises in its event loop (``signals``),
+    stops sending and reports it as an ``Interrupted`` event, then finishes its stream. Ignored, the
+    run would go on to its next pass and stages and call the result a pass; raised again here, after
+    every report writer has seen the stream's end, it stops the run as the signal meant to.
+    Schemathesis also stops its workers this way for reasons of its own (a failure limit): only an
+    ``Interrupted`` while the run has received a signal is one.
+    """
+
+    def __init__(self) -> None:
+        self.interrupted: KeyboardInterrupt | None = None
+
+    def handle_event(self, ctx: Any, event: events.EngineEvent) -> None:
+        caught = signals.received()
+        if isinstance(event, events.Interrupted) and caught and self.interrupted is None:
+            self.interrupted = signals.Interrupted(caught[0])
+        elif isinstance(event, events.EngineFinished) and self.interrupted is not None:
+            raise self.interrupted

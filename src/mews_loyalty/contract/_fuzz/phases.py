@@ -48,6 +48,7 @@ from mews_loyalty.contract._fuzz.adapter import (
 from mews_loyalty.contract._fuzz.events import DEFAULT_RECORDINGS, Collector, mask_recorder, report_handlers
 from mews_loyalty.contract._report.progress import Progress
 from mews_loyalty.contract._report.results import NotRunnable, Results, ScenarioError
+from mews_loyalty.contract._run import signals
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 # What a check returns when it does not apply to a case (schemathesis then records no verdict);
@@ -394,9 +395,9 @@ def _run_engine(
     )
     context = ExecutionContext(config=project)
     files_, handlers = report_handlers(project, report_dir, hooks.secrets, plan.recordings)
-    for handler in handlers:
-        handler.start(context)
     try:
+        for handler in handlers:  # inside: a writer thread started is always told to finish
+            handler.start(context)
         for event in stream:
             collector.handle(event)
             if hooks.progress is not None:
@@ -411,11 +412,12 @@ def _run_engine(
                 hooks.results.notes.append("stateful: stopped when the write budget (--max-writes) was spent")
                 break
     finally:
-        stream.close()
-        for handler in handlers:
-            handler.shutdown(context)
-        for file in files_:
-            file.close()
+        with signals.deferred():  # a signal now waits: a writer left running would hang the exit
+            stream.close()
+            for handler in handlers:
+                handler.shutdown(context)
+            for file in files_:
+                file.close()
 
 
 def _tell_progress(

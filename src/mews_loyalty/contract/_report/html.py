@@ -5,8 +5,10 @@
 From the top: the verdict and the target, what the run was asked to do (the summary's header), the
 timings, what kept the run from its job, what was not cleaned up, every finding (check, operation,
 message, masked curl line), what was not run and why, every check with its counts (per operation
-when opened), notes, and links to schemathesis' own reports beside it. Every text passes through
-``html.escape``; tokens are already masked in what ``Results`` holds, and the report folder is
+when opened), notes, and links to schemathesis' own reports beside it. The banner says the verdict as
+the result line does (green when it conforms, red when it does not, amber when the run was
+interrupted, could not run or the suite failed). Every text passes through ``text.printable`` and
+``html.escape``; tokens are already masked in what ``Results`` holds, and the files the run wrote are
 scrubbed again after writing.
 """
 
@@ -16,12 +18,13 @@ import html
 from collections.abc import Iterable, Mapping, Sequence
 
 from mews_loyalty.contract._report.results import OUR_CHECKS, Failure, Results
+from mews_loyalty.contract._report.text import printable
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #1d2330; }
 h1 { font-size: 1.4rem; margin: 0 0 .3rem; } h2 { font-size: 1.1rem; margin: 2rem 0 .5rem; } h3 { font-size: 1rem; margin: 1.2rem 0 .3rem; }
 .verdict { padding: 1rem 1.25rem; border-radius: 8px; color: #fff; margin-bottom: 1rem; }
-.verdict.pass { background: #1f7a3d; } .verdict.fail { background: #b3261e; }
+.verdict.pass { background: #1f7a3d; } .verdict.fail { background: #b3261e; } .verdict.halt { background: #8a5a00; }
 .verdict p { margin: .2rem 0; opacity: .95; }
 table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: .3rem .5rem; vertical-align: top; }
 th { border-bottom: 2px solid #d5d9e0; font-weight: 600; } td { border-bottom: 1px solid #eceef2; }
@@ -37,7 +40,8 @@ th.n { text-align: right; }
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """``text`` for the page: control characters made visible, then HTML-escaped."""
+    return html.escape(printable(str(text)), quote=True)
 
 
 def _kind(check: str) -> str:
@@ -51,19 +55,45 @@ def html_report(
     timings: Iterable[tuple[str, float, int]] = (),
     links: Mapping[str, str] | None = None,
 ) -> str:
-    verdict = "CONFORMS" if results.conforms else "DOES NOT CONFORM"
-    title = f"{results.api} at {results.base_url}: {verdict}"
     parts = [
+        *_banner(results),
+        *_run(results, header, list(timings)),
+        *_errors(results),
+        *_findings(results),
+        *_not_run(results),
+        *_checks(results),
+        *_listed("notes", "Notes", [_e(note) for note in results.notes]),
+        *_listed(
+            "links",
+            "Schemathesis' own reports",
+            [f'<a href="{_e(href)}">{_e(name)}</a>' for name, href in (links or {}).items()],
+        ),
+        "</body></html>",
+    ]
+    return "\n".join(p for p in parts if p) + "\n"
+
+
+def _banner(results: Results) -> list[str]:
+    """The page's head and the verdict, as the run's result line says it."""
+    title = f"{results.api} at {results.base_url}: {results.verdict}"
+    tone = "pass" if results.conforms else "fail" if results.verdict == "DOES NOT CONFORM" else "halt"
+    errors = len(results.errors)
+    return [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>",
-        f'<div class="verdict {"pass" if results.conforms else "fail"}" id="verdict">',
-        f"<h1>{_e(verdict)}</h1>",
+        f'<div class="verdict {tone}" id="verdict">',
+        f"<h1>{_e(results.verdict)}</h1>",
         f"<p>{_e(results.api)} API at <strong>{_e(results.base_url)}</strong></p>",
         f"<p>{len(results.failures)} distinct findings in {len(results.failing_checks())} checks, "
-        f"{len(results.errors)} run error{'' if len(results.errors) == 1 else 's'}, "
-        f"{len(results.leftovers)} records left behind</p>",
+        f"{errors} run error{'' if errors == 1 else 's'}, {len(results.leftovers)} records left behind</p>",
         "</div>",
+    ]
+
+
+def _run(results: Results, header: Sequence[str], timings: list[tuple[str, float, int]]) -> list[str]:
+    """What the run was asked to do, what it sent, and its stages' timings."""
+    parts = [
         '<section id="run"><h2>The run</h2><ul>',
         *(f"<li>{_e(line)}</li>" for line in header),
         f"<li>{results.seconds:.1f} s, {results.requests} requests, "
@@ -73,7 +103,6 @@ def html_report(
         phases = ", ".join(f"{k} {v}" for k, v in results.cases_by_phase.items())
         parts.append(f"<li>schemathesis cases by phase: {_e(phases)}</li>")
     parts.append("</ul>")
-    timings = list(timings)
     if timings:
         parts += [
             '<table id="timings"><tr><th>stage</th><th class="n">seconds</th><th class="n">requests</th></tr>',
@@ -84,43 +113,62 @@ def html_report(
             "</table>",
         ]
     parts.append("</section>")
-    if results.errors or results.leftovers:
-        parts.append('<section id="errors"><h2>What kept the run from its job</h2>')
-        parts += [f'<div class="finding error">{_e(error)}</div>' for error in results.errors]
-        parts += [
-            f'<div class="finding error">NOT CLEANED UP: {_e(item)}</div>' for item in results.leftovers
-        ]
-        parts.append("</section>")
-    parts.append(f'<section id="findings"><h2>Findings ({len(results.failures)})</h2>')
+    return parts
+
+
+def _errors(results: Results) -> list[str]:
+    """What kept the run from its job: how it ended early, its errors, what it left behind."""
+    items = [f"COULD NOT RUN: {results.could_not_run}"] if results.could_not_run is not None else []
+    if results.interrupted is not None:
+        items.append(
+            f"INTERRUPTED by {results.interrupted}: what ran before it is below, what did not is under Not run"
+        )
+    items += [*results.errors, *(f"NOT CLEANED UP: {item}" for item in results.leftovers)]
+    if not items:
+        return []
+    return [
+        '<section id="errors"><h2>What kept the run from its job</h2>',
+        *(f'<div class="finding error">{_e(item)}</div>' for item in items),
+        "</section>",
+    ]
+
+
+def _findings(results: Results) -> list[str]:
+    """Every finding, grouped by check, each with its masked curl line."""
+    parts = [f'<section id="findings"><h2>Findings ({len(results.failures)})</h2>']
     if not results.failures:
-        parts.append('<p class="muted">None: every check passed.</p>')
+        parts.append('<p class="muted">None: every check that ran passed.</p>')
     by_check: dict[str, list[Failure]] = {}
     for failure in results.failures:
         by_check.setdefault(failure.check, []).append(failure)
     if by_check:
-        parts.append('<p class="muted">By check: ')
-        parts.append(
-            ", ".join(
-                f'<a href="#findings-{_e(c)}">{_e(c)}</a> {len(f)}' for c, f in sorted(by_check.items())
-            )
+        index = ", ".join(
+            f'<a href="#findings-{_e(c)}">{_e(c)}</a> {len(f)}' for c, f in sorted(by_check.items())
         )
-        parts.append("</p>")
+        parts.append(f'<p class="muted">By check: {index}</p>')
     for check, found in sorted(by_check.items()):
         parts.append(f'<h3 id="findings-{_e(check)}">{_e(check)} ({len(found)})</h3>')
-        for failure in found:
-            parts += [
-                '<div class="finding">',
-                f'<div class="where">[{_e(failure.check)}] {_e(failure.operation)}</div>',
-                f'<div class="message">{_e(failure.message)}</div>',
-                f"<code>{_e(failure.curl)}</code>" if failure.curl else "",
-                "</div>",
-            ]
+        parts += [_finding(failure) for failure in found]
     parts.append("</section>")
-    if results.not_run:
-        parts.append('<section id="not-run"><h2>Not run</h2><ul>')
-        parts += [f"<li><strong>{_e(n.check)}</strong>: {_e(n.reason)}</li>" for n in results.not_run]
-        parts.append("</ul></section>")
-    parts += [
+    return parts
+
+
+def _finding(failure: Failure) -> str:
+    curl = f"<code>{_e(failure.curl)}</code>" if failure.curl else ""
+    return (
+        f'<div class="finding"><div class="where">[{_e(failure.check)}] {_e(failure.operation)}</div>'
+        f'<div class="message">{_e(failure.message)}</div>{curl}</div>'
+    )
+
+
+def _not_run(results: Results) -> list[str]:
+    items = [f"<strong>{_e(n.check)}</strong>: {_e(n.reason)}" for n in results.not_run]
+    return _listed("not-run", "Not run", items)
+
+
+def _checks(results: Results) -> list[str]:
+    """Every check with its counts, per operation when opened."""
+    parts = [
         '<section id="checks"><h2>Checks</h2><table>',
         '<tr><th>check</th><th>kind</th><th>meaning</th><th class="n">operations</th>'
         '<th class="n">passed</th><th class="n">failed</th></tr>',
@@ -136,16 +184,18 @@ def html_report(
             f'<td class="n">{len(rows)}</td><td class="n">{passed}</td><td class="n">{failed}</td></tr>'
         )
     parts.append("</table></section>")
-    if results.notes:
-        parts.append('<section id="notes"><h2>Notes</h2><ul>')
-        parts += [f"<li>{_e(note)}</li>" for note in results.notes]
-        parts.append("</ul></section>")
-    if links:
-        parts.append('<section id="links"><h2>Schemathesis\' own reports</h2><ul>')
-        parts += [f'<li><a href="{_e(href)}">{_e(name)}</a></li>' for name, href in links.items()]
-        parts.append("</ul></section>")
-    parts.append("</body></html>")
-    return "\n".join(p for p in parts if p) + "\n"
+    return parts
+
+
+def _listed(section: str, title: str, items: list[str]) -> list[str]:
+    """A section holding a list of (already escaped) items; nothing when there are none."""
+    if not items:
+        return []
+    return [
+        f'<section id="{section}"><h2>{_e(title)}</h2><ul>',
+        *(f"<li>{i}</li>" for i in items),
+        "</ul></section>",
+    ]
 
 
 __all__ = ["html_report"]

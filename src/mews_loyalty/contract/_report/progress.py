@@ -149,6 +149,13 @@ class Progress:
             ran = sorted((s for s in self._stages if s.started), key=lambda s: s.started_at)
             return [(s.name, s.ended_at - s.started_at, s.requests_at_end - s.requests_at_start) for s in ran]
 
+    def unreached(self) -> tuple[str, list[str]]:
+        """Where the run is (the current stage, "starting" before the first) and the planned stages
+        it has not started: what an interrupted run did not do."""
+        with self._lock:
+            current = self._current.name if self._current is not None else "starting"
+            return current, [s.name for s in self._stages if not s.started]
+
     def operation(self, name: str) -> None:
         self._operation = name
 

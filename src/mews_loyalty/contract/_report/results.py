@@ -134,6 +134,9 @@ class Results:
     faults: list[SuiteFault] = field(default_factory=list)  # the suite's own bugs: exit 2
     required: set[str] = field(default_factory=set)  # checks the user asked for: not running fails
     writes: Writes | None = None  # set by runs that may write
+    read_only: bool = False  # the run sent only reads: its CONFORMS says how many checks did not run
+    interrupted: str | None = None  # the signal that stopped the run (e.g. "SIGINT")
+    could_not_run: str | None = None  # why the run could not start (e.g. the server cannot be reached)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def passed(self, check: str, operation: str, count: int = 1) -> None:
@@ -209,13 +212,28 @@ class Results:
 
     @property
     def conforms(self) -> bool:
-        return not self.failures and not self.errors and not self.leftovers and not self.faults
+        ended = self.interrupted is None and self.could_not_run is None
+        return ended and not self.failures and not self.errors and not self.leftovers and not self.faults
+
+    def checks_not_run(self) -> list[str]:
+        """The checks (or parts of one) that did not run, each once."""
+        return sorted({n.check for n in self.not_run})
 
     @property
     def verdict(self) -> str:
+        """The run's one-word (or qualified) ending, in the order that decides it: it could not start,
+        it was stopped, the suite failed, the server does not conform, it conforms."""
+        if self.could_not_run is not None:
+            return "COULD NOT RUN"
+        if self.interrupted is not None:
+            return "INTERRUPTED"
         if self.faults:
             return "NO VERDICT (the contract suite itself failed)"
-        return "CONFORMS" if self.conforms else "DOES NOT CONFORM"
+        if not self.conforms:
+            return "DOES NOT CONFORM"
+        if self.read_only:
+            return f"CONFORMS (read-only: {len(self.checks_not_run())} checks not run)"
+        return "CONFORMS"
 
     def checks(self) -> list[str]:
         return sorted({check for check, _ in self.tallies})

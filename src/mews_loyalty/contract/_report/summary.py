@@ -6,17 +6,21 @@
 <report-dir>/<api>/failures.txt     every failure with a curl line (tokens as $VARIABLES)
 <report-dir>/<api>/results.json     the same data for tools
 <report-dir>/<api>/schemathesis/    schemathesis' own reports: JUnit, HTML, HAR (VCR, NDJSON with --recordings)
+
+Every text a server sent is made printable (``text.printable``) in each of them and on the terminal.
+The folder is the run's own (``folder``): the writers here create their files in a folder it claimed.
 """
 
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from mews_loyalty.contract._report.html import html_report
+from mews_loyalty.contract._report.junit import junit_xml
 from mews_loyalty.contract._report.results import OUR_CHECKS, Results
+from mews_loyalty.contract._report.text import printable
 
 SCENARIO_CHECKS = frozenset(OUR_CHECKS) - {"ignored_body_auth", "request_id_header", "answers"}
 MAX_FAILURES_ON_SCREEN = 8
@@ -61,25 +65,54 @@ def _operations_table(results: Results) -> list[str]:
 
 
 def summary(results: Results, header: Iterable[str], report_dir: Path | None) -> str:
+    """The one screen printed at the end (and the top of summary.txt); server text made printable."""
+    lines = [
+        *header,
+        *_traffic(results),
+        "",
+        *_operations_table(results),
+        "",
+        *_checks(results),
+        *_remarks(results),
+        "",
+        *_problems(results),
+        *_findings(results),
+    ]
+    if report_dir is not None:
+        lines.append(
+            f"reports: {report_dir}/ (report.html, summary.txt, junit.xml, failures.txt, results.json, "
+            "schemathesis/)"
+        )
+    lines.append(result_line(results))
+    return printable("\n".join(lines))
+
+
+def result_line(results: Results) -> str:
+    return f"RESULT: {results.api} at {results.base_url} {results.verdict}"
+
+
+def _traffic(results: Results) -> list[str]:
     seconds = max(results.seconds, 1e-6)
-    lines = list(header)
-    lines.append(
+    lines = [
         f"{seconds:.1f} s, {results.requests} requests ({results.requests / seconds:.0f}/s), "
         f"{results.schemathesis_cases} schemathesis cases ({results.schemathesis_cases / seconds:.0f}/s)"
-    )
+    ]
     if results.cases_by_phase:
         lines.append(
             "schemathesis cases by phase: " + ", ".join(f"{k} {v}" for k, v in results.cases_by_phase.items())
         )
-    lines += _operations_table(results)
-    lines.append("")
+    return lines
+
+
+def _checks(results: Results) -> list[str]:
+    """Every check with its counts, in two columns: schemathesis' first, then ours, then scenarios."""
     cells = []
     for check in sorted(results.checks(), key=lambda c: (KINDS.index(_kind(c)), c)):
         rows = list(results.by_check(check))
         passed, failed = sum(t.passed for _, t in rows), sum(t.failed for _, t in rows)
         cells.append(f"{'FAIL' if failed else 'ok':<5}{check:<29}{len(rows):>4}{passed:>8}{failed:>7}")
     title = f"{'':<5}{'check':<29}{'ops':>4}{'passed':>8}{'failed':>7}"
-    lines.append(f"{title}   {title}")
+    lines = [f"{title}   {title}"]
     half = (len(cells) + 1) // 2
     right_column = cells[half:] + [""] * (2 * half - len(cells))
     for left, right in zip(cells[:half], right_column, strict=True):
@@ -87,10 +120,13 @@ def summary(results: Results, header: Iterable[str], report_dir: Path | None) ->
     lines.append(
         "(schemathesis' built-in checks first, then ours: ignored_body_auth, request_id_header, then scenarios)"
     )
-    for not_run in results.not_run:
-        lines.append(f"not run: {not_run.check}: {not_run.reason}")
-    for note in results.notes:
-        lines.append(f"note: {_shorten(note, 160)}")
+    return lines
+
+
+def _remarks(results: Results) -> list[str]:
+    """What did not run and why, the notes, and the write ledger's counts."""
+    lines = [f"not run: {n.check}: {n.reason}" for n in results.not_run]
+    lines += [f"note: {_shorten(note, 160)}" for note in results.notes]
     if results.writes is not None:
         writes = results.writes
         budget = "unlimited" if writes.budget is None else f"at most {writes.budget}"
@@ -100,7 +136,19 @@ def summary(results: Results, header: Iterable[str], report_dir: Path | None) ->
         lines.append(
             f"writes: created {writes.created}, deleted {writes.deleted}, left {writes.left} ({budget}){gone}"
         )
-    lines.append("")
+    return lines
+
+
+def _problems(results: Results) -> list[str]:
+    """How the run ended when it did not end by itself, and what kept it from its job."""
+    lines = []
+    if results.could_not_run is not None:
+        lines.append(f"COULD NOT RUN: {results.could_not_run}")
+    if results.interrupted is not None:
+        lines.append(
+            f"INTERRUPTED by {results.interrupted}: what ran before it is reported; what did not is listed "
+            "as not run"
+        )
     for fault in results.faults:
         lines.append(
             f"SUITE FAULT (a bug in the contract suite, not in the server): {fault.where}: {_shorten(fault.error, 240)}"
@@ -111,24 +159,23 @@ def summary(results: Results, header: Iterable[str], report_dir: Path | None) ->
         lines.append(f"NOT CLEANED UP: {leftover}")
     if len(results.leftovers) > 10:
         lines.append(f"NOT CLEANED UP: ... and {len(results.leftovers) - 10} more (see failures.txt)")
-    if results.failures:
-        lines.append(
-            f"{len(results.failures)} distinct failures in {len(results.failing_checks())} checks: "
-            f"{', '.join(results.failing_checks())}"
-        )
-        for failure in results.failures[:MAX_FAILURES_ON_SCREEN]:
-            lines.append(f"  [{failure.check}] {failure.operation}: {_shorten(failure.message, 220)}")
-            if failure.curl:
-                lines.append(f"      {_shorten(failure.curl, 220)}")
-        if len(results.failures) > MAX_FAILURES_ON_SCREEN:
-            lines.append(f"  ... {len(results.failures) - MAX_FAILURES_ON_SCREEN} more")
-    if report_dir is not None:
-        lines.append(
-            f"reports: {report_dir}/ (report.html, summary.txt, junit.xml, failures.txt, results.json, "
-            "schemathesis/)"
-        )
-    lines.append(f"RESULT: {results.api} at {results.base_url} {results.verdict}")
-    return "\n".join(lines)
+    return lines
+
+
+def _findings(results: Results) -> list[str]:
+    if not results.failures:
+        return []
+    lines = [
+        f"{len(results.failures)} distinct failures in {len(results.failing_checks())} checks: "
+        f"{', '.join(results.failing_checks())}"
+    ]
+    for failure in results.failures[:MAX_FAILURES_ON_SCREEN]:
+        lines.append(f"  [{failure.check}] {failure.operation}: {_shorten(failure.message, 220)}")
+        if failure.curl:
+            lines.append(f"      {_shorten(failure.curl, 220)}")
+    if len(results.failures) > MAX_FAILURES_ON_SCREEN:
+        lines.append(f"  ... {len(results.failures) - MAX_FAILURES_ON_SCREEN} more")
+    return lines
 
 
 def matrix(results: Results) -> str:
@@ -138,11 +185,12 @@ def matrix(results: Results) -> str:
     for check in checks:
         cells = [f"{op}={t.passed}/{t.failed}" for op, t in results.by_check(check)]
         lines.append(f"  {check}: {', '.join(cells)}")
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 def failures_text(results: Results) -> str:
-    if not results.failures and not results.leftovers and not results.errors and not results.faults:
+    ended = results.interrupted is None and results.could_not_run is None
+    if ended and not results.failures and not results.leftovers and not results.errors and not results.faults:
         return "No failures.\n"
     lines = [
         "Every failure with a request that reproduces it. Tokens appear as shell variables:",
@@ -154,47 +202,14 @@ def failures_text(results: Results) -> str:
         if failure.curl:
             lines.append(f"  {failure.curl}")
         lines.append("")
+    if results.could_not_run is not None:
+        lines.append(f"COULD NOT RUN: {results.could_not_run}")
+    if results.interrupted is not None:
+        lines.append(f"INTERRUPTED by {results.interrupted}")
     lines += [f"ERROR: {error}" for error in results.errors]
     lines += [f"SUITE FAULT in {fault.where}: {fault.error}" for fault in results.faults]
     lines += [f"NOT CLEANED UP: {leftover}" for leftover in results.leftovers]
-    return "\n".join(lines) + "\n"
-
-
-def junit_xml(results: Results) -> bytes:
-    suites = ET.Element(
-        "testsuites", name=f"mews-loyalty contract {results.api}", time=f"{results.seconds:.3f}"
-    )
-    for check in results.checks():
-        rows = list(results.by_check(check))
-        suite = ET.SubElement(
-            suites,
-            "testsuite",
-            name=check,
-            tests=str(len(rows)),
-            failures=str(sum(1 for _, t in rows if t.failed)),
-            errors="0",
-            skipped="0",
-        )
-        for operation, tally in rows:
-            case = ET.SubElement(suite, "testcase", classname=f"{results.api}.{check}", name=operation)
-            ET.SubElement(case, "system-out").text = f"passed {tally.passed}, failed {tally.failed}"
-            if tally.failed:
-                found = [f for f in results.failures if f.check == check and f.operation == operation]
-                text = "\n\n".join(f"{f.message}\n{f.curl}".strip() for f in found)
-                message = found[0].message[:500] if found else f"{tally.failed} failures"
-                ET.SubElement(case, "failure", message=message, type=check).text = text
-    extra = [(n.check, n.reason, "skipped") for n in results.not_run]
-    extra += [("run", error, "error") for error in results.errors]
-    extra += [("suite", f"{fault.where}: {fault.error}", "error") for fault in results.faults]
-    extra += [("cleanup", leftover, "failure") for leftover in results.leftovers]
-    if extra:
-        suite = ET.SubElement(suites, "testsuite", name="run", tests=str(len(extra)))
-        for index, (name, text, kind) in enumerate(extra):
-            case = ET.SubElement(suite, "testcase", classname=f"{results.api}.run", name=f"{name}-{index}")
-            ET.SubElement(case, kind, message=text[:500])
-    ET.indent(suites)
-    data: bytes = ET.tostring(suites, encoding="utf-8", xml_declaration=True)
-    return data
+    return printable("\n".join(lines)) + "\n"
 
 
 def results_json(results: Results) -> str:
@@ -217,9 +232,24 @@ def results_json(results: Results) -> str:
         "leftovers": results.leftovers,
         "faults": [{"where": f.where, "error": f.error} for f in results.faults],
         "writes": results.writes.__dict__ if results.writes is not None else None,
+        "read_only": results.read_only,
+        "checks_not_run": results.checks_not_run(),
+        "interrupted": results.interrupted,
+        "could_not_run": results.could_not_run,
         "verdict": results.verdict,
     }
-    return json.dumps(data, indent=2) + "\n"
+    # json escapes control characters already; made printable too, so a tool printing a value is safe.
+    return json.dumps(_printable(data), indent=2) + "\n"
+
+
+def _printable(value: object) -> object:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(str(k)): _printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value
 
 
 def write_reports(

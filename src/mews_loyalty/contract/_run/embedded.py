@@ -90,11 +90,17 @@ def run(argv: list[str]) -> int:
         reverse = pool.submit(_captured_reverse_run)
         codes = [verify_connector_mock()]
         try:
-            code, output = reverse.result()
+            try:
+                code, output = reverse.result()
+            except KeyboardInterrupt:  # Ctrl-C reached the child too: it ends with its own reports
+                code, output = reverse.result()
         except Exception as error:  # the child died: report it as the suite's own fault
             code, output = USAGE, f"mews-loyalty contract reverse: the run's process failed: {error!r}\n"
     print(output, end="", flush=True)
     codes.append(code)
+    interrupted = [c for c in codes if c > 128]  # 128 + a signal: the runs were stopped
+    if interrupted:
+        return interrupted[0]
     if USAGE in codes:
         return USAGE
     return NOT_CONFORMING if NOT_CONFORMING in codes else OK

@@ -1,9 +1,11 @@
 """The parts both verification runs are made of: the run's client and progress display, the
 schemathesis pass on the operations the mode allows, the stages in their order with clean-up always
-last, preflight, and the reports at the end."""
+last (bounded once the run is interrupted: ``signals``), preflight (a server that cannot be reached:
+``COULD NOT RUN``), and the reports at the end, whatever happened."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import sys
 from collections.abc import Callable, Iterator
@@ -15,14 +17,18 @@ import httpx
 import schemathesis
 
 from mews_loyalty._spec.catalog import ApiName, catalog, load_document
-from mews_loyalty.contract._exchange.api_client import ApiClient
+from mews_loyalty.contract._exchange.api_client import ApiClient, Exchange
 from mews_loyalty.contract._exchange.masking import Secrets
 from mews_loyalty.contract._exchange.throttle import PACING_NOTE, Throttle
 from mews_loyalty.contract._fuzz.phases import FuzzHooks, FuzzPlan, creates, reads_only, run_schemathesis
+from mews_loyalty.contract._report.folder import written
 from mews_loyalty.contract._report.progress import Progress, fuzz_stages
 from mews_loyalty.contract._report.results import Results, ScenarioError
-from mews_loyalty.contract._report.summary import summary, write_reports
-from mews_loyalty.contract._run.options import CommonOptions, UsageError
+from mews_loyalty.contract._report.summary import result_line, summary, write_reports
+from mews_loyalty.contract._report.text import printable
+from mews_loyalty.contract._run import signals
+from mews_loyalty.contract._run.options import CommonOptions
+from mews_loyalty.contract._run.signals import Interrupted, signal_name
 from mews_loyalty.contract._scenarios.connector import ConnectorScenarios
 from mews_loyalty.contract._scenarios.reverse import ReverseScenarios
 
@@ -56,13 +62,23 @@ def fuzz_phases(
 
 
 @contextmanager
-def whole_run(results: Results) -> Iterator[None]:
-    """Whatever escapes the guarded checks: the server gone (an error), or a bug of the suite (a fault)."""
+def until_signalled(results: Results) -> Iterator[None]:
+    """A signal (``signals.Interrupted``, or Ctrl-C where the run could not install its handlers)
+    ends what is inside: the run is ``INTERRUPTED``, what follows (clean-up, reports) goes on."""
     try:
         yield
-    except KeyboardInterrupt:
-        results.errors.append("the run was interrupted")
-        raise
+    except KeyboardInterrupt as error:
+        if results.interrupted is None:
+            results.interrupted = signal_name(error.signum) if isinstance(error, Interrupted) else "SIGINT"
+
+
+@contextmanager
+def whole_run(results: Results) -> Iterator[None]:
+    """Whatever escapes the guarded checks: a signal (the run is interrupted), the server gone (an
+    error), or a bug of the suite (a fault)."""
+    try:
+        with until_signalled(results):
+            yield
     except (httpx.HTTPError, ScenarioError) as error:
         results.errors.append(f"the server stopped answering: {type(error).__name__}: {error}")
     except Exception as error:
@@ -78,6 +94,14 @@ def spec_schema(api: ApiName, base_url: str) -> schemathesis.BaseSchema:
 SCENARIO_REQUESTS_PER_OPERATION = {"connector": 45, "reverse": 4}
 
 
+class _RunClient(ApiClient):
+    """The run's client: a first signal lets the exchange under way finish (``signals.deferred``)."""
+
+    def send(self, *args: Any, **kwargs: Any) -> Exchange:
+        with signals.deferred():
+            return super().send(*args, **kwargs)
+
+
 def client_and_progress(
     api: ApiName,
     options: CommonOptions,
@@ -88,7 +112,7 @@ def client_and_progress(
     **client: Any,
 ) -> tuple[ApiClient, Progress]:
     """The run's client on the spec of ``api``, and the progress display it tells of each request."""
-    api_client = ApiClient(
+    api_client = _RunClient(
         base_url=options.base_url,
         schema=spec_schema(api, options.base_url),
         secrets=secrets,
@@ -106,9 +130,11 @@ def client_and_progress(
 def _progress(
     options: CommonOptions, results: Results, pacer: Throttle, api: ApiName, operations: int
 ) -> Progress:
-    if options.quiet:
-        return Progress.silent(results)
-    progress = Progress.to_stream(results, sys.stderr, pacer=pacer)
+    """The display (silent with --quiet), planned either way: an interrupted run lists the stages
+    it did not reach."""
+    progress = (
+        Progress.silent(results) if options.quiet else Progress.to_stream(results, sys.stderr, pacer=pacer)
+    )
     stages = fuzz_stages(
         options.phases,
         operations=operations,
@@ -128,17 +154,42 @@ def finish(
     out: TextIO | None,
     progress: Progress | None = None,
 ) -> Results:
+    """The reports, whatever happened (a signal now changes nothing), and the summary printed; a run
+    that could not start prints one line."""
+    _record_ending(results, progress)
     results.finish()
-    timings = progress.timings() if progress is not None else []
-    screen = secrets.mask(summary(results, header, report_dir))
-    write_reports(results, report_dir, screen, [secrets.mask(line) for line in header], timings)
-    leaked = secrets.scrub_directory(report_dir)
-    if leaked:  # the masking above missed something: say so loudly (the files are fixed now)
-        results.errors.append(f"tokens had to be scrubbed from {len(leaked)} report files: {leaked[:3]}")
+    with signals.shielded():
+        timings = progress.timings() if progress is not None else []
         screen = secrets.mask(summary(results, header, report_dir))
         write_reports(results, report_dir, screen, [secrets.mask(line) for line in header], timings)
-    print(screen, file=out or sys.stdout, flush=True)
+        leaked = secrets.scrub_files(written(report_dir))
+        if leaked:  # the masking above missed something: say so loudly (the files are fixed now)
+            results.errors.append(f"tokens had to be scrubbed from {len(leaked)} report files: {leaked[:3]}")
+            screen = secrets.mask(summary(results, header, report_dir))
+            write_reports(results, report_dir, screen, [secrets.mask(line) for line in header], timings)
+        if results.could_not_run is not None:
+            screen = printable(
+                secrets.mask(f"{result_line(results)}: {results.could_not_run} (reports: {report_dir}/)")
+            )
+        with contextlib.suppress(OSError):  # a terminal closed by SIGHUP: the reports are written
+            print(screen, file=out or sys.stdout, flush=True)
     return results
+
+
+def _record_ending(results: Results, progress: Progress | None) -> None:
+    """A signal the run did not raise on (one during a clean-up) still interrupts it."""
+    caught = signals.received()
+    if results.interrupted is None and caught:
+        results.interrupted = signal_name(caught[0])
+        note_unreached(results, progress)
+
+
+def note_unreached(results: Results, progress: Progress | None) -> None:
+    """Where an interrupted run stopped, and the stages it did not reach, as not run."""
+    where, unreached = progress.unreached() if progress is not None else ("starting", [])
+    results.notes.append(f"interrupted by {results.interrupted} during {where}")
+    for stage in unreached:
+        results.skip(stage, f"the run was interrupted ({results.interrupted}) before it")
 
 
 def fuzz(
@@ -180,39 +231,55 @@ def run_stages(
     client: ApiClient,
     progress: Progress,
     results: Results,
-    preflight: Callable[[Any], None],
+    preflight: Callable[[Any], str | None],
     scenarios: ConnectorScenarios | ReverseScenarios,
     after_scenarios: Callable[[], None],
-    finally_: Callable[[], None],
+    finally_: Callable[[float | None], None],
 ) -> None:
     """Preflight, then the scenarios and what follows them as one run (``whole_run``); ``finally_``
-    (clean-up, restoring links) runs whatever happened."""
+    (clean-up, restoring links) runs whatever happened, given its deadline (``signals.cleaning``)."""
     with client, progress:
-        run_preflight(preflight, scenarios, results)
         try:
             with whole_run(results):
-                progress.stage("scenarios")
-                scenarios.run()
-                after_scenarios()
+                if run_preflight(preflight, scenarios, results):
+                    progress.stage("scenarios")
+                    scenarios.run()
+                    after_scenarios()
         finally:
-            finally_()
+            if results.interrupted is not None:
+                note_unreached(results, progress)
+            _bounded(finally_, results)
 
 
-def run_preflight(check: Callable[[Any], None], scenarios: Any, results: Results) -> None:
-    """Run a preflight: a usage error stops the run (no reports); a fault of the suite is recorded."""
+def _bounded(finally_: Callable[[float | None], None], results: Results) -> None:
+    """The clean-up, within its bound once the run is interrupted; cut short, it says so."""
     try:
-        check(scenarios)
-    except UsageError:
-        raise
+        with signals.cleaning(results.interrupted is not None) as deadline:
+            finally_(deadline)
+    except signals.CleanupCut as cut:
+        results.errors.append(f"the clean-up was cut short: {cut}")
+
+
+def run_preflight(check: Callable[[Any], str | None], scenarios: Any, results: Results) -> bool:
+    """Run a preflight: False when the run cannot start (``results.could_not_run`` says why); a fault
+    of the suite is recorded and the run goes on."""
+    try:
+        reason = check(scenarios)
     except Exception as error:
         results.fault("preflight", error)
+        return True
+    if reason is not None:
+        results.could_not_run = reason
+        return False
+    return True
 
 
-def unreachable(base_url: str, error: ScenarioError) -> None:
-    """A server that cannot be connected to is a usage error; one that connects and then does not
-    answer properly is a finding (the checks that follow will meet it too)."""
+def unreachable(base_url: str, error: ScenarioError) -> str | None:
+    """Why the run cannot start when the first request could not connect at all (None when it did:
+    a server that connects and then does not answer properly is a finding, for the checks that follow)."""
     if isinstance(error.__cause__, (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol)):
-        raise UsageError(f"cannot reach {base_url}: {error.message.removeprefix('no answer: ')}") from None
+        return f"cannot reach {base_url}: {error.message.removeprefix('no answer: ')}"
+    return None
 
 
 def rate_text(rate: tuple[int, float] | None) -> str:

@@ -5,7 +5,10 @@
 
 Connector order: scenarios first (deterministic, on a quiet server), then schemathesis, then the
 body-token probes fuzzing did not get to, then the deliberate 429 (it fills the rate window), and
-clean-up last, always, even when something above failed or the run was interrupted.
+clean-up last, always, even when something above failed or the run was interrupted (then within
+``signals.CLEANUP_BOUND`` seconds; a second signal skips what is left of it, and the reports list
+what was left). Each run first claims its report folder (``_report.folder``): one holding anything
+the suite did not write is refused before anything is sent.
 
 Both runs are read-only unless ``allow_writes``; a writing Connector run creates at most
 ``max_writes`` records. Whatever the server answers becomes a finding; a fault of the suite itself is
@@ -27,11 +30,13 @@ from mews_loyalty._wire.encode import PAGE_SIZE_FIELD
 from mews_loyalty.contract._exchange.masking import Secret, Secrets
 from mews_loyalty.contract._exchange.throttle import Throttle
 from mews_loyalty.contract._fuzz.phases import FuzzHooks
+from mews_loyalty.contract._report.folder import claim
 from mews_loyalty.contract._report.progress import Progress
 from mews_loyalty.contract._report.results import Results, ScenarioError, Writes
 from mews_loyalty.contract._run.cleanup import cleanup, settle
 from mews_loyalty.contract._run.ledger import Ledger
 from mews_loyalty.contract._run.options import ConnectorOptions, ReverseOptions, UsageError
+from mews_loyalty.contract._run.signals import pause
 from mews_loyalty.contract._run.stages import (
     client_and_progress,
     creating_operations,
@@ -40,6 +45,7 @@ from mews_loyalty.contract._run.stages import (
     rate_text,
     run_stages,
     unreachable,
+    until_signalled,
 )
 from mews_loyalty.contract._scenarios.connector import ConnectorScenarios
 from mews_loyalty.contract._scenarios.graph import resources
@@ -54,21 +60,30 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
     secrets = Secrets(
         [Secret(options.client_token, "MEWS_CLIENT_TOKEN"), Secret(options.access_token, "MEWS_ACCESS_TOKEN")]
     )
-    results = Results("connector", options.base_url)
+    report_dir = claim(options.report_dir, "connector")
+    results = Results("connector", options.base_url, read_only=not options.allow_writes)
     if options.probe_rate_limit:
         results.required.add("rate_limit")
-    pacer = Throttle(options.rate_limit)
-    report_dir = options.report_dir / "connector"
-    credentials = Credentials(options.client_token, options.access_token, options.client)
-    ledger = Ledger(budget=options.max_writes if options.allow_writes else 0)
-    if options.allow_writes:
-        results.writes = Writes(options.max_writes)
     header = [
         f"mews-loyalty contract connector: {options.base_url}",
         f"{_writes_text(options.allow_writes, options.max_writes)}, seed {options.seed}, "
         f"max-examples {options.max_examples}, phases {','.join(options.phases) or 'none'}, "
         f"pacing {rate_text(options.rate_limit)}",
     ]
+    progress: Progress | None = None
+    with until_signalled(results):  # a signal while the run is being set up: nothing to clean up
+        progress = _run_connector(options, secrets, results, report_dir)
+    return finish(results, secrets, report_dir, header, out, progress)
+
+
+def _run_connector(
+    options: ConnectorOptions, secrets: Secrets, results: Results, report_dir: Path
+) -> Progress:
+    pacer = Throttle(options.rate_limit, sleep=pause)
+    credentials = Credentials(options.client_token, options.access_token, options.client)
+    ledger = Ledger(budget=options.max_writes if options.allow_writes else 0)
+    if options.allow_writes:
+        results.writes = Writes(options.max_writes)
     client, progress = client_and_progress(
         "connector", options, options.allow_writes, secrets, pacer, results, check_request_id=True
     )
@@ -95,13 +110,13 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
                 "needs --probe-rate-limit (it bursts past the limit: only against a server you own)",
             )
 
-    def clean_up() -> None:
+    def clean_up(deadline: float | None) -> None:
         if ledger.wrote:
             progress.stage("clean-up")
-        clean_up_connector(scenarios)
+        clean_up_connector(scenarios, deadline)
 
     run_stages(client, progress, results, _preflight_connector, scenarios, after_scenarios, clean_up)
-    return finish(results, secrets, report_dir, header, out, progress)
+    return progress
 
 
 def _fuzz_connector(
@@ -158,18 +173,19 @@ def clean_up_connector(scenarios: ConnectorScenarios, deadline: float | None = N
         settle(results, ledger)
 
 
-def _preflight_connector(scenarios: ConnectorScenarios) -> None:
+def _preflight_connector(scenarios: ConnectorScenarios) -> str | None:
+    """Why the run cannot start: the server cannot be reached, or it refuses the tokens."""
     resource = next((r for r in resources() if not r.required_filters), resources()[0])
     try:
         exchange = scenarios.call(resource.get_all, Limitation={PAGE_SIZE_FIELD: 1})
     except ScenarioError as error:
-        unreachable(scenarios.client.base_url, error)
-        return
+        return unreachable(scenarios.client.base_url, error)
     if exchange.status == 401:
-        raise UsageError(
+        return (
             "the server refused the tokens (401): check --client-token and --access-token "
             f"({scenarios.client.secrets.mask(exchange.describe())})"
         )
+    return None
 
 
 def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Results:
@@ -181,9 +197,8 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
             for i, token in enumerate(options.tokens)
         ]
     )
-    results = Results("reverse", options.base_url)
-    pacer = Throttle(options.rate_limit)
-    report_dir = options.report_dir / "reverse"
+    report_dir = claim(options.report_dir, "reverse")
+    results = Results("reverse", options.base_url, read_only=not options.allow_writes)
     enterprise_id = options.enterprise_id or str(uuid.UUID(int=options.seed, version=4))
     header = [
         f"mews-loyalty contract reverse: {options.base_url}",
@@ -192,6 +207,16 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
         f"membership id(s), seed {options.seed}, max-examples {options.max_examples}, "
         f"phases {','.join(options.phases) or 'none'}, pacing {rate_text(options.rate_limit)}",
     ]
+    progress: Progress | None = None
+    with until_signalled(results):  # a signal while the run is being set up: nothing to restore
+        progress = _run_reverse(options, secrets, results, report_dir, enterprise_id)
+    return finish(results, secrets, report_dir, header, out, progress)
+
+
+def _run_reverse(
+    options: ReverseOptions, secrets: Secrets, results: Results, report_dir: Path, enterprise_id: str
+) -> Progress:
+    pacer = Throttle(options.rate_limit, sleep=pause)
     client, progress = client_and_progress(
         "reverse", options, options.allow_writes, secrets, pacer, results, bearer=options.tokens[0]
     )
@@ -205,7 +230,8 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
         allow_writes=options.allow_writes,
     )
 
-    def restore() -> None:
+    def restore(deadline: float | None) -> None:
+        # Bounded by the clean-up's timer (``signals.cleaning``), which cuts a request in flight.
         with results.guard("link_unlink"):
             scenarios.restore()
 
@@ -218,7 +244,7 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
         lambda: _fuzz_reverse(options, scenarios, secrets, pacer, report_dir, progress),
         restore,
     )
-    return finish(results, secrets, report_dir, header, out, progress)
+    return progress
 
 
 def _fuzz_reverse(
@@ -252,14 +278,15 @@ def _fuzz_reverse(
     )
 
 
-def _preflight_reverse(scenarios: ReverseScenarios) -> None:
+def _preflight_reverse(scenarios: ReverseScenarios) -> str | None:
+    """Why the run cannot start: the provider cannot be reached, or it refuses the first token."""
     try:
         exchange = scenarios.list_ids(scenarios.unknown_ids(1))
     except ScenarioError as error:
-        unreachable(scenarios.client.base_url, error)
-        return
+        return unreachable(scenarios.client.base_url, error)
     if exchange.status == 401:
-        raise UsageError("the provider refused the first --token (401)")
+        return "the provider refused the first --token (401)"
+    return None
 
 
 def _writes_text(allow_writes: bool, max_writes: int | None) -> str:
