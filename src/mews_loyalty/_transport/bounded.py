@@ -191,7 +191,9 @@ class Decoder:
         while stage.pending():
             out.append(self._through(index + 1, self._step(stage, stage.pending()), final=False))
         if final:
-            out.append(self._through(index + 1, self._checked(stage.flush(self._max - self.size)), final=True))
+            out.append(
+                self._through(index + 1, self._checked(stage.flush(self._max - self.size)), final=True)
+            )
         return b"".join(out)
 
     def _step(self, stage: _Inflate, data: bytes) -> bytes:
@@ -203,14 +205,30 @@ class Decoder:
         return produced
 
 
+@contextmanager
+def _dropped_on_error(parts: list[bytes]) -> Iterator[None]:
+    # An error's traceback keeps the frames it passed, and callers keep errors (schemathesis caches
+    # each case's outcome): what was read and decoded must not stay alive with it, up to the cap
+    # per error. The frames below (the decoder's) are cut off the traceback, this one emptied.
+    try:
+        yield
+    except (BoundExceeded, UndecodableAnswer) as error:
+        parts.clear()
+        raise error.with_traceback(None) from None
+    except BaseException:
+        parts.clear()
+        raise
+
+
 def read_body(chunks: Iterable[bytes], content_encoding: str, bounds: Bounds, deadline: Deadline) -> bytes:
     """The decoded body from its raw ``chunks``, within ``bounds`` (checked after every chunk)."""
     decoder = Decoder(content_encoding, bounds.max_bytes, bounds.too_large)
     parts: list[bytes] = []
-    for chunk in chunks:
-        deadline.check()
-        parts.append(decoder.feed(chunk))
-    parts.append(decoder.flush())
+    with _dropped_on_error(parts):
+        for chunk in chunks:
+            deadline.check()
+            parts.append(decoder.feed(chunk))
+        parts.append(decoder.flush())
     return b"".join(parts)
 
 
@@ -220,10 +238,11 @@ async def aread_body(
     """``read_body`` for an async stream of raw chunks."""
     decoder = Decoder(content_encoding, bounds.max_bytes, bounds.too_large)
     parts: list[bytes] = []
-    async for chunk in chunks:
-        deadline.check()
-        parts.append(decoder.feed(chunk))
-    parts.append(decoder.flush())
+    with _dropped_on_error(parts):
+        async for chunk in chunks:
+            deadline.check()
+            parts.append(decoder.feed(chunk))
+        parts.append(decoder.flush())
     return b"".join(parts)
 
 
@@ -333,7 +352,9 @@ def _reraise(error: httpx.TimeoutException, deadline: Deadline) -> None:
         raise deadline.error() from error
 
 
-def send(client: httpx.Client, request: httpx.Request, bounds: Bounds, clock: Clock = time.monotonic) -> httpx.Response:
+def send(
+    client: httpx.Client, request: httpx.Request, bounds: Bounds, clock: Clock = time.monotonic
+) -> httpx.Response:
     """Send ``request`` on ``client`` and read the whole answer within ``bounds``.
 
     Raises ``DeadlinePassed``, ``AnswerTooLarge``, ``UndecodableAnswer``, or httpx's errors for
@@ -345,7 +366,9 @@ def send(client: httpx.Client, request: httpx.Request, bounds: Bounds, clock: Cl
         try:
             response = client.send(request, stream=True)
             try:
-                content = read_body(response.iter_raw(), response.headers.get("content-encoding", ""), bounds, deadline)
+                content = read_body(
+                    response.iter_raw(), response.headers.get("content-encoding", ""), bounds, deadline
+                )
             finally:
                 response.close()
         except httpx.TimeoutException as error:

@@ -34,12 +34,14 @@ from typing import Any
 import schemathesis
 
 from mews_loyalty._spec.catalog import ApiName, Operation, catalog, load_document
+from mews_loyalty._transport.bounded import Bounds
 from mews_loyalty.contract._exchange.api_client import request_id_problem, server_json
 from mews_loyalty.contract._exchange.masking import Secrets
 from mews_loyalty.contract._exchange.throttle import Pacer
 from mews_loyalty.contract._fuzz import seeding as _hypothesis
 from mews_loyalty.contract._fuzz.adapter import (
     ExecutionContext,
+    bounded_sessions,
     events,
     from_schema,
     into_event_stream,
@@ -323,7 +325,11 @@ def run_schemathesis(plan: FuzzPlan, hooks: FuzzHooks) -> list[str]:
     # The spec each pass runs on is written beside its reports: schemathesis' HTML report names the
     # file it loaded, and the reader can open exactly what was tested (not a vanished temp file).
     # Hypothesis' caches stay with the reports, and its cases come from the seed alone (_hypothesis).
-    with _activated(hooks, plan.api), _hypothesis.for_run(plan.report_dir / ".hypothesis", plan.workers):
+    with (
+        _activated(hooks, plan.api),
+        _hypothesis.for_run(plan.report_dir / ".hypothesis", plan.workers),
+        bounded_sessions(Bounds(deadline=plan.request_timeout)),  # what schemathesis sends is bounded too
+    ):
         if stateless:
             plan.report_dir.mkdir(parents=True, exist_ok=True)
             spec = plan.report_dir / "openapi.json"

@@ -18,7 +18,13 @@ from pathlib import Path
 from mews_loyalty.contract._report.html import html_report
 from mews_loyalty.contract._report.results import OUR_CHECKS, Results
 
-SCENARIO_CHECKS = frozenset(OUR_CHECKS) - {"ignored_body_auth", "request_id_header", "answers"}
+SCENARIO_CHECKS = frozenset(OUR_CHECKS) - {
+    "ignored_body_auth",
+    "request_id_header",
+    "answers",
+    "response_size_limit",
+    "response_deadline",
+}
 MAX_FAILURES_ON_SCREEN = 8
 KINDS = ("schemathesis", "ours", "scenario")
 
