@@ -205,30 +205,30 @@ class Decoder:
         return produced
 
 
-@contextmanager
-def _dropped_on_error(parts: list[bytes]) -> Iterator[None]:
-    # An error's traceback keeps the frames it passed, and callers keep errors (schemathesis caches
-    # each case's outcome): what was read and decoded must not stay alive with it, up to the cap
-    # per error. The frames below (the decoder's) are cut off the traceback, this one emptied.
-    try:
-        yield
-    except (BoundExceeded, UndecodableAnswer) as error:
-        parts.clear()
-        raise error.with_traceback(None) from None
-    except BaseException:
-        parts.clear()
-        raise
+def _let_go(
+    error: BoundExceeded | UndecodableAnswer, parts: list[bytes]
+) -> BoundExceeded | UndecodableAnswer:
+    """``error`` without the frames it passed, and ``parts`` emptied.
+
+    An error's traceback keeps the frames it passed (the decoder's hold up to the cap in flight),
+    and callers keep errors (schemathesis caches each case's outcome): what was read must not stay
+    alive with them, up to the cap per error.
+    """
+    parts.clear()
+    return error.with_traceback(None)
 
 
 def read_body(chunks: Iterable[bytes], content_encoding: str, bounds: Bounds, deadline: Deadline) -> bytes:
     """The decoded body from its raw ``chunks``, within ``bounds`` (checked after every chunk)."""
     decoder = Decoder(content_encoding, bounds.max_bytes, bounds.too_large)
     parts: list[bytes] = []
-    with _dropped_on_error(parts):
+    try:
         for chunk in chunks:
             deadline.check()
             parts.append(decoder.feed(chunk))
         parts.append(decoder.flush())
+    except (BoundExceeded, UndecodableAnswer) as error:
+        raise _let_go(error, parts) from None
     return b"".join(parts)
 
 
@@ -238,11 +238,13 @@ async def aread_body(
     """``read_body`` for an async stream of raw chunks."""
     decoder = Decoder(content_encoding, bounds.max_bytes, bounds.too_large)
     parts: list[bytes] = []
-    with _dropped_on_error(parts):
+    try:
         async for chunk in chunks:
             deadline.check()
             parts.append(decoder.feed(chunk))
         parts.append(decoder.flush())
+    except (BoundExceeded, UndecodableAnswer) as error:
+        raise _let_go(error, parts) from None
     return b"".join(parts)
 
 

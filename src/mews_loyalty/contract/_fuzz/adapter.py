@@ -10,8 +10,8 @@ uses (names, fields, call parameters), so that another schemathesis fails at onc
 naming the installed version and the supported range, instead of an ``AttributeError`` mid-run.
 
 What schemathesis sends is bounded like every other exchange of the project
-(``mews_loyalty._transport.bounded``): schemathesis sends with ``requests`` on sessions its engine
-builds with ``make_session``; ``bounded_sessions`` mounts a ``BoundedAdapter`` on each. The adapter
+(``mews_loyalty._transport.bounded``): schemathesis sends with ``requests``, on sessions of its
+``SameHostRedirectsSession`` class; ``bounded_sessions`` mounts a ``BoundedAdapter`` on each. The adapter
 reads every answer's raw bytes itself, decompressing them under the size cap, and a watchdog shuts
 the connection's socket once the whole exchange's deadline passes (urllib3's timeouts are per
 read, so a server dripping bytes would otherwise hold it for ever). Past a bound, it raises a
@@ -118,7 +118,7 @@ NEEDS: tuple[Need, ...] = (
     Need("schemathesis.engine.events", "NonFatalError", ("label", "info", "value", "related_to_operation")),
     Need("schemathesis.engine.events", "FatalError", ("exception",)),
     Need("schemathesis.engine.events", "PhaseStarted", ("phase",)),
-    Need("schemathesis.engine.context", "make_session", (), ("config", "operation")),
+    Need("schemathesis.transport.requests", "SameHostRedirectsSession", ("__init__", "mount")),
     Need("schemathesis.engine.recorder", "ScenarioRecorder", ("label", "cases", "checks", "interactions")),
     *(
         Need("schemathesis.specs.openapi.checks", name, (), ("ctx", "response", "case"))
@@ -345,22 +345,25 @@ class BoundedAdapter(HTTPAdapter):
 
 @contextlib.contextmanager
 def bounded_sessions(bounds: bounded.Bounds) -> Iterator[None]:
-    """While active, every session schemathesis' engine makes sends through a ``BoundedAdapter``."""
-    module = importlib.import_module("schemathesis.engine.context")
-    original = module.make_session
+    """While active, every session schemathesis makes sends through a ``BoundedAdapter``.
 
-    def make_session(config: Any, *, operation: Any = None) -> requests.Session:
-        session: requests.Session = original(config, operation=operation)
+    Its sessions are all ``SameHostRedirectsSession`` (the engine's, through ``make_session``, and
+    the ones its transport and checks open on their own), so its constructor is where they get it.
+    """
+    session_class = importlib.import_module("schemathesis.transport.requests").SameHostRedirectsSession
+    original = session_class.__init__
+
+    def mounted(session: requests.Session, *args: Any, **kwargs: Any) -> None:
+        original(session, *args, **kwargs)
         adapter = BoundedAdapter(bounds)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        return session
 
-    module.make_session = make_session
+    session_class.__init__ = mounted
     try:
         yield
     finally:
-        module.make_session = original
+        session_class.__init__ = original
 
 
 def bound_check(error: BaseException | None, checks: dict[type[bounded.BoundExceeded], str]) -> str | None:
