@@ -272,7 +272,7 @@ class _WatchedConnection(HTTPConnection):
         super().connect()
         _watched(self.sock)
 
-    def getresponse(self) -> Any:  # type: ignore[override]
+    def getresponse(self) -> Any:
         _watched(self.sock)
         return super().getresponse()
 
@@ -282,7 +282,7 @@ class _WatchedTlsConnection(HTTPSConnection):
         super().connect()
         _watched(self.sock)
 
-    def getresponse(self) -> Any:  # type: ignore[override]
+    def getresponse(self) -> Any:
         _watched(self.sock)
         return super().getresponse()
 
@@ -309,9 +309,7 @@ class BoundedAdapter(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedTlsPool}
 
-    def send(  # type: ignore[override]
-        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
-    ) -> requests.Response:
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         deadline = bounded.Deadline(self.bounds.deadline)
         kwargs.update(stream=True, timeout=deadline.limit(None))
         with _Watchdog(deadline) as watchdog:
@@ -350,7 +348,7 @@ def bounded_sessions(bounds: bounded.Bounds) -> Iterator[None]:
     Its sessions are all ``SameHostRedirectsSession`` (the engine's, through ``make_session``, and
     the ones its transport and checks open on their own), so its constructor is where they get it.
     """
-    session_class = importlib.import_module("schemathesis.transport.requests").SameHostRedirectsSession
+    session_class: Any = importlib.import_module("schemathesis.transport.requests").SameHostRedirectsSession
     original = session_class.__init__
 
     def mounted(session: requests.Session, *args: Any, **kwargs: Any) -> None:
