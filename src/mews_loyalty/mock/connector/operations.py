@@ -39,7 +39,7 @@ from pydantic import MISSING, BaseModel
 from mews_loyalty._spec.catalog import CURSOR_FIELD, PAGING_FIELD, Interval, Operation, catalog
 from mews_loyalty._wire.encode import spans_more_than
 from mews_loyalty.mock.connector.config import Access
-from mews_loyalty.mock.connector.errors import FORBIDDEN, ConnectorError
+from mews_loyalty.mock.connector.errors import FORBIDDEN, UNKNOWN_ID, ConnectorError
 from mews_loyalty.mock.connector.rules import (
     API,
     CHAIN_FIELD,
@@ -203,7 +203,7 @@ class ConnectorOperations:
             cursor = table.get(str(cursor_id))
             if cursor is None or cursor.chain_id not in access.chains:
                 raise ConnectorError(
-                    FORBIDDEN,
+                    UNKNOWN_ID,
                     f"Invalid {PAGING_FIELD}: {CURSOR_FIELD} {cursor_id} is not the id of a {rules.noun} "
                     "this access token can see.",
                 )
@@ -359,7 +359,7 @@ class ConnectorOperations:
             record = table.get(str(record_id))
             if record is None or record.chain_id not in chains:
                 raise ConnectorError(
-                    FORBIDDEN, f"Invalid {op.batch_field}[{index}]: there is no {rules.noun} {record_id}."
+                    UNKNOWN_ID, f"Invalid {op.batch_field}[{index}]: there is no {rules.noun} {record_id}."
                 )
             if record.deleted:
                 continue
@@ -385,7 +385,7 @@ class ConnectorOperations:
         record = table.get(record_id)
         if record is None or record.deleted or record.chain_id not in chains:
             noun = RESOURCES[table.name].noun
-            raise ConnectorError(FORBIDDEN, f"Invalid {where}: there is no active {noun} {record_id}.")
+            raise ConnectorError(UNKNOWN_ID, f"Invalid {where}: there is no active {noun} {record_id}.")
         return record
 
     @staticmethod
