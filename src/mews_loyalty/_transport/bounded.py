@@ -349,6 +349,14 @@ def _decoded(response: httpx.Response, content: bytes) -> httpx.Response:
     )
 
 
+def _read_in_process(response: httpx.Response, bounds: Bounds) -> httpx.Response:
+    """An answer an in-process transport (``httpx.MockTransport``, ASGI) handed over already read:
+    no socket to bound, but the cap holds all the same."""
+    if len(response.content) > bounds.max_bytes:
+        raise bounds.too_large()
+    return response
+
+
 def _reraise(error: httpx.TimeoutException, deadline: Deadline) -> None:
     if deadline.passed:
         raise deadline.error() from error
@@ -367,6 +375,8 @@ def send(
     with _running(deadline):
         try:
             response = client.send(request, stream=True)
+            if response.is_stream_consumed:
+                return _read_in_process(response, bounds)
             try:
                 content = read_body(
                     response.iter_raw(), response.headers.get("content-encoding", ""), bounds, deadline
@@ -388,6 +398,8 @@ async def asend(
     try:
         with anyio.fail_after(deadline.limit(None)):
             response = await client.send(request, stream=True)
+            if response.is_stream_consumed:
+                return _read_in_process(response, bounds)
             try:
                 encoding = response.headers.get("content-encoding", "")
                 content = await aread_body(response.aiter_raw(), encoding, bounds, deadline)
