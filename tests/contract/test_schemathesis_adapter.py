@@ -124,6 +124,8 @@ def test_a_changed_field_or_parameter_is_caught():
 
 def test_every_internal_the_adapter_hands_out_is_one_it_checks():
     own = {"SUPPORTED", "IncompatibleSchemathesis", "ensure_compatible", "problems"}
+    own |= {"BoundedAdapter", "BoundedRequestError", "AnswerTooLargeError", "DeadlinePassedError"}
+    own |= {"bounded_sessions", "bound_check"}
     # (and the events module's classes the suite reads, checked as members of ``events``)
     top_level = {need.name for need in NEEDS if need.module != "schemathesis.engine.events"}
     assert set(adapter.__all__) - own == top_level

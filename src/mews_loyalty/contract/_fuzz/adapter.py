@@ -58,6 +58,7 @@ try:  # a missing piece is reported below, with every other one, by ensure_compa
         response_schema_conformance,
         status_code_conformance,
     )
+    from schemathesis.transport.requests import SameHostRedirectsSession
 except ImportError:
     pass
 
@@ -348,7 +349,7 @@ def bounded_sessions(bounds: bounded.Bounds) -> Iterator[None]:
     Its sessions are all ``SameHostRedirectsSession`` (the engine's, through ``make_session``, and
     the ones its transport and checks open on their own), so its constructor is where they get it.
     """
-    session_class: Any = importlib.import_module("schemathesis.transport.requests").SameHostRedirectsSession
+    session_class: Any = SameHostRedirectsSession
     original = session_class.__init__
 
     def mounted(session: requests.Session, *args: Any, **kwargs: Any) -> None:
@@ -393,6 +394,7 @@ __all__ = [
     "JunitXMLHandler",
     "NdjsonHandler",
     "ProjectConfig",
+    "SameHostRedirectsSession",
     "ScenarioRecorder",
     "Status",
     "VcrHandler",
