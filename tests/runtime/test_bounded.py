@@ -160,3 +160,14 @@ class _Unread(httpx.SyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         yield self._content[:5]
         yield self._content[5:]
+
+
+@pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "read-in-process"])
+def test_a_bounded_answer_tells_how_long_it_took(streamed):
+    # Readers of a response (schemathesis' checks among them) ask for its elapsed time.
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=_Unread(b"{}")) if streamed else httpx.Response(200, content=b"{}")
+
+    with httpx.Client(transport=httpx.MockTransport(answer)) as client:
+        response = bounded.send(client, client.build_request("POST", "http://mews.test/"), BOUNDS)
+    assert response.elapsed.total_seconds() >= 0

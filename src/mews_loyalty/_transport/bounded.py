@@ -340,18 +340,21 @@ def _timeouts(deadline: Deadline) -> dict[str, float]:
 
 def _decoded(response: httpx.Response, content: bytes) -> httpx.Response:
     headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in ENCODING_HEADERS]
-    return httpx.Response(
+    decoded = httpx.Response(
         response.status_code,
         headers=headers,
         content=content,
         request=response.request,
         extensions=response.extensions,
     )
+    decoded.elapsed = response.elapsed  # the exchange's, set when its stream closed
+    return decoded
 
 
 def _read_in_process(response: httpx.Response, bounds: Bounds) -> httpx.Response:
     """An answer an in-process transport (``httpx.MockTransport``, ASGI) handed over already read:
     no socket to bound, but the cap holds all the same."""
+    response.close()  # sets its elapsed time, as reading it from a socket would
     if len(response.content) > bounds.max_bytes:
         raise bounds.too_large()
     return response
@@ -399,6 +402,7 @@ async def asend(
         with anyio.fail_after(deadline.limit(None)):
             response = await client.send(request, stream=True)
             if response.is_stream_consumed:
+                await response.aclose()
                 return _read_in_process(response, bounds)
             try:
                 encoding = response.headers.get("content-encoding", "")

@@ -49,6 +49,7 @@ try:  # a missing piece is reported below, with every other one, by ensure_compa
     from schemathesis.cli.commands.run.handlers.vcr import VcrHandler
     from schemathesis.cli.loaders import into_event_stream
     from schemathesis.config import ProjectConfig
+    from schemathesis.config._checks import POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES
     from schemathesis.core.failures import Failure, FailureGroup
     from schemathesis.engine import Status, events, from_schema
     from schemathesis.engine.recorder import ScenarioRecorder
@@ -109,6 +110,7 @@ NEEDS: tuple[Need, ...] = (
     Need(f"{_HANDLERS}.ndjson", "NdjsonHandler", ("handle_event",), ("output", "config")),
     Need(f"{_HANDLERS}.vcr", "VcrHandler", ("handle_event",), ("output", "config")),
     Need("schemathesis.config", "ProjectConfig", ("output",)),
+    Need("schemathesis.config._checks", "POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES"),
     Need("schemathesis.core.failures", "Failure", ("case_id", "title", "message")),
     Need("schemathesis.core.failures", "FailureGroup"),
     Need("schemathesis.engine", "from_schema", (), ("schema",)),
@@ -379,6 +381,7 @@ def bound_check(error: BaseException | None, checks: dict[type[bounded.BoundExce
 
 
 __all__ = [
+    "POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES",
     "SUPPORTED",
     "AnswerTooLargeError",
     "BoundedAdapter",

@@ -40,6 +40,7 @@ from mews_loyalty.contract._exchange.masking import Secrets
 from mews_loyalty.contract._exchange.throttle import Pacer
 from mews_loyalty.contract._fuzz import seeding as _hypothesis
 from mews_loyalty.contract._fuzz.adapter import (
+    POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES,
     ExecutionContext,
     bounded_sessions,
     events,
@@ -80,6 +81,9 @@ class FuzzPlan:
     # those). The stateful phase stops when ``FuzzHooks.may_create`` says the budget is spent.
     negative_only: tuple[str, ...] = ()
     recordings: tuple[str, ...] = DEFAULT_RECORDINGS  # of RECORDINGS
+    # Statuses besides schemathesis' own with which a server may refuse a schema-valid request
+    # (``positive_data_acceptance``): the Connector answers an id of no record 400, as Mews documents.
+    valid_data_refused_with: tuple[int, ...] = ()
 
 
 @dataclass
@@ -278,6 +282,14 @@ def _config(plan: FuzzPlan, enabled: tuple[str, ...]) -> schemathesis.Config:
         "rate-limit": "auto",
         "generation": {"max-examples": plan.max_examples, "database": "none", "mode": "all"},
         "phases": phases,
+        "checks": {
+            "positive_data_acceptance": {
+                "expected-statuses": [
+                    *POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES,
+                    *map(str, plan.valid_data_refused_with),
+                ]
+            }
+        },
         "warnings": False,
         "cache": {"enabled": False},
     }
