@@ -205,47 +205,65 @@ class Decoder:
         return produced
 
 
-def _let_go(
-    error: BoundExceeded | UndecodableAnswer, parts: list[bytes]
-) -> BoundExceeded | UndecodableAnswer:
-    """``error`` without the frames it passed, and ``parts`` emptied.
+class _Body:
+    """The decoded body as it is read, within ``bounds``.
 
-    An error's traceback keeps the frames it passed (the decoder's hold up to the cap in flight),
-    and callers keep errors (schemathesis caches each case's outcome): what was read must not stay
-    alive with them, up to the cap per error.
+    An error's traceback keeps the frames it passed, and callers keep errors (schemathesis caches
+    each case's outcome): on any error what was read is dropped, and a bound's error leaves without
+    the decoder's frames (they hold up to the cap in flight), so nothing read stays alive with it.
     """
-    parts.clear()
-    return error.with_traceback(None)
+
+    def __init__(self, content_encoding: str, bounds: Bounds, deadline: Deadline) -> None:
+        self._decoder = Decoder(content_encoding, bounds.max_bytes, bounds.too_large)
+        self._deadline = deadline
+        self._parts: list[bytes] = []
+
+    def add(self, chunk: bytes) -> None:
+        self._parts.append(self._cut_loose(self._feed, chunk))
+
+    def whole(self) -> bytes:
+        self._parts.append(self._cut_loose(lambda _: self._decoder.flush(), b""))
+        return b"".join(self._parts)
+
+    def drop(self) -> None:
+        self._parts.clear()
+
+    def _feed(self, chunk: bytes) -> bytes:
+        self._deadline.check()
+        return self._decoder.feed(chunk)
+
+    @staticmethod
+    def _cut_loose(step: Callable[[bytes], bytes], chunk: bytes) -> bytes:
+        try:
+            return step(chunk)
+        except (BoundExceeded, UndecodableAnswer) as error:
+            raise error.with_traceback(None) from None
 
 
 def read_body(chunks: Iterable[bytes], content_encoding: str, bounds: Bounds, deadline: Deadline) -> bytes:
     """The decoded body from its raw ``chunks``, within ``bounds`` (checked after every chunk)."""
-    decoder = Decoder(content_encoding, bounds.max_bytes, bounds.too_large)
-    parts: list[bytes] = []
+    body = _Body(content_encoding, bounds, deadline)
     try:
         for chunk in chunks:
-            deadline.check()
-            parts.append(decoder.feed(chunk))
-        parts.append(decoder.flush())
-    except (BoundExceeded, UndecodableAnswer) as error:
-        raise _let_go(error, parts) from None
-    return b"".join(parts)
+            body.add(chunk)
+        return body.whole()
+    except BaseException:
+        body.drop()
+        raise
 
 
 async def aread_body(
     chunks: AsyncIterable[bytes], content_encoding: str, bounds: Bounds, deadline: Deadline
 ) -> bytes:
     """``read_body`` for an async stream of raw chunks."""
-    decoder = Decoder(content_encoding, bounds.max_bytes, bounds.too_large)
-    parts: list[bytes] = []
+    body = _Body(content_encoding, bounds, deadline)
     try:
         async for chunk in chunks:
-            deadline.check()
-            parts.append(decoder.feed(chunk))
-        parts.append(decoder.flush())
-    except (BoundExceeded, UndecodableAnswer) as error:
-        raise _let_go(error, parts) from None
-    return b"".join(parts)
+            body.add(chunk)
+        return body.whole()
+    except BaseException:
+        body.drop()
+        raise
 
 
 # --- httpx ------------------------------------------------------------------------------------

@@ -280,14 +280,8 @@ class _WatchedConnection(HTTPConnection):
         return super().getresponse()
 
 
-class _WatchedTlsConnection(HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        _watched(self.sock)
-
-    def getresponse(self) -> Any:
-        _watched(self.sock)
-        return super().getresponse()
+class _WatchedTlsConnection(_WatchedConnection, HTTPSConnection):
+    """The same over TLS (``super()`` reaches the TLS connection's own connect)."""
 
 
 class _WatchedPool(HTTPConnectionPool):
