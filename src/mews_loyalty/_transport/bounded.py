@@ -28,6 +28,7 @@ The pieces, shared by every client of the project:
 from __future__ import annotations
 
 import contextvars
+import datetime
 import time
 import zlib
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator
@@ -369,10 +370,13 @@ def _decoded(response: httpx.Response, content: bytes) -> httpx.Response:
     return decoded
 
 
-def _read_in_process(response: httpx.Response, bounds: Bounds) -> httpx.Response:
+def _read_in_process(response: httpx.Response, bounds: Bounds, deadline: Deadline) -> httpx.Response:
     """An answer an in-process transport (``httpx.MockTransport``, ASGI) handed over already read:
     no socket to bound, but the cap holds all the same."""
-    response.close()  # sets its elapsed time, as reading it from a socket would
+    try:
+        response.elapsed  # noqa: B018  (httpx sets it only for answers it read itself)
+    except RuntimeError:
+        response.elapsed = datetime.timedelta(seconds=deadline.seconds - deadline.remaining())
     if len(response.content) > bounds.max_bytes:
         raise bounds.too_large()
     return response
@@ -397,7 +401,7 @@ def send(
         try:
             response = client.send(request, stream=True)
             if response.is_stream_consumed:
-                return _read_in_process(response, bounds)
+                return _read_in_process(response, bounds, deadline)
             try:
                 content = read_body(
                     response.iter_raw(), response.headers.get("content-encoding", ""), bounds, deadline
@@ -420,8 +424,7 @@ async def asend(
         with anyio.fail_after(deadline.limit(None)):
             response = await client.send(request, stream=True)
             if response.is_stream_consumed:
-                await response.aclose()
-                return _read_in_process(response, bounds)
+                return _read_in_process(response, bounds, deadline)
             try:
                 encoding = response.headers.get("content-encoding", "")
                 content = await aread_body(response.aiter_raw(), encoding, bounds, deadline)
