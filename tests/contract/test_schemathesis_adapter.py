@@ -13,7 +13,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import requests
+from schemathesis.engine.errors import EngineErrorInfo
 
+from mews_loyalty._transport.bounded import Bounds
+from mews_loyalty.contract._exchange.api_client import BOUND_CHECKS
 from mews_loyalty.contract._fuzz import adapter as adapter
 from mews_loyalty.contract._fuzz.adapter import (
     NEEDS,
@@ -22,6 +26,7 @@ from mews_loyalty.contract._fuzz.adapter import (
     ensure_compatible,
     problems,
 )
+from tests._hostile import hostile_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -165,3 +170,20 @@ def test_python_m_reports_an_incompatible_schemathesis_in_one_line(tmp_path):
     [line] = done.stderr.splitlines()
     assert line.startswith("mews-loyalty: the contract suite needs schemathesis")
     assert "into_event_stream is missing" in line
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    ("behaviour", "check"), [("drip", "response_deadline"), ("bomb", "response_size_limit")]
+)
+def test_what_schemathesis_sends_past_a_bound_is_that_bounds_finding(behaviour: str, check: str):
+    # Schemathesis describes the error (its own wording code must not choke on it), and the
+    # collector files it under the bound's check.
+    session = requests.Session()
+    session.mount("http://", adapter.BoundedAdapter(Bounds(max_bytes=1 << 20, deadline=1.0)))
+    with hostile_server(behaviour) as server, pytest.raises(adapter.BoundedRequestError) as caught:
+        session.post(server.url + "/api", data=b"{}")
+    info = EngineErrorInfo(caught.value)
+    assert info.title == "Network Error"
+    assert ("within 1 s" if check == "response_deadline" else "larger than") in info.message
+    assert adapter.bound_check(caught.value, BOUND_CHECKS) == check

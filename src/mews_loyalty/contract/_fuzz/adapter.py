@@ -205,8 +205,11 @@ class AnswerTooLargeError(BoundedRequestError):
     """The answer is larger than the size cap once decompressed."""
 
 
-class DeadlinePassedError(BoundedRequestError, requests.exceptions.ReadTimeout):
-    """The exchange was not over within its deadline (schemathesis counts it as a timeout)."""
+class DeadlinePassedError(BoundedRequestError):
+    """The exchange was not over within its deadline.
+
+    Not a ``requests`` ``ReadTimeout``: schemathesis parses those messages for urllib3's wording.
+    """
 
 
 def _as_request_error(error: bounded.BoundExceeded, request: Any) -> BoundedRequestError:
