@@ -1,7 +1,8 @@
 """``python -m bench [section ...]``: run the benchmarks, print a table, write results.json and a chart.
 
 Every figure is reported beside a baseline measured in the same run, as a ratio; nothing here is a
-pass/fail assertion. Sections: decode, paging, bulk_export, mock_server, codegen_times, contract_rate, contract_run.
+pass/fail assertion. Sections: decode, paging, bulk_export, mock_server, codegen_times, contract_rate, contract_run,
+hostile.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ SECTIONS = (
     "codegen_times",
     "contract_rate",
     "contract_run",
+    "hostile",
 )
 OUT = Path(__file__).resolve().parent
 

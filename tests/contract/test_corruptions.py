@@ -159,5 +159,8 @@ def test_a_server_that_stops_answering_ends_the_run_quickly(
     code, output, data = verify(upstreams, "connector", corruption, tmp_path, capsys, phases="fuzzing")
     assert_described(code, output, data, tmp_path)
     assert data["requests"] <= MAX_SILENT_IN_A_ROW + 1
-    assert any(f["message"].startswith("no answer: ReadTimeout") for f in data["failures"])  # type: ignore[attr-defined]
+    deadlines = [f for f in data["failures"] if f["check"] == "response_deadline"]  # type: ignore[attr-defined]
+    assert deadlines
+    assert all(f["message"].startswith("no answer: DeadlinePassed") for f in deadlines)
+    assert any("the server is taken for gone" in f["message"] for f in data["failures"])  # type: ignore[attr-defined]
     assert "not run: fuzzing: needs a server that answers" in output

@@ -13,7 +13,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import requests
+from schemathesis.engine.errors import EngineErrorInfo
 
+from mews_loyalty._transport.bounded import Bounds
+from mews_loyalty.contract._exchange.api_client import BOUND_CHECKS
 from mews_loyalty.contract._fuzz import adapter as adapter
 from mews_loyalty.contract._fuzz.adapter import (
     NEEDS,
@@ -22,6 +26,7 @@ from mews_loyalty.contract._fuzz.adapter import (
     ensure_compatible,
     problems,
 )
+from tests._hostile import hostile_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,13 +51,16 @@ def test_the_supported_range_is_the_one_pyproject_pins():
 def test_no_module_of_the_suite_imports_schemathesis_internals_but_the_adapter():
     # Only the documented API (``import schemathesis``) elsewhere; internals go through the adapter.
     package = ROOT / "src" / "mews_loyalty" / "contract"
+    adapter = package / "_fuzz" / "adapter.py"
+    modules = sorted(package.rglob("*.py"))
+    assert adapter in modules and len(modules) > 20  # the walk reaches every room of the suite
     offenders = [
-        f"{path.name}: {line.strip()}"
-        for path in sorted(package.glob("*.py"))
-        if path.name != "_schemathesis.py"
+        f"{path.relative_to(package)}: {line.strip()}"
+        for path in modules
+        if path != adapter
         for line in path.read_text(encoding="utf-8").splitlines()
-        if line.startswith("from schemathesis")
-        or (line.startswith("import schemathesis.") and " as " not in line)
+        if line.lstrip().startswith("from schemathesis")
+        or (line.lstrip().startswith("import schemathesis.") and " as " not in line)
     ]
     assert offenders == []
 
@@ -124,6 +132,8 @@ def test_a_changed_field_or_parameter_is_caught():
 
 def test_every_internal_the_adapter_hands_out_is_one_it_checks():
     own = {"SUPPORTED", "IncompatibleSchemathesis", "ensure_compatible", "problems"}
+    own |= {"BoundedAdapter", "BoundedRequestError", "AnswerTooLargeError", "DeadlinePassedError"}
+    own |= {"bounded_sessions", "bound_check"}
     # (and the events module's classes the suite reads, checked as members of ``events``)
     top_level = {need.name for need in NEEDS if need.module != "schemathesis.engine.events"}
     assert set(adapter.__all__) - own == top_level
@@ -163,3 +173,20 @@ def test_python_m_reports_an_incompatible_schemathesis_in_one_line(tmp_path):
     [line] = done.stderr.splitlines()
     assert line.startswith("mews-loyalty: the contract suite needs schemathesis")
     assert "into_event_stream is missing" in line
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    ("behaviour", "check"), [("drip", "response_deadline"), ("bomb", "response_size_limit")]
+)
+def test_what_schemathesis_sends_past_a_bound_is_that_bounds_finding(behaviour: str, check: str):
+    # Schemathesis describes the error (its own wording code must not choke on it), and the
+    # collector files it under the bound's check.
+    session = requests.Session()
+    session.mount("http://", adapter.BoundedAdapter(Bounds(max_bytes=1 << 20, deadline=1.0)))
+    with hostile_server(behaviour) as server, pytest.raises(adapter.BoundedRequestError) as caught:
+        session.post(server.url + "/api", data=b"{}")
+    info = EngineErrorInfo(caught.value)
+    assert info.title == "Network Error"
+    assert ("within 1 s" if check == "response_deadline" else "larger than") in info.message
+    assert adapter.bound_check(caught.value, BOUND_CHECKS) == check

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from mews_loyalty._asgi import serve_in_thread
+from mews_loyalty._spec.catalog import Operation
 from mews_loyalty.contract._report.results import Results
 from tests.contract._mutants import connector_mutants, rate_limit_mutants, reverse_mutants
-from tests.contract._proxy import IDENTITY, MutatingProxy, Mutation
+from tests.contract._proxy import IDENTITY, Answer, Flow, MutatingProxy, Mutation
 from tests.contract.conftest import REVERSE_TOKENS, SCALED_RATE, run_connector, run_reverse
 from tests.runtime.fakes import FakeTime
 
@@ -41,6 +42,24 @@ def test_connector_identity_proxy_passes(connector_mock: str, tmp_path: Path) ->
         results = run_connector(url, tmp_path)
     assert_passes(results, "connector")
     assert results.schemathesis_cases > 0
+
+
+def _malformed_token_is_400(flow: Flow, op: Operation | None, answer: Answer) -> Answer:
+    body = flow.json()
+    tokens = ("ClientToken", "AccessToken")
+    if answer.status == 401 and isinstance(body, dict) and any(not body.get(name) for name in tokens):
+        answer.status = 400
+    return answer
+
+
+def test_a_connector_answering_400_to_a_missing_or_empty_token_conforms(connector_mock: str, tmp_path: Path):
+    # Mews' guides put a malformed request under 400 and bad tokens under 401: a server refusing a
+    # missing or empty token with 400 follows them (a wrong token must still get 401).
+    lenient = Mutation("missing_token_400", "connector", frozenset(), on_response=_malformed_token_is_400)
+    with serve_in_thread(MutatingProxy(connector_mock, lenient)) as url:
+        results = run_connector(url, tmp_path)
+    assert_passes(results, "connector")
+    assert ("ignored_body_auth", "loyaltyPrograms_getAll") in results.tallies
 
 
 @pytest.mark.parametrize("mutation", connector_mutants(), ids=lambda m: m.name)

@@ -10,11 +10,14 @@ import pickle
 import random
 import subprocess
 import sys
+from datetime import date
 from email.utils import formatdate
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 
 from mews_loyalty._spec.catalog import build_catalog, catalog, load_document
 from mews_loyalty._spec.graph import resource_graph
@@ -34,6 +37,7 @@ from mews_loyalty.contract._scenarios.graph import (
     require_update_key,
     resources,
 )
+from tests.conftest import DATA
 from tests.runtime.fakes import FakeTime
 
 TOKEN = "C66EF7B239D24632943D115EDE9CB810-EA00F8FD8294692C940F6B5A8F9453D"
@@ -317,6 +321,39 @@ def test_made_up_add_items_are_valid_against_the_spec() -> None:
             value = S.make_value(document, sub, name=name, variant=3, reference=lambda _n: None)
             resolved = {**S.non_null(document, sub), "components": document["components"]}
             jsonschema.validate(value, resolved, cls=jsonschema.Draft202012Validator)
+
+
+def _published_batch_item(published: dict[str, Any], path: str, batch_field: str | None) -> dict[str, Any]:
+    """The properties of one batch item of ``path``'s request in Mews' published spec."""
+
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in node:
+            node = published["components"]["schemas"][node["$ref"].rsplit("/", 1)[-1]]
+        return node
+
+    request = published["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    batch = resolve(resolve(request)["properties"][batch_field])
+    properties: dict[str, Any] = resolve(batch["items"])["properties"]
+    return properties
+
+
+def test_made_up_values_are_what_mews_published_spec_accepts_too() -> None:
+    # Where our spec widens a field (a date or a date-time), the value sent is one Mews' published
+    # spec takes as well: a correct server that follows it must not be blamed.
+    published = yaml.safe_load((DATA / "connector-loyalty-published.yaml").read_text())
+    document = catalog("connector").document
+    checked = 0
+    for resource in resources():
+        if resource.add is None:
+            continue
+        schema = batch_item_schema(resource.add)
+        published_items = _published_batch_item(published, resource.add.path, resource.add.batch_field)
+        for name, sub in schema["properties"].items():
+            if published_items.get(name, {}).get("format") == "date":
+                value = S.make_value(document, sub, name=name, variant=3, reference=lambda _n: None)
+                assert date.fromisoformat(value).isoformat() == value, name
+                checked += 1
+    assert checked, "the published spec has a date field on some add item"
 
 
 def test_same_value_allows_the_spec_representations() -> None:

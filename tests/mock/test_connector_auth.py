@@ -163,16 +163,16 @@ def test_each_token_sees_and_changes_only_its_chains(portfolio: tuple[ConnectorA
     assert program_ids(whole, ChainIds=[CHAIN_A]) == [in_a]
     assert program_ids(single) == [in_a]
     assert program_ids(single, ChainIds=[CHAIN_B]) == []
-    single.error("loyaltyPrograms_delete", 403, LoyaltyProgramIds=[in_b])
+    single.error("loyaltyPrograms_delete", 400, LoyaltyProgramIds=[in_b])  # unknown to this token
     member = {"AccountId": CHAIN_B, "LoyaltyProgramId": in_b, "IsPrimary": True}
-    single.error("loyaltyMemberships_add", 403, LoyaltyMemberships=[member])
-    whole.error("loyaltyMemberships_add", 403, ChainId=CHAIN_A, LoyaltyMemberships=[member])
+    single.error("loyaltyMemberships_add", 400, LoyaltyMemberships=[member])
+    whole.error("loyaltyMemberships_add", 400, ChainId=CHAIN_A, LoyaltyMemberships=[member])
     added = whole.ok("loyaltyMemberships_add", ChainId=CHAIN_B, LoyaltyMemberships=[member])[
         "LoyaltyMemberships"
     ][0]
     assert added["ChainId"] == CHAIN_B
     tier = {"LoyaltyProgramId": in_b, "Name": "Gold", "Code": "G", "Ordering": 1}
-    whole.error("loyaltyTiers_add", 403, ChainId=CHAIN_A, LoyaltyTiers=[tier])
+    whole.error("loyaltyTiers_add", 400, ChainId=CHAIN_A, LoyaltyTiers=[tier])
     assert (
         whole.ok("loyaltyTiers_add", ChainId=CHAIN_B, LoyaltyTiers=[tier])["LoyaltyTiers"][0][
             "LoyaltyProgramId"

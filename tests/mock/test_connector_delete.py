@@ -49,7 +49,7 @@ def test_deleting_an_unknown_id_is_refused_and_deletes_nothing(api: ConnectorApi
         "loyaltyTiers_delete": lambda: api.add_tier(program_id),
     }[operation_id]()
     batch_field = str(CONNECTOR.by_id[operation_id].batch_field)
-    message = api.error(operation_id, 403, **{batch_field: [known, UNKNOWN_ID]})
+    message = api.error(operation_id, 400, **{batch_field: [known, UNKNOWN_ID]})
     assert message.startswith(f"Invalid {batch_field}[1]")
     get_all = operation_id.replace("_delete", "_getAll")
     filters = {"LoyaltyProgramIds": [program_id]} if get_all == "loyaltyTiers_getAll" else {}
@@ -94,7 +94,7 @@ def test_deleted_records_cannot_be_referenced_or_updated(api: ConnectorApi):
     api.ok("loyaltyTiers_delete", LoyaltyTierIds=[tier_id])
     message = api.error(
         "loyaltyMemberships_add",
-        403,
+        400,
         LoyaltyMemberships=[
             {
                 "AccountId": UNKNOWN_ID,
@@ -108,12 +108,12 @@ def test_deleted_records_cannot_be_referenced_or_updated(api: ConnectorApi):
     api.ok("loyaltyMemberships_delete", LoyaltyMembershipIds=[membership_id])
     api.error(
         "loyaltyMemberships_update",
-        403,
+        400,
         LoyaltyMembershipUpdates=[{"LoyaltyMembershipId": membership_id, "Points": {"Value": 1}}],
     )
     api.ok("loyaltyPrograms_delete", LoyaltyProgramIds=[program_id])
     api.error(
         "loyaltyMemberships_add",
-        403,
+        400,
         LoyaltyMemberships=[{"AccountId": UNKNOWN_ID, "LoyaltyProgramId": program_id, "IsPrimary": True}],
     )

@@ -50,12 +50,16 @@ def named_records(with_memberships: bool, state: str | None = None) -> Connector
     return store
 
 
+def records_for(operation_id: str) -> ConnectorStore:
+    """What an example of ``operation_id`` names: deleting the example's programs needs them free
+    of memberships; every other example may name the example memberships."""
+    return named_records(with_memberships=operation_id != "loyaltyPrograms_delete")
+
+
 @pytest.fixture
 def examples_api(request: pytest.FixtureRequest) -> Iterator[ConnectorApi]:
-    # Deleting the example's programs needs them free of memberships; every other example may
-    # name the example memberships.
-    with_memberships = request.node.callspec.params["example"]["operationId"] != "loyaltyPrograms_delete"
-    with connector_server(ConnectorMockConfig(rate_limit=None), store=named_records(with_memberships)) as api:
+    store = records_for(request.node.callspec.params["example"]["operationId"])
+    with connector_server(ConnectorMockConfig(rate_limit=None), store=store) as api:
         yield api
 
 

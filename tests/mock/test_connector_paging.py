@@ -54,7 +54,7 @@ def test_a_cursor_that_names_nothing_is_refused(api: ConnectorApi):
     # A made-up cursor is a client bug; answering an empty page would hide it.
     message = api.error(
         "loyaltyMemberships_getAll",
-        403,
+        400,
         Limitation={"Count": 10, "Cursor": "0b6f4a2e-3a8e-4c55-9f0c-3d1f6a6b9e10"},
     )
     assert message.startswith("Invalid Limitation")

@@ -159,7 +159,7 @@ def test_a_failing_item_leaves_the_whole_batch_unapplied(api: ConnectorApi):
     before = added_membership(api)
     api.error(
         "loyaltyMemberships_update",
-        403,
+        400,
         LoyaltyMembershipUpdates=[
             {"LoyaltyMembershipId": before["Id"], "Points": {"Value": 1}},
             {"LoyaltyMembershipId": "0b6f4a2e-3a8e-4c55-9f0c-3d1f6a6b9e10", "Points": {"Value": 2}},

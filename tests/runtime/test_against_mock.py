@@ -18,6 +18,7 @@ import pytest
 
 from mews_loyalty import (
     AuthenticationError,
+    BadRequestError,
     ForbiddenError,
     RequestValidationError,
     ServerError,
@@ -156,9 +157,9 @@ def test_a_refused_second_batch_keeps_what_the_first_stored(mocks, kind):
     [club] = client.loyalty_programs.add([program()])
     unknown = uuid.uuid4()
     items = [membership(club.id, n) for n in range(1000)] + [membership(unknown, 1000)]
-    with pytest.raises(ForbiddenError) as caught:
+    with pytest.raises(BadRequestError) as caught:
         client.loyalty_memberships.add(items)
-    assert server.log.statuses(MEMBERSHIPS_ADD) == [200, 403]
+    assert server.log.statuses(MEMBERSHIPS_ADD) == [200, 400]
     assert caught.value.completed_batches == 1
     assert [item.membership_number for item in caught.value.completed_results] == [
         f"M-{n:05d}" for n in range(1000)
@@ -393,20 +394,21 @@ def test_wrong_tokens_raise_authentication_error_with_the_servers_request_id(moc
     assert "WRONGTOKEN0123456789" not in str(caught.value)
 
 
-def test_an_unknown_program_id_raises_forbidden_error_with_the_servers_message(mocks, kind):
-    # The spec documents 403 for ids that do not exist; callers catch ForbiddenError and show its
-    # message, so it must be the server's, and the write must have been sent exactly once.
+def test_an_unknown_program_id_raises_bad_request_error_with_the_servers_message(mocks, kind):
+    # The spec documents 400 for ids that do not exist (specs/README.md); callers catch
+    # BadRequestError and show its message, so it must be the server's, and the write must have
+    # been sent exactly once.
     server = mocks.start()
     client = server.client(kind)
     unknown = uuid.uuid4()
-    with pytest.raises(ForbiddenError) as caught:
+    with pytest.raises(BadRequestError) as caught:
         client.loyalty_programs.update([{"LoyaltyProgramId": str(unknown), "Name": {"Value": "Renamed"}}])
     assert caught.value.message == (
         f"Invalid LoyaltyProgramUpdates[0].LoyaltyProgramId: there is no active loyalty program {unknown}."
     )
-    with pytest.raises(ForbiddenError, match=str(unknown)):
+    with pytest.raises(BadRequestError, match=str(unknown)):
         client.loyalty_memberships.add([membership(unknown, 1)])
-    assert [seen.status for seen in server.log.of()] == [403, 403]
+    assert [seen.status for seen in server.log.of()] == [400, 400]
     assert len(server.store["loyalty_memberships"]) == 0
 
 

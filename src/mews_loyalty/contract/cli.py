@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from mews_loyalty._transport.window import parse_rate
+from mews_loyalty.contract._exchange.api_client import MAX_SILENT_IN_A_ROW
 from mews_loyalty.contract._exchange.masking import MIN_SECRET_LENGTH
 from mews_loyalty.contract._fuzz.events import DEFAULT_RECORDINGS, RECORDINGS
 from mews_loyalty.contract._fuzz.phases import PHASES
@@ -172,7 +173,14 @@ def _common(parser: argparse.ArgumentParser, rate_default: str) -> None:
         metavar="N/SECONDS",
         help=f"the server's rate limit; every request is paced under it, or 'off' (default {rate_default})",
     )
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="deadline in seconds of each whole exchange: connect, send and the entire answer, not "
+        "each read; an answer past it (or larger than 32 MiB decompressed) is a finding, and "
+        f"{MAX_SILENT_IN_A_ROW} requests in a row past it end the run (default 30)",
+    )
     parser.add_argument(
         "--debug", action="store_true", help="print the traceback when the suite itself fails"
     )

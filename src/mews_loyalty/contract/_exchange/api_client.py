@@ -8,8 +8,12 @@ the same check names the fuzzing phases use.
 Server answers are untrusted input: ``Exchange.object()``, ``.get()``, ``.items()`` and ``.text()`` read
 whatever came back without raising (a non-object or non-JSON body reads as empty), and a request that
 gets no whole answer (timeout, reset, truncated body) raises ``NoAnswer``, a finding for the check
-that sent it. After ``MAX_SILENT_IN_A_ROW`` such requests in a row the server is taken for gone and
-further requests fail at once, so a dead server ends the run in bounded time.
+that sent it. Every exchange is bounded (``mews_loyalty._transport.bounded``): an answer larger than
+``max_bytes`` once decompressed, or not whole within ``timeout`` seconds of the request starting
+(connect, send and every read together), is also a finding of its own, ``response_size_limit`` or
+``response_deadline``, and the run goes on. After ``MAX_SILENT_IN_A_ROW`` requests in a row without
+an answer (deadlines included) the server is taken for gone and further requests fail at once, so
+a dead, silent or dripping server ends the run in about that many deadlines.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import schemathesis
 
 from mews_loyalty._errors import PROBLEM_CONTENT_TYPE, REQUEST_ID_HEADER
 from mews_loyalty._spec.catalog import Operation
+from mews_loyalty._transport import bounded
 from mews_loyalty.contract._exchange.masking import Secrets, curl_line
 from mews_loyalty.contract._exchange.throttle import Throttle
 from mews_loyalty.contract._fuzz.adapter import (
@@ -46,6 +51,11 @@ RESPONSE_CHECKS = {
 MAX_429_RETRIES = 3
 NOT_JSON: Any = object()  # what ``server_json`` returns for a body that is not JSON
 MAX_SILENT_IN_A_ROW = 3
+# The checks an exchange past one of its bounds fails (each bounded exchange passes both).
+BOUND_CHECKS: dict[type[bounded.BoundExceeded], str] = {
+    bounded.AnswerTooLarge: "response_size_limit",
+    bounded.DeadlinePassed: "response_deadline",
+}
 DESCRIBED_CHARACTERS = 300
 
 
@@ -129,6 +139,7 @@ class ApiClient:
         bearer: str | None = None,
         check_request_id: bool = False,
         timeout: float = 30.0,
+        max_bytes: int = bounded.DEFAULT_MAX_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.secrets = secrets
@@ -141,7 +152,8 @@ class ApiClient:
         self.gates: list[Callable[[Operation, Any], None]] = []
         self._schema = schema
         self._operations: dict[str, schemathesis.APIOperation[Any, Any, Any, Any]] = {}
-        self._http = httpx.Client(timeout=timeout, follow_redirects=False)
+        self.bounds = bounded.Bounds(max_bytes=max_bytes, deadline=timeout)
+        self._http = httpx.Client(transport=bounded.BoundedTransport(), follow_redirects=False)
         self._burst_checked = False
         self._silent_in_a_row = 0
 
@@ -220,18 +232,33 @@ class ApiClient:
     ) -> httpx.Response:
         label = operation.operation_id
         if self.gone:
-            message = f"not sent: the last {MAX_SILENT_IN_A_ROW} requests got no answer"
+            message = f"not sent: the server is taken for gone (the last {MAX_SILENT_IN_A_ROW} requests got no answer)"
             raise NoAnswer(label, message, curl, needs="a server that answers")
+        request = self._http.build_request(operation.method, url, content=content, headers=headers)
         try:
-            response = self._http.request(operation.method, url, content=content, headers=headers)
-        except httpx.HTTPError as error:  # timeouts, resets, truncated or undecodable bodies
-            self._silent_in_a_row += 1
+            response = bounded.send(self._http, request, self.bounds)
+        except (httpx.HTTPError, bounded.BoundExceeded, bounded.UndecodableAnswer) as error:
+            # timeouts, resets, truncated or undecodable bodies, and answers past a bound
             self.results.count_requests()
+            silent = not isinstance(error, bounded.AnswerTooLarge)  # an answer came, too large
+            self._silent_in_a_row = self._silent_in_a_row + 1 if silent else 0
             message = self.secrets.mask(f"no answer: {type(error).__name__}: {error}")
+            self._bounds_kept(label, curl, error, message)
             raise NoAnswer(label, message, curl, needs="an answer to an earlier request") from error
         self._silent_in_a_row = 0
         self.results.count_requests()
+        self._bounds_kept(label, curl)
         return response
+
+    def _bounds_kept(
+        self, label: str, curl: str, error: BaseException | None = None, message: str = ""
+    ) -> None:
+        """Each bound's verdict on one exchange: kept, or broken by ``error``."""
+        for kind, check in BOUND_CHECKS.items():
+            if isinstance(error, kind):
+                self.results.failed(check, label, message, curl)
+            elif error is None:
+                self.results.passed(check, label)
 
     def validate(self, exchange: Exchange) -> None:
         """Check one response against the spec, recording each check's verdict."""

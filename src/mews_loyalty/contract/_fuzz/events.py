@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from mews_loyalty._spec.catalog import ApiName
+from mews_loyalty.contract._exchange.api_client import BOUND_CHECKS
 from mews_loyalty.contract._exchange.masking import MaskedTextFile, Secrets, curl_line
 from mews_loyalty.contract._fuzz.adapter import (
     EventHandler,
@@ -27,6 +28,7 @@ from mews_loyalty.contract._fuzz.adapter import (
     ScenarioRecorder,
     Status,
     VcrHandler,
+    bound_check,
     events,
 )
 from mews_loyalty.contract._report.results import Results
@@ -93,9 +95,10 @@ class Collector:
         """A request without a whole answer is a finding; a spent write budget, a note; the rest errors."""
         label = self.labels.get(event.label, event.label)
         text = self.secrets.mask(f"{event.info.title}: {_describe(event.value)}")[:1000]
-        if event.related_to_operation and event.info.title in NO_ANSWER_TITLES:
+        bound = bound_check(event.value, BOUND_CHECKS)
+        if event.related_to_operation and (bound or event.info.title in NO_ANSWER_TITLES):
             curl = self.secrets.mask(event.info.code_sample or "")
-            self.results.failed("answers", label, text, curl)
+            self.results.failed(bound or "answers", label, text, curl)
         elif event.info.title == GONE_TITLE:
             self.results.failed("answers", self._last_sent(str(event.value)), text)
         elif "filter_case" in str(event.value):

@@ -35,12 +35,15 @@ from typing import Any
 import schemathesis
 
 from mews_loyalty._spec.catalog import ApiName, Operation, catalog, load_document
+from mews_loyalty._transport.bounded import Bounds
 from mews_loyalty.contract._exchange.api_client import request_id_problem, server_json
 from mews_loyalty.contract._exchange.masking import Secrets
 from mews_loyalty.contract._exchange.throttle import Throttle
 from mews_loyalty.contract._fuzz import seeding as _hypothesis
 from mews_loyalty.contract._fuzz.adapter import (
+    POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES,
     ExecutionContext,
+    bounded_sessions,
     events,
     from_schema,
     into_event_stream,
@@ -80,6 +83,9 @@ class FuzzPlan:
     # those). The stateful phase stops when ``FuzzHooks.may_create`` says the budget is spent.
     negative_only: tuple[str, ...] = ()
     recordings: tuple[str, ...] = DEFAULT_RECORDINGS  # of RECORDINGS
+    # Statuses besides schemathesis' own with which a server may refuse a schema-valid request
+    # (``positive_data_acceptance``): the Connector answers an id of no record 400, as Mews documents.
+    valid_data_refused_with: tuple[int, ...] = ()
 
 
 @dataclass
@@ -291,6 +297,14 @@ def _config(plan: FuzzPlan, enabled: tuple[str, ...]) -> schemathesis.Config:
         "continue-on-failure": True,
         "generation": {"max-examples": plan.max_examples, "database": "none", "mode": "all"},
         "phases": phases,
+        "checks": {
+            "positive_data_acceptance": {
+                "expected-statuses": [
+                    *POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES,
+                    *map(str, plan.valid_data_refused_with),
+                ]
+            }
+        },
         "warnings": False,
         "cache": {"enabled": False},
     }
@@ -338,7 +352,11 @@ def run_schemathesis(plan: FuzzPlan, hooks: FuzzHooks) -> list[str]:
     # The spec each pass runs on is written beside its reports: schemathesis' HTML report names the
     # file it loaded, and the reader can open exactly what was tested (not a vanished temp file).
     # Hypothesis' caches stay with the reports, and its cases come from the seed alone (_hypothesis).
-    with _activated(hooks, plan.api), _hypothesis.for_run(plan.report_dir / ".hypothesis", plan.workers):
+    with (
+        _activated(hooks, plan.api),
+        _hypothesis.for_run(plan.report_dir / ".hypothesis", plan.workers),
+        bounded_sessions(Bounds(deadline=plan.request_timeout)),  # what schemathesis sends is bounded too
+    ):
         if stateless:
             plan.report_dir.mkdir(parents=True, exist_ok=True)
             spec = plan.report_dir / "openapi.json"

@@ -43,6 +43,8 @@ OUR_CHECKS: dict[str, str] = {
     "enrolment_idempotent": "the same customer enrolled twice gets the same membership, another one another",
     "enrolled_member_listed": "the enrolled membership is listed, not notFound",
     "answers": "every request gets a whole HTTP answer within --timeout (no reset, no truncation)",
+    "response_size_limit": "every answer is at most the size cap (32 MiB) once decompressed",
+    "response_deadline": "every exchange (connect, send, the whole answer) ends within --timeout",
 }
 
 

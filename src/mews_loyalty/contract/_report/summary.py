@@ -22,7 +22,13 @@ from mews_loyalty.contract._report.junit import junit_xml
 from mews_loyalty.contract._report.results import OUR_CHECKS, Results
 from mews_loyalty.contract._report.text import printable
 
-SCENARIO_CHECKS = frozenset(OUR_CHECKS) - {"ignored_body_auth", "request_id_header", "answers"}
+SCENARIO_CHECKS = frozenset(OUR_CHECKS) - {
+    "ignored_body_auth",
+    "request_id_header",
+    "answers",
+    "response_size_limit",
+    "response_deadline",
+}
 MAX_FAILURES_ON_SCREEN = 8
 KINDS = ("schemathesis", "ours", "scenario")
 PHASE_ORDER = ("examples", "coverage", "fuzzing", "stateful")  # schemathesis' phases, as they run

@@ -24,12 +24,26 @@ def types(schema: Schema) -> set[str]:
     return {kind} if isinstance(kind, str) else set(kind or ())
 
 
+# Of a string that may take several formats, the one sent: a date before a date-time. Where our
+# spec widens a field to both (``ExpirationDateInput``), Mews' published spec says ``date``; a date
+# is what every reader of the field takes.
+PREFERRED_FORMATS = ("date",)
+
+
+def _preference(schema: Schema) -> int:
+    fmt = schema.get("format")
+    return PREFERRED_FORMATS.index(fmt) if fmt in PREFERRED_FORMATS else len(PREFERRED_FORMATS)
+
+
 def non_null(document: Schema, node: Schema) -> Schema:
-    """The schema without its ``null`` alternative (``anyOf [X, null]`` -> X; ``[T, 'null']`` -> T)."""
+    """The schema without its ``null`` alternative (``anyOf [X, null]`` -> X; ``[T, 'null']`` -> T).
+
+    Of several other alternatives, the first in ``PREFERRED_FORMATS`` order, else the first written.
+    """
     schema = resolve(document, node)
     branches = [resolve(document, b) for b in schema.get("anyOf", schema.get("oneOf", ()))]
     if branches:
-        kept = [b for b in branches if types(b) != {"null"}]
+        kept = sorted((b for b in branches if types(b) != {"null"}), key=_preference)
         return non_null(document, kept[0]) if kept else schema
     kinds = types(schema)
     if "null" in kinds and len(kinds) > 1:

@@ -11,11 +11,13 @@ Which status, decided once for the whole mock:
 - 400 when the spec itself rejects the request: malformed JSON, a body that is not an object, or
   anything the request schema forbids (types, formats, bounds, required and unknown properties,
   ``dependentRequired``). A client that validates against the spec never sees one.
+- 400 (``UNKNOWN_ID``) for an identifier of a record that does not exist (or was deleted, or lies
+  outside the token's chains), as "Invalid {Parameter}": Mews' reference gives 400 to "an invalid
+  identifier of a resource" (specs/README.md, deliberate choices).
 - 401 for missing, empty or unknown ``ClientToken`` / ``AccessToken``.
-- 403 for a request the spec accepts but the data or a business rule refuses: identifiers of
-  resources that do not exist (or were deleted, or lie outside the token's chains), a program that
-  still has active memberships, an interval longer than ``x-max-interval-in-months`` or ending
-  before it starts, a missing ``ChainId`` with a portfolio token. Mews words these for end users.
+- 403 for a request the spec accepts but a business rule refuses: a program that still has active
+  memberships, an interval longer than ``x-max-interval-in-months`` or ending before it starts, a
+  missing or unreachable ``ChainId`` with a portfolio token. Mews words these for end users.
 - 408 / 429 / 500 for timeouts, the rate limit and server faults (real or injected).
 """
 
@@ -26,6 +28,7 @@ from typing import Any
 BAD_REQUEST = 400
 UNAUTHORIZED = 401
 FORBIDDEN = 403
+UNKNOWN_ID = BAD_REQUEST  # an identifier of no record the token can see
 NOT_FOUND = 404
 METHOD_NOT_ALLOWED = 405
 REQUEST_TIMEOUT = 408

@@ -40,7 +40,7 @@ from mews_loyalty._spec.catalog import CURSOR_FIELD, PAGING_FIELD, Interval, Ope
 from mews_loyalty._spec.graph import ID_FIELD, LinkedResource
 from mews_loyalty._wire.encode import PAGE_SIZE_FIELD, spans_more_than
 from mews_loyalty.mock.connector.config import Access
-from mews_loyalty.mock.connector.errors import FORBIDDEN, ConnectorError
+from mews_loyalty.mock.connector.errors import FORBIDDEN, UNKNOWN_ID, ConnectorError
 from mews_loyalty.mock.connector.rules import (
     API,
     CHAIN_FIELD,
@@ -207,7 +207,7 @@ class ConnectorOperations:
             cursor = table.get(str(cursor_id))
             if cursor is None or cursor.chain_id not in access.chains:
                 raise ConnectorError(
-                    FORBIDDEN,
+                    UNKNOWN_ID,
                     f"Invalid {PAGING_FIELD}: {CURSOR_FIELD} {cursor_id} is not the id of a {rules.noun} "
                     "this access token can see.",
                 )
@@ -361,7 +361,7 @@ class ConnectorOperations:
             record = table.get(str(record_id))
             if record is None or record.chain_id not in chains:
                 raise ConnectorError(
-                    FORBIDDEN, f"Invalid {op.batch_field}[{index}]: there is no {rules.noun} {record_id}."
+                    UNKNOWN_ID, f"Invalid {op.batch_field}[{index}]: there is no {rules.noun} {record_id}."
                 )
             if record.deleted:
                 continue
@@ -387,7 +387,7 @@ class ConnectorOperations:
         record = table.get(record_id)
         if record is None or record.deleted or record.chain_id not in chains:
             noun = RULES[table.name].noun
-            raise ConnectorError(FORBIDDEN, f"Invalid {where}: there is no active {noun} {record_id}.")
+            raise ConnectorError(UNKNOWN_ID, f"Invalid {where}: there is no active {noun} {record_id}.")
         return record
 
     @staticmethod

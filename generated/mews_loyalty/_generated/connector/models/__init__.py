@@ -727,18 +727,18 @@ class LoyaltyMembershipFilterParameters(BaseModel):
         ),
     ]
     language_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="LanguageCode",
-            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`.',
+            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
     culture_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="CultureCode",
-            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`.',
+            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
@@ -865,18 +865,18 @@ class MultipleLoyaltyMembershipAddParameters(BaseModel):
         ),
     ]
     language_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="LanguageCode",
-            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`.',
+            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
     culture_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="CultureCode",
-            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`.',
+            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
@@ -1000,18 +1000,18 @@ class MultipleLoyaltyMembershipUpdateParameters(BaseModel):
         ),
     ]
     language_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="LanguageCode",
-            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`.',
+            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
     culture_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="CultureCode",
-            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`.',
+            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
@@ -1062,18 +1062,18 @@ class LoyaltyMembershipDeleteParameters(BaseModel):
         ),
     ]
     language_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="LanguageCode",
-            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`.',
+            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
     culture_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="CultureCode",
-            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`.',
+            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
@@ -1124,18 +1124,18 @@ class LoyaltyProgramFilterParameters(BaseModel):
         ),
     ]
     language_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="LanguageCode",
-            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`.',
+            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
     culture_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="CultureCode",
-            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`.',
+            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
@@ -1219,18 +1219,18 @@ class MultipleLoyaltyProgramAddParameters(BaseModel):
         ),
     ]
     language_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="LanguageCode",
-            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`.',
+            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
     culture_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="CultureCode",
-            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`.',
+            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
@@ -1308,18 +1308,18 @@ class MultipleLoyaltyProgramUpdateParameters(BaseModel):
         ),
     ]
     language_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="LanguageCode",
-            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`.',
+            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
     culture_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="CultureCode",
-            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`.',
+            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
@@ -1370,18 +1370,18 @@ class LoyaltyProgramDeleteParameters(BaseModel):
         ),
     ]
     language_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="LanguageCode",
-            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`.',
+            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
     culture_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="CultureCode",
-            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`.',
+            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
@@ -1425,18 +1425,18 @@ class LoyaltyTierFilterParameters(BaseModel):
         ),
     ]
     language_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="LanguageCode",
-            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`.',
+            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
     culture_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="CultureCode",
-            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`.',
+            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
@@ -1513,18 +1513,18 @@ class MultipleLoyaltyTierAddParameters(BaseModel):
         ),
     ]
     language_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="LanguageCode",
-            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`.',
+            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
     culture_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="CultureCode",
-            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`.',
+            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
@@ -1575,18 +1575,18 @@ class MultipleLoyaltyTierUpdateParameters(BaseModel):
         ),
     ]
     language_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="LanguageCode",
-            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`.',
+            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
     culture_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="CultureCode",
-            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`.',
+            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
@@ -1630,18 +1630,18 @@ class LoyaltyTierDeleteParameters(BaseModel):
         ),
     ]
     language_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="LanguageCode",
-            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`.',
+            description='Language of texts in the response, for example "en-US"; sent together with `CultureCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING
     culture_code: Annotated[
-        str | MISSING,
+        str | None | MISSING,
         Field(
             alias="CultureCode",
-            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`.',
+            description='Culture for formatting in the response, for example "en-US"; sent together with `LanguageCode`. Null, as in Mews\' own request example, asks for the default.',
             min_length=1,
         ),
     ] = MISSING

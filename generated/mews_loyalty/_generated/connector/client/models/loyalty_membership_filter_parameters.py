@@ -22,10 +22,10 @@ class LoyaltyMembershipFilterParameters:
         access_token (str): Identifies the connected property or portfolio; one per connection and environment.
         client (str): Name and version of the calling application, for example "MyApp 1.0.0".
         limitation (Limitation): How many items to return, and where to continue from.
-        language_code (str | Unset): Language of texts in the response, for example "en-US"; sent together with
-            `CultureCode`.
-        culture_code (str | Unset): Culture for formatting in the response, for example "en-US"; sent together with
-            `LanguageCode`.
+        language_code (None | str | Unset): Language of texts in the response, for example "en-US"; sent together with
+            `CultureCode`. Null, as in Mews' own request example, asks for the default.
+        culture_code (None | str | Unset): Culture for formatting in the response, for example "en-US"; sent together
+            with `LanguageCode`. Null, as in Mews' own request example, asks for the default.
         chain_ids (list[UUID] | None | Unset): Only data of these chains; absent or null means every chain in scope of
             the access token.
         created_utc (None | TimeFilterInterval | Unset): When the membership was created; at most 3 months long.
@@ -45,8 +45,8 @@ class LoyaltyMembershipFilterParameters:
     access_token: str
     client: str
     limitation: Limitation
-    language_code: str | Unset = UNSET
-    culture_code: str | Unset = UNSET
+    language_code: None | str | Unset = UNSET
+    culture_code: None | str | Unset = UNSET
     chain_ids: list[UUID] | None | Unset = UNSET
     created_utc: None | TimeFilterInterval | Unset = UNSET
     updated_utc: None | TimeFilterInterval | Unset = UNSET
@@ -68,9 +68,17 @@ class LoyaltyMembershipFilterParameters:
 
         limitation = self.limitation.to_dict()
 
-        language_code = self.language_code
+        language_code: None | str | Unset
+        if isinstance(self.language_code, Unset):
+            language_code = UNSET
+        else:
+            language_code = self.language_code
 
-        culture_code = self.culture_code
+        culture_code: None | str | Unset
+        if isinstance(self.culture_code, Unset):
+            culture_code = UNSET
+        else:
+            culture_code = self.culture_code
 
         chain_ids: list[str] | None | Unset
         if isinstance(self.chain_ids, Unset):
@@ -260,9 +268,9 @@ class LoyaltyMembershipFilterParameters:
 
         limitation = Limitation.from_dict(d["Limitation"])
 
-        language_code = d.get("LanguageCode", UNSET)
+        language_code: None | str | Unset = d.get("LanguageCode", UNSET)
 
-        culture_code = d.get("CultureCode", UNSET)
+        culture_code: None | str | Unset = d.get("CultureCode", UNSET)
 
         _chain_ids = d.get("ChainIds", UNSET)
         chain_ids: list[UUID] | None | Unset

@@ -22,10 +22,10 @@ class LoyaltyTierFilterParameters:
         client (str): Name and version of the calling application, for example "MyApp 1.0.0".
         loyalty_program_ids (list[UUID]): The programs whose tiers to return (required).
         limitation (Limitation): How many items to return, and where to continue from.
-        language_code (str | Unset): Language of texts in the response, for example "en-US"; sent together with
-            `CultureCode`.
-        culture_code (str | Unset): Culture for formatting in the response, for example "en-US"; sent together with
-            `LanguageCode`.
+        language_code (None | str | Unset): Language of texts in the response, for example "en-US"; sent together with
+            `CultureCode`. Null, as in Mews' own request example, asks for the default.
+        culture_code (None | str | Unset): Culture for formatting in the response, for example "en-US"; sent together
+            with `LanguageCode`. Null, as in Mews' own request example, asks for the default.
         chain_ids (list[UUID] | None | Unset): Only data of these chains; absent or null means every chain in scope of
             the access token.
         loyalty_tier_ids (list[UUID] | None | Unset): Only these tiers.
@@ -39,8 +39,8 @@ class LoyaltyTierFilterParameters:
     client: str
     loyalty_program_ids: list[UUID]
     limitation: Limitation
-    language_code: str | Unset = UNSET
-    culture_code: str | Unset = UNSET
+    language_code: None | str | Unset = UNSET
+    culture_code: None | str | Unset = UNSET
     chain_ids: list[UUID] | None | Unset = UNSET
     loyalty_tier_ids: list[UUID] | None | Unset = UNSET
     activity_states: list[ActivityState | str] | None | Unset = UNSET
@@ -60,9 +60,17 @@ class LoyaltyTierFilterParameters:
 
         limitation = self.limitation.to_dict()
 
-        language_code = self.language_code
+        language_code: None | str | Unset
+        if isinstance(self.language_code, Unset):
+            language_code = UNSET
+        else:
+            language_code = self.language_code
 
-        culture_code = self.culture_code
+        culture_code: None | str | Unset
+        if isinstance(self.culture_code, Unset):
+            culture_code = UNSET
+        else:
+            culture_code = self.culture_code
 
         chain_ids: list[str] | None | Unset
         if isinstance(self.chain_ids, Unset):
@@ -165,9 +173,9 @@ class LoyaltyTierFilterParameters:
 
         limitation = Limitation.from_dict(d["Limitation"])
 
-        language_code = d.get("LanguageCode", UNSET)
+        language_code: None | str | Unset = d.get("LanguageCode", UNSET)
 
-        culture_code = d.get("CultureCode", UNSET)
+        culture_code: None | str | Unset = d.get("CultureCode", UNSET)
 
         _chain_ids = d.get("ChainIds", UNSET)
         chain_ids: list[UUID] | None | Unset

@@ -20,10 +20,10 @@ class MultipleLoyaltyProgramAddParameters:
         access_token (str): Identifies the connected property or portfolio; one per connection and environment.
         client (str): Name and version of the calling application, for example "MyApp 1.0.0".
         loyalty_programs (list[LoyaltyProgramAddParameters]): The programs to create, 1 to 1000.
-        language_code (str | Unset): Language of texts in the response, for example "en-US"; sent together with
-            `CultureCode`.
-        culture_code (str | Unset): Culture for formatting in the response, for example "en-US"; sent together with
-            `LanguageCode`.
+        language_code (None | str | Unset): Language of texts in the response, for example "en-US"; sent together with
+            `CultureCode`. Null, as in Mews' own request example, asks for the default.
+        culture_code (None | str | Unset): Culture for formatting in the response, for example "en-US"; sent together
+            with `LanguageCode`. Null, as in Mews' own request example, asks for the default.
         chain_id (None | Unset | UUID): The chain to act in; required with a portfolio access token, ignored otherwise.
     """
 
@@ -31,8 +31,8 @@ class MultipleLoyaltyProgramAddParameters:
     access_token: str
     client: str
     loyalty_programs: list[LoyaltyProgramAddParameters]
-    language_code: str | Unset = UNSET
-    culture_code: str | Unset = UNSET
+    language_code: None | str | Unset = UNSET
+    culture_code: None | str | Unset = UNSET
     chain_id: None | Unset | UUID = UNSET
 
     def to_dict(self) -> dict[str, Any]:
@@ -47,9 +47,17 @@ class MultipleLoyaltyProgramAddParameters:
             loyalty_programs_item = loyalty_programs_item_data.to_dict()
             loyalty_programs.append(loyalty_programs_item)
 
-        language_code = self.language_code
+        language_code: None | str | Unset
+        if isinstance(self.language_code, Unset):
+            language_code = UNSET
+        else:
+            language_code = self.language_code
 
-        culture_code = self.culture_code
+        culture_code: None | str | Unset
+        if isinstance(self.culture_code, Unset):
+            culture_code = UNSET
+        else:
+            culture_code = self.culture_code
 
         chain_id: None | str | Unset
         if isinstance(self.chain_id, Unset):
@@ -96,9 +104,9 @@ class MultipleLoyaltyProgramAddParameters:
 
             loyalty_programs.append(loyalty_programs_item)
 
-        language_code = d.get("LanguageCode", UNSET)
+        language_code: None | str | Unset = d.get("LanguageCode", UNSET)
 
-        culture_code = d.get("CultureCode", UNSET)
+        culture_code: None | str | Unset = d.get("CultureCode", UNSET)
 
         _chain_id = d.get("ChainId", UNSET)
         chain_id: None | Unset | UUID

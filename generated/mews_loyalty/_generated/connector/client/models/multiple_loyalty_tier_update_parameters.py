@@ -19,18 +19,18 @@ class MultipleLoyaltyTierUpdateParameters:
         access_token (str): Identifies the connected property or portfolio; one per connection and environment.
         client (str): Name and version of the calling application, for example "MyApp 1.0.0".
         loyalty_tier_updates (list[LoyaltyTierUpdateParameters]): The changes, 1 to 1000.
-        language_code (str | Unset): Language of texts in the response, for example "en-US"; sent together with
-            `CultureCode`.
-        culture_code (str | Unset): Culture for formatting in the response, for example "en-US"; sent together with
-            `LanguageCode`.
+        language_code (None | str | Unset): Language of texts in the response, for example "en-US"; sent together with
+            `CultureCode`. Null, as in Mews' own request example, asks for the default.
+        culture_code (None | str | Unset): Culture for formatting in the response, for example "en-US"; sent together
+            with `LanguageCode`. Null, as in Mews' own request example, asks for the default.
     """
 
     client_token: str
     access_token: str
     client: str
     loyalty_tier_updates: list[LoyaltyTierUpdateParameters]
-    language_code: str | Unset = UNSET
-    culture_code: str | Unset = UNSET
+    language_code: None | str | Unset = UNSET
+    culture_code: None | str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         client_token = self.client_token
@@ -44,9 +44,17 @@ class MultipleLoyaltyTierUpdateParameters:
             loyalty_tier_updates_item = loyalty_tier_updates_item_data.to_dict()
             loyalty_tier_updates.append(loyalty_tier_updates_item)
 
-        language_code = self.language_code
+        language_code: None | str | Unset
+        if isinstance(self.language_code, Unset):
+            language_code = UNSET
+        else:
+            language_code = self.language_code
 
-        culture_code = self.culture_code
+        culture_code: None | str | Unset
+        if isinstance(self.culture_code, Unset):
+            culture_code = UNSET
+        else:
+            culture_code = self.culture_code
 
         field_dict: dict[str, Any] = {}
 
@@ -83,9 +91,9 @@ class MultipleLoyaltyTierUpdateParameters:
 
             loyalty_tier_updates.append(loyalty_tier_updates_item)
 
-        language_code = d.get("LanguageCode", UNSET)
+        language_code: None | str | Unset = d.get("LanguageCode", UNSET)
 
-        culture_code = d.get("CultureCode", UNSET)
+        culture_code: None | str | Unset = d.get("CultureCode", UNSET)
 
         multiple_loyalty_tier_update_parameters = cls(
             client_token,
