@@ -97,7 +97,15 @@ def imports_of(module: str, path: Path) -> list[Import]:
                 target = ".".join([*base, node.module] if node.module else base)
             else:
                 target = node.module or ""
-            found.append(Import(module, target, node.lineno))
+            # `from package import module` imports that module: judge it by the module's own room
+            found += [
+                Import(
+                    module,
+                    f"{target}.{alias.name}" if f"{target}.{alias.name}" in ALL_NAMES else target,
+                    node.lineno,
+                )
+                for alias in node.names
+            ]
     return [found_ for found_ in found if found_.target.split(".")[0] in PACKAGES]
 
 
@@ -116,6 +124,7 @@ def allows(room: str, target: str) -> bool:
 
 
 ALL_MODULES = modules()
+ALL_NAMES = frozenset(ALL_MODULES)
 
 
 def test_the_table_names_rooms_that_exist():

@@ -28,7 +28,7 @@ from mews_loyalty.contract._report.results import NotRunnable, Results, Writes
 from mews_loyalty.contract._report.summary import summary
 from mews_loyalty.contract._run.cleanup import cleanup, settle
 from mews_loyalty.contract._run.ledger import Ledger, records_in
-from mews_loyalty.contract._scenarios.graph import resource_of, resources
+from mews_loyalty.contract._scenarios.links import resource_of, resources
 from tests.contract._mutants import connector_mutants
 from tests.contract._proxy import Answer, Flow, MutatingProxy, Mutation
 from tests.contract.conftest import run_connector

@@ -21,7 +21,7 @@ from mews_loyalty.contract._run.verification import (
     verify_reverse,
 )
 from mews_loyalty.contract._scenarios import connector as _scenarios
-from mews_loyalty.contract._scenarios import graph as _resources
+from mews_loyalty.contract._scenarios import links as _resources
 from mews_loyalty.contract._scenarios.reverse import link_operation
 from mews_loyalty.contract.cli import connector_main, reverse_main
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN, ConnectorMockConfig, create_app

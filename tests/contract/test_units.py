@@ -31,7 +31,7 @@ from mews_loyalty.contract._report.folder import written
 from mews_loyalty.contract._report.results import NotRunnable
 from mews_loyalty.contract._report.text import CONTROL, printable
 from mews_loyalty.contract._scenarios import values as S
-from mews_loyalty.contract._scenarios.graph import (
+from mews_loyalty.contract._scenarios.links import (
     batch_item_schema,
     require_ids_filter,
     require_update_key,

@@ -25,7 +25,7 @@ No name is built from another, so a resource added to the spec joins the graph w
         # (Dependent("loyalty_tiers", "LoyaltyProgramId"), Dependent("loyalty_memberships", "LoyaltyProgramId"))
 
 The mock serves the graph with its own behaviour rules beside it (``mock.connector.rules``); the
-contract suite creates, lists, updates and deletes records along it (``contract._scenarios.graph``).
+contract suite creates, lists, updates and deletes records along it (``contract._scenarios.links``).
 """
 
 from __future__ import annotations

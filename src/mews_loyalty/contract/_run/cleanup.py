@@ -16,7 +16,7 @@ from mews_loyalty._spec.graph import LinkedResource
 from mews_loyalty.contract._report.results import Results, ScenarioError, Writes
 from mews_loyalty.contract._run.ledger import Ledger
 from mews_loyalty.contract._run.signals import check_deadline
-from mews_loyalty.contract._scenarios.graph import ID, resources
+from mews_loyalty.contract._scenarios.links import ID, resources
 from mews_loyalty.contract._scenarios.records import ConnectorRecords, chunks
 
 LIST_CHUNK = 1000  # ids per listing (the Connector's id filters take up to 1000)

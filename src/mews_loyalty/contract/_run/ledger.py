@@ -30,7 +30,7 @@ from mews_loyalty._spec.catalog import Operation
 from mews_loyalty._spec.graph import LinkedResource
 from mews_loyalty.contract._exchange.api_client import NOT_JSON, server_json
 from mews_loyalty.contract._report.results import NotRunnable
-from mews_loyalty.contract._scenarios.graph import ID, resource_of
+from mews_loyalty.contract._scenarios.links import ID, resource_of
 
 
 def records_in(op: Operation, body: Any) -> int:

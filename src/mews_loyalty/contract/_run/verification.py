@@ -48,7 +48,7 @@ from mews_loyalty.contract._run.stages import (
     until_signalled,
 )
 from mews_loyalty.contract._scenarios.connector import ConnectorScenarios
-from mews_loyalty.contract._scenarios.graph import resources
+from mews_loyalty.contract._scenarios.links import resources
 from mews_loyalty.contract._scenarios.probes import check_rate_limit, probe_body_auth, probe_remaining_auth
 from mews_loyalty.contract._scenarios.records import Credentials
 from mews_loyalty.contract._scenarios.reverse import ReverseScenarios

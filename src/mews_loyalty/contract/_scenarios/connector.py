@@ -23,7 +23,7 @@ from mews_loyalty._wire.encode import PAGE_SIZE_FIELD
 from mews_loyalty.contract._exchange.api_client import Exchange
 from mews_loyalty.contract._report.results import ScenarioError
 from mews_loyalty.contract._scenarios import values as S
-from mews_loyalty.contract._scenarios.graph import ID, require_ids_filter, resources
+from mews_loyalty.contract._scenarios.links import ID, require_ids_filter, resources
 from mews_loyalty.contract._scenarios.records import ACTIVITY, ConnectorRecords
 from mews_loyalty.contract._scenarios.updates import update_semantics
 

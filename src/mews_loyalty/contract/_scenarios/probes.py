@@ -20,7 +20,7 @@ from mews_loyalty._wire.encode import PAGE_SIZE_FIELD
 from mews_loyalty.contract._exchange.api_client import Exchange
 from mews_loyalty.contract._exchange.throttle import parse_retry_after
 from mews_loyalty.contract._report.results import NotRunnable, ScenarioError
-from mews_loyalty.contract._scenarios.graph import ID, require_update_key, resources
+from mews_loyalty.contract._scenarios.links import ID, require_update_key, resources
 from mews_loyalty.contract._scenarios.records import ConnectorRecords
 
 # A token of the right shape that no server issued.

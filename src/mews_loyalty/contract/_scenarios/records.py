@@ -20,7 +20,7 @@ from mews_loyalty.contract._exchange.api_client import ApiClient, Exchange
 from mews_loyalty.contract._report.results import NotRunnable, Results, ScenarioError
 from mews_loyalty.contract._run.ledger import Ledger
 from mews_loyalty.contract._scenarios import values as S
-from mews_loyalty.contract._scenarios.graph import (
+from mews_loyalty.contract._scenarios.links import (
     ID,
     batch_item_schema,
     document,

@@ -14,7 +14,7 @@ from mews_loyalty._spec.catalog import Operation, resolve
 from mews_loyalty._spec.graph import LinkedResource
 from mews_loyalty.contract._exchange.api_client import Exchange
 from mews_loyalty.contract._scenarios import values as S
-from mews_loyalty.contract._scenarios.graph import (
+from mews_loyalty.contract._scenarios.links import (
     ID,
     batch_item_schema,
     document,
