@@ -75,6 +75,7 @@ class _Planner:
     def __init__(self, envelope: Envelope, redactor: Redactor) -> None:
         self._envelope = envelope
         self._redactor = redactor
+        self._plain = self  # the runner returning results: a raw twin's pages fetch their successors with it
 
     def raw_twin(self) -> Self:
         """This runner, returning the ``RawResponse`` of each single-request call (``with_raw_response``)."""
@@ -193,6 +194,8 @@ class _Planner:
 class OperationRunner(_Planner):
     """Runs operations over a blocking Sender: the calls of ``_Planner``, blocking."""
 
+    _plain: OperationRunner
+
     def __init__(self, sender: Sender, envelope: Envelope, redactor: Redactor) -> None:
         super().__init__(envelope, redactor)
         self._sender = sender
@@ -209,7 +212,7 @@ class OperationRunner(_Planner):
     ) -> Any:  # a Page, or its RawResponse for a raw twin
         call = CallOptions(timeout, max_retries)
         size, body = self._page_body(op, page_size, cursor, params)
-        fetch = partial(self._fetch, op, size, call, params)
+        fetch = partial(self._plain._fetch, op, size, call, params)
         parse = partial(decode_page, op, page_size=size, redactor=self._redactor, kind=Page, fetch=fetch)
         return self._finish(self._sender.send(op, body, call), parse)
 
@@ -285,6 +288,8 @@ class OperationRunner(_Planner):
 class AsyncOperationRunner(_Planner):
     """Runs operations over an AsyncSender: the calls of ``OperationRunner``, awaited."""
 
+    _plain: AsyncOperationRunner
+
     def __init__(self, sender: AsyncSender, envelope: Envelope, redactor: Redactor) -> None:
         super().__init__(envelope, redactor)
         self._sender = sender
@@ -301,7 +306,7 @@ class AsyncOperationRunner(_Planner):
     ) -> Any:  # an AsyncPage, or its RawResponse for a raw twin
         call = CallOptions(timeout, max_retries)
         size, body = self._page_body(op, page_size, cursor, params)
-        fetch = partial(self._fetch, op, size, call, params)
+        fetch = partial(self._plain._fetch, op, size, call, params)
         parse = partial(decode_page, op, page_size=size, redactor=self._redactor, kind=AsyncPage, fetch=fetch)
         return self._finish(await self._sender.send(op, body, call), parse)
 

@@ -98,9 +98,9 @@ class _PageBase(Generic[ItemT]):
     def __len__(self) -> int:
         return len(self.items)
 
-    def _no_next(self) -> StopIteration:
+    def _no_next(self) -> RuntimeError:
         what = "this is the last page" if self.is_last else "this page was not fetched by a client"
-        return StopIteration(f"no next page: {what}; check has_next_page() first")
+        return RuntimeError(f"no next page: {what}; check has_next_page() first")
 
 
 @dataclass(frozen=True)
