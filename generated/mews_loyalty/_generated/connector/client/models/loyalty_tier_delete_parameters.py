@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset, parse_uuid
+from ..types import parse_uuid
 
 T = TypeVar("T", bound="LoyaltyTierDeleteParameters")
 
@@ -20,9 +20,9 @@ class LoyaltyTierDeleteParameters:
         access_token (str): Identifies the connected property or portfolio; one per connection and environment.
         client (str): Name and version of the calling application, for example "MyApp 1.0.0".
         loyalty_tier_ids (list[UUID]): The tiers to delete, 1 to 1000.
-        language_code (str | Unset): Language of texts in the response, for example "en-US"; sent together with
+        language_code (str | None): Language of texts in the response, for example "en-US"; sent together with
             `CultureCode`.
-        culture_code (str | Unset): Culture for formatting in the response, for example "en-US"; sent together with
+        culture_code (str | None): Culture for formatting in the response, for example "en-US"; sent together with
             `LanguageCode`.
     """
 
@@ -30,8 +30,8 @@ class LoyaltyTierDeleteParameters:
     access_token: str
     client: str
     loyalty_tier_ids: list[UUID]
-    language_code: str | Unset = UNSET
-    culture_code: str | Unset = UNSET
+    language_code: str | None = None
+    culture_code: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         client_token = self.client_token
@@ -59,9 +59,9 @@ class LoyaltyTierDeleteParameters:
                 "LoyaltyTierIds": loyalty_tier_ids,
             }
         )
-        if language_code is not UNSET:
+        if language_code is not None:
             field_dict["LanguageCode"] = language_code
-        if culture_code is not UNSET:
+        if culture_code is not None:
             field_dict["CultureCode"] = culture_code
 
         return field_dict
@@ -82,9 +82,9 @@ class LoyaltyTierDeleteParameters:
 
             loyalty_tier_ids.append(loyalty_tier_ids_item)
 
-        language_code = d.get("LanguageCode", UNSET)
+        language_code = d.get("LanguageCode")
 
-        culture_code = d.get("CultureCode", UNSET)
+        culture_code = d.get("CultureCode")
 
         loyalty_tier_delete_parameters = cls(
             client_token,

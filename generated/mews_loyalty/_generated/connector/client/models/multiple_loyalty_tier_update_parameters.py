@@ -6,8 +6,6 @@ from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="MultipleLoyaltyTierUpdateParameters")
 
 
@@ -19,9 +17,9 @@ class MultipleLoyaltyTierUpdateParameters:
         access_token (str): Identifies the connected property or portfolio; one per connection and environment.
         client (str): Name and version of the calling application, for example "MyApp 1.0.0".
         loyalty_tier_updates (list[LoyaltyTierUpdateParameters]): The changes, 1 to 1000.
-        language_code (str | Unset): Language of texts in the response, for example "en-US"; sent together with
+        language_code (str | None): Language of texts in the response, for example "en-US"; sent together with
             `CultureCode`.
-        culture_code (str | Unset): Culture for formatting in the response, for example "en-US"; sent together with
+        culture_code (str | None): Culture for formatting in the response, for example "en-US"; sent together with
             `LanguageCode`.
     """
 
@@ -29,8 +27,8 @@ class MultipleLoyaltyTierUpdateParameters:
     access_token: str
     client: str
     loyalty_tier_updates: list[LoyaltyTierUpdateParameters]
-    language_code: str | Unset = UNSET
-    culture_code: str | Unset = UNSET
+    language_code: str | None = None
+    culture_code: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         client_token = self.client_token
@@ -58,9 +56,9 @@ class MultipleLoyaltyTierUpdateParameters:
                 "LoyaltyTierUpdates": loyalty_tier_updates,
             }
         )
-        if language_code is not UNSET:
+        if language_code is not None:
             field_dict["LanguageCode"] = language_code
-        if culture_code is not UNSET:
+        if culture_code is not None:
             field_dict["CultureCode"] = culture_code
 
         return field_dict
@@ -83,9 +81,9 @@ class MultipleLoyaltyTierUpdateParameters:
 
             loyalty_tier_updates.append(loyalty_tier_updates_item)
 
-        language_code = d.get("LanguageCode", UNSET)
+        language_code = d.get("LanguageCode")
 
-        culture_code = d.get("CultureCode", UNSET)
+        culture_code = d.get("CultureCode")
 
         multiple_loyalty_tier_update_parameters = cls(
             client_token,
