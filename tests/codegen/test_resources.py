@@ -118,14 +118,19 @@ def test_codegen_types_as_intervals_exactly_the_catalog_s_intervals(api, documen
     assert bool(expected) == (api == "connector")
 
 
-def test_the_readme_integrator_example_is_a_typing_case_verbatim():
-    # The README is what a new user copies; it must type-check exactly as printed.
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## For integrators", 1)[1]
+@pytest.mark.parametrize(
+    ("document", "heading", "case"),
+    [
+        ("README.md", "## For integrators", "readme_integrator.py"),
+        ("docs/sdk.md", "## Per-call options", "docs_call_options.py"),
+    ],
+)
+def test_a_documented_example_is_a_typing_case_verbatim(document: str, heading: str, case: str):
+    # The README and the docs are what a new user copies; their examples must type-check as printed.
+    section = (ROOT / document).read_text().split(heading, 1)[1]
     block = re.search(r"```python\n(.*?)```", section, re.DOTALL)
     assert block is not None
-    case = (ROOT / "tests" / "typing_cases" / "readme_integrator.py").read_text()
-    assert case.endswith(block.group(1))
+    assert (ROOT / "tests" / "typing_cases" / case).read_text().endswith(block.group(1))
 
 
 def spec_with(extra_paths: dict[str, object]) -> dict[str, object]:
