@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 from uuid import UUID
 
 import httpx
@@ -71,11 +71,12 @@ class _Planner:
     and the async runner. A runner made by ``raw_twin()`` returns ``RawResponse``s of single requests."""
 
     _raw = False
+    _page_kind: ClassVar[type[Page[Any]] | type[AsyncPage[Any]]]  # what a page query returns
 
     def __init__(self, envelope: Envelope, redactor: Redactor) -> None:
         self._envelope = envelope
         self._redactor = redactor
-        self._plain = self  # the runner returning results: a raw twin's pages fetch their successors with it
+        self._plain: Any = self  # the runner returning results: a raw twin's pages fetch the next with it
 
     def raw_twin(self) -> Self:
         """This runner, returning the ``RawResponse`` of each single-request call (``with_raw_response``)."""
@@ -88,6 +89,40 @@ class _Planner:
     ) -> tuple[int, bytes]:
         size = max_page_size(op) if page_size is None else page_size
         return size, encode(op, build(op, self._envelope(), params=params, paging=(size, cursor)))
+
+    def _page_plan(
+        self,
+        op: Operation,
+        page_size: int | None,
+        cursor: UUID | str | None,
+        params: dict[str, Any],
+        call: CallOptions,
+    ) -> tuple[bytes, Parse]:
+        """A page's body, and how its response becomes a page whose ``get_next_page()`` asks the
+        plain runner for the page after, with the same arguments and options."""
+        size, body = self._page_body(op, page_size, cursor, params)
+        fetch = partial(
+            self._plain.page, op, page_size=size, timeout=call.timeout, max_retries=call.max_retries, **params
+        )
+        return body, partial(
+            decode_page, op, page_size=size, redactor=self._redactor, kind=self._page_kind, fetch=fetch
+        )
+
+    def iterate(
+        self,
+        op: Operation,
+        *,
+        page_size: int | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        resume_from: ExportResume | None = None,
+        **params: Any,
+    ) -> Any:  # an Iterator, or an AsyncIterator for the async runner
+        walk = self._walk_bodies(op, page_size, params, resume_from)  # validates now, not at next()
+        return self._walk(op, walk, CallOptions(timeout, max_retries))
+
+    def _walk(self, op: Operation, walk: list[Window], call: CallOptions) -> Any:
+        raise NotImplementedError
 
     def _batch_bodies(self, op: Operation, items: Iterable[Any], params: Mapping[str, Any]) -> list[bytes]:
         """Every batch's bytes, all validated before any is sent; empty for no items. A raw call takes
@@ -194,7 +229,7 @@ class _Planner:
 class OperationRunner(_Planner):
     """Runs operations over a blocking Sender: the calls of ``_Planner``, blocking."""
 
-    _plain: OperationRunner
+    _page_kind = Page
 
     def __init__(self, sender: Sender, envelope: Envelope, redactor: Redactor) -> None:
         super().__init__(envelope, redactor)
@@ -211,31 +246,8 @@ class OperationRunner(_Planner):
         **params: Any,
     ) -> Any:  # a Page, or its RawResponse for a raw twin
         call = CallOptions(timeout, max_retries)
-        size, body = self._page_body(op, page_size, cursor, params)
-        fetch = partial(self._plain._fetch, op, size, call, params)
-        parse = partial(decode_page, op, page_size=size, redactor=self._redactor, kind=Page, fetch=fetch)
+        body, parse = self._page_plan(op, page_size, cursor, params, call)
         return self._finish(self._sender.send(op, body, call), parse)
-
-    def _fetch(
-        self, op: Operation, size: int, call: CallOptions, params: Mapping[str, Any], cursor: UUID
-    ) -> Page[Any]:
-        page: Page[Any] = self.page(
-            op, page_size=size, cursor=cursor, timeout=call.timeout, max_retries=call.max_retries, **params
-        )
-        return page
-
-    def iterate(
-        self,
-        op: Operation,
-        *,
-        page_size: int | None = None,
-        timeout: Timeout | None = None,
-        max_retries: int | None = None,
-        resume_from: ExportResume | None = None,
-        **params: Any,
-    ) -> Iterator[Any]:
-        walk = self._walk_bodies(op, page_size, params, resume_from)  # validates now, not at next()
-        return self._walk(op, walk, CallOptions(timeout, max_retries))
 
     def _walk(self, op: Operation, walk: list[Window], call: CallOptions) -> Iterator[Any]:
         for window in walk:
@@ -288,7 +300,7 @@ class OperationRunner(_Planner):
 class AsyncOperationRunner(_Planner):
     """Runs operations over an AsyncSender: the calls of ``OperationRunner``, awaited."""
 
-    _plain: AsyncOperationRunner
+    _page_kind = AsyncPage
 
     def __init__(self, sender: AsyncSender, envelope: Envelope, redactor: Redactor) -> None:
         super().__init__(envelope, redactor)
@@ -305,31 +317,8 @@ class AsyncOperationRunner(_Planner):
         **params: Any,
     ) -> Any:  # an AsyncPage, or its RawResponse for a raw twin
         call = CallOptions(timeout, max_retries)
-        size, body = self._page_body(op, page_size, cursor, params)
-        fetch = partial(self._plain._fetch, op, size, call, params)
-        parse = partial(decode_page, op, page_size=size, redactor=self._redactor, kind=AsyncPage, fetch=fetch)
+        body, parse = self._page_plan(op, page_size, cursor, params, call)
         return self._finish(await self._sender.send(op, body, call), parse)
-
-    async def _fetch(
-        self, op: Operation, size: int, call: CallOptions, params: Mapping[str, Any], cursor: UUID
-    ) -> AsyncPage[Any]:
-        page: AsyncPage[Any] = await self.page(
-            op, page_size=size, cursor=cursor, timeout=call.timeout, max_retries=call.max_retries, **params
-        )
-        return page
-
-    def iterate(
-        self,
-        op: Operation,
-        *,
-        page_size: int | None = None,
-        timeout: Timeout | None = None,
-        max_retries: int | None = None,
-        resume_from: ExportResume | None = None,
-        **params: Any,
-    ) -> AsyncIterator[Any]:
-        walk = self._walk_bodies(op, page_size, params, resume_from)  # validates now, not at anext()
-        return self._walk(op, walk, CallOptions(timeout, max_retries))
 
     async def _walk(self, op: Operation, walk: list[Window], call: CallOptions) -> AsyncIterator[Any]:
         for window in walk:
@@ -446,7 +435,8 @@ class Resource(_ResourceBase[OperationRunner]):
 
     def run_iterate(self, action: str, **params: Any) -> Iterator[Any]:
         """Every item across all pages of the paged query ``action``."""
-        return self._runner.iterate(self._operation(action), **params)
+        items: Iterator[Any] = self._runner.iterate(self._operation(action), **params)
+        return items
 
     def run_batch(self, action: str, items: Iterable[Any], **params: Any) -> ResultList[Any]:
         """A bulk call in batches of the spec's maxItems; the merged result items (none for a delete)."""
@@ -491,7 +481,8 @@ class AsyncResource(_ResourceBase[AsyncOperationRunner]):
 
     def run_iterate(self, action: str, **params: Any) -> AsyncIterator[Any]:
         """Every item across all pages of the paged query ``action`` (``async for``)."""
-        return self._runner.iterate(self._operation(action), **params)
+        items: AsyncIterator[Any] = self._runner.iterate(self._operation(action), **params)
+        return items
 
     async def run_batch(self, action: str, items: Iterable[Any], **params: Any) -> ResultList[Any]:
         """A bulk call in batches of the spec's maxItems; the merged result items (none for a delete)."""

@@ -113,13 +113,13 @@ class Page(_PageBase[ItemT]):
     ``request_id`` is the server's Request-Id of the response (quote it to Mews' support).
     """
 
-    fetch: Callable[[UUID], Page[ItemT]] | None = field(default=None, repr=False, compare=False)
+    fetch: Callable[..., Page[ItemT]] | None = field(default=None, repr=False, compare=False)
 
     def get_next_page(self) -> Page[ItemT]:
         """The page after this one, fetched with the arguments and options of this one's call."""
         if self.fetch is None or self.next_cursor is None:
             raise self._no_next()
-        return self.fetch(self.next_cursor)
+        return self.fetch(cursor=self.next_cursor)
 
     def iter_pages(self) -> Iterator[Page[ItemT]]:
         """This page and every page after it, one request each (each page has its own ``request_id``)."""
@@ -135,15 +135,13 @@ class AsyncPage(_PageBase[ItemT]):
     """A page of an async client: ``Page`` with ``await page.get_next_page()`` and
     ``async for page in page.iter_pages()``."""
 
-    fetch: Callable[[UUID], Awaitable[AsyncPage[ItemT]]] | None = field(
-        default=None, repr=False, compare=False
-    )
+    fetch: Callable[..., Awaitable[AsyncPage[ItemT]]] | None = field(default=None, repr=False, compare=False)
 
     async def get_next_page(self) -> AsyncPage[ItemT]:
         """The page after this one, fetched with the arguments and options of this one's call."""
         if self.fetch is None or self.next_cursor is None:
             raise self._no_next()
-        return await self.fetch(self.next_cursor)
+        return await self.fetch(cursor=self.next_cursor)
 
     async def iter_pages(self) -> AsyncIterator[AsyncPage[ItemT]]:
         """This page and every page after it, one request each (each page has its own ``request_id``)."""
@@ -279,13 +277,15 @@ def decode_items(op: Operation, response: httpx.Response, redactor: Redactor) ->
     return _items(op, response, _payload(op, response, redactor), redactor)
 
 
-PageT = TypeVar("PageT", Page[Any], AsyncPage[Any])
-
-
 def decode_page(
-    op: Operation, response: httpx.Response, page_size: int, redactor: Redactor, kind: type[PageT], fetch: Any
-) -> PageT:
-    """A ``Page`` (or ``AsyncPage``) whose ``get_next_page()`` calls ``fetch(cursor)``."""
+    op: Operation,
+    response: httpx.Response,
+    page_size: int,
+    redactor: Redactor,
+    kind: type[Page[Any]] | type[AsyncPage[Any]],
+    fetch: Any,
+) -> Page[Any] | AsyncPage[Any]:
+    """A ``Page`` (or ``AsyncPage``) whose ``get_next_page()`` calls ``fetch(cursor=...)``."""
     payload = _payload(op, response, redactor)
     items = _items(op, response, payload, redactor)
     raw_cursor = payload.get(CURSOR_FIELD)
