@@ -61,6 +61,30 @@ class Parameter:
     description: str
 
 
+# The keywords the SDK adds to every method (and ``iter_*``); a spec field of the same name is refused.
+CALL_OPTIONS = (
+    Parameter(
+        "timeout",
+        "",
+        "Timeout | None",
+        False,
+        "Seconds (or an httpx.Timeout) for this call; the client's when left out.",
+    ),
+    Parameter(
+        "max_retries", "", "int | None", False, "Retries of this call's requests; the client's when left out."
+    ),
+)
+RESUME_FROM = Parameter(
+    "resume_from",
+    "",
+    "ExportResume | None",
+    False,
+    "Go on from where a failed export stopped: the ``resume`` of its error (same arguments as that export).",
+)
+RESERVED = frozenset(parameter.name for parameter in (*CALL_OPTIONS, RESUME_FROM))
+RAW_MODES = frozenset({"page", "batch", "call"})  # the single-request calls (a batch of one request at most)
+
+
 @dataclass(frozen=True)
 class Method:
     name: str
@@ -73,6 +97,16 @@ class Method:
     result: str  # the result annotation ("None" for a bulk call without result items)
     endpoint: str  # "POST /api/connector/v1/loyaltyMemberships/getAll"
     operation_id: str
+    options: tuple[Parameter, ...] = CALL_OPTIONS  # the SDK's own keywords, after the spec's
+
+    @property
+    def raw(self) -> bool:
+        """Whether ``with_raw_response`` offers this method (it sends one request)."""
+        return self.mode in RAW_MODES
+
+    @property
+    def raw_result(self) -> str:
+        return f"RawResponse[{self.result}]"
 
 
 PAGE_SIZE = Parameter(
@@ -268,6 +302,13 @@ class _Builder:
             for wire, prop in shape.request.get("properties", {}).items()
             if wire not in skip
         ]
+        for parameter in found:
+            if parameter.name in RESERVED:
+                raise ResourceSpecError(
+                    f"{operation_id}: request field {parameter.wire!r} would be the keyword"
+                    f" {parameter.name!r}, which the SDK adds to every method ({', '.join(sorted(RESERVED))});"
+                    " rename the field in the spec or the reserved keyword in codegen/resources.py"
+                )
         _, action = resource_and_action(operation_id, first_tag(raw))
         base = Method(
             name=action,
@@ -293,7 +334,10 @@ class _Builder:
     def page_methods(base: Method, item_class: str) -> list[Method]:
         """``get_all`` returns one page; ``iter_all`` (for a ``get_`` action) every item of every page."""
         page = replace(
-            base, mode="page", parameters=(*base.parameters, PAGE_SIZE, CURSOR), result=f"Page[{item_class}]"
+            base,
+            mode="page",
+            parameters=(*base.parameters, PAGE_SIZE, CURSOR),
+            result=f"{{page}}[{item_class}]",
         )
         if not base.action.startswith(PAGE_PREFIX):
             return [page]
@@ -304,6 +348,7 @@ class _Builder:
             summary=f"Every item of every page: {base.summary[:1].lower()}{base.summary[1:]}",
             parameters=(*base.parameters, PAGE_SIZE),
             result=f"{{iterator}}[{item_class}]",
+            options=(*CALL_OPTIONS, RESUME_FROM),
         )
         return [page, every]
 
@@ -319,7 +364,7 @@ class _Builder:
             required=True,
             description=f"{self.description(items_schema)} Sent in batches of at most {shape.batch_limit}.".strip(),
         )
-        result = f"list[{item_class}]" if shape.result_items is not None else "None"
+        result = f"ResultList[{item_class}]" if shape.result_items is not None else "None"
         return replace(base, mode="batch", items=items, result=result)
 
     def build(self) -> Module:

@@ -225,3 +225,38 @@ def test_a_command_needing_an_extra_says_which_one(release):
     assert done.returncode == 2
     assert "pip install 'mews-loyalty[mock]'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+PYRIGHT = "pyright@1.1.407"
+TYPING_CASE = ROOT / "tests" / "typing_cases" / "sdk_parity.py"
+
+
+def test_pyright_sees_the_typed_sdk_from_the_wheel(release):
+    # In an editable checkout pyright cannot join src/ and generated/ (pkgutil.extend_path); the wheel
+    # is one package, which is what users' pyright sees. The script is mypy's typing case, unchanged.
+    npx = shutil.which("npx")
+    if npx is None:
+        pytest.skip(f"npx is not installed, so {PYRIGHT} cannot run")
+    shutil.copy(TYPING_CASE, release.workdir / TYPING_CASE.name)
+    config = {"pythonVersion": "3.11", "typeCheckingMode": "strict", "include": [TYPING_CASE.name]}
+    (release.workdir / "pyrightconfig.json").write_text(json.dumps(config))
+    python = release.venv / BIN / "python"
+    done = subprocess.run(
+        [npx, "--yes", PYRIGHT, "--outputjson", "--pythonpath", str(python)],
+        cwd=release.workdir,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    try:
+        report = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        pytest.skip(f"{PYRIGHT} could not be had through npx: {(done.stdout + done.stderr)[-500:]}")
+    problems = [
+        f"{d['range']['start']['line'] + 1}: {d['message']}"
+        for d in report["generalDiagnostics"]
+        if d["severity"] == "error"
+    ]
+    assert problems == []
+    assert report["summary"]["filesAnalyzed"] == 1

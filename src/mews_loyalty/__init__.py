@@ -29,6 +29,7 @@ if _typing.TYPE_CHECKING:  # what type checkers and IDEs see; at run time __geta
     from mews_loyalty._errors import (
         AuthenticationError,
         BadRequestError,
+        ExportResume,
         ForbiddenError,
         MewsApiError,
         MewsConnectionError,
@@ -41,7 +42,7 @@ if _typing.TYPE_CHECKING:  # what type checkers and IDEs see; at run time __geta
         UnexpectedResponseError,
     )
     from mews_loyalty._transport.pacing import SharedRateLimit
-    from mews_loyalty._wire.decode import Page
+    from mews_loyalty._wire.decode import AsyncPage, Page, RawResponse, ResultList
 
 # Public name -> the module defining it. Importing the package runs none of them: a reader of the
 # spec (``mews_loyalty._spec.marks``, which codegen loads) needs neither httpx nor the generated code.
@@ -65,7 +66,11 @@ _PUBLIC = {
     "ServerError": "mews_loyalty._errors",
     "UnexpectedResponseError": "mews_loyalty._errors",
     "SharedRateLimit": "mews_loyalty._transport.pacing",
+    "ExportResume": "mews_loyalty._errors",
+    "AsyncPage": "mews_loyalty._wire.decode",
     "Page": "mews_loyalty._wire.decode",
+    "RawResponse": "mews_loyalty._wire.decode",
+    "ResultList": "mews_loyalty._wire.decode",
 }
 
 
@@ -91,11 +96,13 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "AsyncConnectorClient",
+    "AsyncPage",
     "AsyncResource",
     "AsyncReverseClient",
     "AuthenticationError",
     "BadRequestError",
     "ConnectorClient",
+    "ExportResume",
     "ForbiddenError",
     "MewsApiError",
     "MewsConnectionError",
@@ -103,9 +110,11 @@ __all__ = [
     "Page",
     "ProblemDetailError",
     "RateLimitError",
+    "RawResponse",
     "RequestTimeoutError",
     "RequestValidationError",
     "Resource",
+    "ResultList",
     "ReverseClient",
     "ServerError",
     "SharedRateLimit",

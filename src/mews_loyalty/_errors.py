@@ -22,8 +22,11 @@ Messages are scrubbed of the client's tokens before they reach any of these obje
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
+from uuid import UUID
 
 import httpx
 
@@ -35,6 +38,21 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 EXCERPT_CHARACTERS = 200
 
 
+@dataclass(frozen=True)
+class ExportResume:
+    """Where a failed ``iter_*`` export stopped: pass it back as ``iter_*(..., resume_from=error.resume)``
+    with the same arguments, and the export goes on from the request that failed.
+
+    ``window`` numbers the interval window the export was in (0 when the interval needed no split),
+    ``cursor`` is the cursor of the request that failed (None: that window's first page), and
+    ``arguments`` are that window's arguments, by which a resume with other arguments is refused.
+    """
+
+    window: int
+    cursor: UUID | None
+    arguments: Mapping[str, Any] = field(repr=False)
+
+
 class MewsError(Exception):
     """Base of every error a call raises after it was validated."""
 
@@ -43,6 +61,8 @@ class MewsError(Exception):
         # A bulk call stops at its first failing batch; what the earlier batches returned is kept here.
         self.completed_results: list[Any] = []
         self.completed_batches = 0
+        # An iter_* export that failed: where to resume it (None for any other call).
+        self.resume: ExportResume | None = None
 
 
 class MewsApiError(MewsError):

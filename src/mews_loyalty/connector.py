@@ -2,8 +2,8 @@
 
     from mews_loyalty.connector import LoyaltyMembership, LoyaltyMembershipAddParametersDict, ActivityState
 
-* the attrs models and enums of results (``LoyaltyMembership``, ``LoyaltyMembershipState``, ...);
-* ``Unset``/``UNSET``, the generated clients' marker of a field the answer left out;
+* the attrs models and enums of results (``LoyaltyMembership``, ``LoyaltyMembershipState``, ...); a field
+  the answer left out reads as ``None``;
 * the TypedDicts and Literals that type write rows and filters (``LoyaltyMembershipAddParametersDict``,
   ``ActivityStateLiteral``, ...), and the typed resource classes (``LoyaltyMembershipsResource``).
 

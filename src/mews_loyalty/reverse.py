@@ -2,8 +2,8 @@
 
     from mews_loyalty.reverse import Membership, MembershipStatus, Member
 
-* the attrs models and enums of results (``Membership``, ``MembershipStatus``, ``Member``, ...);
-* ``Unset``/``UNSET``, the generated clients' marker of a field the answer left out;
+* the attrs models and enums of results (``Membership``, ``MembershipStatus``, ``Member``, ...); a field
+  the answer left out reads as ``None``;
 * the TypedDicts and Literals that type request arguments, and the typed resource classes.
 
 Everything here is generated from ``specs/reverse/openapi.yaml``; the clients are in ``mews_loyalty``.

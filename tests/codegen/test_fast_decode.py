@@ -35,10 +35,11 @@ from mews_loyalty._generated.connector.client.models import (
     ProfileData,
     ProfileDataDiscriminator,
 )
-from mews_loyalty._generated.connector.client.types import UNSET, parse_enum, parse_uuid
+from mews_loyalty._generated.connector.client.types import parse_enum, parse_uuid
 from mews_loyalty._generated.reverse.client import models as reverse_models
 from mews_loyalty._generated.reverse.client import types as reverse_types
 from mews_loyalty._generated.reverse.client.models import PredefinedProblemType, ProblemDetail
+from mews_loyalty._wire.encode import to_wire
 
 TIER = "5220432c-8cb7-4afb-bcb7-0236903bcbfd"
 MEMBERSHIP: dict[str, Any] = {
@@ -82,17 +83,33 @@ def outcome(func: Any, *args: Any) -> tuple[str, Any]:
 # --- null vs absent -------------------------------------------------------------------------------
 
 
-def test_optional_nullable_fields_tell_absent_from_null():
+def test_an_absent_optional_field_reads_as_none_like_a_null_one():
+    # What users read carries no sentinel: absent and null are both None, and the repr says so.
     absent = LoyaltyMembership.from_dict(membership(LoyaltyTierId=..., Code=..., ExpirationDate=...))
     null = LoyaltyMembership.from_dict(membership(LoyaltyTierId=None, Code=None, ExpirationDate=None))
-    assert absent.loyalty_tier_id is UNSET
-    assert absent.code is UNSET
-    assert absent.expiration_date is UNSET
-    assert null.loyalty_tier_id is None
-    assert null.code is None
-    assert null.expiration_date is None
-    assert "LoyaltyTierId" not in absent.to_dict()
-    assert null.to_dict()["LoyaltyTierId"] is None
+    for decoded in (absent, null):
+        assert decoded.loyalty_tier_id is None
+        assert decoded.code is None
+        assert decoded.expiration_date is None
+        assert "Unset" not in repr(decoded)
+        assert "LoyaltyTierId" not in decoded.to_dict()  # a None field is not sent
+    assert absent == null
+
+
+def test_no_generated_model_mentions_the_sentinel():
+    for package in (connector_models, reverse_models):
+        for name in package.__all__:
+            source = inspect.getsource(inspect.getmodule(getattr(package, name)))  # type: ignore[arg-type]
+            assert "Unset" not in source, name
+            assert "UNSET" not in source, name
+
+
+def test_a_model_sends_only_what_the_caller_gave_and_an_update_wrapper_s_null():
+    # Requests keep their way of saying "leave unchanged" (no field) and "clear" ({"Value": null}).
+    row = connector_models.LoyaltyMembershipUpdateParameters(
+        loyalty_membership_id=uuid.UUID(TIER), points=connector_models.Int32NullableUpdateValue(value=None)
+    )
+    assert to_wire(row) == {"LoyaltyMembershipId": TIER, "Points": {"Value": None}}
 
 
 def test_set_values_are_typed():
@@ -104,7 +121,7 @@ def test_set_values_are_typed():
     assert decoded.creator_profile.discriminator is ProfileDataDiscriminator.INTEGRATION
     assert decoded.creator_profile.enterprise_profile is None
     assert decoded.updater_profile is None
-    assert decoded.expiration_date is not UNSET
+    assert decoded.expiration_date is not None
     assert decoded.expiration_date.utcoffset() is not None
 
 

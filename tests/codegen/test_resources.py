@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import inspect
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from mews_loyalty._wire.encode import parameter_names
 GENERATED_CLASSES = {"connector": CONNECTOR_CLASSES, "reverse": REVERSE_CLASSES}
 ASYNC_CLASSES = {"connector": ASYNC_CONNECTOR_CLASSES, "reverse": ASYNC_REVERSE_CLASSES}
 PAGING_KEYWORDS = {"page_size", "cursor"}
+CALL_KEYWORDS = {"timeout", "max_retries"}  # every method's, passed through to the runtime
 
 
 @pytest.mark.parametrize("api", _spec.API_NAMES)
@@ -39,14 +41,19 @@ def test_every_operation_has_a_typed_method_with_the_runtime_keywords(api):
                 for name, parameter in method.parameters.items()
                 if parameter.kind is inspect.Parameter.KEYWORD_ONLY
             }
-            expected = set(parameter_names(op)) | (PAGING_KEYWORDS if op.is_paged else set())
+            expected = set(parameter_names(op)) | (PAGING_KEYWORDS if op.is_paged else set()) | CALL_KEYWORDS
             assert set(keywords) == expected, f"{api} {resource}.{action}"
+            # Its with_raw_response twin (each operation is one request) takes the very same keywords.
+            raw = getattr(sys.modules[typed.__module__], typed.__name__ + "WithRawResponse")
+            assert inspect.signature(getattr(raw, action)).parameters == method.parameters
             required = {name for name, parameter in keywords.items() if parameter.default is inspect._empty}
             assert required == {
                 snake for snake, wire in parameter_names(op).items() if wire in op.required
             }, f"{api} {resource}.{action}"
             if op.is_paged:
-                assert hasattr(typed, "iter_" + action.removeprefix("get_"))
+                every = inspect.signature(getattr(typed, "iter_" + action.removeprefix("get_")))
+                assert "resume_from" in every.parameters
+                assert not hasattr(raw, "iter_" + action.removeprefix("get_"))  # many requests: no raw
 
 
 @pytest.mark.parametrize("api", _spec.API_NAMES)
@@ -111,14 +118,19 @@ def test_codegen_types_as_intervals_exactly_the_catalog_s_intervals(api, documen
     assert bool(expected) == (api == "connector")
 
 
-def test_the_readme_integrator_example_is_a_typing_case_verbatim():
-    # The README is what a new user copies; it must type-check exactly as printed.
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## For integrators", 1)[1]
+@pytest.mark.parametrize(
+    ("document", "heading", "case"),
+    [
+        ("README.md", "## For integrators", "readme_integrator.py"),
+        ("docs/sdk.md", "## Per-call options", "docs_call_options.py"),
+    ],
+)
+def test_a_documented_example_is_a_typing_case_verbatim(document: str, heading: str, case: str):
+    # The README and the docs are what a new user copies; their examples must type-check as printed.
+    section = (ROOT / document).read_text().split(heading, 1)[1]
     block = re.search(r"```python\n(.*?)```", section, re.DOTALL)
     assert block is not None
-    case = (ROOT / "tests" / "typing_cases" / "readme_integrator.py").read_text()
-    assert case.endswith(block.group(1))
+    assert (ROOT / "tests" / "typing_cases" / case).read_text().endswith(block.group(1))
 
 
 def spec_with(extra_paths: dict[str, object]) -> dict[str, object]:
@@ -216,3 +228,28 @@ def test_a_new_operation_gets_a_typed_method_from_the_spec_alone(tmp_path: Path)
     assert "status: MemberStatus | MemberStatusLiteral | None = None," in signature.group(1)
     assert signature.group(2) == "SearchResponse"
     assert re.search(r"def create_member\(.*?\) -> Member:", source, re.DOTALL)  # a 201-only operation
+
+
+@pytest.mark.parametrize("field", ["timeout", "maxRetries", "resume_from"])
+def test_a_spec_field_named_like_a_keyword_the_sdk_adds_fails_generation(field: str):
+    document = spec_with(
+        {
+            "/members/search": {
+                "post": {
+                    "operationId": "searchMembers",
+                    "tags": ["Members"],
+                    "requestBody": {
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/searchRequest"}}
+                        }
+                    },
+                    "responses": {"200": {"description": "ok"}},
+                }
+            }
+        }
+    )
+    document["components"]["schemas"]["searchRequest"]["properties"][field] = {"type": "integer"}  # type: ignore[index]
+    with pytest.raises(
+        resources.ResourceSpecError, match=rf"searchMembers: request field '{field}' would be"
+    ):
+        resources.build_module(Api("reverse"), document)

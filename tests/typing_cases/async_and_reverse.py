@@ -6,7 +6,14 @@ from uuid import UUID
 
 import httpx
 
-from mews_loyalty import AsyncConnectorClient, AsyncReverseClient, ConnectorClient, Page, ReverseClient
+from mews_loyalty import (
+    AsyncConnectorClient,
+    AsyncPage,
+    AsyncReverseClient,
+    ConnectorClient,
+    ResultList,
+    ReverseClient,
+)
 from mews_loyalty.connector import AsyncLoyaltyMembershipsResource, LoyaltyMembership, LoyaltyProgram
 from mews_loyalty.reverse import (
     AsyncMembershipsResource,
@@ -20,23 +27,24 @@ ENTERPRISE = UUID(int=1)
 
 async def positive_async(mews: AsyncConnectorClient, provider: AsyncReverseClient) -> None:
     assert_type(mews.loyalty_memberships, AsyncLoyaltyMembershipsResource)
-    assert_type(await mews.loyalty_memberships.get_all(), Page[LoyaltyMembership])
+    assert_type(await mews.loyalty_memberships.get_all(), AsyncPage[LoyaltyMembership])
     every = mews.loyalty_memberships.iter_all(activity_states=["Active"])
     assert_type(every, AsyncIterator[LoyaltyMembership])
     async for membership in every:
         assert_type(membership, LoyaltyMembership)
-    assert_type(await mews.loyalty_programs.update([]), list[LoyaltyProgram])
+    assert_type(await mews.loyalty_programs.update([]), ResultList[LoyaltyProgram])
     assert_type(await mews.loyalty_programs.delete([ENTERPRISE]), None)
     assert_type(provider.memberships, AsyncMembershipsResource)
     assert_type(
-        await provider.memberships.list_memberships(["M-1"], mews_enterprise_id=ENTERPRISE), list[Membership]
+        await provider.memberships.list_memberships(["M-1"], mews_enterprise_id=ENTERPRISE),
+        ResultList[Membership],
     )
 
 
 def positive_reverse(provider: ReverseClient) -> None:
     assert_type(provider.memberships, MembershipsResource)
     found = provider.memberships.list_memberships(["M-1", "M-2"], mews_enterprise_id=ENTERPRISE)
-    assert_type(found, list[Membership])
+    assert_type(found, ResultList[Membership])
     assert_type(found[0].provider_membership_id, str)
     linked = provider.memberships.update_membership_link(
         mews_enterprise_id=ENTERPRISE,
@@ -45,7 +53,7 @@ def positive_reverse(provider: ReverseClient) -> None:
         is_linked=True,
     )
     assert_type(linked, LinkMembershipResponse)
-    assert_type(provider.list_memberships(ENTERPRISE, ["M-1"]), list[Membership])
+    assert_type(provider.list_memberships(ENTERPRISE, ["M-1"]), ResultList[Membership])
 
 
 def bring_your_own_httpx_client(proxied: httpx.Client, proxied_async: httpx.AsyncClient) -> None:

@@ -6,7 +6,7 @@ from typing import assert_type
 from uuid import UUID
 
 import mews_loyalty._generated.connector.models
-from mews_loyalty import ConnectorClient, Page
+from mews_loyalty import ConnectorClient, Page, ResultList
 from mews_loyalty._generated.connector.client.models import (
     ActivityState,
     LoyaltyMembership,
@@ -60,10 +60,10 @@ def positive(mews: ConnectorClient) -> None:
         ],
         chain_id=None,
     )
-    assert_type(added, list[LoyaltyMembership])
+    assert_type(added, ResultList[LoyaltyMembership])
     assert_type(
         mews.loyalty_memberships.update([{"LoyaltyMembershipId": ACCOUNT, "State": {"Value": "Canceled"}}]),
-        list[LoyaltyMembership],
+        ResultList[LoyaltyMembership],
     )
     assert_type(mews.loyalty_memberships.delete([ACCOUNT, "3fa85f64-5717-4562-b3fc-2c963f66afa6"]), None)
 
@@ -72,11 +72,12 @@ def positive(mews: ConnectorClient) -> None:
         mews.loyalty_programs.add(
             [{"Name": "Gold club", "Code": "GOLD", "Type": "Hotel", "Subscription": "Free"}]
         ),
-        list[LoyaltyProgram],
+        ResultList[LoyaltyProgram],
     )
     assert_type(mews.loyalty_tiers.iter_all(loyalty_program_ids=[PROGRAM]), Iterator[LoyaltyTier])
     assert_type(
-        mews.loyalty_tiers.update([{"LoyaltyTierId": PROGRAM, "Ordering": {"Value": 2}}]), list[LoyaltyTier]
+        mews.loyalty_tiers.update([{"LoyaltyTierId": PROGRAM, "Ordering": {"Value": 2}}]),
+        ResultList[LoyaltyTier],
     )
 
 
@@ -84,7 +85,7 @@ def pydantic_items(
     mews: ConnectorClient, tier: mews_loyalty._generated.connector.models.LoyaltyTierAddParameters
 ) -> None:
     # The pydantic models are accepted as items too, as the runtime sends them.
-    assert_type(mews.loyalty_tiers.add([tier]), list[LoyaltyTier])
+    assert_type(mews.loyalty_tiers.add([tier]), ResultList[LoyaltyTier])
 
 
 def negative(mews: ConnectorClient, membership: LoyaltyMembership) -> None:

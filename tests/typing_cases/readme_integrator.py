@@ -17,6 +17,8 @@ with ConnectorClient(client="MyApp 1.0", environment="demo") as mews:
         print(membership.id, membership.state, membership.membership_number)
     added = mews.loyalty_memberships.add(rows)  # dicts as in Mews' docs or models; 1000 per request
     mews.loyalty_memberships.update([{"LoyaltyMembershipId": added[0].id, "Points": {"Value": 120}}])
+    page = mews.with_options(max_retries=0).loyalty_programs.get_all(timeout=5.0)  # a copy; per call
+    print(page.request_id, page.has_next_page())  # and get_next_page(), iter_pages(), with_raw_response
     try:
         mews.loyalty_programs.delete([program_id])
     except ForbiddenError as error:  # typed errors carry status, message and request_id

@@ -13,6 +13,7 @@ per API, and type checkers still see each twin's own types.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -32,11 +33,13 @@ from mews_loyalty._transport.redaction import Redactor
 from mews_loyalty._transport.sender import (
     AsyncSender,
     AsyncSleep,
+    CallOptions,
     ClientOptions,
     HttpArgs,
     Sender,
     SendSettings,
     Sleep,
+    Timeout,
     asyncio_sleep,
     open_http,
 )
@@ -48,7 +51,9 @@ TypedResources = Mapping[str, Callable[[Any], Any]]
 class ClientBase(ResourceAccessors):
     """What an API's client base relies on, whichever twin it becomes."""
 
+    _sender: Sender | AsyncSender
     _runner: OperationRunner | AsyncOperationRunner
+    _wiring: tuple[Envelope, Redactor, Mapping[str, Mapping[str, Operation]]]
     _typed_resources: ClassVar[TypedResources]  # each client class names its generated accessors
 
     def _open(
@@ -69,8 +74,24 @@ class ClientBase(ResourceAccessors):
     ) -> None:
         """Open the sender, the runner over it and one accessor per resource of the catalog."""
         self._open(options, settings, http_args)
+        self._wiring = (envelope, redactor, resources)
         self._runner = self._new_runner(envelope, redactor)
         self._install_resources(resource_accessors(resources, self._runner, self._typed_resources))
+
+    def with_options(self, *, timeout: Timeout | None = None, max_retries: int | None = None) -> Self:
+        """A copy of this client whose calls default to ``timeout`` and ``max_retries`` (those not
+        given keep this client's), as ``client.with_options(timeout=5).loyalty_programs.get_all()``.
+
+        The copy shares this client's connection pool and rate-limit window, so copies cost nothing
+        and never pace past the server's limit together. Closing the copy closes nothing: close
+        the original (``with`` on it) when done with both.
+        """
+        envelope, redactor, resources = self._wiring
+        twin = copy.copy(self)
+        twin._sender = self._sender.configured(CallOptions(timeout=timeout, max_retries=max_retries))
+        twin._runner = twin._new_runner(envelope, redactor)
+        twin._install_resources(resource_accessors(resources, twin._runner, self._typed_resources))
+        return twin
 
     def _new_runner(self, envelope: Envelope, redactor: Redactor) -> OperationRunner | AsyncOperationRunner:
         raise NotImplementedError

@@ -14,18 +14,29 @@ What an operation does follows from the catalog, never from its name:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 from uuid import UUID
 
 import httpx
 
-from mews_loyalty._errors import MewsError, UnexpectedResponseError
+from mews_loyalty._errors import ExportResume, MewsError, UnexpectedResponseError
 from mews_loyalty._spec.catalog import PAGING_FIELD, Operation, catalog, resolve
 from mews_loyalty._transport.redaction import Redactor
-from mews_loyalty._transport.sender import AsyncSender, Sender
-from mews_loyalty._wire.decode import Page, decode_items, decode_page, decode_result, returns_items
+from mews_loyalty._transport.sender import AsyncSender, CallOptions, Sender, Timeout
+from mews_loyalty._wire.decode import (
+    AsyncPage,
+    Page,
+    RawResponse,
+    ResultList,
+    decode_items,
+    decode_page,
+    decode_result,
+    request_id_of,
+    returns_items,
+)
 from mews_loyalty._wire.encode import (
     PAGE_SIZE_FIELD,
     batches,
@@ -49,12 +60,29 @@ def max_page_size(op: Operation) -> int:
     return int(resolve(document, limitation["properties"][PAGE_SIZE_FIELD])["maximum"])
 
 
+# One window of an export: (its number, page size, first page's body, its cursor, its arguments).
+Window = tuple[int, int, bytes, UUID | None, dict[str, Any]]
+# How a single-request call's response becomes its result.
+Parse = Callable[[httpx.Response], Any]
+
+
 class _Planner:
-    """The request bodies of each kind of call; shared by the blocking and the async runner."""
+    """The request bodies of each kind of call, and how each response is read; shared by the blocking
+    and the async runner. A runner made by ``raw_twin()`` returns ``RawResponse``s of single requests."""
+
+    _raw = False
+    _page_kind: ClassVar[type[Page[Any]] | type[AsyncPage[Any]]]  # what a page query returns
 
     def __init__(self, envelope: Envelope, redactor: Redactor) -> None:
         self._envelope = envelope
         self._redactor = redactor
+        self._plain: Any = self  # the runner returning results: a raw twin's pages fetch the next with it
+
+    def raw_twin(self) -> Self:
+        """This runner, returning the ``RawResponse`` of each single-request call (``with_raw_response``)."""
+        twin = copy.copy(self)
+        twin._raw = True
+        return twin
 
     def _page_body(
         self, op: Operation, page_size: int | None, cursor: UUID | str | None, params: Mapping[str, Any]
@@ -62,32 +90,93 @@ class _Planner:
         size = max_page_size(op) if page_size is None else page_size
         return size, encode(op, build(op, self._envelope(), params=params, paging=(size, cursor)))
 
+    def _page_plan(
+        self,
+        op: Operation,
+        page_size: int | None,
+        cursor: UUID | str | None,
+        params: dict[str, Any],
+        call: CallOptions,
+    ) -> tuple[bytes, Parse]:
+        """A page's body, and how its response becomes a page whose ``get_next_page()`` asks the
+        plain runner for the page after, with the same arguments and options."""
+        size, body = self._page_body(op, page_size, cursor, params)
+        fetch = partial(
+            self._plain.page, op, page_size=size, timeout=call.timeout, max_retries=call.max_retries, **params
+        )
+        return body, partial(
+            decode_page, op, page_size=size, redactor=self._redactor, kind=self._page_kind, fetch=fetch
+        )
+
+    def iterate(
+        self,
+        op: Operation,
+        *,
+        page_size: int | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        resume_from: ExportResume | None = None,
+        **params: Any,
+    ) -> Any:  # an Iterator, or an AsyncIterator for the async runner
+        walk = self._walk_bodies(op, page_size, params, resume_from)  # validates now, not at next()
+        return self._walk(op, walk, CallOptions(timeout, max_retries))
+
+    def _walk(self, op: Operation, walk: list[Window], call: CallOptions) -> Any:
+        raise NotImplementedError
+
     def _batch_bodies(self, op: Operation, items: Iterable[Any], params: Mapping[str, Any]) -> list[bytes]:
-        """Every batch's bytes, all validated before any is sent; empty for no items."""
+        """Every batch's bytes, all validated before any is sent; empty for no items. A raw call takes
+        one request only: more items than one batch holds are refused before sending."""
         if op.batch_field is None or op.batch_limit is None:
             raise TypeError(f"{describe(op)}() does not take a list of items")
         wire_items = items_to_wire(items)
         if not wire_items:
             build(op, {}, params=params)  # still reject unknown parameters
+        if self._raw and not 0 < len(wire_items) <= op.batch_limit:
+            raise ValueError(
+                f"with_raw_response.{describe(op)}() sends one request: give 1 to {op.batch_limit} items"
+                f" (got {len(wire_items)}), or call it without with_raw_response to send them in batches"
+            )
         return [
             encode(op, build(op, self._envelope(), params=params, items=chunk), item_offset=offset)
             for offset, chunk in batches(wire_items, op.batch_limit)
         ]
 
     def _walk_bodies(
-        self, op: Operation, page_size: int | None, params: Mapping[str, Any]
-    ) -> list[tuple[int, bytes, dict[str, Any]]]:
-        """(page size, first page body, arguments) per window of the walk, all validated now."""
-        return [
-            (*self._page_body(op, page_size, None, window), window)
-            for window in split_long_intervals(op, params)
-        ]
+        self, op: Operation, page_size: int | None, params: Mapping[str, Any], resume: ExportResume | None
+    ) -> list[Window]:
+        """The windows of an export, all validated now; from where ``resume`` says it stopped, if given."""
+        if self._raw:
+            raise TypeError(
+                f"{describe(op)} sends a request per page, so it has no raw response: use"
+                " with_raw_response on the get_* call, a page at a time"
+            )
+        windows = split_long_intervals(op, params)
+        first, cursor = 0, None
+        if resume is not None:
+            if not (0 <= resume.window < len(windows) and windows[resume.window] == dict(resume.arguments)):
+                raise ValueError(
+                    f"resume_from belongs to another export: call {describe(op)} with the arguments of"
+                    " the export that failed"
+                )
+            first, cursor = resume.window, resume.cursor
+        walk: list[Window] = []
+        for number, window in enumerate(windows[first:], start=first):
+            start = cursor if number == first else None
+            size, body = self._page_body(op, page_size, start, window)
+            walk.append((number, size, body, start, window))
+        return walk
 
     def _call_body(self, op: Operation, params: Mapping[str, Any]) -> bytes:
         return encode(op, build(op, self._envelope(), params=params))
 
     def _next_body(
-        self, op: Operation, size: int, page: Page[Any], seen: set[UUID | None], params: Mapping[str, Any]
+        self,
+        op: Operation,
+        size: int,
+        page: Page[Any] | AsyncPage[Any],
+        seen: set[UUID | None],
+        params: Mapping[str, Any],
     ) -> bytes:
         """The body of the page after ``page``; the cursor is remembered in ``seen``, since a server
         handing back any cursor a second time (A -> A, or A -> B -> A) would loop forever."""
@@ -101,19 +190,27 @@ class _Planner:
         seen.add(page.cursor)
         return self._page_body(op, size, page.cursor, params)[1]
 
-    def _read_page(self, op: Operation, response: httpx.Response, size: int) -> Page[Any]:
-        return decode_page(op, response, size, self._redactor)
+    @staticmethod
+    def _stopped(error: MewsError, window: Window, cursor: UUID | None) -> None:
+        number, *_, arguments = window
+        error.resume = ExportResume(window=number, cursor=cursor, arguments=arguments)
 
-    def _read_batch(self, op: Operation, response: httpx.Response, results: list[Any]) -> None:
+    def _read_batch(self, op: Operation, response: httpx.Response, results: ResultList[Any]) -> None:
         """One batch's result items appended to ``results``; a call without items is still decoded,
         so a body other than the documented one (EmptyResult) is an error."""
         if returns_items(op):
             results.extend(decode_items(op, response, self._redactor))
         else:
             decode_result(op, response, self._redactor)
+        results.request_ids.append(request_id_of(response))
+
+    def _one_batch(self, op: Operation, response: httpx.Response) -> ResultList[Any] | None:
+        results: ResultList[Any] = ResultList()
+        self._read_batch(op, response, results)
+        return self._batches_done(op, results)
 
     @staticmethod
-    def _batches_done(op: Operation, results: list[Any]) -> list[Any] | None:
+    def _batches_done(op: Operation, results: ResultList[Any]) -> ResultList[Any] | None:
         return results if returns_items(op) else None
 
     @staticmethod
@@ -124,86 +221,152 @@ class _Planner:
     def _read_result(self, op: Operation, response: httpx.Response) -> Any:
         return decode_result(op, response, self._redactor)
 
+    def _finish(self, response: httpx.Response, parse: Parse) -> Any:
+        """The call's result, or its ``RawResponse`` for a raw twin."""
+        return RawResponse(response, parse) if self._raw else parse(response)
+
 
 class OperationRunner(_Planner):
     """Runs operations over a blocking Sender: the calls of ``_Planner``, blocking."""
+
+    _page_kind = Page
 
     def __init__(self, sender: Sender, envelope: Envelope, redactor: Redactor) -> None:
         super().__init__(envelope, redactor)
         self._sender = sender
 
     def page(
-        self, op: Operation, *, page_size: int | None = None, cursor: UUID | str | None = None, **params: Any
-    ) -> Page[Any]:
-        size, body = self._page_body(op, page_size, cursor, params)
-        return self._read_page(op, self._sender.send(op, body), size)
+        self,
+        op: Operation,
+        *,
+        page_size: int | None = None,
+        cursor: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **params: Any,
+    ) -> Any:  # a Page, or its RawResponse for a raw twin
+        call = CallOptions(timeout, max_retries)
+        body, parse = self._page_plan(op, page_size, cursor, params, call)
+        return self._finish(self._sender.send(op, body, call), parse)
 
-    def iterate(self, op: Operation, *, page_size: int | None = None, **params: Any) -> Iterator[Any]:
-        walk = self._walk_bodies(op, page_size, params)  # validates now, not at the first next()
-        return self._walk(op, walk)
-
-    def _walk(self, op: Operation, walk: list[tuple[int, bytes, dict[str, Any]]]) -> Iterator[Any]:
-        for size, first, params in walk:
-            body: bytes | None = first
-            seen: set[UUID | None] = set()
-            while body is not None:
-                page = self._read_page(op, self._sender.send(op, body), size)
+    def _walk(self, op: Operation, walk: list[Window], call: CallOptions) -> Iterator[Any]:
+        for window in walk:
+            _, size, body, _, params = window
+            cursor, seen = window[3], set[UUID | None]()
+            while True:
+                try:
+                    page = decode_page(
+                        op, self._sender.send(op, body, call), size, self._redactor, Page, None
+                    )
+                    following = None if page.is_last else self._next_body(op, size, page, seen, params)
+                except MewsError as error:
+                    self._stopped(error, window, cursor)
+                    raise
                 yield from page.items
-                body = None if page.is_last else self._next_body(op, size, page, seen, params)
+                if following is None:
+                    break
+                body, cursor = following, page.cursor
 
-    def batch(self, op: Operation, items: Iterable[Any], **params: Any) -> list[Any] | None:
-        results: list[Any] = []
-        for number, body in enumerate(self._batch_bodies(op, items, params)):
+    def batch(
+        self,
+        op: Operation,
+        items: Iterable[Any],
+        *,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **params: Any,
+    ) -> Any:  # ResultList (None without result items), or a RawResponse for a raw twin
+        call = CallOptions(timeout, max_retries)
+        bodies = self._batch_bodies(op, items, params)
+        if self._raw:
+            return self._finish(self._sender.send(op, bodies[0], call), partial(self._one_batch, op))
+        results: ResultList[Any] = ResultList()
+        for number, body in enumerate(bodies):
             try:
-                self._read_batch(op, self._sender.send(op, body), results)
+                self._read_batch(op, self._sender.send(op, body, call), results)
             except MewsError as error:
                 self._batch_failed(error, results, number)
                 raise
         return self._batches_done(op, results)
 
-    def call(self, op: Operation, **params: Any) -> Any:
-        return self._read_result(op, self._sender.send(op, self._call_body(op, params)))
+    def call(
+        self, op: Operation, *, timeout: Timeout | None = None, max_retries: int | None = None, **params: Any
+    ) -> Any:
+        call = CallOptions(timeout, max_retries)
+        response = self._sender.send(op, self._call_body(op, params), call)
+        return self._finish(response, partial(self._read_result, op))
 
 
 class AsyncOperationRunner(_Planner):
     """Runs operations over an AsyncSender: the calls of ``OperationRunner``, awaited."""
+
+    _page_kind = AsyncPage
 
     def __init__(self, sender: AsyncSender, envelope: Envelope, redactor: Redactor) -> None:
         super().__init__(envelope, redactor)
         self._sender = sender
 
     async def page(
-        self, op: Operation, *, page_size: int | None = None, cursor: UUID | str | None = None, **params: Any
-    ) -> Page[Any]:
-        size, body = self._page_body(op, page_size, cursor, params)
-        return self._read_page(op, await self._sender.send(op, body), size)
+        self,
+        op: Operation,
+        *,
+        page_size: int | None = None,
+        cursor: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **params: Any,
+    ) -> Any:  # an AsyncPage, or its RawResponse for a raw twin
+        call = CallOptions(timeout, max_retries)
+        body, parse = self._page_plan(op, page_size, cursor, params, call)
+        return self._finish(await self._sender.send(op, body, call), parse)
 
-    def iterate(self, op: Operation, *, page_size: int | None = None, **params: Any) -> AsyncIterator[Any]:
-        walk = self._walk_bodies(op, page_size, params)  # validates now, not at the first anext()
-        return self._walk(op, walk)
-
-    async def _walk(self, op: Operation, walk: list[tuple[int, bytes, dict[str, Any]]]) -> AsyncIterator[Any]:
-        for size, first, params in walk:
-            body: bytes | None = first
-            seen: set[UUID | None] = set()
-            while body is not None:
-                page = self._read_page(op, await self._sender.send(op, body), size)
+    async def _walk(self, op: Operation, walk: list[Window], call: CallOptions) -> AsyncIterator[Any]:
+        for window in walk:
+            _, size, body, _, params = window
+            cursor, seen = window[3], set[UUID | None]()
+            while True:
+                try:
+                    response = await self._sender.send(op, body, call)
+                    page = decode_page(op, response, size, self._redactor, AsyncPage, None)
+                    following = None if page.is_last else self._next_body(op, size, page, seen, params)
+                except MewsError as error:
+                    self._stopped(error, window, cursor)
+                    raise
                 for item in page.items:
                     yield item
-                body = None if page.is_last else self._next_body(op, size, page, seen, params)
+                if following is None:
+                    break
+                body, cursor = following, page.cursor
 
-    async def batch(self, op: Operation, items: Iterable[Any], **params: Any) -> list[Any] | None:
-        results: list[Any] = []
-        for number, body in enumerate(self._batch_bodies(op, items, params)):
+    async def batch(
+        self,
+        op: Operation,
+        items: Iterable[Any],
+        *,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **params: Any,
+    ) -> Any:  # ResultList (None without result items), or a RawResponse for a raw twin
+        call = CallOptions(timeout, max_retries)
+        bodies = self._batch_bodies(op, items, params)
+        if self._raw:
+            response = await self._sender.send(op, bodies[0], call)
+            return self._finish(response, partial(self._one_batch, op))
+        results: ResultList[Any] = ResultList()
+        for number, body in enumerate(bodies):
             try:
-                self._read_batch(op, await self._sender.send(op, body), results)
+                self._read_batch(op, await self._sender.send(op, body, call), results)
             except MewsError as error:
                 self._batch_failed(error, results, number)
                 raise
         return self._batches_done(op, results)
 
-    async def call(self, op: Operation, **params: Any) -> Any:
-        return self._read_result(op, await self._sender.send(op, self._call_body(op, params)))
+    async def call(
+        self, op: Operation, *, timeout: Timeout | None = None, max_retries: int | None = None, **params: Any
+    ) -> Any:
+        call = CallOptions(timeout, max_retries)
+        response = await self._sender.send(op, self._call_body(op, params), call)
+        return self._finish(response, partial(self._read_result, op))
 
 
 RunnerT = TypeVar("RunnerT", OperationRunner, AsyncOperationRunner)
@@ -262,47 +425,94 @@ class Resource(_ResourceBase[OperationRunner]):
 
     The typed classes generated into ``mews_<api>_resources`` call the ``run_*`` methods; any operation is
     also reachable here by its snake_case action name (``get_all``, ``iter_all``, ``add``), untyped.
+    Every call takes ``timeout=`` and ``max_retries=`` for itself; ``iter_*`` takes ``resume_from=``.
     """
 
-    def run_page(
-        self, action: str, *, page_size: int | None = None, cursor: UUID | str | None = None, **params: Any
-    ) -> Page[Any]:
+    def run_page(self, action: str, **params: Any) -> Page[Any]:
         """One page (``page_size`` defaults to the API's maximum), starting after ``cursor``."""
-        return self._runner.page(self._operation(action), page_size=page_size, cursor=cursor, **params)
+        page: Page[Any] = self._runner.page(self._operation(action), **params)
+        return page
 
-    def run_iterate(self, action: str, *, page_size: int | None = None, **params: Any) -> Iterator[Any]:
+    def run_iterate(self, action: str, **params: Any) -> Iterator[Any]:
         """Every item across all pages of the paged query ``action``."""
-        return self._runner.iterate(self._operation(action), page_size=page_size, **params)
+        items: Iterator[Any] = self._runner.iterate(self._operation(action), **params)
+        return items
 
-    def run_batch(self, action: str, items: Iterable[Any], **params: Any) -> list[Any]:
+    def run_batch(self, action: str, items: Iterable[Any], **params: Any) -> ResultList[Any]:
         """A bulk call in batches of the spec's maxItems; the merged result items (none for a delete)."""
-        return self._runner.batch(self._operation(action), items, **params) or []
+        results: ResultList[Any] | None = self._runner.batch(self._operation(action), items, **params)
+        return ResultList() if results is None else results
 
     def run_call(self, action: str, **params: Any) -> Any:
         """A single call, decoded with its generated attrs class."""
         return self._runner.call(self._operation(action), **params)
 
+    @property
+    def with_raw_response(self) -> RawResource:
+        """This resource's single-request calls, returning their ``RawResponse``."""
+        return RawResource(self._name, self._operations, self._runner.raw_twin())
+
+
+class RawResource(_ResourceBase[OperationRunner]):
+    """``resource.with_raw_response``: each single-request call returns its ``RawResponse`` (status,
+    headers, ``request_id``, ``parse()``). An ``iter_*`` export, a write of more rows than one batch
+    holds and a Reverse list of more ids than one request takes send several requests: they have none."""
+
+    def run_page(self, action: str, **params: Any) -> RawResponse[Any]:
+        raw: RawResponse[Any] = self._runner.page(self._operation(action), **params)
+        return raw
+
+    def run_batch(self, action: str, items: Iterable[Any], **params: Any) -> RawResponse[Any]:
+        raw: RawResponse[Any] = self._runner.batch(self._operation(action), items, **params)
+        return raw
+
+    def run_call(self, action: str, **params: Any) -> RawResponse[Any]:
+        raw: RawResponse[Any] = self._runner.call(self._operation(action), **params)
+        return raw
+
 
 class AsyncResource(_ResourceBase[AsyncOperationRunner]):
     """The async twin of ``Resource``: ``await`` the calls, ``async for`` over ``iter_*``."""
 
-    async def run_page(
-        self, action: str, *, page_size: int | None = None, cursor: UUID | str | None = None, **params: Any
-    ) -> Page[Any]:
+    async def run_page(self, action: str, **params: Any) -> AsyncPage[Any]:
         """One page (``page_size`` defaults to the API's maximum), starting after ``cursor``."""
-        return await self._runner.page(self._operation(action), page_size=page_size, cursor=cursor, **params)
+        page: AsyncPage[Any] = await self._runner.page(self._operation(action), **params)
+        return page
 
-    def run_iterate(self, action: str, *, page_size: int | None = None, **params: Any) -> AsyncIterator[Any]:
+    def run_iterate(self, action: str, **params: Any) -> AsyncIterator[Any]:
         """Every item across all pages of the paged query ``action`` (``async for``)."""
-        return self._runner.iterate(self._operation(action), page_size=page_size, **params)
+        items: AsyncIterator[Any] = self._runner.iterate(self._operation(action), **params)
+        return items
 
-    async def run_batch(self, action: str, items: Iterable[Any], **params: Any) -> list[Any]:
+    async def run_batch(self, action: str, items: Iterable[Any], **params: Any) -> ResultList[Any]:
         """A bulk call in batches of the spec's maxItems; the merged result items (none for a delete)."""
-        return await self._runner.batch(self._operation(action), items, **params) or []
+        results: ResultList[Any] | None = await self._runner.batch(self._operation(action), items, **params)
+        return ResultList() if results is None else results
 
     async def run_call(self, action: str, **params: Any) -> Any:
         """A single call, decoded with its generated attrs class."""
         return await self._runner.call(self._operation(action), **params)
+
+    @property
+    def with_raw_response(self) -> AsyncRawResource:
+        """This resource's single-request calls, returning their ``RawResponse``."""
+        return AsyncRawResource(self._name, self._operations, self._runner.raw_twin())
+
+
+class AsyncRawResource(_ResourceBase[AsyncOperationRunner]):
+    """The async twin of ``RawResource``."""
+
+    async def run_page(self, action: str, **params: Any) -> RawResponse[Any]:
+        raw: RawResponse[Any] = await self._runner.page(self._operation(action), **params)
+        return raw
+
+    async def run_batch(self, action: str, items: Iterable[Any], **params: Any) -> RawResponse[Any]:
+        raw: RawResponse[Any] = await self._runner.batch(self._operation(action), items, **params)
+        return raw
+
+    async def run_call(self, action: str, **params: Any) -> RawResponse[Any]:
+        raw: RawResponse[Any] = await self._runner.call(self._operation(action), **params)
+        return raw
 
 
 def resource_accessors(

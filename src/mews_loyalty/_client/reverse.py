@@ -48,9 +48,11 @@ from mews_loyalty._transport.sender import (
     HttpT,
     Sleep,
     SleepT,
+    Timeout,
     TransportT,
     user_agent,
 )
+from mews_loyalty._wire.decode import ResultList
 
 
 def _no_envelope() -> Mapping[str, Any]:
@@ -161,11 +163,19 @@ class ReverseClient(
     _typed_resources = RESOURCE_CLASSES
 
     def list_memberships(
-        self, enterprise_id: UUID | str, ids: Iterable[str], *, provider_enterprise_id: str | None = None
-    ) -> list[Membership]:
+        self,
+        enterprise_id: UUID | str,
+        ids: Iterable[str],
+        *,
+        provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> ResultList[Membership]:
         """The provider's current details of these memberships, asking at most 100 ids per request."""
         params = self._list_params(enterprise_id, provider_enterprise_id)
-        return self._runner.batch(self._list_op, ids, **params) or []
+        params.update(timeout=timeout, max_retries=max_retries)
+        result: ResultList[Membership] = self._runner.batch(self._list_op, ids, **params)
+        return result
 
     def link(
         self,
@@ -174,11 +184,14 @@ class ReverseClient(
         customer_id: UUID | str,
         *,
         provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
     ) -> LinkMembershipResponse:
         """Link a Mews customer to a membership (``isLinked: true``)."""
         params = self._link_params(
             enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, True
         )
+        params.update(timeout=timeout, max_retries=max_retries)
         result: LinkMembershipResponse = self._runner.call(self._link_op, **params)
         return result
 
@@ -189,11 +202,14 @@ class ReverseClient(
         customer_id: UUID | str,
         *,
         provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
     ) -> LinkMembershipResponse:
         """Remove the link between a Mews customer and a membership (``isLinked: false``)."""
         params = self._link_params(
             enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, False
         )
+        params.update(timeout=timeout, max_retries=max_retries)
         result: LinkMembershipResponse = self._runner.call(self._link_op, **params)
         return result
 
@@ -208,11 +224,19 @@ class AsyncReverseClient(
     _typed_resources = ASYNC_RESOURCE_CLASSES
 
     async def list_memberships(
-        self, enterprise_id: UUID | str, ids: Iterable[str], *, provider_enterprise_id: str | None = None
-    ) -> list[Membership]:
+        self,
+        enterprise_id: UUID | str,
+        ids: Iterable[str],
+        *,
+        provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> ResultList[Membership]:
         """The provider's current details of these memberships, asking at most 100 ids per request."""
         params = self._list_params(enterprise_id, provider_enterprise_id)
-        return await self._runner.batch(self._list_op, ids, **params) or []
+        params.update(timeout=timeout, max_retries=max_retries)
+        result: ResultList[Membership] = await self._runner.batch(self._list_op, ids, **params)
+        return result
 
     async def link(
         self,
@@ -221,11 +245,14 @@ class AsyncReverseClient(
         customer_id: UUID | str,
         *,
         provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
     ) -> LinkMembershipResponse:
         """Link a Mews customer to a membership (``isLinked: true``)."""
         params = self._link_params(
             enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, True
         )
+        params.update(timeout=timeout, max_retries=max_retries)
         result: LinkMembershipResponse = await self._runner.call(self._link_op, **params)
         return result
 
@@ -236,10 +263,13 @@ class AsyncReverseClient(
         customer_id: UUID | str,
         *,
         provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
     ) -> LinkMembershipResponse:
         """Remove the link between a Mews customer and a membership (``isLinked: false``)."""
         params = self._link_params(
             enterprise_id, provider_membership_id, customer_id, provider_enterprise_id, False
         )
+        params.update(timeout=timeout, max_retries=max_retries)
         result: LinkMembershipResponse = await self._runner.call(self._link_op, **params)
         return result

@@ -15,10 +15,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from mews_loyalty._client.resource import AsyncResource, Resource
+    from mews_loyalty._client.resource import AsyncRawResource, AsyncResource, RawResource, Resource
 
 
-_Runner = TypeVar("_Runner", "Resource", "AsyncResource")
+_Runner = TypeVar("_Runner", "Resource", "AsyncResource", "RawResource", "AsyncRawResource")
 
 
 class _Delegating(Generic[_Runner]):
@@ -50,4 +50,12 @@ class AsyncTypedResource(_Delegating["AsyncResource"]):
     """What every async typed resource shares: the runtime resource its methods delegate to."""
 
 
-__all__ = ["AsyncTypedResource", "TypedResource"]
+class RawTypedResource(_Delegating["RawResource"]):
+    """What every blocking ``with_raw_response`` class shares: the raw runtime resource it delegates to."""
+
+
+class AsyncRawTypedResource(_Delegating["AsyncRawResource"]):
+    """What every async ``with_raw_response`` class shares: the raw runtime resource it delegates to."""
+
+
+__all__ = ["AsyncRawTypedResource", "AsyncTypedResource", "RawTypedResource", "TypedResource"]

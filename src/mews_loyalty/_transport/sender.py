@@ -11,11 +11,12 @@ Never a body, a header value or a full URL, so no token can reach a log.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import httpx
 
@@ -37,6 +38,7 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 AsyncSleep = Callable[[float], Awaitable[None]]
 HeaderSource = Callable[[], Mapping[str, str]]
+Timeout = float | httpx.Timeout  # seconds, or httpx's per-phase timeouts
 
 
 def _no_headers() -> Mapping[str, str]:
@@ -157,6 +159,29 @@ class ClientOptions(Generic[TransportT, HttpT, SleepT]):
         )
 
 
+@dataclass(frozen=True)
+class CallOptions:
+    """What one call may set for itself (``timeout=``, ``max_retries=`` on every method); ``None`` keeps
+    the client's setting. A client's ``with_options()`` copy holds its own defaults the same way."""
+
+    timeout: Timeout | None = None
+    max_retries: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_retries is not None and self.max_retries < 0:
+            raise ValueError(f"max_retries must be 0 or more, got {self.max_retries}")
+
+    def over(self, defaults: CallOptions) -> CallOptions:
+        """These options, falling back to ``defaults`` where not set."""
+        return CallOptions(
+            timeout=defaults.timeout if self.timeout is None else self.timeout,
+            max_retries=defaults.max_retries if self.max_retries is None else self.max_retries,
+        )
+
+
+DEFAULT_CALL = CallOptions()
+
+
 # What one attempt ended with: the server's response, or the transport failure that stopped it.
 Outcome = httpx.Response | httpx.TransportError
 
@@ -183,6 +208,15 @@ class _SenderBase:
         self._rng = settings.rng
         self._redactor = settings.redactor
         self._secret_headers = settings.secret_headers
+        self._defaults = DEFAULT_CALL  # a with_options() copy's own timeout and max_retries
+
+    def configured(self, options: CallOptions) -> Self:
+        """A copy whose calls default to ``options`` (over this sender's), sharing this sender's httpx
+        client (its connection pool) and pacer (its rate-limit window); closing the copy closes nothing."""
+        twin = copy.copy(self)
+        twin._defaults = options.over(self._defaults)
+        twin._owns_http = False
+        return twin
 
     def _pacing_wait(self) -> float:
         """Seconds to sleep before a slot in the rate-limit window is free; 0 when one was taken."""
@@ -191,14 +225,24 @@ class _SenderBase:
             logger.debug("pacing: waiting %.2f s for a slot in the rate-limit window", wait)
         return wait
 
-    def _request(self, op: Operation, body: bytes, retry_number: int) -> httpx.Request:
+    def _request(self, op: Operation, body: bytes, retry_number: int, call: CallOptions) -> httpx.Request:
         """The request of one attempt, logged; built anew each time (the secret headers are per request)."""
         logger.debug("%s: %s %s (attempt %d)", op.operation_id, op.method, op.path, retry_number + 1)
         return self._http.build_request(
-            op.method, self._url_prefix + op.path, content=body, headers=request_headers(self)
+            op.method,
+            self._url_prefix + op.path,
+            content=body,
+            headers=request_headers(self),
+            timeout=httpx.USE_CLIENT_DEFAULT if call.timeout is None else call.timeout,
         )
 
-    def _wait_before_retry(self, op: Operation, retry_number: int, outcome: Outcome) -> float | None:
+    def _call(self, call: CallOptions | None) -> CallOptions:
+        """One call's options over the sender's (``with_options``) over the client's retry budget."""
+        return (call or DEFAULT_CALL).over(self._defaults).over(CallOptions(max_retries=self._max_retries))
+
+    def _wait_before_retry(
+        self, op: Operation, retry_number: int, outcome: Outcome, max_retries: int
+    ) -> float | None:
         response = outcome if isinstance(outcome, httpx.Response) else None
         error = None if isinstance(outcome, httpx.Response) else outcome
         wait = wait_before_retry(
@@ -207,7 +251,7 @@ class _SenderBase:
             retry_after=None if response is None else response.headers.get("Retry-After"),
             idempotent=op.idempotent,
             retry_number=retry_number,
-            max_retries=self._max_retries,
+            max_retries=max_retries,
             now=self._clock(),
             jitter=self._rng.random(),
         )
@@ -219,7 +263,7 @@ class _SenderBase:
                 what,
                 wait,
                 retry_number + 1,
-                self._max_retries,
+                max_retries,
             )
         return wait
 
@@ -277,18 +321,19 @@ class Sender(_SenderBase):
         if self._owns_http:
             self._http.close()
 
-    def send(self, op: Operation, body: bytes) -> httpx.Response:
-        retry_number = 0
+    def send(self, op: Operation, body: bytes, call: CallOptions | None = None) -> httpx.Response:
+        options, retry_number = self._call(call), 0
+        max_retries = int(options.max_retries or 0)
         while True:
             while (pause := self._pacing_wait()) > 0:
                 self._sleep(pause)
-            request, started = self._request(op, body, retry_number), self._clock()
+            request, started = self._request(op, body, retry_number, options), self._clock()
             try:
                 outcome: Outcome = self._http.send(request)
             except httpx.TransportError as error:
                 outcome = error
             outcome = self._outcome(op, started, outcome)
-            wait = self._wait_before_retry(op, retry_number, outcome)
+            wait = self._wait_before_retry(op, retry_number, outcome, max_retries)
             if wait is None:
                 return self._result(op, outcome)
             self._sleep(wait)
@@ -316,18 +361,19 @@ class AsyncSender(_SenderBase):
         if self._owns_http:
             await self._http.aclose()
 
-    async def send(self, op: Operation, body: bytes) -> httpx.Response:
-        retry_number = 0
+    async def send(self, op: Operation, body: bytes, call: CallOptions | None = None) -> httpx.Response:
+        options, retry_number = self._call(call), 0
+        max_retries = int(options.max_retries or 0)
         while True:
             while (pause := self._pacing_wait()) > 0:
                 await self._sleep(pause)
-            request, started = self._request(op, body, retry_number), self._clock()
+            request, started = self._request(op, body, retry_number, options), self._clock()
             try:
                 outcome: Outcome = await self._http.send(request)
             except httpx.TransportError as error:
                 outcome = error
             outcome = self._outcome(op, started, outcome)
-            wait = self._wait_before_retry(op, retry_number, outcome)
+            wait = self._wait_before_retry(op, retry_number, outcome, max_retries)
             if wait is None:
                 return self._result(op, outcome)
             await self._sleep(wait)

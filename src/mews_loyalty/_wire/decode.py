@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
 from typing import Any, Generic, TypeVar
@@ -71,16 +71,13 @@ for _types in (connector_types, reverse_types):
 
 
 @dataclass(frozen=True)
-class Page(Generic[ItemT]):
-    """One page of a cursor-paged list, newest first.
-
-    ``cursor`` is the id of the oldest item returned; pass ``next_cursor`` to ``get_all(cursor=...)``
-    for the page after. The page is the last one when the cursor is null or the page is not full.
-    """
+class _PageBase(Generic[ItemT]):
+    """What a page of either kind holds: its items, where the next starts, and its Request-Id."""
 
     items: list[ItemT]
     cursor: UUID | None
     page_size: int
+    request_id: str | None = None
 
     @property
     def is_last(self) -> bool:
@@ -91,11 +88,114 @@ class Page(Generic[ItemT]):
         """Where the next page starts, or None after the last page."""
         return None if self.is_last else self.cursor
 
+    def has_next_page(self) -> bool:
+        """Whether a page follows this one (``get_next_page()`` fetches it)."""
+        return not self.is_last
+
     def __iter__(self) -> Iterator[ItemT]:
         return iter(self.items)
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def _no_next(self) -> RuntimeError:
+        what = "this is the last page" if self.is_last else "this page was not fetched by a client"
+        return RuntimeError(f"no next page: {what}; check has_next_page() first")
+
+
+@dataclass(frozen=True)
+class Page(_PageBase[ItemT]):
+    """One page of a cursor-paged list, newest first.
+
+    ``cursor`` is the id of the oldest item returned; ``get_next_page()`` fetches the page after with the
+    same arguments (or pass ``next_cursor`` to ``get_all(cursor=...)``), ``iter_pages()`` walks this page
+    and every one after it. The page is the last one when the cursor is null or the page is not full.
+    ``request_id`` is the server's Request-Id of the response (quote it to Mews' support).
+    """
+
+    fetch: Callable[..., Page[ItemT]] | None = field(default=None, repr=False, compare=False)
+
+    def get_next_page(self) -> Page[ItemT]:
+        """The page after this one, fetched with the arguments and options of this one's call."""
+        if self.fetch is None or self.next_cursor is None:
+            raise self._no_next()
+        return self.fetch(cursor=self.next_cursor)
+
+    def iter_pages(self) -> Iterator[Page[ItemT]]:
+        """This page and every page after it, one request each (each page has its own ``request_id``)."""
+        page = self
+        yield page
+        while page.has_next_page():
+            page = page.get_next_page()
+            yield page
+
+
+@dataclass(frozen=True)
+class AsyncPage(_PageBase[ItemT]):
+    """A page of an async client: ``Page`` with ``await page.get_next_page()`` and
+    ``async for page in page.iter_pages()``."""
+
+    fetch: Callable[..., Awaitable[AsyncPage[ItemT]]] | None = field(default=None, repr=False, compare=False)
+
+    async def get_next_page(self) -> AsyncPage[ItemT]:
+        """The page after this one, fetched with the arguments and options of this one's call."""
+        if self.fetch is None or self.next_cursor is None:
+            raise self._no_next()
+        return await self.fetch(cursor=self.next_cursor)
+
+    async def iter_pages(self) -> AsyncIterator[AsyncPage[ItemT]]:
+        """This page and every page after it, one request each (each page has its own ``request_id``)."""
+        page = self
+        yield page
+        while page.has_next_page():
+            page = await page.get_next_page()
+            yield page
+
+
+class ResultList(list[ItemT]):
+    """The result items of a bulk write, in the order of the rows sent, with ``request_ids``: the
+    Request-Id of each request the write took (one per batch)."""
+
+    def __init__(self, items: Iterable[ItemT] = (), request_ids: Iterable[str | None] = ()) -> None:
+        super().__init__(items)
+        self.request_ids: list[str | None] = list(request_ids)
+
+
+ResultT = TypeVar("ResultT")
+
+
+class RawResponse(Generic[ResultT]):
+    """The HTTP response of a single-request call (``with_raw_response``): status, headers and
+    Request-Id as the server sent them; ``parse()`` decodes it into what the call itself returns."""
+
+    def __init__(self, response: httpx.Response, parse: Callable[[httpx.Response], ResultT]) -> None:
+        self.http_response = response
+        self._parse = parse
+
+    @property
+    def status_code(self) -> int:
+        return self.http_response.status_code
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self.http_response.headers
+
+    @property
+    def request_id(self) -> str | None:
+        return request_id_of(self.http_response)
+
+    def parse(self) -> ResultT:
+        """What the call returns without ``with_raw_response`` (decoded anew at each call)."""
+        return self._parse(self.http_response)
+
+    def __repr__(self) -> str:
+        return f"<RawResponse HTTP {self.status_code} Request-Id {self.request_id}>"
+
+
+def request_id_of(response: httpx.Response) -> str | None:
+    """The Request-Id Mews gave the response (quote it to Mews' support), if any."""
+    request_id: str | None = response.headers.get(REQUEST_ID_HEADER)
+    return request_id
 
 
 @dataclass(frozen=True)
@@ -177,12 +277,22 @@ def decode_items(op: Operation, response: httpx.Response, redactor: Redactor) ->
     return _items(op, response, _payload(op, response, redactor), redactor)
 
 
-def decode_page(op: Operation, response: httpx.Response, page_size: int, redactor: Redactor) -> Page[Any]:
+def decode_page(
+    op: Operation,
+    response: httpx.Response,
+    page_size: int,
+    redactor: Redactor,
+    kind: type[Page[Any]] | type[AsyncPage[Any]],
+    fetch: Any,
+) -> Page[Any] | AsyncPage[Any]:
+    """A ``Page`` (or ``AsyncPage``) whose ``get_next_page()`` calls ``fetch(cursor=...)``."""
     payload = _payload(op, response, redactor)
     items = _items(op, response, payload, redactor)
     raw_cursor = payload.get(CURSOR_FIELD)
     cursor = None if raw_cursor is None else _decode(op, response, redactor, UUID, raw_cursor)
-    return Page(items=items, cursor=cursor, page_size=page_size)
+    return kind(
+        items=items, cursor=cursor, page_size=page_size, request_id=request_id_of(response), fetch=fetch
+    )
 
 
 def decode_result(op: Operation, response: httpx.Response, redactor: Redactor) -> Any:

@@ -89,8 +89,6 @@ from .client.models import (
 )
 from .client.models import TimeFilterInterval as TimeFilterInterval
 from .client.models import UrlUpdateValue as UrlUpdateValue
-from .client.types import UNSET as UNSET
-from .client.types import Unset as Unset
 from .resources import ActivityStateLiteral as ActivityStateLiteral
 from .resources import (
     AsyncLoyaltyMembershipsResource as AsyncLoyaltyMembershipsResource,
@@ -150,7 +148,6 @@ from .resources import TimeFilterIntervalDict as TimeFilterIntervalDict
 from .resources import UrlUpdateValueDict as UrlUpdateValueDict
 
 __all__ = [
-    "UNSET",
     "ActivityState",
     "ActivityStateLiteral",
     "AsyncLoyaltyMembershipsResource",
@@ -232,7 +229,6 @@ __all__ = [
     "ProviderMembershipIdUpdateValueDict",
     "TimeFilterInterval",
     "TimeFilterIntervalDict",
-    "Unset",
     "UrlUpdateValue",
     "UrlUpdateValueDict",
 ]

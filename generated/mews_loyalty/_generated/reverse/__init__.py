@@ -19,8 +19,6 @@ from .client.models import PredefinedProblemType as PredefinedProblemType
 from .client.models import ProblemDetail as ProblemDetail
 from .client.models import SearchMembersRequest as SearchMembersRequest
 from .client.models import SearchMembersResponse as SearchMembersResponse
-from .client.types import UNSET as UNSET
-from .client.types import Unset as Unset
 from .resources import AddressDict as AddressDict
 from .resources import AsyncMembershipsResource as AsyncMembershipsResource
 from .resources import AsyncMembersResource as AsyncMembersResource
@@ -30,7 +28,6 @@ from .resources import MembershipsResource as MembershipsResource
 from .resources import MembersResource as MembersResource
 
 __all__ = [
-    "UNSET",
     "Address",
     "AddressDict",
     "AsyncMembersResource",
@@ -56,5 +53,4 @@ __all__ = [
     "ProblemDetail",
     "SearchMembersRequest",
     "SearchMembersResponse",
-    "Unset",
 ]

@@ -14,7 +14,12 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Never
 from uuid import UUID
 
-from mews_loyalty._client.typed import AsyncTypedResource, TypedResource
+from mews_loyalty._client.typed import (
+    AsyncRawTypedResource,
+    AsyncTypedResource,
+    RawTypedResource,
+    TypedResource,
+)
 
 from mews_loyalty._generated.connector.client.models import (
     ActivityState,
@@ -35,13 +40,22 @@ from mews_loyalty._generated.connector.resources.inputs import (
 if (
     TYPE_CHECKING
 ):  # annotations only: importing the pydantic models costs time nobody needs here
-    from mews_loyalty._wire.decode import Page
+    from mews_loyalty._errors import ExportResume
+    from mews_loyalty._transport.sender import Timeout
+    from mews_loyalty._wire.decode import AsyncPage, Page, RawResponse, ResultList
 
     import mews_loyalty._generated.connector.models
 
 
 class LoyaltyMembershipsResource(TypedResource):
     """``loyalty_memberships``: Memberships of customer or company accounts in loyalty programs."""
+
+    @property
+    def with_raw_response(self) -> LoyaltyMembershipsResourceWithRawResponse:
+        """These methods returning the HTTP response of their one request (``parse()`` gives the result)."""
+        return LoyaltyMembershipsResourceWithRawResponse(
+            self._resource.with_raw_response
+        )
 
     def get_all(
         self,
@@ -70,6 +84,8 @@ class LoyaltyMembershipsResource(TypedResource):
         provider_membership_ids: Sequence[str] | None = None,
         page_size: int | None = None,
         cursor: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
     ) -> Page[LoyaltyMembership]:
         """Get all loyalty memberships.
@@ -99,6 +115,8 @@ class LoyaltyMembershipsResource(TypedResource):
             provider_membership_ids: Only memberships with these loyalty-provider identifiers.
             page_size: Items per page; the API's maximum when left out.
             cursor: Start after this item (a page's ``next_cursor``).
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
         return self._resource.run_page(
             "get_all",
@@ -115,6 +133,8 @@ class LoyaltyMembershipsResource(TypedResource):
             provider_membership_ids=provider_membership_ids,
             page_size=page_size,
             cursor=cursor,
+            timeout=timeout,
+            max_retries=max_retries,
             **unknown,
         )
 
@@ -144,6 +164,9 @@ class LoyaltyMembershipsResource(TypedResource):
         membership_numbers: Sequence[str] | None = None,
         provider_membership_ids: Sequence[str] | None = None,
         page_size: int | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        resume_from: ExportResume | None = None,
         **unknown: Never,
     ) -> Iterator[LoyaltyMembership]:
         """Every item of every page: get all loyalty memberships.
@@ -172,6 +195,10 @@ class LoyaltyMembershipsResource(TypedResource):
             membership_numbers: Only memberships with these customer-facing numbers.
             provider_membership_ids: Only memberships with these loyalty-provider identifiers.
             page_size: Items per page; the API's maximum when left out.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+            resume_from: Go on from where a failed export stopped: the ``resume`` of its error (same
+                arguments as that export).
         """
         return self._resource.run_iterate(
             "get_all",
@@ -187,6 +214,9 @@ class LoyaltyMembershipsResource(TypedResource):
             membership_numbers=membership_numbers,
             provider_membership_ids=provider_membership_ids,
             page_size=page_size,
+            timeout=timeout,
+            max_retries=max_retries,
+            resume_from=resume_from,
             **unknown,
         )
 
@@ -199,8 +229,10 @@ class LoyaltyMembershipsResource(TypedResource):
         ],
         *,
         chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
-    ) -> list[LoyaltyMembership]:
+    ) -> ResultList[LoyaltyMembership]:
         """Add loyalty memberships.
 
         ``POST /api/connector/v1/loyaltyMemberships/add`` (operationId ``loyaltyMemberships_add``).
@@ -211,8 +243,17 @@ class LoyaltyMembershipsResource(TypedResource):
             items: The memberships to create, 1 to 1000. Sent in batches of at most 1000.
             chain_id: The chain to act in; required with a portfolio access token, ignored
                 otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
-        return self._resource.run_batch("add", items, chain_id=chain_id, **unknown)
+        return self._resource.run_batch(
+            "add",
+            items,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
 
     def update(
         self,
@@ -223,8 +264,10 @@ class LoyaltyMembershipsResource(TypedResource):
         ],
         *,
         chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
-    ) -> list[LoyaltyMembership]:
+    ) -> ResultList[LoyaltyMembership]:
         """Update loyalty memberships.
 
         ``POST /api/connector/v1/loyaltyMemberships/update`` (operationId ``loyaltyMemberships_update``).
@@ -236,14 +279,25 @@ class LoyaltyMembershipsResource(TypedResource):
             items: The changes, 1 to 1000. Sent in batches of at most 1000.
             chain_id: The chain to act in; required with a portfolio access token, ignored
                 otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
-        return self._resource.run_batch("update", items, chain_id=chain_id, **unknown)
+        return self._resource.run_batch(
+            "update",
+            items,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
 
     def delete(
         self,
         ids: Iterable[UUID | str],
         *,
         chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
     ) -> None:
         """Delete loyalty memberships.
@@ -257,12 +311,222 @@ class LoyaltyMembershipsResource(TypedResource):
             ids: The memberships to delete, 1 to 1000. Sent in batches of at most 1000.
             chain_id: The chain to act in; required with a portfolio access token, ignored
                 otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
-        self._resource.run_batch("delete", ids, chain_id=chain_id, **unknown)
+        self._resource.run_batch(
+            "delete",
+            ids,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+
+
+class LoyaltyMembershipsResourceWithRawResponse(RawTypedResource):
+    """``loyalty_memberships.with_raw_response``: each single-request method returns its ``RawResponse``
+    (status, headers, ``request_id``, ``parse()``). ``iter_*`` sends a request per page and has none: call
+    ``get_*`` a page at a time; a bulk call here takes one batch of rows at most."""
+
+    def get_all(
+        self,
+        *,
+        chain_ids: Sequence[UUID | str] | None = None,
+        created_utc: TimeFilterIntervalDict
+        | TimeFilterInterval
+        | mews_loyalty._generated.connector.models.TimeFilterInterval
+        | tuple[datetime.datetime, datetime.datetime]
+        | None = None,
+        updated_utc: TimeFilterIntervalDict
+        | TimeFilterInterval
+        | mews_loyalty._generated.connector.models.TimeFilterInterval
+        | tuple[datetime.datetime, datetime.datetime]
+        | None = None,
+        loyalty_membership_ids: Sequence[UUID | str] | None = None,
+        account_ids: Sequence[UUID | str] | None = None,
+        loyalty_program_ids: Sequence[UUID | str] | None = None,
+        membership_states: Sequence[
+            LoyaltyMembershipState | LoyaltyMembershipStateLiteral
+        ]
+        | None = None,
+        activity_states: Sequence[ActivityState | ActivityStateLiteral] | None = None,
+        codes: Sequence[str] | None = None,
+        membership_numbers: Sequence[str] | None = None,
+        provider_membership_ids: Sequence[str] | None = None,
+        page_size: int | None = None,
+        cursor: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[Page[LoyaltyMembership]]:
+        """Get all loyalty memberships. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyMemberships/getAll`` (operationId ``loyaltyMemberships_getAll``).
+
+        Pages through the loyalty memberships in scope of the access token, newest first, optionally
+        narrowed by the filters. Supports portfolio access tokens.
+
+        Args:
+            chain_ids: Only data of these chains; absent or null means every chain in scope of the
+                access token.
+            created_utc: When the membership was created; at most 3 months long. A longer interval:
+                ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3 calendar
+                months.
+            updated_utc: When the membership was last changed; at most 3 months long. A longer
+                interval: ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3
+                calendar months.
+            loyalty_membership_ids: Only these memberships.
+            account_ids: Only memberships of these customer or company accounts.
+            loyalty_program_ids: Only memberships in these programs.
+            membership_states: Only memberships in these states.
+            activity_states: Return active records, deleted records or both; absent or null returns
+                active records only.
+            codes: Former name of `MembershipNumbers`; use that instead.
+            membership_numbers: Only memberships with these customer-facing numbers.
+            provider_membership_ids: Only memberships with these loyalty-provider identifiers.
+            page_size: Items per page; the API's maximum when left out.
+            cursor: Start after this item (a page's ``next_cursor``).
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[Page[LoyaltyMembership]] = self._resource.run_page(
+            "get_all",
+            chain_ids=chain_ids,
+            created_utc=created_utc,
+            updated_utc=updated_utc,
+            loyalty_membership_ids=loyalty_membership_ids,
+            account_ids=account_ids,
+            loyalty_program_ids=loyalty_program_ids,
+            membership_states=membership_states,
+            activity_states=activity_states,
+            codes=codes,
+            membership_numbers=membership_numbers,
+            provider_membership_ids=provider_membership_ids,
+            page_size=page_size,
+            cursor=cursor,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+    def add(
+        self,
+        items: Iterable[
+            LoyaltyMembershipAddParametersDict
+            | LoyaltyMembershipAddParameters
+            | mews_loyalty._generated.connector.models.LoyaltyMembershipAddParameters
+        ],
+        *,
+        chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[ResultList[LoyaltyMembership]]:
+        """Add loyalty memberships. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyMemberships/add`` (operationId ``loyaltyMemberships_add``).
+
+        Creates loyalty memberships. Supports portfolio access tokens.
+
+        Args:
+            items: The memberships to create, 1 to 1000. Sent in batches of at most 1000.
+            chain_id: The chain to act in; required with a portfolio access token, ignored
+                otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[ResultList[LoyaltyMembership]] = self._resource.run_batch(
+            "add",
+            items,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+    def update(
+        self,
+        items: Iterable[
+            LoyaltyMembershipUpdateParametersDict
+            | LoyaltyMembershipUpdateParameters
+            | mews_loyalty._generated.connector.models.LoyaltyMembershipUpdateParameters
+        ],
+        *,
+        chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[ResultList[LoyaltyMembership]]:
+        """Update loyalty memberships. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyMemberships/update`` (operationId ``loyaltyMemberships_update``).
+
+        Changes fields of existing loyalty memberships through update values. Supports portfolio access
+        tokens.
+
+        Args:
+            items: The changes, 1 to 1000. Sent in batches of at most 1000.
+            chain_id: The chain to act in; required with a portfolio access token, ignored
+                otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[ResultList[LoyaltyMembership]] = self._resource.run_batch(
+            "update",
+            items,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+    def delete(
+        self,
+        ids: Iterable[UUID | str],
+        *,
+        chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[None]:
+        """Delete loyalty memberships. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyMemberships/delete`` (operationId ``loyaltyMemberships_delete``).
+
+        Soft-deletes loyalty memberships: they disappear from the default listing and stay visible
+        through `ActivityStates: ["Deleted"]`. Supports portfolio access tokens.
+
+        Args:
+            ids: The memberships to delete, 1 to 1000. Sent in batches of at most 1000.
+            chain_id: The chain to act in; required with a portfolio access token, ignored
+                otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[None] = self._resource.run_batch(
+            "delete",
+            ids,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
 
 
 class AsyncLoyaltyMembershipsResource(AsyncTypedResource):
     """``loyalty_memberships``: Memberships of customer or company accounts in loyalty programs. (async: ``await`` the calls, ``async for`` over ``iter_*``)"""
+
+    @property
+    def with_raw_response(self) -> AsyncLoyaltyMembershipsResourceWithRawResponse:
+        """These methods returning the HTTP response of their one request (``parse()`` gives the result)."""
+        return AsyncLoyaltyMembershipsResourceWithRawResponse(
+            self._resource.with_raw_response
+        )
 
     async def get_all(
         self,
@@ -291,8 +555,10 @@ class AsyncLoyaltyMembershipsResource(AsyncTypedResource):
         provider_membership_ids: Sequence[str] | None = None,
         page_size: int | None = None,
         cursor: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
-    ) -> Page[LoyaltyMembership]:
+    ) -> AsyncPage[LoyaltyMembership]:
         """Get all loyalty memberships.
 
         ``POST /api/connector/v1/loyaltyMemberships/getAll`` (operationId ``loyaltyMemberships_getAll``).
@@ -320,6 +586,8 @@ class AsyncLoyaltyMembershipsResource(AsyncTypedResource):
             provider_membership_ids: Only memberships with these loyalty-provider identifiers.
             page_size: Items per page; the API's maximum when left out.
             cursor: Start after this item (a page's ``next_cursor``).
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
         return await self._resource.run_page(
             "get_all",
@@ -336,6 +604,8 @@ class AsyncLoyaltyMembershipsResource(AsyncTypedResource):
             provider_membership_ids=provider_membership_ids,
             page_size=page_size,
             cursor=cursor,
+            timeout=timeout,
+            max_retries=max_retries,
             **unknown,
         )
 
@@ -365,6 +635,9 @@ class AsyncLoyaltyMembershipsResource(AsyncTypedResource):
         membership_numbers: Sequence[str] | None = None,
         provider_membership_ids: Sequence[str] | None = None,
         page_size: int | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        resume_from: ExportResume | None = None,
         **unknown: Never,
     ) -> AsyncIterator[LoyaltyMembership]:
         """Every item of every page: get all loyalty memberships.
@@ -393,6 +666,10 @@ class AsyncLoyaltyMembershipsResource(AsyncTypedResource):
             membership_numbers: Only memberships with these customer-facing numbers.
             provider_membership_ids: Only memberships with these loyalty-provider identifiers.
             page_size: Items per page; the API's maximum when left out.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+            resume_from: Go on from where a failed export stopped: the ``resume`` of its error (same
+                arguments as that export).
         """
         return self._resource.run_iterate(
             "get_all",
@@ -408,6 +685,9 @@ class AsyncLoyaltyMembershipsResource(AsyncTypedResource):
             membership_numbers=membership_numbers,
             provider_membership_ids=provider_membership_ids,
             page_size=page_size,
+            timeout=timeout,
+            max_retries=max_retries,
+            resume_from=resume_from,
             **unknown,
         )
 
@@ -420,8 +700,10 @@ class AsyncLoyaltyMembershipsResource(AsyncTypedResource):
         ],
         *,
         chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
-    ) -> list[LoyaltyMembership]:
+    ) -> ResultList[LoyaltyMembership]:
         """Add loyalty memberships.
 
         ``POST /api/connector/v1/loyaltyMemberships/add`` (operationId ``loyaltyMemberships_add``).
@@ -432,9 +714,16 @@ class AsyncLoyaltyMembershipsResource(AsyncTypedResource):
             items: The memberships to create, 1 to 1000. Sent in batches of at most 1000.
             chain_id: The chain to act in; required with a portfolio access token, ignored
                 otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
         return await self._resource.run_batch(
-            "add", items, chain_id=chain_id, **unknown
+            "add",
+            items,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
         )
 
     async def update(
@@ -446,8 +735,10 @@ class AsyncLoyaltyMembershipsResource(AsyncTypedResource):
         ],
         *,
         chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
-    ) -> list[LoyaltyMembership]:
+    ) -> ResultList[LoyaltyMembership]:
         """Update loyalty memberships.
 
         ``POST /api/connector/v1/loyaltyMemberships/update`` (operationId ``loyaltyMemberships_update``).
@@ -459,9 +750,16 @@ class AsyncLoyaltyMembershipsResource(AsyncTypedResource):
             items: The changes, 1 to 1000. Sent in batches of at most 1000.
             chain_id: The chain to act in; required with a portfolio access token, ignored
                 otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
         return await self._resource.run_batch(
-            "update", items, chain_id=chain_id, **unknown
+            "update",
+            items,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
         )
 
     async def delete(
@@ -469,6 +767,8 @@ class AsyncLoyaltyMembershipsResource(AsyncTypedResource):
         ids: Iterable[UUID | str],
         *,
         chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
     ) -> None:
         """Delete loyalty memberships.
@@ -482,5 +782,214 @@ class AsyncLoyaltyMembershipsResource(AsyncTypedResource):
             ids: The memberships to delete, 1 to 1000. Sent in batches of at most 1000.
             chain_id: The chain to act in; required with a portfolio access token, ignored
                 otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
-        await self._resource.run_batch("delete", ids, chain_id=chain_id, **unknown)
+        await self._resource.run_batch(
+            "delete",
+            ids,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+
+
+class AsyncLoyaltyMembershipsResourceWithRawResponse(AsyncRawTypedResource):
+    """``loyalty_memberships.with_raw_response``: each single-request method returns its ``RawResponse``
+    (status, headers, ``request_id``, ``parse()``). ``iter_*`` sends a request per page and has none: call
+    ``get_*`` a page at a time; a bulk call here takes one batch of rows at most."""
+
+    async def get_all(
+        self,
+        *,
+        chain_ids: Sequence[UUID | str] | None = None,
+        created_utc: TimeFilterIntervalDict
+        | TimeFilterInterval
+        | mews_loyalty._generated.connector.models.TimeFilterInterval
+        | tuple[datetime.datetime, datetime.datetime]
+        | None = None,
+        updated_utc: TimeFilterIntervalDict
+        | TimeFilterInterval
+        | mews_loyalty._generated.connector.models.TimeFilterInterval
+        | tuple[datetime.datetime, datetime.datetime]
+        | None = None,
+        loyalty_membership_ids: Sequence[UUID | str] | None = None,
+        account_ids: Sequence[UUID | str] | None = None,
+        loyalty_program_ids: Sequence[UUID | str] | None = None,
+        membership_states: Sequence[
+            LoyaltyMembershipState | LoyaltyMembershipStateLiteral
+        ]
+        | None = None,
+        activity_states: Sequence[ActivityState | ActivityStateLiteral] | None = None,
+        codes: Sequence[str] | None = None,
+        membership_numbers: Sequence[str] | None = None,
+        provider_membership_ids: Sequence[str] | None = None,
+        page_size: int | None = None,
+        cursor: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[AsyncPage[LoyaltyMembership]]:
+        """Get all loyalty memberships. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyMemberships/getAll`` (operationId ``loyaltyMemberships_getAll``).
+
+        Pages through the loyalty memberships in scope of the access token, newest first, optionally
+        narrowed by the filters. Supports portfolio access tokens.
+
+        Args:
+            chain_ids: Only data of these chains; absent or null means every chain in scope of the
+                access token.
+            created_utc: When the membership was created; at most 3 months long. A longer interval:
+                ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3 calendar
+                months.
+            updated_utc: When the membership was last changed; at most 3 months long. A longer
+                interval: ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3
+                calendar months.
+            loyalty_membership_ids: Only these memberships.
+            account_ids: Only memberships of these customer or company accounts.
+            loyalty_program_ids: Only memberships in these programs.
+            membership_states: Only memberships in these states.
+            activity_states: Return active records, deleted records or both; absent or null returns
+                active records only.
+            codes: Former name of `MembershipNumbers`; use that instead.
+            membership_numbers: Only memberships with these customer-facing numbers.
+            provider_membership_ids: Only memberships with these loyalty-provider identifiers.
+            page_size: Items per page; the API's maximum when left out.
+            cursor: Start after this item (a page's ``next_cursor``).
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[
+            AsyncPage[LoyaltyMembership]
+        ] = await self._resource.run_page(
+            "get_all",
+            chain_ids=chain_ids,
+            created_utc=created_utc,
+            updated_utc=updated_utc,
+            loyalty_membership_ids=loyalty_membership_ids,
+            account_ids=account_ids,
+            loyalty_program_ids=loyalty_program_ids,
+            membership_states=membership_states,
+            activity_states=activity_states,
+            codes=codes,
+            membership_numbers=membership_numbers,
+            provider_membership_ids=provider_membership_ids,
+            page_size=page_size,
+            cursor=cursor,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+    async def add(
+        self,
+        items: Iterable[
+            LoyaltyMembershipAddParametersDict
+            | LoyaltyMembershipAddParameters
+            | mews_loyalty._generated.connector.models.LoyaltyMembershipAddParameters
+        ],
+        *,
+        chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[ResultList[LoyaltyMembership]]:
+        """Add loyalty memberships. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyMemberships/add`` (operationId ``loyaltyMemberships_add``).
+
+        Creates loyalty memberships. Supports portfolio access tokens.
+
+        Args:
+            items: The memberships to create, 1 to 1000. Sent in batches of at most 1000.
+            chain_id: The chain to act in; required with a portfolio access token, ignored
+                otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[
+            ResultList[LoyaltyMembership]
+        ] = await self._resource.run_batch(
+            "add",
+            items,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+    async def update(
+        self,
+        items: Iterable[
+            LoyaltyMembershipUpdateParametersDict
+            | LoyaltyMembershipUpdateParameters
+            | mews_loyalty._generated.connector.models.LoyaltyMembershipUpdateParameters
+        ],
+        *,
+        chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[ResultList[LoyaltyMembership]]:
+        """Update loyalty memberships. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyMemberships/update`` (operationId ``loyaltyMemberships_update``).
+
+        Changes fields of existing loyalty memberships through update values. Supports portfolio access
+        tokens.
+
+        Args:
+            items: The changes, 1 to 1000. Sent in batches of at most 1000.
+            chain_id: The chain to act in; required with a portfolio access token, ignored
+                otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[
+            ResultList[LoyaltyMembership]
+        ] = await self._resource.run_batch(
+            "update",
+            items,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+    async def delete(
+        self,
+        ids: Iterable[UUID | str],
+        *,
+        chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[None]:
+        """Delete loyalty memberships. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyMemberships/delete`` (operationId ``loyaltyMemberships_delete``).
+
+        Soft-deletes loyalty memberships: they disappear from the default listing and stay visible
+        through `ActivityStates: ["Deleted"]`. Supports portfolio access tokens.
+
+        Args:
+            ids: The memberships to delete, 1 to 1000. Sent in batches of at most 1000.
+            chain_id: The chain to act in; required with a portfolio access token, ignored
+                otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[None] = await self._resource.run_batch(
+            "delete",
+            ids,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result

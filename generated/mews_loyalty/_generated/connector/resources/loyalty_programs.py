@@ -14,7 +14,12 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Never
 from uuid import UUID
 
-from mews_loyalty._client.typed import AsyncTypedResource, TypedResource
+from mews_loyalty._client.typed import (
+    AsyncRawTypedResource,
+    AsyncTypedResource,
+    RawTypedResource,
+    TypedResource,
+)
 
 from mews_loyalty._generated.connector.client.models import (
     ActivityState,
@@ -33,13 +38,20 @@ from mews_loyalty._generated.connector.resources.inputs import (
 if (
     TYPE_CHECKING
 ):  # annotations only: importing the pydantic models costs time nobody needs here
-    from mews_loyalty._wire.decode import Page
+    from mews_loyalty._errors import ExportResume
+    from mews_loyalty._transport.sender import Timeout
+    from mews_loyalty._wire.decode import AsyncPage, Page, RawResponse, ResultList
 
     import mews_loyalty._generated.connector.models
 
 
 class LoyaltyProgramsResource(TypedResource):
     """``loyalty_programs``: Loyalty programs of a chain."""
+
+    @property
+    def with_raw_response(self) -> LoyaltyProgramsResourceWithRawResponse:
+        """These methods returning the HTTP response of their one request (``parse()`` gives the result)."""
+        return LoyaltyProgramsResourceWithRawResponse(self._resource.with_raw_response)
 
     def get_all(
         self,
@@ -60,6 +72,8 @@ class LoyaltyProgramsResource(TypedResource):
         codes: Sequence[str] | None = None,
         page_size: int | None = None,
         cursor: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
     ) -> Page[LoyaltyProgram]:
         """Get all loyalty programs.
@@ -84,6 +98,8 @@ class LoyaltyProgramsResource(TypedResource):
             codes: Only programs with these codes.
             page_size: Items per page; the API's maximum when left out.
             cursor: Start after this item (a page's ``next_cursor``).
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
         return self._resource.run_page(
             "get_all",
@@ -95,6 +111,8 @@ class LoyaltyProgramsResource(TypedResource):
             codes=codes,
             page_size=page_size,
             cursor=cursor,
+            timeout=timeout,
+            max_retries=max_retries,
             **unknown,
         )
 
@@ -116,6 +134,9 @@ class LoyaltyProgramsResource(TypedResource):
         activity_states: Sequence[ActivityState | ActivityStateLiteral] | None = None,
         codes: Sequence[str] | None = None,
         page_size: int | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        resume_from: ExportResume | None = None,
         **unknown: Never,
     ) -> Iterator[LoyaltyProgram]:
         """Every item of every page: get all loyalty programs.
@@ -139,6 +160,10 @@ class LoyaltyProgramsResource(TypedResource):
                 active records only.
             codes: Only programs with these codes.
             page_size: Items per page; the API's maximum when left out.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+            resume_from: Go on from where a failed export stopped: the ``resume`` of its error (same
+                arguments as that export).
         """
         return self._resource.run_iterate(
             "get_all",
@@ -149,6 +174,9 @@ class LoyaltyProgramsResource(TypedResource):
             activity_states=activity_states,
             codes=codes,
             page_size=page_size,
+            timeout=timeout,
+            max_retries=max_retries,
+            resume_from=resume_from,
             **unknown,
         )
 
@@ -161,8 +189,10 @@ class LoyaltyProgramsResource(TypedResource):
         ],
         *,
         chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
-    ) -> list[LoyaltyProgram]:
+    ) -> ResultList[LoyaltyProgram]:
         """Add loyalty programs.
 
         ``POST /api/connector/v1/loyaltyPrograms/add`` (operationId ``loyaltyPrograms_add``).
@@ -173,8 +203,17 @@ class LoyaltyProgramsResource(TypedResource):
             items: The programs to create, 1 to 1000. Sent in batches of at most 1000.
             chain_id: The chain to act in; required with a portfolio access token, ignored
                 otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
-        return self._resource.run_batch("add", items, chain_id=chain_id, **unknown)
+        return self._resource.run_batch(
+            "add",
+            items,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
 
     def update(
         self,
@@ -185,8 +224,10 @@ class LoyaltyProgramsResource(TypedResource):
         ],
         *,
         chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
-    ) -> list[LoyaltyProgram]:
+    ) -> ResultList[LoyaltyProgram]:
         """Update loyalty programs.
 
         ``POST /api/connector/v1/loyaltyPrograms/update`` (operationId ``loyaltyPrograms_update``).
@@ -198,12 +239,24 @@ class LoyaltyProgramsResource(TypedResource):
             items: The changes, 1 to 1000. Sent in batches of at most 1000.
             chain_id: The chain to act in; required with a portfolio access token, ignored
                 otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
-        return self._resource.run_batch("update", items, chain_id=chain_id, **unknown)
+        return self._resource.run_batch(
+            "update",
+            items,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
 
     def delete(
         self,
         ids: Iterable[UUID | str],
+        *,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
     ) -> None:
         """Delete loyalty programs.
@@ -215,12 +268,191 @@ class LoyaltyProgramsResource(TypedResource):
 
         Args:
             ids: The programs to delete, 1 to 1000. Sent in batches of at most 1000.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
-        self._resource.run_batch("delete", ids, **unknown)
+        self._resource.run_batch(
+            "delete", ids, timeout=timeout, max_retries=max_retries, **unknown
+        )
+
+
+class LoyaltyProgramsResourceWithRawResponse(RawTypedResource):
+    """``loyalty_programs.with_raw_response``: each single-request method returns its ``RawResponse``
+    (status, headers, ``request_id``, ``parse()``). ``iter_*`` sends a request per page and has none: call
+    ``get_*`` a page at a time; a bulk call here takes one batch of rows at most."""
+
+    def get_all(
+        self,
+        *,
+        chain_ids: Sequence[UUID | str] | None = None,
+        created_utc: TimeFilterIntervalDict
+        | TimeFilterInterval
+        | mews_loyalty._generated.connector.models.TimeFilterInterval
+        | tuple[datetime.datetime, datetime.datetime]
+        | None = None,
+        updated_utc: TimeFilterIntervalDict
+        | TimeFilterInterval
+        | mews_loyalty._generated.connector.models.TimeFilterInterval
+        | tuple[datetime.datetime, datetime.datetime]
+        | None = None,
+        loyalty_program_ids: Sequence[UUID | str] | None = None,
+        activity_states: Sequence[ActivityState | ActivityStateLiteral] | None = None,
+        codes: Sequence[str] | None = None,
+        page_size: int | None = None,
+        cursor: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[Page[LoyaltyProgram]]:
+        """Get all loyalty programs. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyPrograms/getAll`` (operationId ``loyaltyPrograms_getAll``).
+
+        Pages through the loyalty programs in scope of the access token, newest first, optionally
+        narrowed by the filters. Supports portfolio access tokens.
+
+        Args:
+            chain_ids: Only data of these chains; absent or null means every chain in scope of the
+                access token.
+            created_utc: When the program was created; at most 3 months long. A longer interval:
+                ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3 calendar
+                months.
+            updated_utc: When the program was last changed; at most 3 months long. A longer
+                interval: ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3
+                calendar months.
+            loyalty_program_ids: Only these programs.
+            activity_states: Return active records, deleted records or both; absent or null returns
+                active records only.
+            codes: Only programs with these codes.
+            page_size: Items per page; the API's maximum when left out.
+            cursor: Start after this item (a page's ``next_cursor``).
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[Page[LoyaltyProgram]] = self._resource.run_page(
+            "get_all",
+            chain_ids=chain_ids,
+            created_utc=created_utc,
+            updated_utc=updated_utc,
+            loyalty_program_ids=loyalty_program_ids,
+            activity_states=activity_states,
+            codes=codes,
+            page_size=page_size,
+            cursor=cursor,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+    def add(
+        self,
+        items: Iterable[
+            LoyaltyProgramAddParametersDict
+            | LoyaltyProgramAddParameters
+            | mews_loyalty._generated.connector.models.LoyaltyProgramAddParameters
+        ],
+        *,
+        chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[ResultList[LoyaltyProgram]]:
+        """Add loyalty programs. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyPrograms/add`` (operationId ``loyaltyPrograms_add``).
+
+        Creates loyalty programs in a chain. Supports portfolio access tokens.
+
+        Args:
+            items: The programs to create, 1 to 1000. Sent in batches of at most 1000.
+            chain_id: The chain to act in; required with a portfolio access token, ignored
+                otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[ResultList[LoyaltyProgram]] = self._resource.run_batch(
+            "add",
+            items,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+    def update(
+        self,
+        items: Iterable[
+            LoyaltyProgramUpdateParametersDict
+            | LoyaltyProgramUpdateParameters
+            | mews_loyalty._generated.connector.models.LoyaltyProgramUpdateParameters
+        ],
+        *,
+        chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[ResultList[LoyaltyProgram]]:
+        """Update loyalty programs. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyPrograms/update`` (operationId ``loyaltyPrograms_update``).
+
+        Changes fields of existing loyalty programs through update values. Supports portfolio access
+        tokens.
+
+        Args:
+            items: The changes, 1 to 1000. Sent in batches of at most 1000.
+            chain_id: The chain to act in; required with a portfolio access token, ignored
+                otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[ResultList[LoyaltyProgram]] = self._resource.run_batch(
+            "update",
+            items,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+    def delete(
+        self,
+        ids: Iterable[UUID | str],
+        *,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[None]:
+        """Delete loyalty programs. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyPrograms/delete`` (operationId ``loyaltyPrograms_delete``).
+
+        Soft-deletes loyalty programs. A program that still has active memberships cannot be deleted
+        (403).
+
+        Args:
+            ids: The programs to delete, 1 to 1000. Sent in batches of at most 1000.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[None] = self._resource.run_batch(
+            "delete", ids, timeout=timeout, max_retries=max_retries, **unknown
+        )
+        return result
 
 
 class AsyncLoyaltyProgramsResource(AsyncTypedResource):
     """``loyalty_programs``: Loyalty programs of a chain. (async: ``await`` the calls, ``async for`` over ``iter_*``)"""
+
+    @property
+    def with_raw_response(self) -> AsyncLoyaltyProgramsResourceWithRawResponse:
+        """These methods returning the HTTP response of their one request (``parse()`` gives the result)."""
+        return AsyncLoyaltyProgramsResourceWithRawResponse(
+            self._resource.with_raw_response
+        )
 
     async def get_all(
         self,
@@ -241,8 +473,10 @@ class AsyncLoyaltyProgramsResource(AsyncTypedResource):
         codes: Sequence[str] | None = None,
         page_size: int | None = None,
         cursor: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
-    ) -> Page[LoyaltyProgram]:
+    ) -> AsyncPage[LoyaltyProgram]:
         """Get all loyalty programs.
 
         ``POST /api/connector/v1/loyaltyPrograms/getAll`` (operationId ``loyaltyPrograms_getAll``).
@@ -265,6 +499,8 @@ class AsyncLoyaltyProgramsResource(AsyncTypedResource):
             codes: Only programs with these codes.
             page_size: Items per page; the API's maximum when left out.
             cursor: Start after this item (a page's ``next_cursor``).
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
         return await self._resource.run_page(
             "get_all",
@@ -276,6 +512,8 @@ class AsyncLoyaltyProgramsResource(AsyncTypedResource):
             codes=codes,
             page_size=page_size,
             cursor=cursor,
+            timeout=timeout,
+            max_retries=max_retries,
             **unknown,
         )
 
@@ -297,6 +535,9 @@ class AsyncLoyaltyProgramsResource(AsyncTypedResource):
         activity_states: Sequence[ActivityState | ActivityStateLiteral] | None = None,
         codes: Sequence[str] | None = None,
         page_size: int | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        resume_from: ExportResume | None = None,
         **unknown: Never,
     ) -> AsyncIterator[LoyaltyProgram]:
         """Every item of every page: get all loyalty programs.
@@ -320,6 +561,10 @@ class AsyncLoyaltyProgramsResource(AsyncTypedResource):
                 active records only.
             codes: Only programs with these codes.
             page_size: Items per page; the API's maximum when left out.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+            resume_from: Go on from where a failed export stopped: the ``resume`` of its error (same
+                arguments as that export).
         """
         return self._resource.run_iterate(
             "get_all",
@@ -330,6 +575,9 @@ class AsyncLoyaltyProgramsResource(AsyncTypedResource):
             activity_states=activity_states,
             codes=codes,
             page_size=page_size,
+            timeout=timeout,
+            max_retries=max_retries,
+            resume_from=resume_from,
             **unknown,
         )
 
@@ -342,8 +590,10 @@ class AsyncLoyaltyProgramsResource(AsyncTypedResource):
         ],
         *,
         chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
-    ) -> list[LoyaltyProgram]:
+    ) -> ResultList[LoyaltyProgram]:
         """Add loyalty programs.
 
         ``POST /api/connector/v1/loyaltyPrograms/add`` (operationId ``loyaltyPrograms_add``).
@@ -354,9 +604,16 @@ class AsyncLoyaltyProgramsResource(AsyncTypedResource):
             items: The programs to create, 1 to 1000. Sent in batches of at most 1000.
             chain_id: The chain to act in; required with a portfolio access token, ignored
                 otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
         return await self._resource.run_batch(
-            "add", items, chain_id=chain_id, **unknown
+            "add",
+            items,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
         )
 
     async def update(
@@ -368,8 +625,10 @@ class AsyncLoyaltyProgramsResource(AsyncTypedResource):
         ],
         *,
         chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
-    ) -> list[LoyaltyProgram]:
+    ) -> ResultList[LoyaltyProgram]:
         """Update loyalty programs.
 
         ``POST /api/connector/v1/loyaltyPrograms/update`` (operationId ``loyaltyPrograms_update``).
@@ -381,14 +640,24 @@ class AsyncLoyaltyProgramsResource(AsyncTypedResource):
             items: The changes, 1 to 1000. Sent in batches of at most 1000.
             chain_id: The chain to act in; required with a portfolio access token, ignored
                 otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
         return await self._resource.run_batch(
-            "update", items, chain_id=chain_id, **unknown
+            "update",
+            items,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
         )
 
     async def delete(
         self,
         ids: Iterable[UUID | str],
+        *,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
     ) -> None:
         """Delete loyalty programs.
@@ -400,5 +669,181 @@ class AsyncLoyaltyProgramsResource(AsyncTypedResource):
 
         Args:
             ids: The programs to delete, 1 to 1000. Sent in batches of at most 1000.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
-        await self._resource.run_batch("delete", ids, **unknown)
+        await self._resource.run_batch(
+            "delete", ids, timeout=timeout, max_retries=max_retries, **unknown
+        )
+
+
+class AsyncLoyaltyProgramsResourceWithRawResponse(AsyncRawTypedResource):
+    """``loyalty_programs.with_raw_response``: each single-request method returns its ``RawResponse``
+    (status, headers, ``request_id``, ``parse()``). ``iter_*`` sends a request per page and has none: call
+    ``get_*`` a page at a time; a bulk call here takes one batch of rows at most."""
+
+    async def get_all(
+        self,
+        *,
+        chain_ids: Sequence[UUID | str] | None = None,
+        created_utc: TimeFilterIntervalDict
+        | TimeFilterInterval
+        | mews_loyalty._generated.connector.models.TimeFilterInterval
+        | tuple[datetime.datetime, datetime.datetime]
+        | None = None,
+        updated_utc: TimeFilterIntervalDict
+        | TimeFilterInterval
+        | mews_loyalty._generated.connector.models.TimeFilterInterval
+        | tuple[datetime.datetime, datetime.datetime]
+        | None = None,
+        loyalty_program_ids: Sequence[UUID | str] | None = None,
+        activity_states: Sequence[ActivityState | ActivityStateLiteral] | None = None,
+        codes: Sequence[str] | None = None,
+        page_size: int | None = None,
+        cursor: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[AsyncPage[LoyaltyProgram]]:
+        """Get all loyalty programs. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyPrograms/getAll`` (operationId ``loyaltyPrograms_getAll``).
+
+        Pages through the loyalty programs in scope of the access token, newest first, optionally
+        narrowed by the filters. Supports portfolio access tokens.
+
+        Args:
+            chain_ids: Only data of these chains; absent or null means every chain in scope of the
+                access token.
+            created_utc: When the program was created; at most 3 months long. A longer interval:
+                ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3 calendar
+                months.
+            updated_utc: When the program was last changed; at most 3 months long. A longer
+                interval: ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3
+                calendar months.
+            loyalty_program_ids: Only these programs.
+            activity_states: Return active records, deleted records or both; absent or null returns
+                active records only.
+            codes: Only programs with these codes.
+            page_size: Items per page; the API's maximum when left out.
+            cursor: Start after this item (a page's ``next_cursor``).
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[AsyncPage[LoyaltyProgram]] = await self._resource.run_page(
+            "get_all",
+            chain_ids=chain_ids,
+            created_utc=created_utc,
+            updated_utc=updated_utc,
+            loyalty_program_ids=loyalty_program_ids,
+            activity_states=activity_states,
+            codes=codes,
+            page_size=page_size,
+            cursor=cursor,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+    async def add(
+        self,
+        items: Iterable[
+            LoyaltyProgramAddParametersDict
+            | LoyaltyProgramAddParameters
+            | mews_loyalty._generated.connector.models.LoyaltyProgramAddParameters
+        ],
+        *,
+        chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[ResultList[LoyaltyProgram]]:
+        """Add loyalty programs. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyPrograms/add`` (operationId ``loyaltyPrograms_add``).
+
+        Creates loyalty programs in a chain. Supports portfolio access tokens.
+
+        Args:
+            items: The programs to create, 1 to 1000. Sent in batches of at most 1000.
+            chain_id: The chain to act in; required with a portfolio access token, ignored
+                otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[
+            ResultList[LoyaltyProgram]
+        ] = await self._resource.run_batch(
+            "add",
+            items,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+    async def update(
+        self,
+        items: Iterable[
+            LoyaltyProgramUpdateParametersDict
+            | LoyaltyProgramUpdateParameters
+            | mews_loyalty._generated.connector.models.LoyaltyProgramUpdateParameters
+        ],
+        *,
+        chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[ResultList[LoyaltyProgram]]:
+        """Update loyalty programs. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyPrograms/update`` (operationId ``loyaltyPrograms_update``).
+
+        Changes fields of existing loyalty programs through update values. Supports portfolio access
+        tokens.
+
+        Args:
+            items: The changes, 1 to 1000. Sent in batches of at most 1000.
+            chain_id: The chain to act in; required with a portfolio access token, ignored
+                otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[
+            ResultList[LoyaltyProgram]
+        ] = await self._resource.run_batch(
+            "update",
+            items,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+    async def delete(
+        self,
+        ids: Iterable[UUID | str],
+        *,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[None]:
+        """Delete loyalty programs. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyPrograms/delete`` (operationId ``loyaltyPrograms_delete``).
+
+        Soft-deletes loyalty programs. A program that still has active memberships cannot be deleted
+        (403).
+
+        Args:
+            ids: The programs to delete, 1 to 1000. Sent in batches of at most 1000.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[None] = await self._resource.run_batch(
+            "delete", ids, timeout=timeout, max_retries=max_retries, **unknown
+        )
+        return result

@@ -14,7 +14,12 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Never
 from uuid import UUID
 
-from mews_loyalty._client.typed import AsyncTypedResource, TypedResource
+from mews_loyalty._client.typed import (
+    AsyncRawTypedResource,
+    AsyncTypedResource,
+    RawTypedResource,
+    TypedResource,
+)
 
 from mews_loyalty._generated.connector.client.models import (
     ActivityState,
@@ -33,13 +38,20 @@ from mews_loyalty._generated.connector.resources.inputs import (
 if (
     TYPE_CHECKING
 ):  # annotations only: importing the pydantic models costs time nobody needs here
-    from mews_loyalty._wire.decode import Page
+    from mews_loyalty._errors import ExportResume
+    from mews_loyalty._transport.sender import Timeout
+    from mews_loyalty._wire.decode import AsyncPage, Page, RawResponse, ResultList
 
     import mews_loyalty._generated.connector.models
 
 
 class LoyaltyTiersResource(TypedResource):
     """``loyalty_tiers``: Tiers inside a loyalty program."""
+
+    @property
+    def with_raw_response(self) -> LoyaltyTiersResourceWithRawResponse:
+        """These methods returning the HTTP response of their one request (``parse()`` gives the result)."""
+        return LoyaltyTiersResourceWithRawResponse(self._resource.with_raw_response)
 
     def get_all(
         self,
@@ -55,6 +67,8 @@ class LoyaltyTiersResource(TypedResource):
         | None = None,
         page_size: int | None = None,
         cursor: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
     ) -> Page[LoyaltyTier]:
         """Get all loyalty tiers.
@@ -76,6 +90,8 @@ class LoyaltyTiersResource(TypedResource):
                 months.
             page_size: Items per page; the API's maximum when left out.
             cursor: Start after this item (a page's ``next_cursor``).
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
         return self._resource.run_page(
             "get_all",
@@ -86,6 +102,8 @@ class LoyaltyTiersResource(TypedResource):
             updated_utc=updated_utc,
             page_size=page_size,
             cursor=cursor,
+            timeout=timeout,
+            max_retries=max_retries,
             **unknown,
         )
 
@@ -102,6 +120,9 @@ class LoyaltyTiersResource(TypedResource):
         | tuple[datetime.datetime, datetime.datetime]
         | None = None,
         page_size: int | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        resume_from: ExportResume | None = None,
         **unknown: Never,
     ) -> Iterator[LoyaltyTier]:
         """Every item of every page: get all loyalty tiers.
@@ -122,6 +143,10 @@ class LoyaltyTiersResource(TypedResource):
                 ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3 calendar
                 months.
             page_size: Items per page; the API's maximum when left out.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+            resume_from: Go on from where a failed export stopped: the ``resume`` of its error (same
+                arguments as that export).
         """
         return self._resource.run_iterate(
             "get_all",
@@ -131,6 +156,9 @@ class LoyaltyTiersResource(TypedResource):
             activity_states=activity_states,
             updated_utc=updated_utc,
             page_size=page_size,
+            timeout=timeout,
+            max_retries=max_retries,
+            resume_from=resume_from,
             **unknown,
         )
 
@@ -143,8 +171,10 @@ class LoyaltyTiersResource(TypedResource):
         ],
         *,
         chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
-    ) -> list[LoyaltyTier]:
+    ) -> ResultList[LoyaltyTier]:
         """Add loyalty tiers.
 
         ``POST /api/connector/v1/loyaltyTiers/add`` (operationId ``loyaltyTiers_add``).
@@ -155,8 +185,17 @@ class LoyaltyTiersResource(TypedResource):
             items: The tiers to create, 1 to 1000. Sent in batches of at most 1000.
             chain_id: The chain to act in; required with a portfolio access token, ignored
                 otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
-        return self._resource.run_batch("add", items, chain_id=chain_id, **unknown)
+        return self._resource.run_batch(
+            "add",
+            items,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
 
     def update(
         self,
@@ -165,8 +204,11 @@ class LoyaltyTiersResource(TypedResource):
             | LoyaltyTierUpdateParameters
             | mews_loyalty._generated.connector.models.LoyaltyTierUpdateParameters
         ],
+        *,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
-    ) -> list[LoyaltyTier]:
+    ) -> ResultList[LoyaltyTier]:
         """Update loyalty tiers.
 
         ``POST /api/connector/v1/loyaltyTiers/update`` (operationId ``loyaltyTiers_update``).
@@ -175,12 +217,19 @@ class LoyaltyTiersResource(TypedResource):
 
         Args:
             items: The changes, 1 to 1000. Sent in batches of at most 1000.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
-        return self._resource.run_batch("update", items, **unknown)
+        return self._resource.run_batch(
+            "update", items, timeout=timeout, max_retries=max_retries, **unknown
+        )
 
     def delete(
         self,
         ids: Iterable[UUID | str],
+        *,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
     ) -> None:
         """Delete loyalty tiers.
@@ -191,12 +240,172 @@ class LoyaltyTiersResource(TypedResource):
 
         Args:
             ids: The tiers to delete, 1 to 1000. Sent in batches of at most 1000.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
-        self._resource.run_batch("delete", ids, **unknown)
+        self._resource.run_batch(
+            "delete", ids, timeout=timeout, max_retries=max_retries, **unknown
+        )
+
+
+class LoyaltyTiersResourceWithRawResponse(RawTypedResource):
+    """``loyalty_tiers.with_raw_response``: each single-request method returns its ``RawResponse``
+    (status, headers, ``request_id``, ``parse()``). ``iter_*`` sends a request per page and has none: call
+    ``get_*`` a page at a time; a bulk call here takes one batch of rows at most."""
+
+    def get_all(
+        self,
+        *,
+        loyalty_program_ids: Sequence[UUID | str],
+        chain_ids: Sequence[UUID | str] | None = None,
+        loyalty_tier_ids: Sequence[UUID | str] | None = None,
+        activity_states: Sequence[ActivityState | ActivityStateLiteral] | None = None,
+        updated_utc: TimeFilterIntervalDict
+        | TimeFilterInterval
+        | mews_loyalty._generated.connector.models.TimeFilterInterval
+        | tuple[datetime.datetime, datetime.datetime]
+        | None = None,
+        page_size: int | None = None,
+        cursor: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[Page[LoyaltyTier]]:
+        """Get all loyalty tiers. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyTiers/getAll`` (operationId ``loyaltyTiers_getAll``).
+
+        Pages through the tiers of the given loyalty programs, newest first, optionally narrowed by the
+        other filters. Supports portfolio access tokens.
+
+        Args:
+            loyalty_program_ids: The programs whose tiers to return (required).
+            chain_ids: Only data of these chains; absent or null means every chain in scope of the
+                access token.
+            loyalty_tier_ids: Only these tiers.
+            activity_states: Return active records, deleted records or both; absent or null returns
+                active records only.
+            updated_utc: When the tier was last changed; at most 3 months long. A longer interval:
+                ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3 calendar
+                months.
+            page_size: Items per page; the API's maximum when left out.
+            cursor: Start after this item (a page's ``next_cursor``).
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[Page[LoyaltyTier]] = self._resource.run_page(
+            "get_all",
+            loyalty_program_ids=loyalty_program_ids,
+            chain_ids=chain_ids,
+            loyalty_tier_ids=loyalty_tier_ids,
+            activity_states=activity_states,
+            updated_utc=updated_utc,
+            page_size=page_size,
+            cursor=cursor,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+    def add(
+        self,
+        items: Iterable[
+            LoyaltyTierAddParametersDict
+            | LoyaltyTierAddParameters
+            | mews_loyalty._generated.connector.models.LoyaltyTierAddParameters
+        ],
+        *,
+        chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[ResultList[LoyaltyTier]]:
+        """Add loyalty tiers. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyTiers/add`` (operationId ``loyaltyTiers_add``).
+
+        Creates tiers in loyalty programs. Supports portfolio access tokens.
+
+        Args:
+            items: The tiers to create, 1 to 1000. Sent in batches of at most 1000.
+            chain_id: The chain to act in; required with a portfolio access token, ignored
+                otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[ResultList[LoyaltyTier]] = self._resource.run_batch(
+            "add",
+            items,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+    def update(
+        self,
+        items: Iterable[
+            LoyaltyTierUpdateParametersDict
+            | LoyaltyTierUpdateParameters
+            | mews_loyalty._generated.connector.models.LoyaltyTierUpdateParameters
+        ],
+        *,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[ResultList[LoyaltyTier]]:
+        """Update loyalty tiers. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyTiers/update`` (operationId ``loyaltyTiers_update``).
+
+        Changes fields of existing loyalty tiers through update values.
+
+        Args:
+            items: The changes, 1 to 1000. Sent in batches of at most 1000.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[ResultList[LoyaltyTier]] = self._resource.run_batch(
+            "update", items, timeout=timeout, max_retries=max_retries, **unknown
+        )
+        return result
+
+    def delete(
+        self,
+        ids: Iterable[UUID | str],
+        *,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[None]:
+        """Delete loyalty tiers. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyTiers/delete`` (operationId ``loyaltyTiers_delete``).
+
+        Soft-deletes loyalty tiers.
+
+        Args:
+            ids: The tiers to delete, 1 to 1000. Sent in batches of at most 1000.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[None] = self._resource.run_batch(
+            "delete", ids, timeout=timeout, max_retries=max_retries, **unknown
+        )
+        return result
 
 
 class AsyncLoyaltyTiersResource(AsyncTypedResource):
     """``loyalty_tiers``: Tiers inside a loyalty program. (async: ``await`` the calls, ``async for`` over ``iter_*``)"""
+
+    @property
+    def with_raw_response(self) -> AsyncLoyaltyTiersResourceWithRawResponse:
+        """These methods returning the HTTP response of their one request (``parse()`` gives the result)."""
+        return AsyncLoyaltyTiersResourceWithRawResponse(
+            self._resource.with_raw_response
+        )
 
     async def get_all(
         self,
@@ -212,8 +421,10 @@ class AsyncLoyaltyTiersResource(AsyncTypedResource):
         | None = None,
         page_size: int | None = None,
         cursor: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
-    ) -> Page[LoyaltyTier]:
+    ) -> AsyncPage[LoyaltyTier]:
         """Get all loyalty tiers.
 
         ``POST /api/connector/v1/loyaltyTiers/getAll`` (operationId ``loyaltyTiers_getAll``).
@@ -233,6 +444,8 @@ class AsyncLoyaltyTiersResource(AsyncTypedResource):
                 months.
             page_size: Items per page; the API's maximum when left out.
             cursor: Start after this item (a page's ``next_cursor``).
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
         return await self._resource.run_page(
             "get_all",
@@ -243,6 +456,8 @@ class AsyncLoyaltyTiersResource(AsyncTypedResource):
             updated_utc=updated_utc,
             page_size=page_size,
             cursor=cursor,
+            timeout=timeout,
+            max_retries=max_retries,
             **unknown,
         )
 
@@ -259,6 +474,9 @@ class AsyncLoyaltyTiersResource(AsyncTypedResource):
         | tuple[datetime.datetime, datetime.datetime]
         | None = None,
         page_size: int | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        resume_from: ExportResume | None = None,
         **unknown: Never,
     ) -> AsyncIterator[LoyaltyTier]:
         """Every item of every page: get all loyalty tiers.
@@ -279,6 +497,10 @@ class AsyncLoyaltyTiersResource(AsyncTypedResource):
                 ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3 calendar
                 months.
             page_size: Items per page; the API's maximum when left out.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+            resume_from: Go on from where a failed export stopped: the ``resume`` of its error (same
+                arguments as that export).
         """
         return self._resource.run_iterate(
             "get_all",
@@ -288,6 +510,9 @@ class AsyncLoyaltyTiersResource(AsyncTypedResource):
             activity_states=activity_states,
             updated_utc=updated_utc,
             page_size=page_size,
+            timeout=timeout,
+            max_retries=max_retries,
+            resume_from=resume_from,
             **unknown,
         )
 
@@ -300,8 +525,10 @@ class AsyncLoyaltyTiersResource(AsyncTypedResource):
         ],
         *,
         chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
-    ) -> list[LoyaltyTier]:
+    ) -> ResultList[LoyaltyTier]:
         """Add loyalty tiers.
 
         ``POST /api/connector/v1/loyaltyTiers/add`` (operationId ``loyaltyTiers_add``).
@@ -312,9 +539,16 @@ class AsyncLoyaltyTiersResource(AsyncTypedResource):
             items: The tiers to create, 1 to 1000. Sent in batches of at most 1000.
             chain_id: The chain to act in; required with a portfolio access token, ignored
                 otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
         return await self._resource.run_batch(
-            "add", items, chain_id=chain_id, **unknown
+            "add",
+            items,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
         )
 
     async def update(
@@ -324,8 +558,11 @@ class AsyncLoyaltyTiersResource(AsyncTypedResource):
             | LoyaltyTierUpdateParameters
             | mews_loyalty._generated.connector.models.LoyaltyTierUpdateParameters
         ],
+        *,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
-    ) -> list[LoyaltyTier]:
+    ) -> ResultList[LoyaltyTier]:
         """Update loyalty tiers.
 
         ``POST /api/connector/v1/loyaltyTiers/update`` (operationId ``loyaltyTiers_update``).
@@ -334,12 +571,19 @@ class AsyncLoyaltyTiersResource(AsyncTypedResource):
 
         Args:
             items: The changes, 1 to 1000. Sent in batches of at most 1000.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
-        return await self._resource.run_batch("update", items, **unknown)
+        return await self._resource.run_batch(
+            "update", items, timeout=timeout, max_retries=max_retries, **unknown
+        )
 
     async def delete(
         self,
         ids: Iterable[UUID | str],
+        *,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
     ) -> None:
         """Delete loyalty tiers.
@@ -350,5 +594,158 @@ class AsyncLoyaltyTiersResource(AsyncTypedResource):
 
         Args:
             ids: The tiers to delete, 1 to 1000. Sent in batches of at most 1000.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
-        await self._resource.run_batch("delete", ids, **unknown)
+        await self._resource.run_batch(
+            "delete", ids, timeout=timeout, max_retries=max_retries, **unknown
+        )
+
+
+class AsyncLoyaltyTiersResourceWithRawResponse(AsyncRawTypedResource):
+    """``loyalty_tiers.with_raw_response``: each single-request method returns its ``RawResponse``
+    (status, headers, ``request_id``, ``parse()``). ``iter_*`` sends a request per page and has none: call
+    ``get_*`` a page at a time; a bulk call here takes one batch of rows at most."""
+
+    async def get_all(
+        self,
+        *,
+        loyalty_program_ids: Sequence[UUID | str],
+        chain_ids: Sequence[UUID | str] | None = None,
+        loyalty_tier_ids: Sequence[UUID | str] | None = None,
+        activity_states: Sequence[ActivityState | ActivityStateLiteral] | None = None,
+        updated_utc: TimeFilterIntervalDict
+        | TimeFilterInterval
+        | mews_loyalty._generated.connector.models.TimeFilterInterval
+        | tuple[datetime.datetime, datetime.datetime]
+        | None = None,
+        page_size: int | None = None,
+        cursor: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[AsyncPage[LoyaltyTier]]:
+        """Get all loyalty tiers. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyTiers/getAll`` (operationId ``loyaltyTiers_getAll``).
+
+        Pages through the tiers of the given loyalty programs, newest first, optionally narrowed by the
+        other filters. Supports portfolio access tokens.
+
+        Args:
+            loyalty_program_ids: The programs whose tiers to return (required).
+            chain_ids: Only data of these chains; absent or null means every chain in scope of the
+                access token.
+            loyalty_tier_ids: Only these tiers.
+            activity_states: Return active records, deleted records or both; absent or null returns
+                active records only.
+            updated_utc: When the tier was last changed; at most 3 months long. A longer interval:
+                ``get_*`` refuses it, ``iter_*`` walks it in consecutive windows of at most 3 calendar
+                months.
+            page_size: Items per page; the API's maximum when left out.
+            cursor: Start after this item (a page's ``next_cursor``).
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[AsyncPage[LoyaltyTier]] = await self._resource.run_page(
+            "get_all",
+            loyalty_program_ids=loyalty_program_ids,
+            chain_ids=chain_ids,
+            loyalty_tier_ids=loyalty_tier_ids,
+            activity_states=activity_states,
+            updated_utc=updated_utc,
+            page_size=page_size,
+            cursor=cursor,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+    async def add(
+        self,
+        items: Iterable[
+            LoyaltyTierAddParametersDict
+            | LoyaltyTierAddParameters
+            | mews_loyalty._generated.connector.models.LoyaltyTierAddParameters
+        ],
+        *,
+        chain_id: UUID | str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[ResultList[LoyaltyTier]]:
+        """Add loyalty tiers. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyTiers/add`` (operationId ``loyaltyTiers_add``).
+
+        Creates tiers in loyalty programs. Supports portfolio access tokens.
+
+        Args:
+            items: The tiers to create, 1 to 1000. Sent in batches of at most 1000.
+            chain_id: The chain to act in; required with a portfolio access token, ignored
+                otherwise.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[ResultList[LoyaltyTier]] = await self._resource.run_batch(
+            "add",
+            items,
+            chain_id=chain_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+    async def update(
+        self,
+        items: Iterable[
+            LoyaltyTierUpdateParametersDict
+            | LoyaltyTierUpdateParameters
+            | mews_loyalty._generated.connector.models.LoyaltyTierUpdateParameters
+        ],
+        *,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[ResultList[LoyaltyTier]]:
+        """Update loyalty tiers. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyTiers/update`` (operationId ``loyaltyTiers_update``).
+
+        Changes fields of existing loyalty tiers through update values.
+
+        Args:
+            items: The changes, 1 to 1000. Sent in batches of at most 1000.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[ResultList[LoyaltyTier]] = await self._resource.run_batch(
+            "update", items, timeout=timeout, max_retries=max_retries, **unknown
+        )
+        return result
+
+    async def delete(
+        self,
+        ids: Iterable[UUID | str],
+        *,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[None]:
+        """Delete loyalty tiers. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /api/connector/v1/loyaltyTiers/delete`` (operationId ``loyaltyTiers_delete``).
+
+        Soft-deletes loyalty tiers.
+
+        Args:
+            ids: The tiers to delete, 1 to 1000. Sent in batches of at most 1000.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[None] = await self._resource.run_batch(
+            "delete", ids, timeout=timeout, max_retries=max_retries, **unknown
+        )
+        return result

@@ -12,7 +12,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Never
 from uuid import UUID
 
-from mews_loyalty._client.typed import AsyncTypedResource, TypedResource
+from mews_loyalty._client.typed import (
+    AsyncRawTypedResource,
+    AsyncTypedResource,
+    RawTypedResource,
+    TypedResource,
+)
 
 from mews_loyalty._generated.reverse.client.models import (
     Customer,
@@ -28,11 +33,19 @@ from mews_loyalty._generated.reverse.resources.inputs import (
 if (
     TYPE_CHECKING
 ):  # annotations only: importing the pydantic models costs time nobody needs here
+    from mews_loyalty._transport.sender import Timeout
+    from mews_loyalty._wire.decode import RawResponse
+
     import mews_loyalty._generated.reverse.models
 
 
 class MembersResource(TypedResource):
     """``members``: Finding the provider's members for a Mews customer, and enrolling a customer."""
+
+    @property
+    def with_raw_response(self) -> MembersResourceWithRawResponse:
+        """These methods returning the HTTP response of their one request (``parse()`` gives the result)."""
+        return MembersResourceWithRawResponse(self._resource.with_raw_response)
 
     def search_members(
         self,
@@ -42,6 +55,8 @@ class MembersResource(TypedResource):
         | MemberFilter
         | mews_loyalty._generated.reverse.models.MemberFilter,
         provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
     ) -> SearchMembersResponse:
         """Search members.
@@ -59,12 +74,16 @@ class MembersResource(TypedResource):
                 city and country.
             provider_enterprise_id: The provider's own identifier of that enterprise, when it has
                 one.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
         result: SearchMembersResponse = self._resource.run_call(
             "search_members",
             mews_enterprise_id=mews_enterprise_id,
             member_filter=member_filter,
             provider_enterprise_id=provider_enterprise_id,
+            timeout=timeout,
+            max_retries=max_retries,
             **unknown,
         )
         return result
@@ -77,6 +96,8 @@ class MembersResource(TypedResource):
         | Customer
         | mews_loyalty._generated.reverse.models.Customer,
         provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
     ) -> Member:
         """Enroll a customer.
@@ -92,12 +113,102 @@ class MembersResource(TypedResource):
                 properties not listed here are accepted and ignored.
             provider_enterprise_id: The provider's own identifier of that enterprise, when it has
                 one.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
         result: Member = self._resource.run_call(
             "enroll_member",
             mews_enterprise_id=mews_enterprise_id,
             customer=customer,
             provider_enterprise_id=provider_enterprise_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+
+class MembersResourceWithRawResponse(RawTypedResource):
+    """``members.with_raw_response``: each single-request method returns its ``RawResponse``
+    (status, headers, ``request_id``, ``parse()``). ``iter_*`` sends a request per page and has none: call
+    ``get_*`` a page at a time; a bulk call here takes one batch of rows at most."""
+
+    def search_members(
+        self,
+        *,
+        mews_enterprise_id: UUID | str,
+        member_filter: MemberFilterDict
+        | MemberFilter
+        | mews_loyalty._generated.reverse.models.MemberFilter,
+        provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[SearchMembersResponse]:
+        """Search members. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /members/search`` (operationId ``searchMembers``).
+
+        Returns the provider's members who may be the Mews customer described by the filter. Mews calls
+        it while staff create a customer profile and when they look up a profile that has no linked
+        membership; it sends all the customer data it has.
+
+        Args:
+            mews_enterprise_id: Identifier of the Mews enterprise the request is made for.
+            member_filter: What to search by. At least one combination must be complete: an email, a
+                membership number, a provider membership id, a first and last name, or a last name with
+                city and country.
+            provider_enterprise_id: The provider's own identifier of that enterprise, when it has
+                one.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[SearchMembersResponse] = self._resource.run_call(
+            "search_members",
+            mews_enterprise_id=mews_enterprise_id,
+            member_filter=member_filter,
+            provider_enterprise_id=provider_enterprise_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+    def enroll_member(
+        self,
+        *,
+        mews_enterprise_id: UUID | str,
+        customer: CustomerDict
+        | Customer
+        | mews_loyalty._generated.reverse.models.Customer,
+        provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[Member]:
+        """Enroll a customer. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /members`` (operationId ``enrollMember``).
+
+        Creates a membership for a Mews customer. A customer the provider already has gets the same
+        answer as a new enrolment: 200 with the existing membership.
+
+        Args:
+            mews_enterprise_id: Identifier of the Mews enterprise the request is made for.
+            customer: A person as Mews knows them. Reconstructed: every property is optional, and
+                properties not listed here are accepted and ignored.
+            provider_enterprise_id: The provider's own identifier of that enterprise, when it has
+                one.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[Member] = self._resource.run_call(
+            "enroll_member",
+            mews_enterprise_id=mews_enterprise_id,
+            customer=customer,
+            provider_enterprise_id=provider_enterprise_id,
+            timeout=timeout,
+            max_retries=max_retries,
             **unknown,
         )
         return result
@@ -105,6 +216,11 @@ class MembersResource(TypedResource):
 
 class AsyncMembersResource(AsyncTypedResource):
     """``members``: Finding the provider's members for a Mews customer, and enrolling a customer. (async: ``await`` the calls, ``async for`` over ``iter_*``)"""
+
+    @property
+    def with_raw_response(self) -> AsyncMembersResourceWithRawResponse:
+        """These methods returning the HTTP response of their one request (``parse()`` gives the result)."""
+        return AsyncMembersResourceWithRawResponse(self._resource.with_raw_response)
 
     async def search_members(
         self,
@@ -114,6 +230,8 @@ class AsyncMembersResource(AsyncTypedResource):
         | MemberFilter
         | mews_loyalty._generated.reverse.models.MemberFilter,
         provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
     ) -> SearchMembersResponse:
         """Search members.
@@ -131,12 +249,16 @@ class AsyncMembersResource(AsyncTypedResource):
                 city and country.
             provider_enterprise_id: The provider's own identifier of that enterprise, when it has
                 one.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
         result: SearchMembersResponse = await self._resource.run_call(
             "search_members",
             mews_enterprise_id=mews_enterprise_id,
             member_filter=member_filter,
             provider_enterprise_id=provider_enterprise_id,
+            timeout=timeout,
+            max_retries=max_retries,
             **unknown,
         )
         return result
@@ -149,6 +271,8 @@ class AsyncMembersResource(AsyncTypedResource):
         | Customer
         | mews_loyalty._generated.reverse.models.Customer,
         provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
     ) -> Member:
         """Enroll a customer.
@@ -164,12 +288,102 @@ class AsyncMembersResource(AsyncTypedResource):
                 properties not listed here are accepted and ignored.
             provider_enterprise_id: The provider's own identifier of that enterprise, when it has
                 one.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
         result: Member = await self._resource.run_call(
             "enroll_member",
             mews_enterprise_id=mews_enterprise_id,
             customer=customer,
             provider_enterprise_id=provider_enterprise_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+
+class AsyncMembersResourceWithRawResponse(AsyncRawTypedResource):
+    """``members.with_raw_response``: each single-request method returns its ``RawResponse``
+    (status, headers, ``request_id``, ``parse()``). ``iter_*`` sends a request per page and has none: call
+    ``get_*`` a page at a time; a bulk call here takes one batch of rows at most."""
+
+    async def search_members(
+        self,
+        *,
+        mews_enterprise_id: UUID | str,
+        member_filter: MemberFilterDict
+        | MemberFilter
+        | mews_loyalty._generated.reverse.models.MemberFilter,
+        provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[SearchMembersResponse]:
+        """Search members. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /members/search`` (operationId ``searchMembers``).
+
+        Returns the provider's members who may be the Mews customer described by the filter. Mews calls
+        it while staff create a customer profile and when they look up a profile that has no linked
+        membership; it sends all the customer data it has.
+
+        Args:
+            mews_enterprise_id: Identifier of the Mews enterprise the request is made for.
+            member_filter: What to search by. At least one combination must be complete: an email, a
+                membership number, a provider membership id, a first and last name, or a last name with
+                city and country.
+            provider_enterprise_id: The provider's own identifier of that enterprise, when it has
+                one.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[SearchMembersResponse] = await self._resource.run_call(
+            "search_members",
+            mews_enterprise_id=mews_enterprise_id,
+            member_filter=member_filter,
+            provider_enterprise_id=provider_enterprise_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+    async def enroll_member(
+        self,
+        *,
+        mews_enterprise_id: UUID | str,
+        customer: CustomerDict
+        | Customer
+        | mews_loyalty._generated.reverse.models.Customer,
+        provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[Member]:
+        """Enroll a customer. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /members`` (operationId ``enrollMember``).
+
+        Creates a membership for a Mews customer. A customer the provider already has gets the same
+        answer as a new enrolment: 200 with the existing membership.
+
+        Args:
+            mews_enterprise_id: Identifier of the Mews enterprise the request is made for.
+            customer: A person as Mews knows them. Reconstructed: every property is optional, and
+                properties not listed here are accepted and ignored.
+            provider_enterprise_id: The provider's own identifier of that enterprise, when it has
+                one.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[Member] = await self._resource.run_call(
+            "enroll_member",
+            mews_enterprise_id=mews_enterprise_id,
+            customer=customer,
+            provider_enterprise_id=provider_enterprise_id,
+            timeout=timeout,
+            max_retries=max_retries,
             **unknown,
         )
         return result

@@ -10,19 +10,35 @@ the runtime's generic ``Resource``: validation, paging, batching, retries and er
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Never
+from typing import TYPE_CHECKING, Never
 from uuid import UUID
 
-from mews_loyalty._client.typed import AsyncTypedResource, TypedResource
+from mews_loyalty._client.typed import (
+    AsyncRawTypedResource,
+    AsyncTypedResource,
+    RawTypedResource,
+    TypedResource,
+)
 
 from mews_loyalty._generated.reverse.client.models import (
     LinkMembershipResponse,
     Membership,
 )
 
+if (
+    TYPE_CHECKING
+):  # annotations only: importing the pydantic models costs time nobody needs here
+    from mews_loyalty._transport.sender import Timeout
+    from mews_loyalty._wire.decode import RawResponse, ResultList
+
 
 class MembershipsResource(TypedResource):
     """``memberships``: Reading memberships from the provider and linking them to Mews customers."""
+
+    @property
+    def with_raw_response(self) -> MembershipsResourceWithRawResponse:
+        """These methods returning the HTTP response of their one request (``parse()`` gives the result)."""
+        return MembershipsResourceWithRawResponse(self._resource.with_raw_response)
 
     def list_memberships(
         self,
@@ -30,8 +46,10 @@ class MembershipsResource(TypedResource):
         *,
         mews_enterprise_id: UUID | str,
         provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
-    ) -> list[Membership]:
+    ) -> ResultList[Membership]:
         """List memberships by IDs.
 
         ``POST /memberships/list`` (operationId ``listMemberships``).
@@ -44,12 +62,16 @@ class MembershipsResource(TypedResource):
             mews_enterprise_id: Identifier of the Mews enterprise the request is made for.
             provider_enterprise_id: The provider's own identifier of that enterprise, when it has
                 one.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
         return self._resource.run_batch(
             "list_memberships",
             ids,
             mews_enterprise_id=mews_enterprise_id,
             provider_enterprise_id=provider_enterprise_id,
+            timeout=timeout,
+            max_retries=max_retries,
             **unknown,
         )
 
@@ -61,6 +83,8 @@ class MembershipsResource(TypedResource):
         mews_customer_id: UUID | str,
         is_linked: bool,
         provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
     ) -> LinkMembershipResponse:
         """Link or unlink membership.
@@ -79,6 +103,8 @@ class MembershipsResource(TypedResource):
                 provider may delete a membership once it is unlinked.
             provider_enterprise_id: The provider's own identifier of that enterprise, when it has
                 one.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
         result: LinkMembershipResponse = self._resource.run_call(
             "update_membership_link",
@@ -87,6 +113,94 @@ class MembershipsResource(TypedResource):
             mews_customer_id=mews_customer_id,
             is_linked=is_linked,
             provider_enterprise_id=provider_enterprise_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+
+class MembershipsResourceWithRawResponse(RawTypedResource):
+    """``memberships.with_raw_response``: each single-request method returns its ``RawResponse``
+    (status, headers, ``request_id``, ``parse()``). ``iter_*`` sends a request per page and has none: call
+    ``get_*`` a page at a time; a bulk call here takes one batch of rows at most."""
+
+    def list_memberships(
+        self,
+        ids: Iterable[str],
+        *,
+        mews_enterprise_id: UUID | str,
+        provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[ResultList[Membership]]:
+        """List memberships by IDs. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /memberships/list`` (operationId ``listMemberships``).
+
+        Returns the current details of the memberships with the given provider ids. Mews calls it when
+        staff refresh a profile and daily for the next day's arrivals.
+
+        Args:
+            ids: The ids to look up, 1 to 100. Sent in batches of at most 100.
+            mews_enterprise_id: Identifier of the Mews enterprise the request is made for.
+            provider_enterprise_id: The provider's own identifier of that enterprise, when it has
+                one.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[ResultList[Membership]] = self._resource.run_batch(
+            "list_memberships",
+            ids,
+            mews_enterprise_id=mews_enterprise_id,
+            provider_enterprise_id=provider_enterprise_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+    def update_membership_link(
+        self,
+        *,
+        mews_enterprise_id: UUID | str,
+        provider_membership_id: str,
+        mews_customer_id: UUID | str,
+        is_linked: bool,
+        provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[LinkMembershipResponse]:
+        """Link or unlink membership. Returns the HTTP response (``parse()`` gives the result).
+
+        ``PUT /memberships/link`` (operationId ``updateMembershipLink``).
+
+        Links a Mews customer to an existing membership, or removes that link.
+
+        Args:
+            mews_enterprise_id: Identifier of the Mews enterprise the request is made for.
+            provider_membership_id: The provider's identifier of a membership; may equal
+                `membershipNumber`.
+            mews_customer_id: Identifier of the customer account in Mews (usable with the Connector
+                API).
+            is_linked: `true` links the customer to the membership, `false` removes the link. A
+                provider may delete a membership once it is unlinked.
+            provider_enterprise_id: The provider's own identifier of that enterprise, when it has
+                one.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[LinkMembershipResponse] = self._resource.run_call(
+            "update_membership_link",
+            mews_enterprise_id=mews_enterprise_id,
+            provider_membership_id=provider_membership_id,
+            mews_customer_id=mews_customer_id,
+            is_linked=is_linked,
+            provider_enterprise_id=provider_enterprise_id,
+            timeout=timeout,
+            max_retries=max_retries,
             **unknown,
         )
         return result
@@ -95,14 +209,21 @@ class MembershipsResource(TypedResource):
 class AsyncMembershipsResource(AsyncTypedResource):
     """``memberships``: Reading memberships from the provider and linking them to Mews customers. (async: ``await`` the calls, ``async for`` over ``iter_*``)"""
 
+    @property
+    def with_raw_response(self) -> AsyncMembershipsResourceWithRawResponse:
+        """These methods returning the HTTP response of their one request (``parse()`` gives the result)."""
+        return AsyncMembershipsResourceWithRawResponse(self._resource.with_raw_response)
+
     async def list_memberships(
         self,
         ids: Iterable[str],
         *,
         mews_enterprise_id: UUID | str,
         provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
-    ) -> list[Membership]:
+    ) -> ResultList[Membership]:
         """List memberships by IDs.
 
         ``POST /memberships/list`` (operationId ``listMemberships``).
@@ -115,12 +236,16 @@ class AsyncMembershipsResource(AsyncTypedResource):
             mews_enterprise_id: Identifier of the Mews enterprise the request is made for.
             provider_enterprise_id: The provider's own identifier of that enterprise, when it has
                 one.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
         return await self._resource.run_batch(
             "list_memberships",
             ids,
             mews_enterprise_id=mews_enterprise_id,
             provider_enterprise_id=provider_enterprise_id,
+            timeout=timeout,
+            max_retries=max_retries,
             **unknown,
         )
 
@@ -132,6 +257,8 @@ class AsyncMembershipsResource(AsyncTypedResource):
         mews_customer_id: UUID | str,
         is_linked: bool,
         provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
         **unknown: Never,
     ) -> LinkMembershipResponse:
         """Link or unlink membership.
@@ -150,6 +277,8 @@ class AsyncMembershipsResource(AsyncTypedResource):
                 provider may delete a membership once it is unlinked.
             provider_enterprise_id: The provider's own identifier of that enterprise, when it has
                 one.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
         """
         result: LinkMembershipResponse = await self._resource.run_call(
             "update_membership_link",
@@ -158,6 +287,94 @@ class AsyncMembershipsResource(AsyncTypedResource):
             mews_customer_id=mews_customer_id,
             is_linked=is_linked,
             provider_enterprise_id=provider_enterprise_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+
+class AsyncMembershipsResourceWithRawResponse(AsyncRawTypedResource):
+    """``memberships.with_raw_response``: each single-request method returns its ``RawResponse``
+    (status, headers, ``request_id``, ``parse()``). ``iter_*`` sends a request per page and has none: call
+    ``get_*`` a page at a time; a bulk call here takes one batch of rows at most."""
+
+    async def list_memberships(
+        self,
+        ids: Iterable[str],
+        *,
+        mews_enterprise_id: UUID | str,
+        provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[ResultList[Membership]]:
+        """List memberships by IDs. Returns the HTTP response (``parse()`` gives the result).
+
+        ``POST /memberships/list`` (operationId ``listMemberships``).
+
+        Returns the current details of the memberships with the given provider ids. Mews calls it when
+        staff refresh a profile and daily for the next day's arrivals.
+
+        Args:
+            ids: The ids to look up, 1 to 100. Sent in batches of at most 100.
+            mews_enterprise_id: Identifier of the Mews enterprise the request is made for.
+            provider_enterprise_id: The provider's own identifier of that enterprise, when it has
+                one.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[ResultList[Membership]] = await self._resource.run_batch(
+            "list_memberships",
+            ids,
+            mews_enterprise_id=mews_enterprise_id,
+            provider_enterprise_id=provider_enterprise_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            **unknown,
+        )
+        return result
+
+    async def update_membership_link(
+        self,
+        *,
+        mews_enterprise_id: UUID | str,
+        provider_membership_id: str,
+        mews_customer_id: UUID | str,
+        is_linked: bool,
+        provider_enterprise_id: str | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        **unknown: Never,
+    ) -> RawResponse[LinkMembershipResponse]:
+        """Link or unlink membership. Returns the HTTP response (``parse()`` gives the result).
+
+        ``PUT /memberships/link`` (operationId ``updateMembershipLink``).
+
+        Links a Mews customer to an existing membership, or removes that link.
+
+        Args:
+            mews_enterprise_id: Identifier of the Mews enterprise the request is made for.
+            provider_membership_id: The provider's identifier of a membership; may equal
+                `membershipNumber`.
+            mews_customer_id: Identifier of the customer account in Mews (usable with the Connector
+                API).
+            is_linked: `true` links the customer to the membership, `false` removes the link. A
+                provider may delete a membership once it is unlinked.
+            provider_enterprise_id: The provider's own identifier of that enterprise, when it has
+                one.
+            timeout: Seconds (or an httpx.Timeout) for this call; the client's when left out.
+            max_retries: Retries of this call's requests; the client's when left out.
+        """
+        result: RawResponse[LinkMembershipResponse] = await self._resource.run_call(
+            "update_membership_link",
+            mews_enterprise_id=mews_enterprise_id,
+            provider_membership_id=provider_membership_id,
+            mews_customer_id=mews_customer_id,
+            is_linked=is_linked,
+            provider_enterprise_id=provider_enterprise_id,
+            timeout=timeout,
+            max_retries=max_retries,
             **unknown,
         )
         return result

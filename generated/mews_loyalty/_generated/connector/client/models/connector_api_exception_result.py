@@ -6,8 +6,6 @@ from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="ConnectorApiExceptionResult")
 
 
@@ -16,25 +14,25 @@ class ConnectorApiExceptionResult:
     """The body of every error response.
 
     Attributes:
-        message (None | str | Unset): What went wrong, in words.
-        request_id (None | str | Unset): The same identifier as the `Request-Id` header.
-        details (Any | Unset): Diagnostic data, present on development environments only.
+        message (None | str): What went wrong, in words.
+        request_id (None | str): The same identifier as the `Request-Id` header.
+        details (Any | None): Diagnostic data, present on development environments only.
     """
 
-    message: None | str | Unset = UNSET
-    request_id: None | str | Unset = UNSET
-    details: Any | Unset = UNSET
+    message: None | str = None
+    request_id: None | str = None
+    details: Any | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        message: None | str | Unset
-        if isinstance(self.message, Unset):
-            message = UNSET
+        message: None | str
+        if self.message is None:
+            message = None
         else:
             message = self.message
 
-        request_id: None | str | Unset
-        if isinstance(self.request_id, Unset):
-            request_id = UNSET
+        request_id: None | str
+        if self.request_id is None:
+            request_id = None
         else:
             request_id = self.request_id
 
@@ -43,11 +41,11 @@ class ConnectorApiExceptionResult:
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
-        if message is not UNSET:
+        if message is not None:
             field_dict["Message"] = message
-        if request_id is not UNSET:
+        if request_id is not None:
             field_dict["RequestId"] = request_id
-        if details is not UNSET:
+        if details is not None:
             field_dict["Details"] = details
 
         return field_dict
@@ -55,11 +53,11 @@ class ConnectorApiExceptionResult:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = src_dict if type(src_dict) is dict else dict(src_dict)
-        message: None | str | Unset = d.get("Message", UNSET)
+        message: None | str = d.get("Message")
 
-        request_id: None | str | Unset = d.get("RequestId", UNSET)
+        request_id: None | str = d.get("RequestId")
 
-        details = d.get("Details", UNSET)
+        details = d.get("Details")
 
         connector_api_exception_result = cls(
             message,

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset, parse_uuid
+from ..types import parse_uuid
 
 T = TypeVar("T", bound="Limitation")
 
@@ -18,19 +18,19 @@ class Limitation:
 
     Attributes:
         count (int): Page size, 1 to 1000.
-        cursor (None | Unset | UUID): The `Cursor` of the previous page (the id of its oldest item); absent or `null`
+        cursor (None | UUID): The `Cursor` of the previous page (the id of its oldest item); absent or `null`
             starts with the newest items.
     """
 
     count: int
-    cursor: None | Unset | UUID = UNSET
+    cursor: None | UUID = None
 
     def to_dict(self) -> dict[str, Any]:
         count = self.count
 
-        cursor: None | str | Unset
-        if isinstance(self.cursor, Unset):
-            cursor = UNSET
+        cursor: None | str
+        if self.cursor is None:
+            cursor = None
         elif isinstance(self.cursor, UUID):
             cursor = str(self.cursor)
         else:
@@ -43,7 +43,7 @@ class Limitation:
                 "Count": count,
             }
         )
-        if cursor is not UNSET:
+        if cursor is not None:
             field_dict["Cursor"] = cursor
 
         return field_dict
@@ -53,12 +53,10 @@ class Limitation:
         d = src_dict if type(src_dict) is dict else dict(src_dict)
         count = d["Count"]
 
-        _cursor = d.get("Cursor", UNSET)
-        cursor: None | Unset | UUID
-        if _cursor is None:
+        _cursor = d.get("Cursor")
+        cursor: None | UUID
+        if _cursor is None or _cursor is None:
             cursor = None
-        elif isinstance(_cursor, Unset):
-            cursor = UNSET
         else:
             try:
                 if not isinstance(_cursor, str):
@@ -67,7 +65,7 @@ class Limitation:
 
                 cursor = cursor_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                cursor = cast(None | Unset | UUID, _cursor)
+                cursor = cast(None | UUID, _cursor)
 
         limitation = cls(
             count,

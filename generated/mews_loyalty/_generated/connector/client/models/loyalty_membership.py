@@ -9,7 +9,7 @@ from uuid import UUID
 from attrs import define as _attrs_define
 
 from ..models.loyalty_membership_state import LoyaltyMembershipState
-from ..types import UNSET, Unset, parse_enum, parse_uuid
+from ..types import parse_enum, parse_uuid
 
 T = TypeVar("T", bound="LoyaltyMembership")
 
@@ -26,13 +26,13 @@ class LoyaltyMembership:
         is_primary (bool): Whether this is the account's primary membership.
         creator_profile (None | ProfileData): Who created the membership; null when unknown.
         updater_profile (None | ProfileData): Who last changed the membership; null when unknown.
-        provider_membership_id (None | str | Unset): The membership's identifier in the loyalty provider's system.
-        code (None | str | Unset): Former name of `MembershipNumber`; use that instead.
-        membership_number (None | str | Unset): The number the customer sees, for example on a loyalty card.
-        points (int | None | Unset): Points the account holds in this membership.
-        expiration_date (datetime.datetime | None | Unset): When the membership expires (UTC).
-        url (None | str | Unset): Link to the membership in the loyalty provider's system.
-        loyalty_tier_id (None | Unset | UUID): Identifier of the membership's tier.
+        provider_membership_id (None | str): The membership's identifier in the loyalty provider's system.
+        code (None | str): Former name of `MembershipNumber`; use that instead.
+        membership_number (None | str): The number the customer sees, for example on a loyalty card.
+        points (int | None): Points the account holds in this membership.
+        expiration_date (datetime.datetime | None): When the membership expires (UTC).
+        url (None | str): Link to the membership in the loyalty provider's system.
+        loyalty_tier_id (None | UUID): Identifier of the membership's tier.
     """
 
     id: UUID
@@ -43,13 +43,13 @@ class LoyaltyMembership:
     is_primary: bool
     creator_profile: None | ProfileData
     updater_profile: None | ProfileData
-    provider_membership_id: None | str | Unset = UNSET
-    code: None | str | Unset = UNSET
-    membership_number: None | str | Unset = UNSET
-    points: int | None | Unset = UNSET
-    expiration_date: datetime.datetime | None | Unset = UNSET
-    url: None | str | Unset = UNSET
-    loyalty_tier_id: None | Unset | UUID = UNSET
+    provider_membership_id: None | str = None
+    code: None | str = None
+    membership_number: None | str = None
+    points: int | None = None
+    expiration_date: datetime.datetime | None = None
+    url: None | str = None
+    loyalty_tier_id: None | UUID = None
 
     def to_dict(self) -> dict[str, Any]:
         id = str(self.id)
@@ -80,47 +80,47 @@ class LoyaltyMembership:
         else:
             updater_profile = self.updater_profile
 
-        provider_membership_id: None | str | Unset
-        if isinstance(self.provider_membership_id, Unset):
-            provider_membership_id = UNSET
+        provider_membership_id: None | str
+        if self.provider_membership_id is None:
+            provider_membership_id = None
         else:
             provider_membership_id = self.provider_membership_id
 
-        code: None | str | Unset
-        if isinstance(self.code, Unset):
-            code = UNSET
+        code: None | str
+        if self.code is None:
+            code = None
         else:
             code = self.code
 
-        membership_number: None | str | Unset
-        if isinstance(self.membership_number, Unset):
-            membership_number = UNSET
+        membership_number: None | str
+        if self.membership_number is None:
+            membership_number = None
         else:
             membership_number = self.membership_number
 
-        points: int | None | Unset
-        if isinstance(self.points, Unset):
-            points = UNSET
+        points: int | None
+        if self.points is None:
+            points = None
         else:
             points = self.points
 
-        expiration_date: None | str | Unset
-        if isinstance(self.expiration_date, Unset):
-            expiration_date = UNSET
+        expiration_date: None | str
+        if self.expiration_date is None:
+            expiration_date = None
         elif isinstance(self.expiration_date, datetime.datetime):
             expiration_date = self.expiration_date.isoformat()
         else:
             expiration_date = self.expiration_date
 
-        url: None | str | Unset
-        if isinstance(self.url, Unset):
-            url = UNSET
+        url: None | str
+        if self.url is None:
+            url = None
         else:
             url = self.url
 
-        loyalty_tier_id: None | str | Unset
-        if isinstance(self.loyalty_tier_id, Unset):
-            loyalty_tier_id = UNSET
+        loyalty_tier_id: None | str
+        if self.loyalty_tier_id is None:
+            loyalty_tier_id = None
         elif isinstance(self.loyalty_tier_id, UUID):
             loyalty_tier_id = str(self.loyalty_tier_id)
         else:
@@ -140,19 +140,19 @@ class LoyaltyMembership:
                 "UpdaterProfile": updater_profile,
             }
         )
-        if provider_membership_id is not UNSET:
+        if provider_membership_id is not None:
             field_dict["ProviderMembershipId"] = provider_membership_id
-        if code is not UNSET:
+        if code is not None:
             field_dict["Code"] = code
-        if membership_number is not UNSET:
+        if membership_number is not None:
             field_dict["MembershipNumber"] = membership_number
-        if points is not UNSET:
+        if points is not None:
             field_dict["Points"] = points
-        if expiration_date is not UNSET:
+        if expiration_date is not None:
             field_dict["ExpirationDate"] = expiration_date
-        if url is not UNSET:
+        if url is not None:
             field_dict["Url"] = url
-        if loyalty_tier_id is not UNSET:
+        if loyalty_tier_id is not None:
             field_dict["LoyaltyTierId"] = loyalty_tier_id
 
         return field_dict
@@ -200,22 +200,18 @@ class LoyaltyMembership:
             except (TypeError, ValueError, AttributeError, KeyError):
                 updater_profile = cast(None | ProfileData, _updater_profile)
 
-        provider_membership_id: None | str | Unset = d.get(
-            "ProviderMembershipId", UNSET
-        )
+        provider_membership_id: None | str = d.get("ProviderMembershipId")
 
-        code: None | str | Unset = d.get("Code", UNSET)
+        code: None | str = d.get("Code")
 
-        membership_number: None | str | Unset = d.get("MembershipNumber", UNSET)
+        membership_number: None | str = d.get("MembershipNumber")
 
-        points: int | None | Unset = d.get("Points", UNSET)
+        points: int | None = d.get("Points")
 
-        _expiration_date = d.get("ExpirationDate", UNSET)
-        expiration_date: datetime.datetime | None | Unset
-        if _expiration_date is None:
+        _expiration_date = d.get("ExpirationDate")
+        expiration_date: datetime.datetime | None
+        if _expiration_date is None or _expiration_date is None:
             expiration_date = None
-        elif isinstance(_expiration_date, Unset):
-            expiration_date = UNSET
         else:
             try:
                 if not isinstance(_expiration_date, str):
@@ -226,18 +222,14 @@ class LoyaltyMembership:
 
                 expiration_date = expiration_date_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                expiration_date = cast(
-                    datetime.datetime | None | Unset, _expiration_date
-                )
+                expiration_date = cast(datetime.datetime | None, _expiration_date)
 
-        url: None | str | Unset = d.get("Url", UNSET)
+        url: None | str = d.get("Url")
 
-        _loyalty_tier_id = d.get("LoyaltyTierId", UNSET)
-        loyalty_tier_id: None | Unset | UUID
-        if _loyalty_tier_id is None:
+        _loyalty_tier_id = d.get("LoyaltyTierId")
+        loyalty_tier_id: None | UUID
+        if _loyalty_tier_id is None or _loyalty_tier_id is None:
             loyalty_tier_id = None
-        elif isinstance(_loyalty_tier_id, Unset):
-            loyalty_tier_id = UNSET
         else:
             try:
                 if not isinstance(_loyalty_tier_id, str):
@@ -246,7 +238,7 @@ class LoyaltyMembership:
 
                 loyalty_tier_id = loyalty_tier_id_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                loyalty_tier_id = cast(None | Unset | UUID, _loyalty_tier_id)
+                loyalty_tier_id = cast(None | UUID, _loyalty_tier_id)
 
         loyalty_membership = cls(
             id,

@@ -9,7 +9,7 @@ from uuid import UUID
 from attrs import define as _attrs_define
 
 from ..models.loyalty_membership_state import LoyaltyMembershipState
-from ..types import UNSET, Unset, parse_enum, parse_uuid
+from ..types import parse_enum, parse_uuid
 
 T = TypeVar("T", bound="LoyaltyMembershipAddParameters")
 
@@ -21,25 +21,25 @@ class LoyaltyMembershipAddParameters:
         account_id (UUID): Identifier of the customer or company account.
         loyalty_program_id (UUID): Identifier of the loyalty program.
         is_primary (bool): Whether this is the account's primary membership.
-        state (LoyaltyMembershipState | str | None | Unset): Initial state; `Enrolled` when absent or null.
-        code (None | str | Unset): Former name of `MembershipNumber`; use that instead.
-        membership_number (None | str | Unset): Customer-facing number, at most 255 characters.
-        points (int | None | Unset): Points the account holds in this membership.
-        expiration_date (datetime.date | datetime.datetime | None | Unset): When the membership expires.
-        url (None | str | Unset): Link to the membership in the loyalty provider's system.
-        loyalty_tier_id (None | Unset | UUID): Identifier of the membership's tier.
+        state (LoyaltyMembershipState | str | None): Initial state; `Enrolled` when absent or null.
+        code (None | str): Former name of `MembershipNumber`; use that instead.
+        membership_number (None | str): Customer-facing number, at most 255 characters.
+        points (int | None): Points the account holds in this membership.
+        expiration_date (datetime.date | datetime.datetime | None): When the membership expires.
+        url (None | str): Link to the membership in the loyalty provider's system.
+        loyalty_tier_id (None | UUID): Identifier of the membership's tier.
     """
 
     account_id: UUID
     loyalty_program_id: UUID
     is_primary: bool
-    state: LoyaltyMembershipState | str | None | Unset = UNSET
-    code: None | str | Unset = UNSET
-    membership_number: None | str | Unset = UNSET
-    points: int | None | Unset = UNSET
-    expiration_date: datetime.date | datetime.datetime | None | Unset = UNSET
-    url: None | str | Unset = UNSET
-    loyalty_tier_id: None | Unset | UUID = UNSET
+    state: LoyaltyMembershipState | str | None = None
+    code: None | str = None
+    membership_number: None | str = None
+    points: int | None = None
+    expiration_date: datetime.date | datetime.datetime | None = None
+    url: None | str = None
+    loyalty_tier_id: None | UUID = None
 
     def to_dict(self) -> dict[str, Any]:
         account_id = str(self.account_id)
@@ -48,9 +48,9 @@ class LoyaltyMembershipAddParameters:
 
         is_primary = self.is_primary
 
-        state: None | str | Unset
-        if isinstance(self.state, Unset):
-            state = UNSET
+        state: None | str
+        if self.state is None:
+            state = None
         elif isinstance(self.state, LoyaltyMembershipState):
             state = (
                 self.state.value
@@ -60,27 +60,27 @@ class LoyaltyMembershipAddParameters:
         else:
             state = self.state
 
-        code: None | str | Unset
-        if isinstance(self.code, Unset):
-            code = UNSET
+        code: None | str
+        if self.code is None:
+            code = None
         else:
             code = self.code
 
-        membership_number: None | str | Unset
-        if isinstance(self.membership_number, Unset):
-            membership_number = UNSET
+        membership_number: None | str
+        if self.membership_number is None:
+            membership_number = None
         else:
             membership_number = self.membership_number
 
-        points: int | None | Unset
-        if isinstance(self.points, Unset):
-            points = UNSET
+        points: int | None
+        if self.points is None:
+            points = None
         else:
             points = self.points
 
-        expiration_date: None | str | Unset
-        if isinstance(self.expiration_date, Unset):
-            expiration_date = UNSET
+        expiration_date: None | str
+        if self.expiration_date is None:
+            expiration_date = None
         elif isinstance(self.expiration_date, datetime.datetime) or isinstance(
             self.expiration_date, datetime.date
         ):
@@ -88,15 +88,15 @@ class LoyaltyMembershipAddParameters:
         else:
             expiration_date = self.expiration_date
 
-        url: None | str | Unset
-        if isinstance(self.url, Unset):
-            url = UNSET
+        url: None | str
+        if self.url is None:
+            url = None
         else:
             url = self.url
 
-        loyalty_tier_id: None | str | Unset
-        if isinstance(self.loyalty_tier_id, Unset):
-            loyalty_tier_id = UNSET
+        loyalty_tier_id: None | str
+        if self.loyalty_tier_id is None:
+            loyalty_tier_id = None
         elif isinstance(self.loyalty_tier_id, UUID):
             loyalty_tier_id = str(self.loyalty_tier_id)
         else:
@@ -111,19 +111,19 @@ class LoyaltyMembershipAddParameters:
                 "IsPrimary": is_primary,
             }
         )
-        if state is not UNSET:
+        if state is not None:
             field_dict["State"] = state
-        if code is not UNSET:
+        if code is not None:
             field_dict["Code"] = code
-        if membership_number is not UNSET:
+        if membership_number is not None:
             field_dict["MembershipNumber"] = membership_number
-        if points is not UNSET:
+        if points is not None:
             field_dict["Points"] = points
-        if expiration_date is not UNSET:
+        if expiration_date is not None:
             field_dict["ExpirationDate"] = expiration_date
-        if url is not UNSET:
+        if url is not None:
             field_dict["Url"] = url
-        if loyalty_tier_id is not UNSET:
+        if loyalty_tier_id is not None:
             field_dict["LoyaltyTierId"] = loyalty_tier_id
 
         return field_dict
@@ -137,12 +137,10 @@ class LoyaltyMembershipAddParameters:
 
         is_primary = d["IsPrimary"]
 
-        _state = d.get("State", UNSET)
-        state: LoyaltyMembershipState | str | None | Unset
-        if _state is None:
+        _state = d.get("State")
+        state: LoyaltyMembershipState | str | None
+        if _state is None or _state is None:
             state = None
-        elif isinstance(_state, Unset):
-            state = UNSET
         else:
             try:
                 if not isinstance(_state, str):
@@ -151,20 +149,20 @@ class LoyaltyMembershipAddParameters:
 
                 state = state_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                state = cast(LoyaltyMembershipState | str | None | Unset, _state)
+                state = cast(LoyaltyMembershipState | str | None, _state)
 
-        code: None | str | Unset = d.get("Code", UNSET)
+        code: None | str = d.get("Code")
 
-        membership_number: None | str | Unset = d.get("MembershipNumber", UNSET)
+        membership_number: None | str = d.get("MembershipNumber")
 
-        points: int | None | Unset = d.get("Points", UNSET)
+        points: int | None = d.get("Points")
 
         def _parse_expiration_date(
             data: object,
-        ) -> datetime.date | datetime.datetime | None | Unset:
+        ) -> datetime.date | datetime.datetime | None:
             if data is None:
                 return data
-            if isinstance(data, Unset):
+            if data is None:
                 return data
             try:
                 if not isinstance(data, str):
@@ -186,18 +184,16 @@ class LoyaltyMembershipAddParameters:
                 return componentsschemas_expiration_date_input_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(datetime.date | datetime.datetime | None | Unset, data)
+            return cast(datetime.date | datetime.datetime | None, data)
 
-        expiration_date = _parse_expiration_date(d.get("ExpirationDate", UNSET))
+        expiration_date = _parse_expiration_date(d.get("ExpirationDate"))
 
-        url: None | str | Unset = d.get("Url", UNSET)
+        url: None | str = d.get("Url")
 
-        _loyalty_tier_id = d.get("LoyaltyTierId", UNSET)
-        loyalty_tier_id: None | Unset | UUID
-        if _loyalty_tier_id is None:
+        _loyalty_tier_id = d.get("LoyaltyTierId")
+        loyalty_tier_id: None | UUID
+        if _loyalty_tier_id is None or _loyalty_tier_id is None:
             loyalty_tier_id = None
-        elif isinstance(_loyalty_tier_id, Unset):
-            loyalty_tier_id = UNSET
         else:
             try:
                 if not isinstance(_loyalty_tier_id, str):
@@ -206,7 +202,7 @@ class LoyaltyMembershipAddParameters:
 
                 loyalty_tier_id = loyalty_tier_id_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                loyalty_tier_id = cast(None | Unset | UUID, _loyalty_tier_id)
+                loyalty_tier_id = cast(None | UUID, _loyalty_tier_id)
 
         loyalty_membership_add_parameters = cls(
             account_id,

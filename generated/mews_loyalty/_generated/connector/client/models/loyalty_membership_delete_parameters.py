@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset, parse_uuid
+from ..types import parse_uuid
 
 T = TypeVar("T", bound="LoyaltyMembershipDeleteParameters")
 
@@ -20,20 +20,20 @@ class LoyaltyMembershipDeleteParameters:
         access_token (str): Identifies the connected property or portfolio; one per connection and environment.
         client (str): Name and version of the calling application, for example "MyApp 1.0.0".
         loyalty_membership_ids (list[UUID]): The memberships to delete, 1 to 1000.
-        language_code (None | str | Unset): Language of texts in the response, for example "en-US"; sent together with
+        language_code (None | str): Language of texts in the response, for example "en-US"; sent together with
             `CultureCode`. Null, as in Mews' own request example, asks for the default.
-        culture_code (None | str | Unset): Culture for formatting in the response, for example "en-US"; sent together
+        culture_code (None | str): Culture for formatting in the response, for example "en-US"; sent together
             with `LanguageCode`. Null, as in Mews' own request example, asks for the default.
-        chain_id (None | Unset | UUID): The chain to act in; required with a portfolio access token, ignored otherwise.
+        chain_id (None | UUID): The chain to act in; required with a portfolio access token, ignored otherwise.
     """
 
     client_token: str
     access_token: str
     client: str
     loyalty_membership_ids: list[UUID]
-    language_code: None | str | Unset = UNSET
-    culture_code: None | str | Unset = UNSET
-    chain_id: None | Unset | UUID = UNSET
+    language_code: None | str = None
+    culture_code: None | str = None
+    chain_id: None | UUID = None
 
     def to_dict(self) -> dict[str, Any]:
         client_token = self.client_token
@@ -47,21 +47,21 @@ class LoyaltyMembershipDeleteParameters:
             loyalty_membership_ids_item = str(loyalty_membership_ids_item_data)
             loyalty_membership_ids.append(loyalty_membership_ids_item)
 
-        language_code: None | str | Unset
-        if isinstance(self.language_code, Unset):
-            language_code = UNSET
+        language_code: None | str
+        if self.language_code is None:
+            language_code = None
         else:
             language_code = self.language_code
 
-        culture_code: None | str | Unset
-        if isinstance(self.culture_code, Unset):
-            culture_code = UNSET
+        culture_code: None | str
+        if self.culture_code is None:
+            culture_code = None
         else:
             culture_code = self.culture_code
 
-        chain_id: None | str | Unset
-        if isinstance(self.chain_id, Unset):
-            chain_id = UNSET
+        chain_id: None | str
+        if self.chain_id is None:
+            chain_id = None
         elif isinstance(self.chain_id, UUID):
             chain_id = str(self.chain_id)
         else:
@@ -77,11 +77,11 @@ class LoyaltyMembershipDeleteParameters:
                 "LoyaltyMembershipIds": loyalty_membership_ids,
             }
         )
-        if language_code is not UNSET:
+        if language_code is not None:
             field_dict["LanguageCode"] = language_code
-        if culture_code is not UNSET:
+        if culture_code is not None:
             field_dict["CultureCode"] = culture_code
-        if chain_id is not UNSET:
+        if chain_id is not None:
             field_dict["ChainId"] = chain_id
 
         return field_dict
@@ -102,16 +102,14 @@ class LoyaltyMembershipDeleteParameters:
 
             loyalty_membership_ids.append(loyalty_membership_ids_item)
 
-        language_code: None | str | Unset = d.get("LanguageCode", UNSET)
+        language_code: None | str = d.get("LanguageCode")
 
-        culture_code: None | str | Unset = d.get("CultureCode", UNSET)
+        culture_code: None | str = d.get("CultureCode")
 
-        _chain_id = d.get("ChainId", UNSET)
-        chain_id: None | Unset | UUID
-        if _chain_id is None:
+        _chain_id = d.get("ChainId")
+        chain_id: None | UUID
+        if _chain_id is None or _chain_id is None:
             chain_id = None
-        elif isinstance(_chain_id, Unset):
-            chain_id = UNSET
         else:
             try:
                 if not isinstance(_chain_id, str):
@@ -120,7 +118,7 @@ class LoyaltyMembershipDeleteParameters:
 
                 chain_id = componentsschemas_chain_id_target_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                chain_id = cast(None | Unset | UUID, _chain_id)
+                chain_id = cast(None | UUID, _chain_id)
 
         loyalty_membership_delete_parameters = cls(
             client_token,

@@ -9,7 +9,7 @@ from attrs import define as _attrs_define
 
 from ..models.activity_state import ActivityState
 from ..models.loyalty_membership_state import LoyaltyMembershipState
-from ..types import UNSET, Unset, parse_enum, parse_uuid
+from ..types import parse_enum, parse_uuid
 
 T = TypeVar("T", bound="LoyaltyMembershipFilterParameters")
 
@@ -22,42 +22,42 @@ class LoyaltyMembershipFilterParameters:
         access_token (str): Identifies the connected property or portfolio; one per connection and environment.
         client (str): Name and version of the calling application, for example "MyApp 1.0.0".
         limitation (Limitation): How many items to return, and where to continue from.
-        language_code (None | str | Unset): Language of texts in the response, for example "en-US"; sent together with
+        language_code (None | str): Language of texts in the response, for example "en-US"; sent together with
             `CultureCode`. Null, as in Mews' own request example, asks for the default.
-        culture_code (None | str | Unset): Culture for formatting in the response, for example "en-US"; sent together
+        culture_code (None | str): Culture for formatting in the response, for example "en-US"; sent together
             with `LanguageCode`. Null, as in Mews' own request example, asks for the default.
-        chain_ids (list[UUID] | None | Unset): Only data of these chains; absent or null means every chain in scope of
+        chain_ids (list[UUID] | None): Only data of these chains; absent or null means every chain in scope of
             the access token.
-        created_utc (None | TimeFilterInterval | Unset): When the membership was created; at most 3 months long.
-        updated_utc (None | TimeFilterInterval | Unset): When the membership was last changed; at most 3 months long.
-        loyalty_membership_ids (list[UUID] | None | Unset): Only these memberships.
-        account_ids (list[UUID] | None | Unset): Only memberships of these customer or company accounts.
-        loyalty_program_ids (list[UUID] | None | Unset): Only memberships in these programs.
-        membership_states (list[LoyaltyMembershipState | str] | None | Unset): Only memberships in these states.
-        activity_states (list[ActivityState | str] | None | Unset): Return active records, deleted records or both;
+        created_utc (None | TimeFilterInterval): When the membership was created; at most 3 months long.
+        updated_utc (None | TimeFilterInterval): When the membership was last changed; at most 3 months long.
+        loyalty_membership_ids (list[UUID] | None): Only these memberships.
+        account_ids (list[UUID] | None): Only memberships of these customer or company accounts.
+        loyalty_program_ids (list[UUID] | None): Only memberships in these programs.
+        membership_states (list[LoyaltyMembershipState | str] | None): Only memberships in these states.
+        activity_states (list[ActivityState | str] | None): Return active records, deleted records or both;
             absent or null returns active records only.
-        codes (list[str] | None | Unset): Former name of `MembershipNumbers`; use that instead.
-        membership_numbers (list[str] | None | Unset): Only memberships with these customer-facing numbers.
-        provider_membership_ids (list[str] | None | Unset): Only memberships with these loyalty-provider identifiers.
+        codes (list[str] | None): Former name of `MembershipNumbers`; use that instead.
+        membership_numbers (list[str] | None): Only memberships with these customer-facing numbers.
+        provider_membership_ids (list[str] | None): Only memberships with these loyalty-provider identifiers.
     """
 
     client_token: str
     access_token: str
     client: str
     limitation: Limitation
-    language_code: None | str | Unset = UNSET
-    culture_code: None | str | Unset = UNSET
-    chain_ids: list[UUID] | None | Unset = UNSET
-    created_utc: None | TimeFilterInterval | Unset = UNSET
-    updated_utc: None | TimeFilterInterval | Unset = UNSET
-    loyalty_membership_ids: list[UUID] | None | Unset = UNSET
-    account_ids: list[UUID] | None | Unset = UNSET
-    loyalty_program_ids: list[UUID] | None | Unset = UNSET
-    membership_states: list[LoyaltyMembershipState | str] | None | Unset = UNSET
-    activity_states: list[ActivityState | str] | None | Unset = UNSET
-    codes: list[str] | None | Unset = UNSET
-    membership_numbers: list[str] | None | Unset = UNSET
-    provider_membership_ids: list[str] | None | Unset = UNSET
+    language_code: None | str = None
+    culture_code: None | str = None
+    chain_ids: list[UUID] | None = None
+    created_utc: None | TimeFilterInterval = None
+    updated_utc: None | TimeFilterInterval = None
+    loyalty_membership_ids: list[UUID] | None = None
+    account_ids: list[UUID] | None = None
+    loyalty_program_ids: list[UUID] | None = None
+    membership_states: list[LoyaltyMembershipState | str] | None = None
+    activity_states: list[ActivityState | str] | None = None
+    codes: list[str] | None = None
+    membership_numbers: list[str] | None = None
+    provider_membership_ids: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         client_token = self.client_token
@@ -68,21 +68,21 @@ class LoyaltyMembershipFilterParameters:
 
         limitation = self.limitation.to_dict()
 
-        language_code: None | str | Unset
-        if isinstance(self.language_code, Unset):
-            language_code = UNSET
+        language_code: None | str
+        if self.language_code is None:
+            language_code = None
         else:
             language_code = self.language_code
 
-        culture_code: None | str | Unset
-        if isinstance(self.culture_code, Unset):
-            culture_code = UNSET
+        culture_code: None | str
+        if self.culture_code is None:
+            culture_code = None
         else:
             culture_code = self.culture_code
 
-        chain_ids: list[str] | None | Unset
-        if isinstance(self.chain_ids, Unset):
-            chain_ids = UNSET
+        chain_ids: list[str] | None
+        if self.chain_ids is None:
+            chain_ids = None
         elif isinstance(self.chain_ids, list):
             chain_ids = []
             for componentsschemas_chain_id_filter_type_0_item_data in self.chain_ids:
@@ -94,25 +94,25 @@ class LoyaltyMembershipFilterParameters:
         else:
             chain_ids = self.chain_ids
 
-        created_utc: dict[str, Any] | None | Unset
-        if isinstance(self.created_utc, Unset):
-            created_utc = UNSET
+        created_utc: dict[str, Any] | None
+        if self.created_utc is None:
+            created_utc = None
         elif isinstance(self.created_utc, TimeFilterInterval):
             created_utc = self.created_utc.to_dict()
         else:
             created_utc = self.created_utc
 
-        updated_utc: dict[str, Any] | None | Unset
-        if isinstance(self.updated_utc, Unset):
-            updated_utc = UNSET
+        updated_utc: dict[str, Any] | None
+        if self.updated_utc is None:
+            updated_utc = None
         elif isinstance(self.updated_utc, TimeFilterInterval):
             updated_utc = self.updated_utc.to_dict()
         else:
             updated_utc = self.updated_utc
 
-        loyalty_membership_ids: list[str] | None | Unset
-        if isinstance(self.loyalty_membership_ids, Unset):
-            loyalty_membership_ids = UNSET
+        loyalty_membership_ids: list[str] | None
+        if self.loyalty_membership_ids is None:
+            loyalty_membership_ids = None
         elif isinstance(self.loyalty_membership_ids, list):
             loyalty_membership_ids = []
             for loyalty_membership_ids_type_0_item_data in self.loyalty_membership_ids:
@@ -124,9 +124,9 @@ class LoyaltyMembershipFilterParameters:
         else:
             loyalty_membership_ids = self.loyalty_membership_ids
 
-        account_ids: list[str] | None | Unset
-        if isinstance(self.account_ids, Unset):
-            account_ids = UNSET
+        account_ids: list[str] | None
+        if self.account_ids is None:
+            account_ids = None
         elif isinstance(self.account_ids, list):
             account_ids = []
             for account_ids_type_0_item_data in self.account_ids:
@@ -136,9 +136,9 @@ class LoyaltyMembershipFilterParameters:
         else:
             account_ids = self.account_ids
 
-        loyalty_program_ids: list[str] | None | Unset
-        if isinstance(self.loyalty_program_ids, Unset):
-            loyalty_program_ids = UNSET
+        loyalty_program_ids: list[str] | None
+        if self.loyalty_program_ids is None:
+            loyalty_program_ids = None
         elif isinstance(self.loyalty_program_ids, list):
             loyalty_program_ids = []
             for loyalty_program_ids_type_0_item_data in self.loyalty_program_ids:
@@ -150,9 +150,9 @@ class LoyaltyMembershipFilterParameters:
         else:
             loyalty_program_ids = self.loyalty_program_ids
 
-        membership_states: list[str] | None | Unset
-        if isinstance(self.membership_states, Unset):
-            membership_states = UNSET
+        membership_states: list[str] | None
+        if self.membership_states is None:
+            membership_states = None
         elif isinstance(self.membership_states, list):
             membership_states = []
             for membership_states_type_0_item_data in self.membership_states:
@@ -168,9 +168,9 @@ class LoyaltyMembershipFilterParameters:
         else:
             membership_states = self.membership_states
 
-        activity_states: list[str] | None | Unset
-        if isinstance(self.activity_states, Unset):
-            activity_states = UNSET
+        activity_states: list[str] | None
+        if self.activity_states is None:
+            activity_states = None
         elif isinstance(self.activity_states, list):
             activity_states = []
             for (
@@ -191,27 +191,27 @@ class LoyaltyMembershipFilterParameters:
         else:
             activity_states = self.activity_states
 
-        codes: list[str] | None | Unset
-        if isinstance(self.codes, Unset):
-            codes = UNSET
+        codes: list[str] | None
+        if self.codes is None:
+            codes = None
         elif isinstance(self.codes, list):
             codes = self.codes
 
         else:
             codes = self.codes
 
-        membership_numbers: list[str] | None | Unset
-        if isinstance(self.membership_numbers, Unset):
-            membership_numbers = UNSET
+        membership_numbers: list[str] | None
+        if self.membership_numbers is None:
+            membership_numbers = None
         elif isinstance(self.membership_numbers, list):
             membership_numbers = self.membership_numbers
 
         else:
             membership_numbers = self.membership_numbers
 
-        provider_membership_ids: list[str] | None | Unset
-        if isinstance(self.provider_membership_ids, Unset):
-            provider_membership_ids = UNSET
+        provider_membership_ids: list[str] | None
+        if self.provider_membership_ids is None:
+            provider_membership_ids = None
         elif isinstance(self.provider_membership_ids, list):
             provider_membership_ids = self.provider_membership_ids
 
@@ -228,31 +228,31 @@ class LoyaltyMembershipFilterParameters:
                 "Limitation": limitation,
             }
         )
-        if language_code is not UNSET:
+        if language_code is not None:
             field_dict["LanguageCode"] = language_code
-        if culture_code is not UNSET:
+        if culture_code is not None:
             field_dict["CultureCode"] = culture_code
-        if chain_ids is not UNSET:
+        if chain_ids is not None:
             field_dict["ChainIds"] = chain_ids
-        if created_utc is not UNSET:
+        if created_utc is not None:
             field_dict["CreatedUtc"] = created_utc
-        if updated_utc is not UNSET:
+        if updated_utc is not None:
             field_dict["UpdatedUtc"] = updated_utc
-        if loyalty_membership_ids is not UNSET:
+        if loyalty_membership_ids is not None:
             field_dict["LoyaltyMembershipIds"] = loyalty_membership_ids
-        if account_ids is not UNSET:
+        if account_ids is not None:
             field_dict["AccountIds"] = account_ids
-        if loyalty_program_ids is not UNSET:
+        if loyalty_program_ids is not None:
             field_dict["LoyaltyProgramIds"] = loyalty_program_ids
-        if membership_states is not UNSET:
+        if membership_states is not None:
             field_dict["MembershipStates"] = membership_states
-        if activity_states is not UNSET:
+        if activity_states is not None:
             field_dict["ActivityStates"] = activity_states
-        if codes is not UNSET:
+        if codes is not None:
             field_dict["Codes"] = codes
-        if membership_numbers is not UNSET:
+        if membership_numbers is not None:
             field_dict["MembershipNumbers"] = membership_numbers
-        if provider_membership_ids is not UNSET:
+        if provider_membership_ids is not None:
             field_dict["ProviderMembershipIds"] = provider_membership_ids
 
         return field_dict
@@ -268,16 +268,14 @@ class LoyaltyMembershipFilterParameters:
 
         limitation = Limitation.from_dict(d["Limitation"])
 
-        language_code: None | str | Unset = d.get("LanguageCode", UNSET)
+        language_code: None | str = d.get("LanguageCode")
 
-        culture_code: None | str | Unset = d.get("CultureCode", UNSET)
+        culture_code: None | str = d.get("CultureCode")
 
-        _chain_ids = d.get("ChainIds", UNSET)
-        chain_ids: list[UUID] | None | Unset
-        if _chain_ids is None:
+        _chain_ids = d.get("ChainIds")
+        chain_ids: list[UUID] | None
+        if _chain_ids is None or _chain_ids is None:
             chain_ids = None
-        elif isinstance(_chain_ids, Unset):
-            chain_ids = UNSET
         else:
             try:
                 if not isinstance(_chain_ids, list):
@@ -297,14 +295,12 @@ class LoyaltyMembershipFilterParameters:
 
                 chain_ids = componentsschemas_chain_id_filter_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                chain_ids = cast(list[UUID] | None | Unset, _chain_ids)
+                chain_ids = cast(list[UUID] | None, _chain_ids)
 
-        _created_utc = d.get("CreatedUtc", UNSET)
-        created_utc: None | TimeFilterInterval | Unset
-        if _created_utc is None:
+        _created_utc = d.get("CreatedUtc")
+        created_utc: None | TimeFilterInterval
+        if _created_utc is None or _created_utc is None:
             created_utc = None
-        elif isinstance(_created_utc, Unset):
-            created_utc = UNSET
         else:
             try:
                 if not isinstance(_created_utc, dict):
@@ -313,14 +309,12 @@ class LoyaltyMembershipFilterParameters:
 
                 created_utc = created_utc_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                created_utc = cast(None | TimeFilterInterval | Unset, _created_utc)
+                created_utc = cast(None | TimeFilterInterval, _created_utc)
 
-        _updated_utc = d.get("UpdatedUtc", UNSET)
-        updated_utc: None | TimeFilterInterval | Unset
-        if _updated_utc is None:
+        _updated_utc = d.get("UpdatedUtc")
+        updated_utc: None | TimeFilterInterval
+        if _updated_utc is None or _updated_utc is None:
             updated_utc = None
-        elif isinstance(_updated_utc, Unset):
-            updated_utc = UNSET
         else:
             try:
                 if not isinstance(_updated_utc, dict):
@@ -329,14 +323,12 @@ class LoyaltyMembershipFilterParameters:
 
                 updated_utc = updated_utc_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                updated_utc = cast(None | TimeFilterInterval | Unset, _updated_utc)
+                updated_utc = cast(None | TimeFilterInterval, _updated_utc)
 
-        _loyalty_membership_ids = d.get("LoyaltyMembershipIds", UNSET)
-        loyalty_membership_ids: list[UUID] | None | Unset
-        if _loyalty_membership_ids is None:
+        _loyalty_membership_ids = d.get("LoyaltyMembershipIds")
+        loyalty_membership_ids: list[UUID] | None
+        if _loyalty_membership_ids is None or _loyalty_membership_ids is None:
             loyalty_membership_ids = None
-        elif isinstance(_loyalty_membership_ids, Unset):
-            loyalty_membership_ids = UNSET
         else:
             try:
                 if not isinstance(_loyalty_membership_ids, list):
@@ -357,15 +349,13 @@ class LoyaltyMembershipFilterParameters:
                 loyalty_membership_ids = loyalty_membership_ids_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 loyalty_membership_ids = cast(
-                    list[UUID] | None | Unset, _loyalty_membership_ids
+                    list[UUID] | None, _loyalty_membership_ids
                 )
 
-        _account_ids = d.get("AccountIds", UNSET)
-        account_ids: list[UUID] | None | Unset
-        if _account_ids is None:
+        _account_ids = d.get("AccountIds")
+        account_ids: list[UUID] | None
+        if _account_ids is None or _account_ids is None:
             account_ids = None
-        elif isinstance(_account_ids, Unset):
-            account_ids = UNSET
         else:
             try:
                 if not isinstance(_account_ids, list):
@@ -379,14 +369,12 @@ class LoyaltyMembershipFilterParameters:
 
                 account_ids = account_ids_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                account_ids = cast(list[UUID] | None | Unset, _account_ids)
+                account_ids = cast(list[UUID] | None, _account_ids)
 
-        _loyalty_program_ids = d.get("LoyaltyProgramIds", UNSET)
-        loyalty_program_ids: list[UUID] | None | Unset
-        if _loyalty_program_ids is None:
+        _loyalty_program_ids = d.get("LoyaltyProgramIds")
+        loyalty_program_ids: list[UUID] | None
+        if _loyalty_program_ids is None or _loyalty_program_ids is None:
             loyalty_program_ids = None
-        elif isinstance(_loyalty_program_ids, Unset):
-            loyalty_program_ids = UNSET
         else:
             try:
                 if not isinstance(_loyalty_program_ids, list):
@@ -402,16 +390,12 @@ class LoyaltyMembershipFilterParameters:
 
                 loyalty_program_ids = loyalty_program_ids_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                loyalty_program_ids = cast(
-                    list[UUID] | None | Unset, _loyalty_program_ids
-                )
+                loyalty_program_ids = cast(list[UUID] | None, _loyalty_program_ids)
 
-        _membership_states = d.get("MembershipStates", UNSET)
-        membership_states: list[LoyaltyMembershipState | str] | None | Unset
-        if _membership_states is None:
+        _membership_states = d.get("MembershipStates")
+        membership_states: list[LoyaltyMembershipState | str] | None
+        if _membership_states is None or _membership_states is None:
             membership_states = None
-        elif isinstance(_membership_states, Unset):
-            membership_states = UNSET
         else:
             try:
                 if not isinstance(_membership_states, list):
@@ -428,16 +412,13 @@ class LoyaltyMembershipFilterParameters:
                 membership_states = membership_states_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 membership_states = cast(
-                    list[LoyaltyMembershipState | str] | None | Unset,
-                    _membership_states,
+                    list[LoyaltyMembershipState | str] | None, _membership_states
                 )
 
-        _activity_states = d.get("ActivityStates", UNSET)
-        activity_states: list[ActivityState | str] | None | Unset
-        if _activity_states is None:
+        _activity_states = d.get("ActivityStates")
+        activity_states: list[ActivityState | str] | None
+        if _activity_states is None or _activity_states is None:
             activity_states = None
-        elif isinstance(_activity_states, Unset):
-            activity_states = UNSET
         else:
             try:
                 if not isinstance(_activity_states, list):
@@ -459,15 +440,13 @@ class LoyaltyMembershipFilterParameters:
                 activity_states = componentsschemas_activity_state_filter_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 activity_states = cast(
-                    list[ActivityState | str] | None | Unset, _activity_states
+                    list[ActivityState | str] | None, _activity_states
                 )
 
-        _codes = d.get("Codes", UNSET)
-        codes: list[str] | None | Unset
-        if _codes is None:
+        _codes = d.get("Codes")
+        codes: list[str] | None
+        if _codes is None or _codes is None:
             codes = None
-        elif isinstance(_codes, Unset):
-            codes = UNSET
         else:
             try:
                 if not isinstance(_codes, list):
@@ -476,14 +455,12 @@ class LoyaltyMembershipFilterParameters:
 
                 codes = codes_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                codes = cast(list[str] | None | Unset, _codes)
+                codes = cast(list[str] | None, _codes)
 
-        _membership_numbers = d.get("MembershipNumbers", UNSET)
-        membership_numbers: list[str] | None | Unset
-        if _membership_numbers is None:
+        _membership_numbers = d.get("MembershipNumbers")
+        membership_numbers: list[str] | None
+        if _membership_numbers is None or _membership_numbers is None:
             membership_numbers = None
-        elif isinstance(_membership_numbers, Unset):
-            membership_numbers = UNSET
         else:
             try:
                 if not isinstance(_membership_numbers, list):
@@ -492,14 +469,12 @@ class LoyaltyMembershipFilterParameters:
 
                 membership_numbers = membership_numbers_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                membership_numbers = cast(list[str] | None | Unset, _membership_numbers)
+                membership_numbers = cast(list[str] | None, _membership_numbers)
 
-        _provider_membership_ids = d.get("ProviderMembershipIds", UNSET)
-        provider_membership_ids: list[str] | None | Unset
-        if _provider_membership_ids is None:
+        _provider_membership_ids = d.get("ProviderMembershipIds")
+        provider_membership_ids: list[str] | None
+        if _provider_membership_ids is None or _provider_membership_ids is None:
             provider_membership_ids = None
-        elif isinstance(_provider_membership_ids, Unset):
-            provider_membership_ids = UNSET
         else:
             try:
                 if not isinstance(_provider_membership_ids, list):
@@ -511,7 +486,7 @@ class LoyaltyMembershipFilterParameters:
                 provider_membership_ids = provider_membership_ids_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 provider_membership_ids = cast(
-                    list[str] | None | Unset, _provider_membership_ids
+                    list[str] | None, _provider_membership_ids
                 )
 
         loyalty_membership_filter_parameters = cls(

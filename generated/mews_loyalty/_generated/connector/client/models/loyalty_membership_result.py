@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset, parse_uuid
+from ..types import parse_uuid
 
 T = TypeVar("T", bound="LoyaltyMembershipResult")
 
@@ -17,12 +17,12 @@ class LoyaltyMembershipResult:
     """
     Attributes:
         loyalty_memberships (list[LoyaltyMembership]): The memberships, newest first.
-        cursor (None | Unset | UUID): Id of the oldest membership returned, to send back for the next page; null when
+        cursor (None | UUID): Id of the oldest membership returned, to send back for the next page; null when
             none was returned.
     """
 
     loyalty_memberships: list[LoyaltyMembership]
-    cursor: None | Unset | UUID = UNSET
+    cursor: None | UUID = None
 
     def to_dict(self) -> dict[str, Any]:
         loyalty_memberships = []
@@ -30,9 +30,9 @@ class LoyaltyMembershipResult:
             loyalty_memberships_item = loyalty_memberships_item_data.to_dict()
             loyalty_memberships.append(loyalty_memberships_item)
 
-        cursor: None | str | Unset
-        if isinstance(self.cursor, Unset):
-            cursor = UNSET
+        cursor: None | str
+        if self.cursor is None:
+            cursor = None
         elif isinstance(self.cursor, UUID):
             cursor = str(self.cursor)
         else:
@@ -45,7 +45,7 @@ class LoyaltyMembershipResult:
                 "LoyaltyMemberships": loyalty_memberships,
             }
         )
-        if cursor is not UNSET:
+        if cursor is not None:
             field_dict["Cursor"] = cursor
 
         return field_dict
@@ -62,12 +62,10 @@ class LoyaltyMembershipResult:
 
             loyalty_memberships.append(loyalty_memberships_item)
 
-        _cursor = d.get("Cursor", UNSET)
-        cursor: None | Unset | UUID
-        if _cursor is None:
+        _cursor = d.get("Cursor")
+        cursor: None | UUID
+        if _cursor is None or _cursor is None:
             cursor = None
-        elif isinstance(_cursor, Unset):
-            cursor = UNSET
         else:
             try:
                 if not isinstance(_cursor, str):
@@ -76,7 +74,7 @@ class LoyaltyMembershipResult:
 
                 cursor = cursor_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                cursor = cast(None | Unset | UUID, _cursor)
+                cursor = cast(None | UUID, _cursor)
 
         loyalty_membership_result = cls(
             loyalty_memberships,

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset, parse_uuid
+from ..types import parse_uuid
 
 T = TypeVar("T", bound="LoyaltyMembershipUpdateParameters")
 
@@ -17,110 +17,110 @@ class LoyaltyMembershipUpdateParameters:
     """
     Attributes:
         loyalty_membership_id (UUID): Identifier of the membership to change.
-        loyalty_program_id (GuidUpdateValue | None | Unset): New loyalty program; absent or null keeps it.
-        state (LoyaltyMembershipStateUpdateValue | None | Unset): New state; absent or null keeps it.
-        is_primary (BooleanUpdateValue | None | Unset): New primary flag; absent or null keeps it.
-        code (MembershipNumberUpdateValue | None | Unset): Former name of `MembershipNumber`; use that instead.
-        membership_number (MembershipNumberUpdateValue | None | Unset): New customer-facing number; absent or null keeps
+        loyalty_program_id (GuidUpdateValue | None): New loyalty program; absent or null keeps it.
+        state (LoyaltyMembershipStateUpdateValue | None): New state; absent or null keeps it.
+        is_primary (BooleanUpdateValue | None): New primary flag; absent or null keeps it.
+        code (MembershipNumberUpdateValue | None): Former name of `MembershipNumber`; use that instead.
+        membership_number (MembershipNumberUpdateValue | None): New customer-facing number; absent or null keeps
             it.
-        provider_membership_id (None | ProviderMembershipIdUpdateValue | Unset): New loyalty-provider identifier; absent
+        provider_membership_id (None | ProviderMembershipIdUpdateValue): New loyalty-provider identifier; absent
             or null keeps it.
-        points (Int32NullableUpdateValue | None | Unset): New points balance; absent or null keeps it.
-        expiration_date (ExpirationDateUpdateValue | None | Unset): New expiration; absent or null keeps it.
-        url (None | Unset | UrlUpdateValue): New URL; absent or null keeps it.
-        loyalty_tier_id (GuidNullableUpdateValue | None | Unset): New tier; absent or null keeps it.
+        points (Int32NullableUpdateValue | None): New points balance; absent or null keeps it.
+        expiration_date (ExpirationDateUpdateValue | None): New expiration; absent or null keeps it.
+        url (None | UrlUpdateValue): New URL; absent or null keeps it.
+        loyalty_tier_id (GuidNullableUpdateValue | None): New tier; absent or null keeps it.
     """
 
     loyalty_membership_id: UUID
-    loyalty_program_id: GuidUpdateValue | None | Unset = UNSET
-    state: LoyaltyMembershipStateUpdateValue | None | Unset = UNSET
-    is_primary: BooleanUpdateValue | None | Unset = UNSET
-    code: MembershipNumberUpdateValue | None | Unset = UNSET
-    membership_number: MembershipNumberUpdateValue | None | Unset = UNSET
-    provider_membership_id: None | ProviderMembershipIdUpdateValue | Unset = UNSET
-    points: Int32NullableUpdateValue | None | Unset = UNSET
-    expiration_date: ExpirationDateUpdateValue | None | Unset = UNSET
-    url: None | Unset | UrlUpdateValue = UNSET
-    loyalty_tier_id: GuidNullableUpdateValue | None | Unset = UNSET
+    loyalty_program_id: GuidUpdateValue | None = None
+    state: LoyaltyMembershipStateUpdateValue | None = None
+    is_primary: BooleanUpdateValue | None = None
+    code: MembershipNumberUpdateValue | None = None
+    membership_number: MembershipNumberUpdateValue | None = None
+    provider_membership_id: None | ProviderMembershipIdUpdateValue = None
+    points: Int32NullableUpdateValue | None = None
+    expiration_date: ExpirationDateUpdateValue | None = None
+    url: None | UrlUpdateValue = None
+    loyalty_tier_id: GuidNullableUpdateValue | None = None
 
     def to_dict(self) -> dict[str, Any]:
         loyalty_membership_id = str(self.loyalty_membership_id)
 
-        loyalty_program_id: dict[str, Any] | None | Unset
-        if isinstance(self.loyalty_program_id, Unset):
-            loyalty_program_id = UNSET
+        loyalty_program_id: dict[str, Any] | None
+        if self.loyalty_program_id is None:
+            loyalty_program_id = None
         elif isinstance(self.loyalty_program_id, GuidUpdateValue):
             loyalty_program_id = self.loyalty_program_id.to_dict()
         else:
             loyalty_program_id = self.loyalty_program_id
 
-        state: dict[str, Any] | None | Unset
-        if isinstance(self.state, Unset):
-            state = UNSET
+        state: dict[str, Any] | None
+        if self.state is None:
+            state = None
         elif isinstance(self.state, LoyaltyMembershipStateUpdateValue):
             state = self.state.to_dict()
         else:
             state = self.state
 
-        is_primary: dict[str, Any] | None | Unset
-        if isinstance(self.is_primary, Unset):
-            is_primary = UNSET
+        is_primary: dict[str, Any] | None
+        if self.is_primary is None:
+            is_primary = None
         elif isinstance(self.is_primary, BooleanUpdateValue):
             is_primary = self.is_primary.to_dict()
         else:
             is_primary = self.is_primary
 
-        code: dict[str, Any] | None | Unset
-        if isinstance(self.code, Unset):
-            code = UNSET
+        code: dict[str, Any] | None
+        if self.code is None:
+            code = None
         elif isinstance(self.code, MembershipNumberUpdateValue):
             code = self.code.to_dict()
         else:
             code = self.code
 
-        membership_number: dict[str, Any] | None | Unset
-        if isinstance(self.membership_number, Unset):
-            membership_number = UNSET
+        membership_number: dict[str, Any] | None
+        if self.membership_number is None:
+            membership_number = None
         elif isinstance(self.membership_number, MembershipNumberUpdateValue):
             membership_number = self.membership_number.to_dict()
         else:
             membership_number = self.membership_number
 
-        provider_membership_id: dict[str, Any] | None | Unset
-        if isinstance(self.provider_membership_id, Unset):
-            provider_membership_id = UNSET
+        provider_membership_id: dict[str, Any] | None
+        if self.provider_membership_id is None:
+            provider_membership_id = None
         elif isinstance(self.provider_membership_id, ProviderMembershipIdUpdateValue):
             provider_membership_id = self.provider_membership_id.to_dict()
         else:
             provider_membership_id = self.provider_membership_id
 
-        points: dict[str, Any] | None | Unset
-        if isinstance(self.points, Unset):
-            points = UNSET
+        points: dict[str, Any] | None
+        if self.points is None:
+            points = None
         elif isinstance(self.points, Int32NullableUpdateValue):
             points = self.points.to_dict()
         else:
             points = self.points
 
-        expiration_date: dict[str, Any] | None | Unset
-        if isinstance(self.expiration_date, Unset):
-            expiration_date = UNSET
+        expiration_date: dict[str, Any] | None
+        if self.expiration_date is None:
+            expiration_date = None
         elif isinstance(self.expiration_date, ExpirationDateUpdateValue):
             expiration_date = self.expiration_date.to_dict()
         else:
             expiration_date = self.expiration_date
 
-        url: dict[str, Any] | None | Unset
-        if isinstance(self.url, Unset):
-            url = UNSET
+        url: dict[str, Any] | None
+        if self.url is None:
+            url = None
         elif isinstance(self.url, UrlUpdateValue):
             url = self.url.to_dict()
         else:
             url = self.url
 
-        loyalty_tier_id: dict[str, Any] | None | Unset
-        if isinstance(self.loyalty_tier_id, Unset):
-            loyalty_tier_id = UNSET
+        loyalty_tier_id: dict[str, Any] | None
+        if self.loyalty_tier_id is None:
+            loyalty_tier_id = None
         elif isinstance(self.loyalty_tier_id, GuidNullableUpdateValue):
             loyalty_tier_id = self.loyalty_tier_id.to_dict()
         else:
@@ -133,25 +133,25 @@ class LoyaltyMembershipUpdateParameters:
                 "LoyaltyMembershipId": loyalty_membership_id,
             }
         )
-        if loyalty_program_id is not UNSET:
+        if loyalty_program_id is not None:
             field_dict["LoyaltyProgramId"] = loyalty_program_id
-        if state is not UNSET:
+        if state is not None:
             field_dict["State"] = state
-        if is_primary is not UNSET:
+        if is_primary is not None:
             field_dict["IsPrimary"] = is_primary
-        if code is not UNSET:
+        if code is not None:
             field_dict["Code"] = code
-        if membership_number is not UNSET:
+        if membership_number is not None:
             field_dict["MembershipNumber"] = membership_number
-        if provider_membership_id is not UNSET:
+        if provider_membership_id is not None:
             field_dict["ProviderMembershipId"] = provider_membership_id
-        if points is not UNSET:
+        if points is not None:
             field_dict["Points"] = points
-        if expiration_date is not UNSET:
+        if expiration_date is not None:
             field_dict["ExpirationDate"] = expiration_date
-        if url is not UNSET:
+        if url is not None:
             field_dict["Url"] = url
-        if loyalty_tier_id is not UNSET:
+        if loyalty_tier_id is not None:
             field_dict["LoyaltyTierId"] = loyalty_tier_id
 
         return field_dict
@@ -161,12 +161,10 @@ class LoyaltyMembershipUpdateParameters:
         d = src_dict if type(src_dict) is dict else dict(src_dict)
         loyalty_membership_id = parse_uuid(d["LoyaltyMembershipId"])
 
-        _loyalty_program_id = d.get("LoyaltyProgramId", UNSET)
-        loyalty_program_id: GuidUpdateValue | None | Unset
-        if _loyalty_program_id is None:
+        _loyalty_program_id = d.get("LoyaltyProgramId")
+        loyalty_program_id: GuidUpdateValue | None
+        if _loyalty_program_id is None or _loyalty_program_id is None:
             loyalty_program_id = None
-        elif isinstance(_loyalty_program_id, Unset):
-            loyalty_program_id = UNSET
         else:
             try:
                 if not isinstance(_loyalty_program_id, dict):
@@ -177,16 +175,12 @@ class LoyaltyMembershipUpdateParameters:
 
                 loyalty_program_id = loyalty_program_id_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                loyalty_program_id = cast(
-                    GuidUpdateValue | None | Unset, _loyalty_program_id
-                )
+                loyalty_program_id = cast(GuidUpdateValue | None, _loyalty_program_id)
 
-        _state = d.get("State", UNSET)
-        state: LoyaltyMembershipStateUpdateValue | None | Unset
-        if _state is None:
+        _state = d.get("State")
+        state: LoyaltyMembershipStateUpdateValue | None
+        if _state is None or _state is None:
             state = None
-        elif isinstance(_state, Unset):
-            state = UNSET
         else:
             try:
                 if not isinstance(_state, dict):
@@ -195,14 +189,12 @@ class LoyaltyMembershipUpdateParameters:
 
                 state = state_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                state = cast(LoyaltyMembershipStateUpdateValue | None | Unset, _state)
+                state = cast(LoyaltyMembershipStateUpdateValue | None, _state)
 
-        _is_primary = d.get("IsPrimary", UNSET)
-        is_primary: BooleanUpdateValue | None | Unset
-        if _is_primary is None:
+        _is_primary = d.get("IsPrimary")
+        is_primary: BooleanUpdateValue | None
+        if _is_primary is None or _is_primary is None:
             is_primary = None
-        elif isinstance(_is_primary, Unset):
-            is_primary = UNSET
         else:
             try:
                 if not isinstance(_is_primary, dict):
@@ -211,14 +203,12 @@ class LoyaltyMembershipUpdateParameters:
 
                 is_primary = is_primary_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                is_primary = cast(BooleanUpdateValue | None | Unset, _is_primary)
+                is_primary = cast(BooleanUpdateValue | None, _is_primary)
 
-        _code = d.get("Code", UNSET)
-        code: MembershipNumberUpdateValue | None | Unset
-        if _code is None:
+        _code = d.get("Code")
+        code: MembershipNumberUpdateValue | None
+        if _code is None or _code is None:
             code = None
-        elif isinstance(_code, Unset):
-            code = UNSET
         else:
             try:
                 if not isinstance(_code, dict):
@@ -227,14 +217,12 @@ class LoyaltyMembershipUpdateParameters:
 
                 code = code_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                code = cast(MembershipNumberUpdateValue | None | Unset, _code)
+                code = cast(MembershipNumberUpdateValue | None, _code)
 
-        _membership_number = d.get("MembershipNumber", UNSET)
-        membership_number: MembershipNumberUpdateValue | None | Unset
-        if _membership_number is None:
+        _membership_number = d.get("MembershipNumber")
+        membership_number: MembershipNumberUpdateValue | None
+        if _membership_number is None or _membership_number is None:
             membership_number = None
-        elif isinstance(_membership_number, Unset):
-            membership_number = UNSET
         else:
             try:
                 if not isinstance(_membership_number, dict):
@@ -246,15 +234,13 @@ class LoyaltyMembershipUpdateParameters:
                 membership_number = membership_number_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 membership_number = cast(
-                    MembershipNumberUpdateValue | None | Unset, _membership_number
+                    MembershipNumberUpdateValue | None, _membership_number
                 )
 
-        _provider_membership_id = d.get("ProviderMembershipId", UNSET)
-        provider_membership_id: None | ProviderMembershipIdUpdateValue | Unset
-        if _provider_membership_id is None:
+        _provider_membership_id = d.get("ProviderMembershipId")
+        provider_membership_id: None | ProviderMembershipIdUpdateValue
+        if _provider_membership_id is None or _provider_membership_id is None:
             provider_membership_id = None
-        elif isinstance(_provider_membership_id, Unset):
-            provider_membership_id = UNSET
         else:
             try:
                 if not isinstance(_provider_membership_id, dict):
@@ -266,16 +252,13 @@ class LoyaltyMembershipUpdateParameters:
                 provider_membership_id = provider_membership_id_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 provider_membership_id = cast(
-                    None | ProviderMembershipIdUpdateValue | Unset,
-                    _provider_membership_id,
+                    None | ProviderMembershipIdUpdateValue, _provider_membership_id
                 )
 
-        _points = d.get("Points", UNSET)
-        points: Int32NullableUpdateValue | None | Unset
-        if _points is None:
+        _points = d.get("Points")
+        points: Int32NullableUpdateValue | None
+        if _points is None or _points is None:
             points = None
-        elif isinstance(_points, Unset):
-            points = UNSET
         else:
             try:
                 if not isinstance(_points, dict):
@@ -284,14 +267,12 @@ class LoyaltyMembershipUpdateParameters:
 
                 points = points_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                points = cast(Int32NullableUpdateValue | None | Unset, _points)
+                points = cast(Int32NullableUpdateValue | None, _points)
 
-        _expiration_date = d.get("ExpirationDate", UNSET)
-        expiration_date: ExpirationDateUpdateValue | None | Unset
-        if _expiration_date is None:
+        _expiration_date = d.get("ExpirationDate")
+        expiration_date: ExpirationDateUpdateValue | None
+        if _expiration_date is None or _expiration_date is None:
             expiration_date = None
-        elif isinstance(_expiration_date, Unset):
-            expiration_date = UNSET
         else:
             try:
                 if not isinstance(_expiration_date, dict):
@@ -303,15 +284,13 @@ class LoyaltyMembershipUpdateParameters:
                 expiration_date = expiration_date_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 expiration_date = cast(
-                    ExpirationDateUpdateValue | None | Unset, _expiration_date
+                    ExpirationDateUpdateValue | None, _expiration_date
                 )
 
-        _url = d.get("Url", UNSET)
-        url: None | Unset | UrlUpdateValue
-        if _url is None:
+        _url = d.get("Url")
+        url: None | UrlUpdateValue
+        if _url is None or _url is None:
             url = None
-        elif isinstance(_url, Unset):
-            url = UNSET
         else:
             try:
                 if not isinstance(_url, dict):
@@ -320,14 +299,12 @@ class LoyaltyMembershipUpdateParameters:
 
                 url = url_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                url = cast(None | Unset | UrlUpdateValue, _url)
+                url = cast(None | UrlUpdateValue, _url)
 
-        _loyalty_tier_id = d.get("LoyaltyTierId", UNSET)
-        loyalty_tier_id: GuidNullableUpdateValue | None | Unset
-        if _loyalty_tier_id is None:
+        _loyalty_tier_id = d.get("LoyaltyTierId")
+        loyalty_tier_id: GuidNullableUpdateValue | None
+        if _loyalty_tier_id is None or _loyalty_tier_id is None:
             loyalty_tier_id = None
-        elif isinstance(_loyalty_tier_id, Unset):
-            loyalty_tier_id = UNSET
         else:
             try:
                 if not isinstance(_loyalty_tier_id, dict):
@@ -338,9 +315,7 @@ class LoyaltyMembershipUpdateParameters:
 
                 loyalty_tier_id = loyalty_tier_id_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                loyalty_tier_id = cast(
-                    GuidNullableUpdateValue | None | Unset, _loyalty_tier_id
-                )
+                loyalty_tier_id = cast(GuidNullableUpdateValue | None, _loyalty_tier_id)
 
         loyalty_membership_update_parameters = cls(
             loyalty_membership_id,

@@ -8,7 +8,7 @@ from uuid import UUID
 from attrs import define as _attrs_define
 
 from ..models.activity_state import ActivityState
-from ..types import UNSET, Unset, parse_enum, parse_uuid
+from ..types import parse_enum, parse_uuid
 
 T = TypeVar("T", bound="LoyaltyProgramFilterParameters")
 
@@ -21,32 +21,32 @@ class LoyaltyProgramFilterParameters:
         access_token (str): Identifies the connected property or portfolio; one per connection and environment.
         client (str): Name and version of the calling application, for example "MyApp 1.0.0".
         limitation (Limitation): How many items to return, and where to continue from.
-        language_code (None | str | Unset): Language of texts in the response, for example "en-US"; sent together with
+        language_code (None | str): Language of texts in the response, for example "en-US"; sent together with
             `CultureCode`. Null, as in Mews' own request example, asks for the default.
-        culture_code (None | str | Unset): Culture for formatting in the response, for example "en-US"; sent together
+        culture_code (None | str): Culture for formatting in the response, for example "en-US"; sent together
             with `LanguageCode`. Null, as in Mews' own request example, asks for the default.
-        chain_ids (list[UUID] | None | Unset): Only data of these chains; absent or null means every chain in scope of
+        chain_ids (list[UUID] | None): Only data of these chains; absent or null means every chain in scope of
             the access token.
-        created_utc (None | TimeFilterInterval | Unset): When the program was created; at most 3 months long.
-        updated_utc (None | TimeFilterInterval | Unset): When the program was last changed; at most 3 months long.
-        loyalty_program_ids (list[UUID] | None | Unset): Only these programs.
-        activity_states (list[ActivityState | str] | None | Unset): Return active records, deleted records or both;
+        created_utc (None | TimeFilterInterval): When the program was created; at most 3 months long.
+        updated_utc (None | TimeFilterInterval): When the program was last changed; at most 3 months long.
+        loyalty_program_ids (list[UUID] | None): Only these programs.
+        activity_states (list[ActivityState | str] | None): Return active records, deleted records or both;
             absent or null returns active records only.
-        codes (list[str] | None | Unset): Only programs with these codes.
+        codes (list[str] | None): Only programs with these codes.
     """
 
     client_token: str
     access_token: str
     client: str
     limitation: Limitation
-    language_code: None | str | Unset = UNSET
-    culture_code: None | str | Unset = UNSET
-    chain_ids: list[UUID] | None | Unset = UNSET
-    created_utc: None | TimeFilterInterval | Unset = UNSET
-    updated_utc: None | TimeFilterInterval | Unset = UNSET
-    loyalty_program_ids: list[UUID] | None | Unset = UNSET
-    activity_states: list[ActivityState | str] | None | Unset = UNSET
-    codes: list[str] | None | Unset = UNSET
+    language_code: None | str = None
+    culture_code: None | str = None
+    chain_ids: list[UUID] | None = None
+    created_utc: None | TimeFilterInterval = None
+    updated_utc: None | TimeFilterInterval = None
+    loyalty_program_ids: list[UUID] | None = None
+    activity_states: list[ActivityState | str] | None = None
+    codes: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         client_token = self.client_token
@@ -57,21 +57,21 @@ class LoyaltyProgramFilterParameters:
 
         limitation = self.limitation.to_dict()
 
-        language_code: None | str | Unset
-        if isinstance(self.language_code, Unset):
-            language_code = UNSET
+        language_code: None | str
+        if self.language_code is None:
+            language_code = None
         else:
             language_code = self.language_code
 
-        culture_code: None | str | Unset
-        if isinstance(self.culture_code, Unset):
-            culture_code = UNSET
+        culture_code: None | str
+        if self.culture_code is None:
+            culture_code = None
         else:
             culture_code = self.culture_code
 
-        chain_ids: list[str] | None | Unset
-        if isinstance(self.chain_ids, Unset):
-            chain_ids = UNSET
+        chain_ids: list[str] | None
+        if self.chain_ids is None:
+            chain_ids = None
         elif isinstance(self.chain_ids, list):
             chain_ids = []
             for componentsschemas_chain_id_filter_type_0_item_data in self.chain_ids:
@@ -83,25 +83,25 @@ class LoyaltyProgramFilterParameters:
         else:
             chain_ids = self.chain_ids
 
-        created_utc: dict[str, Any] | None | Unset
-        if isinstance(self.created_utc, Unset):
-            created_utc = UNSET
+        created_utc: dict[str, Any] | None
+        if self.created_utc is None:
+            created_utc = None
         elif isinstance(self.created_utc, TimeFilterInterval):
             created_utc = self.created_utc.to_dict()
         else:
             created_utc = self.created_utc
 
-        updated_utc: dict[str, Any] | None | Unset
-        if isinstance(self.updated_utc, Unset):
-            updated_utc = UNSET
+        updated_utc: dict[str, Any] | None
+        if self.updated_utc is None:
+            updated_utc = None
         elif isinstance(self.updated_utc, TimeFilterInterval):
             updated_utc = self.updated_utc.to_dict()
         else:
             updated_utc = self.updated_utc
 
-        loyalty_program_ids: list[str] | None | Unset
-        if isinstance(self.loyalty_program_ids, Unset):
-            loyalty_program_ids = UNSET
+        loyalty_program_ids: list[str] | None
+        if self.loyalty_program_ids is None:
+            loyalty_program_ids = None
         elif isinstance(self.loyalty_program_ids, list):
             loyalty_program_ids = []
             for loyalty_program_ids_type_0_item_data in self.loyalty_program_ids:
@@ -113,9 +113,9 @@ class LoyaltyProgramFilterParameters:
         else:
             loyalty_program_ids = self.loyalty_program_ids
 
-        activity_states: list[str] | None | Unset
-        if isinstance(self.activity_states, Unset):
-            activity_states = UNSET
+        activity_states: list[str] | None
+        if self.activity_states is None:
+            activity_states = None
         elif isinstance(self.activity_states, list):
             activity_states = []
             for (
@@ -136,9 +136,9 @@ class LoyaltyProgramFilterParameters:
         else:
             activity_states = self.activity_states
 
-        codes: list[str] | None | Unset
-        if isinstance(self.codes, Unset):
-            codes = UNSET
+        codes: list[str] | None
+        if self.codes is None:
+            codes = None
         elif isinstance(self.codes, list):
             codes = self.codes
 
@@ -155,21 +155,21 @@ class LoyaltyProgramFilterParameters:
                 "Limitation": limitation,
             }
         )
-        if language_code is not UNSET:
+        if language_code is not None:
             field_dict["LanguageCode"] = language_code
-        if culture_code is not UNSET:
+        if culture_code is not None:
             field_dict["CultureCode"] = culture_code
-        if chain_ids is not UNSET:
+        if chain_ids is not None:
             field_dict["ChainIds"] = chain_ids
-        if created_utc is not UNSET:
+        if created_utc is not None:
             field_dict["CreatedUtc"] = created_utc
-        if updated_utc is not UNSET:
+        if updated_utc is not None:
             field_dict["UpdatedUtc"] = updated_utc
-        if loyalty_program_ids is not UNSET:
+        if loyalty_program_ids is not None:
             field_dict["LoyaltyProgramIds"] = loyalty_program_ids
-        if activity_states is not UNSET:
+        if activity_states is not None:
             field_dict["ActivityStates"] = activity_states
-        if codes is not UNSET:
+        if codes is not None:
             field_dict["Codes"] = codes
 
         return field_dict
@@ -185,16 +185,14 @@ class LoyaltyProgramFilterParameters:
 
         limitation = Limitation.from_dict(d["Limitation"])
 
-        language_code: None | str | Unset = d.get("LanguageCode", UNSET)
+        language_code: None | str = d.get("LanguageCode")
 
-        culture_code: None | str | Unset = d.get("CultureCode", UNSET)
+        culture_code: None | str = d.get("CultureCode")
 
-        _chain_ids = d.get("ChainIds", UNSET)
-        chain_ids: list[UUID] | None | Unset
-        if _chain_ids is None:
+        _chain_ids = d.get("ChainIds")
+        chain_ids: list[UUID] | None
+        if _chain_ids is None or _chain_ids is None:
             chain_ids = None
-        elif isinstance(_chain_ids, Unset):
-            chain_ids = UNSET
         else:
             try:
                 if not isinstance(_chain_ids, list):
@@ -214,14 +212,12 @@ class LoyaltyProgramFilterParameters:
 
                 chain_ids = componentsschemas_chain_id_filter_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                chain_ids = cast(list[UUID] | None | Unset, _chain_ids)
+                chain_ids = cast(list[UUID] | None, _chain_ids)
 
-        _created_utc = d.get("CreatedUtc", UNSET)
-        created_utc: None | TimeFilterInterval | Unset
-        if _created_utc is None:
+        _created_utc = d.get("CreatedUtc")
+        created_utc: None | TimeFilterInterval
+        if _created_utc is None or _created_utc is None:
             created_utc = None
-        elif isinstance(_created_utc, Unset):
-            created_utc = UNSET
         else:
             try:
                 if not isinstance(_created_utc, dict):
@@ -230,14 +226,12 @@ class LoyaltyProgramFilterParameters:
 
                 created_utc = created_utc_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                created_utc = cast(None | TimeFilterInterval | Unset, _created_utc)
+                created_utc = cast(None | TimeFilterInterval, _created_utc)
 
-        _updated_utc = d.get("UpdatedUtc", UNSET)
-        updated_utc: None | TimeFilterInterval | Unset
-        if _updated_utc is None:
+        _updated_utc = d.get("UpdatedUtc")
+        updated_utc: None | TimeFilterInterval
+        if _updated_utc is None or _updated_utc is None:
             updated_utc = None
-        elif isinstance(_updated_utc, Unset):
-            updated_utc = UNSET
         else:
             try:
                 if not isinstance(_updated_utc, dict):
@@ -246,14 +240,12 @@ class LoyaltyProgramFilterParameters:
 
                 updated_utc = updated_utc_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                updated_utc = cast(None | TimeFilterInterval | Unset, _updated_utc)
+                updated_utc = cast(None | TimeFilterInterval, _updated_utc)
 
-        _loyalty_program_ids = d.get("LoyaltyProgramIds", UNSET)
-        loyalty_program_ids: list[UUID] | None | Unset
-        if _loyalty_program_ids is None:
+        _loyalty_program_ids = d.get("LoyaltyProgramIds")
+        loyalty_program_ids: list[UUID] | None
+        if _loyalty_program_ids is None or _loyalty_program_ids is None:
             loyalty_program_ids = None
-        elif isinstance(_loyalty_program_ids, Unset):
-            loyalty_program_ids = UNSET
         else:
             try:
                 if not isinstance(_loyalty_program_ids, list):
@@ -269,16 +261,12 @@ class LoyaltyProgramFilterParameters:
 
                 loyalty_program_ids = loyalty_program_ids_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                loyalty_program_ids = cast(
-                    list[UUID] | None | Unset, _loyalty_program_ids
-                )
+                loyalty_program_ids = cast(list[UUID] | None, _loyalty_program_ids)
 
-        _activity_states = d.get("ActivityStates", UNSET)
-        activity_states: list[ActivityState | str] | None | Unset
-        if _activity_states is None:
+        _activity_states = d.get("ActivityStates")
+        activity_states: list[ActivityState | str] | None
+        if _activity_states is None or _activity_states is None:
             activity_states = None
-        elif isinstance(_activity_states, Unset):
-            activity_states = UNSET
         else:
             try:
                 if not isinstance(_activity_states, list):
@@ -300,15 +288,13 @@ class LoyaltyProgramFilterParameters:
                 activity_states = componentsschemas_activity_state_filter_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 activity_states = cast(
-                    list[ActivityState | str] | None | Unset, _activity_states
+                    list[ActivityState | str] | None, _activity_states
                 )
 
-        _codes = d.get("Codes", UNSET)
-        codes: list[str] | None | Unset
-        if _codes is None:
+        _codes = d.get("Codes")
+        codes: list[str] | None
+        if _codes is None or _codes is None:
             codes = None
-        elif isinstance(_codes, Unset):
-            codes = UNSET
         else:
             try:
                 if not isinstance(_codes, list):
@@ -317,7 +303,7 @@ class LoyaltyProgramFilterParameters:
 
                 codes = codes_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                codes = cast(list[str] | None | Unset, _codes)
+                codes = cast(list[str] | None, _codes)
 
         loyalty_program_filter_parameters = cls(
             client_token,

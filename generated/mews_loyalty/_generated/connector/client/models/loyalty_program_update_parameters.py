@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset, parse_uuid
+from ..types import parse_uuid
 
 T = TypeVar("T", bound="LoyaltyProgramUpdateParameters")
 
@@ -17,38 +17,38 @@ class LoyaltyProgramUpdateParameters:
     """
     Attributes:
         loyalty_program_id (UUID): Identifier of the program to change.
-        name (LoyaltyProgramNameUpdateValue | None | Unset): New name; absent or null keeps it.
-        type_ (LoyaltyProgramTypeUpdateValue | None | Unset): New type; absent or null keeps it.
-        subscription (LoyaltyProgramSubscriptionUpdateValue | None | Unset): New subscription; absent or null keeps it.
+        name (LoyaltyProgramNameUpdateValue | None): New name; absent or null keeps it.
+        type_ (LoyaltyProgramTypeUpdateValue | None): New type; absent or null keeps it.
+        subscription (LoyaltyProgramSubscriptionUpdateValue | None): New subscription; absent or null keeps it.
     """
 
     loyalty_program_id: UUID
-    name: LoyaltyProgramNameUpdateValue | None | Unset = UNSET
-    type_: LoyaltyProgramTypeUpdateValue | None | Unset = UNSET
-    subscription: LoyaltyProgramSubscriptionUpdateValue | None | Unset = UNSET
+    name: LoyaltyProgramNameUpdateValue | None = None
+    type_: LoyaltyProgramTypeUpdateValue | None = None
+    subscription: LoyaltyProgramSubscriptionUpdateValue | None = None
 
     def to_dict(self) -> dict[str, Any]:
         loyalty_program_id = str(self.loyalty_program_id)
 
-        name: dict[str, Any] | None | Unset
-        if isinstance(self.name, Unset):
-            name = UNSET
+        name: dict[str, Any] | None
+        if self.name is None:
+            name = None
         elif isinstance(self.name, LoyaltyProgramNameUpdateValue):
             name = self.name.to_dict()
         else:
             name = self.name
 
-        type_: dict[str, Any] | None | Unset
-        if isinstance(self.type_, Unset):
-            type_ = UNSET
+        type_: dict[str, Any] | None
+        if self.type_ is None:
+            type_ = None
         elif isinstance(self.type_, LoyaltyProgramTypeUpdateValue):
             type_ = self.type_.to_dict()
         else:
             type_ = self.type_
 
-        subscription: dict[str, Any] | None | Unset
-        if isinstance(self.subscription, Unset):
-            subscription = UNSET
+        subscription: dict[str, Any] | None
+        if self.subscription is None:
+            subscription = None
         elif isinstance(self.subscription, LoyaltyProgramSubscriptionUpdateValue):
             subscription = self.subscription.to_dict()
         else:
@@ -61,11 +61,11 @@ class LoyaltyProgramUpdateParameters:
                 "LoyaltyProgramId": loyalty_program_id,
             }
         )
-        if name is not UNSET:
+        if name is not None:
             field_dict["Name"] = name
-        if type_ is not UNSET:
+        if type_ is not None:
             field_dict["Type"] = type_
-        if subscription is not UNSET:
+        if subscription is not None:
             field_dict["Subscription"] = subscription
 
         return field_dict
@@ -75,12 +75,10 @@ class LoyaltyProgramUpdateParameters:
         d = src_dict if type(src_dict) is dict else dict(src_dict)
         loyalty_program_id = parse_uuid(d["LoyaltyProgramId"])
 
-        _name = d.get("Name", UNSET)
-        name: LoyaltyProgramNameUpdateValue | None | Unset
-        if _name is None:
+        _name = d.get("Name")
+        name: LoyaltyProgramNameUpdateValue | None
+        if _name is None or _name is None:
             name = None
-        elif isinstance(_name, Unset):
-            name = UNSET
         else:
             try:
                 if not isinstance(_name, dict):
@@ -89,14 +87,12 @@ class LoyaltyProgramUpdateParameters:
 
                 name = name_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                name = cast(LoyaltyProgramNameUpdateValue | None | Unset, _name)
+                name = cast(LoyaltyProgramNameUpdateValue | None, _name)
 
-        _type_ = d.get("Type", UNSET)
-        type_: LoyaltyProgramTypeUpdateValue | None | Unset
-        if _type_ is None:
+        _type_ = d.get("Type")
+        type_: LoyaltyProgramTypeUpdateValue | None
+        if _type_ is None or _type_ is None:
             type_ = None
-        elif isinstance(_type_, Unset):
-            type_ = UNSET
         else:
             try:
                 if not isinstance(_type_, dict):
@@ -105,14 +101,12 @@ class LoyaltyProgramUpdateParameters:
 
                 type_ = type_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                type_ = cast(LoyaltyProgramTypeUpdateValue | None | Unset, _type_)
+                type_ = cast(LoyaltyProgramTypeUpdateValue | None, _type_)
 
-        _subscription = d.get("Subscription", UNSET)
-        subscription: LoyaltyProgramSubscriptionUpdateValue | None | Unset
-        if _subscription is None:
+        _subscription = d.get("Subscription")
+        subscription: LoyaltyProgramSubscriptionUpdateValue | None
+        if _subscription is None or _subscription is None:
             subscription = None
-        elif isinstance(_subscription, Unset):
-            subscription = UNSET
         else:
             try:
                 if not isinstance(_subscription, dict):
@@ -124,7 +118,7 @@ class LoyaltyProgramUpdateParameters:
                 subscription = subscription_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 subscription = cast(
-                    LoyaltyProgramSubscriptionUpdateValue | None | Unset, _subscription
+                    LoyaltyProgramSubscriptionUpdateValue | None, _subscription
                 )
 
         loyalty_program_update_parameters = cls(

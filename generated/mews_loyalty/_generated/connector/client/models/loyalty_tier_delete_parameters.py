@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset, parse_uuid
+from ..types import parse_uuid
 
 T = TypeVar("T", bound="LoyaltyTierDeleteParameters")
 
@@ -20,9 +20,9 @@ class LoyaltyTierDeleteParameters:
         access_token (str): Identifies the connected property or portfolio; one per connection and environment.
         client (str): Name and version of the calling application, for example "MyApp 1.0.0".
         loyalty_tier_ids (list[UUID]): The tiers to delete, 1 to 1000.
-        language_code (None | str | Unset): Language of texts in the response, for example "en-US"; sent together with
+        language_code (None | str): Language of texts in the response, for example "en-US"; sent together with
             `CultureCode`. Null, as in Mews' own request example, asks for the default.
-        culture_code (None | str | Unset): Culture for formatting in the response, for example "en-US"; sent together
+        culture_code (None | str): Culture for formatting in the response, for example "en-US"; sent together
             with `LanguageCode`. Null, as in Mews' own request example, asks for the default.
     """
 
@@ -30,8 +30,8 @@ class LoyaltyTierDeleteParameters:
     access_token: str
     client: str
     loyalty_tier_ids: list[UUID]
-    language_code: None | str | Unset = UNSET
-    culture_code: None | str | Unset = UNSET
+    language_code: None | str = None
+    culture_code: None | str = None
 
     def to_dict(self) -> dict[str, Any]:
         client_token = self.client_token
@@ -45,15 +45,15 @@ class LoyaltyTierDeleteParameters:
             loyalty_tier_ids_item = str(loyalty_tier_ids_item_data)
             loyalty_tier_ids.append(loyalty_tier_ids_item)
 
-        language_code: None | str | Unset
-        if isinstance(self.language_code, Unset):
-            language_code = UNSET
+        language_code: None | str
+        if self.language_code is None:
+            language_code = None
         else:
             language_code = self.language_code
 
-        culture_code: None | str | Unset
-        if isinstance(self.culture_code, Unset):
-            culture_code = UNSET
+        culture_code: None | str
+        if self.culture_code is None:
+            culture_code = None
         else:
             culture_code = self.culture_code
 
@@ -67,9 +67,9 @@ class LoyaltyTierDeleteParameters:
                 "LoyaltyTierIds": loyalty_tier_ids,
             }
         )
-        if language_code is not UNSET:
+        if language_code is not None:
             field_dict["LanguageCode"] = language_code
-        if culture_code is not UNSET:
+        if culture_code is not None:
             field_dict["CultureCode"] = culture_code
 
         return field_dict
@@ -90,9 +90,9 @@ class LoyaltyTierDeleteParameters:
 
             loyalty_tier_ids.append(loyalty_tier_ids_item)
 
-        language_code: None | str | Unset = d.get("LanguageCode", UNSET)
+        language_code: None | str = d.get("LanguageCode")
 
-        culture_code: None | str | Unset = d.get("CultureCode", UNSET)
+        culture_code: None | str = d.get("CultureCode")
 
         loyalty_tier_delete_parameters = cls(
             client_token,

@@ -8,7 +8,7 @@ from uuid import UUID
 from attrs import define as _attrs_define
 
 from ..models.activity_state import ActivityState
-from ..types import UNSET, Unset, parse_enum, parse_uuid
+from ..types import parse_enum, parse_uuid
 
 T = TypeVar("T", bound="LoyaltyTierFilterParameters")
 
@@ -22,16 +22,16 @@ class LoyaltyTierFilterParameters:
         client (str): Name and version of the calling application, for example "MyApp 1.0.0".
         loyalty_program_ids (list[UUID]): The programs whose tiers to return (required).
         limitation (Limitation): How many items to return, and where to continue from.
-        language_code (None | str | Unset): Language of texts in the response, for example "en-US"; sent together with
+        language_code (None | str): Language of texts in the response, for example "en-US"; sent together with
             `CultureCode`. Null, as in Mews' own request example, asks for the default.
-        culture_code (None | str | Unset): Culture for formatting in the response, for example "en-US"; sent together
+        culture_code (None | str): Culture for formatting in the response, for example "en-US"; sent together
             with `LanguageCode`. Null, as in Mews' own request example, asks for the default.
-        chain_ids (list[UUID] | None | Unset): Only data of these chains; absent or null means every chain in scope of
+        chain_ids (list[UUID] | None): Only data of these chains; absent or null means every chain in scope of
             the access token.
-        loyalty_tier_ids (list[UUID] | None | Unset): Only these tiers.
-        activity_states (list[ActivityState | str] | None | Unset): Return active records, deleted records or both;
+        loyalty_tier_ids (list[UUID] | None): Only these tiers.
+        activity_states (list[ActivityState | str] | None): Return active records, deleted records or both;
             absent or null returns active records only.
-        updated_utc (None | TimeFilterInterval | Unset): When the tier was last changed; at most 3 months long.
+        updated_utc (None | TimeFilterInterval): When the tier was last changed; at most 3 months long.
     """
 
     client_token: str
@@ -39,12 +39,12 @@ class LoyaltyTierFilterParameters:
     client: str
     loyalty_program_ids: list[UUID]
     limitation: Limitation
-    language_code: None | str | Unset = UNSET
-    culture_code: None | str | Unset = UNSET
-    chain_ids: list[UUID] | None | Unset = UNSET
-    loyalty_tier_ids: list[UUID] | None | Unset = UNSET
-    activity_states: list[ActivityState | str] | None | Unset = UNSET
-    updated_utc: None | TimeFilterInterval | Unset = UNSET
+    language_code: None | str = None
+    culture_code: None | str = None
+    chain_ids: list[UUID] | None = None
+    loyalty_tier_ids: list[UUID] | None = None
+    activity_states: list[ActivityState | str] | None = None
+    updated_utc: None | TimeFilterInterval = None
 
     def to_dict(self) -> dict[str, Any]:
         client_token = self.client_token
@@ -60,21 +60,21 @@ class LoyaltyTierFilterParameters:
 
         limitation = self.limitation.to_dict()
 
-        language_code: None | str | Unset
-        if isinstance(self.language_code, Unset):
-            language_code = UNSET
+        language_code: None | str
+        if self.language_code is None:
+            language_code = None
         else:
             language_code = self.language_code
 
-        culture_code: None | str | Unset
-        if isinstance(self.culture_code, Unset):
-            culture_code = UNSET
+        culture_code: None | str
+        if self.culture_code is None:
+            culture_code = None
         else:
             culture_code = self.culture_code
 
-        chain_ids: list[str] | None | Unset
-        if isinstance(self.chain_ids, Unset):
-            chain_ids = UNSET
+        chain_ids: list[str] | None
+        if self.chain_ids is None:
+            chain_ids = None
         elif isinstance(self.chain_ids, list):
             chain_ids = []
             for componentsschemas_chain_id_filter_type_0_item_data in self.chain_ids:
@@ -86,9 +86,9 @@ class LoyaltyTierFilterParameters:
         else:
             chain_ids = self.chain_ids
 
-        loyalty_tier_ids: list[str] | None | Unset
-        if isinstance(self.loyalty_tier_ids, Unset):
-            loyalty_tier_ids = UNSET
+        loyalty_tier_ids: list[str] | None
+        if self.loyalty_tier_ids is None:
+            loyalty_tier_ids = None
         elif isinstance(self.loyalty_tier_ids, list):
             loyalty_tier_ids = []
             for loyalty_tier_ids_type_0_item_data in self.loyalty_tier_ids:
@@ -98,9 +98,9 @@ class LoyaltyTierFilterParameters:
         else:
             loyalty_tier_ids = self.loyalty_tier_ids
 
-        activity_states: list[str] | None | Unset
-        if isinstance(self.activity_states, Unset):
-            activity_states = UNSET
+        activity_states: list[str] | None
+        if self.activity_states is None:
+            activity_states = None
         elif isinstance(self.activity_states, list):
             activity_states = []
             for (
@@ -121,9 +121,9 @@ class LoyaltyTierFilterParameters:
         else:
             activity_states = self.activity_states
 
-        updated_utc: dict[str, Any] | None | Unset
-        if isinstance(self.updated_utc, Unset):
-            updated_utc = UNSET
+        updated_utc: dict[str, Any] | None
+        if self.updated_utc is None:
+            updated_utc = None
         elif isinstance(self.updated_utc, TimeFilterInterval):
             updated_utc = self.updated_utc.to_dict()
         else:
@@ -140,17 +140,17 @@ class LoyaltyTierFilterParameters:
                 "Limitation": limitation,
             }
         )
-        if language_code is not UNSET:
+        if language_code is not None:
             field_dict["LanguageCode"] = language_code
-        if culture_code is not UNSET:
+        if culture_code is not None:
             field_dict["CultureCode"] = culture_code
-        if chain_ids is not UNSET:
+        if chain_ids is not None:
             field_dict["ChainIds"] = chain_ids
-        if loyalty_tier_ids is not UNSET:
+        if loyalty_tier_ids is not None:
             field_dict["LoyaltyTierIds"] = loyalty_tier_ids
-        if activity_states is not UNSET:
+        if activity_states is not None:
             field_dict["ActivityStates"] = activity_states
-        if updated_utc is not UNSET:
+        if updated_utc is not None:
             field_dict["UpdatedUtc"] = updated_utc
 
         return field_dict
@@ -173,16 +173,14 @@ class LoyaltyTierFilterParameters:
 
         limitation = Limitation.from_dict(d["Limitation"])
 
-        language_code: None | str | Unset = d.get("LanguageCode", UNSET)
+        language_code: None | str = d.get("LanguageCode")
 
-        culture_code: None | str | Unset = d.get("CultureCode", UNSET)
+        culture_code: None | str = d.get("CultureCode")
 
-        _chain_ids = d.get("ChainIds", UNSET)
-        chain_ids: list[UUID] | None | Unset
-        if _chain_ids is None:
+        _chain_ids = d.get("ChainIds")
+        chain_ids: list[UUID] | None
+        if _chain_ids is None or _chain_ids is None:
             chain_ids = None
-        elif isinstance(_chain_ids, Unset):
-            chain_ids = UNSET
         else:
             try:
                 if not isinstance(_chain_ids, list):
@@ -202,14 +200,12 @@ class LoyaltyTierFilterParameters:
 
                 chain_ids = componentsschemas_chain_id_filter_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                chain_ids = cast(list[UUID] | None | Unset, _chain_ids)
+                chain_ids = cast(list[UUID] | None, _chain_ids)
 
-        _loyalty_tier_ids = d.get("LoyaltyTierIds", UNSET)
-        loyalty_tier_ids: list[UUID] | None | Unset
-        if _loyalty_tier_ids is None:
+        _loyalty_tier_ids = d.get("LoyaltyTierIds")
+        loyalty_tier_ids: list[UUID] | None
+        if _loyalty_tier_ids is None or _loyalty_tier_ids is None:
             loyalty_tier_ids = None
-        elif isinstance(_loyalty_tier_ids, Unset):
-            loyalty_tier_ids = UNSET
         else:
             try:
                 if not isinstance(_loyalty_tier_ids, list):
@@ -225,14 +221,12 @@ class LoyaltyTierFilterParameters:
 
                 loyalty_tier_ids = loyalty_tier_ids_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                loyalty_tier_ids = cast(list[UUID] | None | Unset, _loyalty_tier_ids)
+                loyalty_tier_ids = cast(list[UUID] | None, _loyalty_tier_ids)
 
-        _activity_states = d.get("ActivityStates", UNSET)
-        activity_states: list[ActivityState | str] | None | Unset
-        if _activity_states is None:
+        _activity_states = d.get("ActivityStates")
+        activity_states: list[ActivityState | str] | None
+        if _activity_states is None or _activity_states is None:
             activity_states = None
-        elif isinstance(_activity_states, Unset):
-            activity_states = UNSET
         else:
             try:
                 if not isinstance(_activity_states, list):
@@ -254,15 +248,13 @@ class LoyaltyTierFilterParameters:
                 activity_states = componentsschemas_activity_state_filter_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 activity_states = cast(
-                    list[ActivityState | str] | None | Unset, _activity_states
+                    list[ActivityState | str] | None, _activity_states
                 )
 
-        _updated_utc = d.get("UpdatedUtc", UNSET)
-        updated_utc: None | TimeFilterInterval | Unset
-        if _updated_utc is None:
+        _updated_utc = d.get("UpdatedUtc")
+        updated_utc: None | TimeFilterInterval
+        if _updated_utc is None or _updated_utc is None:
             updated_utc = None
-        elif isinstance(_updated_utc, Unset):
-            updated_utc = UNSET
         else:
             try:
                 if not isinstance(_updated_utc, dict):
@@ -271,7 +263,7 @@ class LoyaltyTierFilterParameters:
 
                 updated_utc = updated_utc_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                updated_utc = cast(None | TimeFilterInterval | Unset, _updated_utc)
+                updated_utc = cast(None | TimeFilterInterval, _updated_utc)
 
         loyalty_tier_filter_parameters = cls(
             client_token,

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset, parse_uuid
+from ..types import parse_uuid
 
 T = TypeVar("T", bound="LoyaltyTierResult")
 
@@ -17,12 +17,12 @@ class LoyaltyTierResult:
     """
     Attributes:
         loyalty_tiers (list[LoyaltyTier]): The tiers, newest first.
-        cursor (None | Unset | UUID): Id of the oldest tier returned, to send back for the next page; null when none was
+        cursor (None | UUID): Id of the oldest tier returned, to send back for the next page; null when none was
             returned.
     """
 
     loyalty_tiers: list[LoyaltyTier]
-    cursor: None | Unset | UUID = UNSET
+    cursor: None | UUID = None
 
     def to_dict(self) -> dict[str, Any]:
         loyalty_tiers = []
@@ -30,9 +30,9 @@ class LoyaltyTierResult:
             loyalty_tiers_item = loyalty_tiers_item_data.to_dict()
             loyalty_tiers.append(loyalty_tiers_item)
 
-        cursor: None | str | Unset
-        if isinstance(self.cursor, Unset):
-            cursor = UNSET
+        cursor: None | str
+        if self.cursor is None:
+            cursor = None
         elif isinstance(self.cursor, UUID):
             cursor = str(self.cursor)
         else:
@@ -45,7 +45,7 @@ class LoyaltyTierResult:
                 "LoyaltyTiers": loyalty_tiers,
             }
         )
-        if cursor is not UNSET:
+        if cursor is not None:
             field_dict["Cursor"] = cursor
 
         return field_dict
@@ -60,12 +60,10 @@ class LoyaltyTierResult:
 
             loyalty_tiers.append(loyalty_tiers_item)
 
-        _cursor = d.get("Cursor", UNSET)
-        cursor: None | Unset | UUID
-        if _cursor is None:
+        _cursor = d.get("Cursor")
+        cursor: None | UUID
+        if _cursor is None or _cursor is None:
             cursor = None
-        elif isinstance(_cursor, Unset):
-            cursor = UNSET
         else:
             try:
                 if not isinstance(_cursor, str):
@@ -74,7 +72,7 @@ class LoyaltyTierResult:
 
                 cursor = cursor_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                cursor = cast(None | Unset | UUID, _cursor)
+                cursor = cast(None | UUID, _cursor)
 
         loyalty_tier_result = cls(
             loyalty_tiers,

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset, parse_uuid
+from ..types import parse_uuid
 
 T = TypeVar("T", bound="LoyaltyTierUpdateParameters")
 
@@ -17,38 +17,38 @@ class LoyaltyTierUpdateParameters:
     """
     Attributes:
         loyalty_tier_id (UUID): Identifier of the tier to change.
-        name (LoyaltyTierTextUpdateValue | None | Unset): New name; absent or null keeps it.
-        code (LoyaltyTierTextUpdateValue | None | Unset): New code; absent or null keeps it.
-        ordering (Int32UpdateValue | None | Unset): New ordering; absent or null keeps it.
+        name (LoyaltyTierTextUpdateValue | None): New name; absent or null keeps it.
+        code (LoyaltyTierTextUpdateValue | None): New code; absent or null keeps it.
+        ordering (Int32UpdateValue | None): New ordering; absent or null keeps it.
     """
 
     loyalty_tier_id: UUID
-    name: LoyaltyTierTextUpdateValue | None | Unset = UNSET
-    code: LoyaltyTierTextUpdateValue | None | Unset = UNSET
-    ordering: Int32UpdateValue | None | Unset = UNSET
+    name: LoyaltyTierTextUpdateValue | None = None
+    code: LoyaltyTierTextUpdateValue | None = None
+    ordering: Int32UpdateValue | None = None
 
     def to_dict(self) -> dict[str, Any]:
         loyalty_tier_id = str(self.loyalty_tier_id)
 
-        name: dict[str, Any] | None | Unset
-        if isinstance(self.name, Unset):
-            name = UNSET
+        name: dict[str, Any] | None
+        if self.name is None:
+            name = None
         elif isinstance(self.name, LoyaltyTierTextUpdateValue):
             name = self.name.to_dict()
         else:
             name = self.name
 
-        code: dict[str, Any] | None | Unset
-        if isinstance(self.code, Unset):
-            code = UNSET
+        code: dict[str, Any] | None
+        if self.code is None:
+            code = None
         elif isinstance(self.code, LoyaltyTierTextUpdateValue):
             code = self.code.to_dict()
         else:
             code = self.code
 
-        ordering: dict[str, Any] | None | Unset
-        if isinstance(self.ordering, Unset):
-            ordering = UNSET
+        ordering: dict[str, Any] | None
+        if self.ordering is None:
+            ordering = None
         elif isinstance(self.ordering, Int32UpdateValue):
             ordering = self.ordering.to_dict()
         else:
@@ -61,11 +61,11 @@ class LoyaltyTierUpdateParameters:
                 "LoyaltyTierId": loyalty_tier_id,
             }
         )
-        if name is not UNSET:
+        if name is not None:
             field_dict["Name"] = name
-        if code is not UNSET:
+        if code is not None:
             field_dict["Code"] = code
-        if ordering is not UNSET:
+        if ordering is not None:
             field_dict["Ordering"] = ordering
 
         return field_dict
@@ -75,12 +75,10 @@ class LoyaltyTierUpdateParameters:
         d = src_dict if type(src_dict) is dict else dict(src_dict)
         loyalty_tier_id = parse_uuid(d["LoyaltyTierId"])
 
-        _name = d.get("Name", UNSET)
-        name: LoyaltyTierTextUpdateValue | None | Unset
-        if _name is None:
+        _name = d.get("Name")
+        name: LoyaltyTierTextUpdateValue | None
+        if _name is None or _name is None:
             name = None
-        elif isinstance(_name, Unset):
-            name = UNSET
         else:
             try:
                 if not isinstance(_name, dict):
@@ -89,14 +87,12 @@ class LoyaltyTierUpdateParameters:
 
                 name = name_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                name = cast(LoyaltyTierTextUpdateValue | None | Unset, _name)
+                name = cast(LoyaltyTierTextUpdateValue | None, _name)
 
-        _code = d.get("Code", UNSET)
-        code: LoyaltyTierTextUpdateValue | None | Unset
-        if _code is None:
+        _code = d.get("Code")
+        code: LoyaltyTierTextUpdateValue | None
+        if _code is None or _code is None:
             code = None
-        elif isinstance(_code, Unset):
-            code = UNSET
         else:
             try:
                 if not isinstance(_code, dict):
@@ -105,14 +101,12 @@ class LoyaltyTierUpdateParameters:
 
                 code = code_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                code = cast(LoyaltyTierTextUpdateValue | None | Unset, _code)
+                code = cast(LoyaltyTierTextUpdateValue | None, _code)
 
-        _ordering = d.get("Ordering", UNSET)
-        ordering: Int32UpdateValue | None | Unset
-        if _ordering is None:
+        _ordering = d.get("Ordering")
+        ordering: Int32UpdateValue | None
+        if _ordering is None or _ordering is None:
             ordering = None
-        elif isinstance(_ordering, Unset):
-            ordering = UNSET
         else:
             try:
                 if not isinstance(_ordering, dict):
@@ -121,7 +115,7 @@ class LoyaltyTierUpdateParameters:
 
                 ordering = ordering_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                ordering = cast(Int32UpdateValue | None | Unset, _ordering)
+                ordering = cast(Int32UpdateValue | None, _ordering)
 
         loyalty_tier_update_parameters = cls(
             loyalty_tier_id,

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset, parse_uuid
+from ..types import parse_uuid
 
 T = TypeVar("T", bound="MultipleLoyaltyTierAddParameters")
 
@@ -20,20 +20,20 @@ class MultipleLoyaltyTierAddParameters:
         access_token (str): Identifies the connected property or portfolio; one per connection and environment.
         client (str): Name and version of the calling application, for example "MyApp 1.0.0".
         loyalty_tiers (list[LoyaltyTierAddParameters]): The tiers to create, 1 to 1000.
-        language_code (None | str | Unset): Language of texts in the response, for example "en-US"; sent together with
+        language_code (None | str): Language of texts in the response, for example "en-US"; sent together with
             `CultureCode`. Null, as in Mews' own request example, asks for the default.
-        culture_code (None | str | Unset): Culture for formatting in the response, for example "en-US"; sent together
+        culture_code (None | str): Culture for formatting in the response, for example "en-US"; sent together
             with `LanguageCode`. Null, as in Mews' own request example, asks for the default.
-        chain_id (None | Unset | UUID): The chain to act in; required with a portfolio access token, ignored otherwise.
+        chain_id (None | UUID): The chain to act in; required with a portfolio access token, ignored otherwise.
     """
 
     client_token: str
     access_token: str
     client: str
     loyalty_tiers: list[LoyaltyTierAddParameters]
-    language_code: None | str | Unset = UNSET
-    culture_code: None | str | Unset = UNSET
-    chain_id: None | Unset | UUID = UNSET
+    language_code: None | str = None
+    culture_code: None | str = None
+    chain_id: None | UUID = None
 
     def to_dict(self) -> dict[str, Any]:
         client_token = self.client_token
@@ -47,21 +47,21 @@ class MultipleLoyaltyTierAddParameters:
             loyalty_tiers_item = loyalty_tiers_item_data.to_dict()
             loyalty_tiers.append(loyalty_tiers_item)
 
-        language_code: None | str | Unset
-        if isinstance(self.language_code, Unset):
-            language_code = UNSET
+        language_code: None | str
+        if self.language_code is None:
+            language_code = None
         else:
             language_code = self.language_code
 
-        culture_code: None | str | Unset
-        if isinstance(self.culture_code, Unset):
-            culture_code = UNSET
+        culture_code: None | str
+        if self.culture_code is None:
+            culture_code = None
         else:
             culture_code = self.culture_code
 
-        chain_id: None | str | Unset
-        if isinstance(self.chain_id, Unset):
-            chain_id = UNSET
+        chain_id: None | str
+        if self.chain_id is None:
+            chain_id = None
         elif isinstance(self.chain_id, UUID):
             chain_id = str(self.chain_id)
         else:
@@ -77,11 +77,11 @@ class MultipleLoyaltyTierAddParameters:
                 "LoyaltyTiers": loyalty_tiers,
             }
         )
-        if language_code is not UNSET:
+        if language_code is not None:
             field_dict["LanguageCode"] = language_code
-        if culture_code is not UNSET:
+        if culture_code is not None:
             field_dict["CultureCode"] = culture_code
-        if chain_id is not UNSET:
+        if chain_id is not None:
             field_dict["ChainId"] = chain_id
 
         return field_dict
@@ -104,16 +104,14 @@ class MultipleLoyaltyTierAddParameters:
 
             loyalty_tiers.append(loyalty_tiers_item)
 
-        language_code: None | str | Unset = d.get("LanguageCode", UNSET)
+        language_code: None | str = d.get("LanguageCode")
 
-        culture_code: None | str | Unset = d.get("CultureCode", UNSET)
+        culture_code: None | str = d.get("CultureCode")
 
-        _chain_id = d.get("ChainId", UNSET)
-        chain_id: None | Unset | UUID
-        if _chain_id is None:
+        _chain_id = d.get("ChainId")
+        chain_id: None | UUID
+        if _chain_id is None or _chain_id is None:
             chain_id = None
-        elif isinstance(_chain_id, Unset):
-            chain_id = UNSET
         else:
             try:
                 if not isinstance(_chain_id, str):
@@ -122,7 +120,7 @@ class MultipleLoyaltyTierAddParameters:
 
                 chain_id = componentsschemas_chain_id_target_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                chain_id = cast(None | Unset | UUID, _chain_id)
+                chain_id = cast(None | UUID, _chain_id)
 
         multiple_loyalty_tier_add_parameters = cls(
             client_token,

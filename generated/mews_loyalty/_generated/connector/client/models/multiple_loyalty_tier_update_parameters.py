@@ -6,8 +6,6 @@ from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="MultipleLoyaltyTierUpdateParameters")
 
 
@@ -19,9 +17,9 @@ class MultipleLoyaltyTierUpdateParameters:
         access_token (str): Identifies the connected property or portfolio; one per connection and environment.
         client (str): Name and version of the calling application, for example "MyApp 1.0.0".
         loyalty_tier_updates (list[LoyaltyTierUpdateParameters]): The changes, 1 to 1000.
-        language_code (None | str | Unset): Language of texts in the response, for example "en-US"; sent together with
+        language_code (None | str): Language of texts in the response, for example "en-US"; sent together with
             `CultureCode`. Null, as in Mews' own request example, asks for the default.
-        culture_code (None | str | Unset): Culture for formatting in the response, for example "en-US"; sent together
+        culture_code (None | str): Culture for formatting in the response, for example "en-US"; sent together
             with `LanguageCode`. Null, as in Mews' own request example, asks for the default.
     """
 
@@ -29,8 +27,8 @@ class MultipleLoyaltyTierUpdateParameters:
     access_token: str
     client: str
     loyalty_tier_updates: list[LoyaltyTierUpdateParameters]
-    language_code: None | str | Unset = UNSET
-    culture_code: None | str | Unset = UNSET
+    language_code: None | str = None
+    culture_code: None | str = None
 
     def to_dict(self) -> dict[str, Any]:
         client_token = self.client_token
@@ -44,15 +42,15 @@ class MultipleLoyaltyTierUpdateParameters:
             loyalty_tier_updates_item = loyalty_tier_updates_item_data.to_dict()
             loyalty_tier_updates.append(loyalty_tier_updates_item)
 
-        language_code: None | str | Unset
-        if isinstance(self.language_code, Unset):
-            language_code = UNSET
+        language_code: None | str
+        if self.language_code is None:
+            language_code = None
         else:
             language_code = self.language_code
 
-        culture_code: None | str | Unset
-        if isinstance(self.culture_code, Unset):
-            culture_code = UNSET
+        culture_code: None | str
+        if self.culture_code is None:
+            culture_code = None
         else:
             culture_code = self.culture_code
 
@@ -66,9 +64,9 @@ class MultipleLoyaltyTierUpdateParameters:
                 "LoyaltyTierUpdates": loyalty_tier_updates,
             }
         )
-        if language_code is not UNSET:
+        if language_code is not None:
             field_dict["LanguageCode"] = language_code
-        if culture_code is not UNSET:
+        if culture_code is not None:
             field_dict["CultureCode"] = culture_code
 
         return field_dict
@@ -91,9 +89,9 @@ class MultipleLoyaltyTierUpdateParameters:
 
             loyalty_tier_updates.append(loyalty_tier_updates_item)
 
-        language_code: None | str | Unset = d.get("LanguageCode", UNSET)
+        language_code: None | str = d.get("LanguageCode")
 
-        culture_code: None | str | Unset = d.get("CultureCode", UNSET)
+        culture_code: None | str = d.get("CultureCode")
 
         multiple_loyalty_tier_update_parameters = cls(
             client_token,

@@ -7,7 +7,7 @@ from typing import Any, Self, TypeVar, cast
 from attrs import define as _attrs_define
 
 from ..models.profile_data_discriminator import ProfileDataDiscriminator
-from ..types import UNSET, Unset, parse_enum
+from ..types import parse_enum
 
 T = TypeVar("T", bound="ProfileData")
 
@@ -18,11 +18,11 @@ class ProfileData:
 
     Attributes:
         discriminator (ProfileDataDiscriminator | str): Who made a change.
-        enterprise_profile (EnterpriseProfileData | None | Unset): Set when the profile is an enterprise profile.
+        enterprise_profile (EnterpriseProfileData | None): Set when the profile is an enterprise profile.
     """
 
     discriminator: ProfileDataDiscriminator | str
-    enterprise_profile: EnterpriseProfileData | None | Unset = UNSET
+    enterprise_profile: EnterpriseProfileData | None = None
 
     def to_dict(self) -> dict[str, Any]:
         discriminator = (
@@ -31,9 +31,9 @@ class ProfileData:
             else self.discriminator
         )
 
-        enterprise_profile: dict[str, Any] | None | Unset
-        if isinstance(self.enterprise_profile, Unset):
-            enterprise_profile = UNSET
+        enterprise_profile: dict[str, Any] | None
+        if self.enterprise_profile is None:
+            enterprise_profile = None
         elif isinstance(self.enterprise_profile, EnterpriseProfileData):
             enterprise_profile = self.enterprise_profile.to_dict()
         else:
@@ -46,7 +46,7 @@ class ProfileData:
                 "Discriminator": discriminator,
             }
         )
-        if enterprise_profile is not UNSET:
+        if enterprise_profile is not None:
             field_dict["EnterpriseProfile"] = enterprise_profile
 
         return field_dict
@@ -56,12 +56,10 @@ class ProfileData:
         d = src_dict if type(src_dict) is dict else dict(src_dict)
         discriminator = parse_enum(ProfileDataDiscriminator, d["Discriminator"])
 
-        _enterprise_profile = d.get("EnterpriseProfile", UNSET)
-        enterprise_profile: EnterpriseProfileData | None | Unset
-        if _enterprise_profile is None:
+        _enterprise_profile = d.get("EnterpriseProfile")
+        enterprise_profile: EnterpriseProfileData | None
+        if _enterprise_profile is None or _enterprise_profile is None:
             enterprise_profile = None
-        elif isinstance(_enterprise_profile, Unset):
-            enterprise_profile = UNSET
         else:
             try:
                 if not isinstance(_enterprise_profile, dict):
@@ -73,7 +71,7 @@ class ProfileData:
                 enterprise_profile = enterprise_profile_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 enterprise_profile = cast(
-                    EnterpriseProfileData | None | Unset, _enterprise_profile
+                    EnterpriseProfileData | None, _enterprise_profile
                 )
 
         profile_data = cls(

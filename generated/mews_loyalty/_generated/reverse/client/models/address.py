@@ -7,8 +7,6 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="Address")
 
 
@@ -18,20 +16,20 @@ class Address:
     ignored.
 
         Attributes:
-            line1 (str | Unset): First line.
-            line2 (str | Unset): Second line.
-            city (str | Unset): City.
-            postal_code (str | Unset): Postal code.
-            country_code (str | Unset): ISO 3166-1 code of the country.
-            country_subdivision_code (str | Unset): Code of the state or region, e.g. `NY`.
+            line1 (str | None): First line.
+            line2 (str | None): Second line.
+            city (str | None): City.
+            postal_code (str | None): Postal code.
+            country_code (str | None): ISO 3166-1 code of the country.
+            country_subdivision_code (str | None): Code of the state or region, e.g. `NY`.
     """
 
-    line1: str | Unset = UNSET
-    line2: str | Unset = UNSET
-    city: str | Unset = UNSET
-    postal_code: str | Unset = UNSET
-    country_code: str | Unset = UNSET
-    country_subdivision_code: str | Unset = UNSET
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    country_code: str | None = None
+    country_subdivision_code: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,17 +48,17 @@ class Address:
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if line1 is not UNSET:
+        if line1 is not None:
             field_dict["line1"] = line1
-        if line2 is not UNSET:
+        if line2 is not None:
             field_dict["line2"] = line2
-        if city is not UNSET:
+        if city is not None:
             field_dict["city"] = city
-        if postal_code is not UNSET:
+        if postal_code is not None:
             field_dict["postalCode"] = postal_code
-        if country_code is not UNSET:
+        if country_code is not None:
             field_dict["countryCode"] = country_code
-        if country_subdivision_code is not UNSET:
+        if country_subdivision_code is not None:
             field_dict["countrySubdivisionCode"] = country_subdivision_code
 
         return field_dict
@@ -68,17 +66,17 @@ class Address:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        line1 = d.pop("line1", UNSET)
+        line1 = d.pop("line1", None)
 
-        line2 = d.pop("line2", UNSET)
+        line2 = d.pop("line2", None)
 
-        city = d.pop("city", UNSET)
+        city = d.pop("city", None)
 
-        postal_code = d.pop("postalCode", UNSET)
+        postal_code = d.pop("postalCode", None)
 
-        country_code = d.pop("countryCode", UNSET)
+        country_code = d.pop("countryCode", None)
 
-        country_subdivision_code = d.pop("countrySubdivisionCode", UNSET)
+        country_subdivision_code = d.pop("countrySubdivisionCode", None)
 
         address = cls(
             line1,

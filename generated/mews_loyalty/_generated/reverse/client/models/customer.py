@@ -8,8 +8,6 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="Customer")
 
 
@@ -19,21 +17,21 @@ class Customer:
     and ignored.
 
         Attributes:
-            first_name (str | Unset): First name.
-            last_name (str | Unset): Last name.
-            email (str | Unset): Email address.
-            birthday (datetime.date | Unset): Date of birth.
-            phone_number (str | Unset): Phone number.
-            address (Address | Unset): A postal address. Reconstructed: every property is optional, and properties not
+            first_name (str | None): First name.
+            last_name (str | None): Last name.
+            email (str | None): Email address.
+            birthday (datetime.date | None): Date of birth.
+            phone_number (str | None): Phone number.
+            address (Address | None): A postal address. Reconstructed: every property is optional, and properties not
                 listed here are accepted and ignored.
     """
 
-    first_name: str | Unset = UNSET
-    last_name: str | Unset = UNSET
-    email: str | Unset = UNSET
-    birthday: datetime.date | Unset = UNSET
-    phone_number: str | Unset = UNSET
-    address: Address | Unset = UNSET
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    birthday: datetime.date | None = None
+    phone_number: str | None = None
+    address: Address | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -43,30 +41,30 @@ class Customer:
 
         email = self.email
 
-        birthday: str | Unset = UNSET
-        if not isinstance(self.birthday, Unset):
+        birthday: str | None = None
+        if self.birthday is not None:
             birthday = self.birthday.isoformat()
 
         phone_number = self.phone_number
 
-        address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.address, Unset):
+        address: dict[str, Any] | None = None
+        if self.address is not None:
             address = self.address.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if first_name is not UNSET:
+        if first_name is not None:
             field_dict["firstName"] = first_name
-        if last_name is not UNSET:
+        if last_name is not None:
             field_dict["lastName"] = last_name
-        if email is not UNSET:
+        if email is not None:
             field_dict["email"] = email
-        if birthday is not UNSET:
+        if birthday is not None:
             field_dict["birthday"] = birthday
-        if phone_number is not UNSET:
+        if phone_number is not None:
             field_dict["phoneNumber"] = phone_number
-        if address is not UNSET:
+        if address is not None:
             field_dict["address"] = address
 
         return field_dict
@@ -74,25 +72,25 @@ class Customer:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        first_name = d.pop("firstName", UNSET)
+        first_name = d.pop("firstName", None)
 
-        last_name = d.pop("lastName", UNSET)
+        last_name = d.pop("lastName", None)
 
-        email = d.pop("email", UNSET)
+        email = d.pop("email", None)
 
-        _birthday = d.pop("birthday", UNSET)
-        birthday: datetime.date | Unset
-        if isinstance(_birthday, Unset):
-            birthday = UNSET
+        _birthday = d.pop("birthday", None)
+        birthday: datetime.date | None
+        if _birthday is None:
+            birthday = None
         else:
             birthday = datetime.date.fromisoformat(_birthday)
 
-        phone_number = d.pop("phoneNumber", UNSET)
+        phone_number = d.pop("phoneNumber", None)
 
-        _address = d.pop("address", UNSET)
-        address: Address | Unset
-        if isinstance(_address, Unset):
-            address = UNSET
+        _address = d.pop("address", None)
+        address: Address | None
+        if _address is None:
+            address = None
         else:
             address = Address.from_dict(_address)
 

@@ -8,7 +8,7 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_uuid
+from ..types import parse_uuid
 
 T = TypeVar("T", bound="EnrollMemberRequest")
 
@@ -21,12 +21,12 @@ class EnrollMemberRequest:
         mews_enterprise_id (UUID): Identifier of the Mews enterprise the request is made for.
         customer (Customer): A person as Mews knows them. Reconstructed: every property is optional, and properties not
             listed here are accepted and ignored.
-        provider_enterprise_id (str | Unset): The provider's own identifier of that enterprise, when it has one.
+        provider_enterprise_id (str | None): The provider's own identifier of that enterprise, when it has one.
     """
 
     mews_enterprise_id: UUID
     customer: Customer
-    provider_enterprise_id: str | Unset = UNSET
+    provider_enterprise_id: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -44,7 +44,7 @@ class EnrollMemberRequest:
                 "customer": customer,
             }
         )
-        if provider_enterprise_id is not UNSET:
+        if provider_enterprise_id is not None:
             field_dict["providerEnterpriseId"] = provider_enterprise_id
 
         return field_dict
@@ -56,7 +56,7 @@ class EnrollMemberRequest:
 
         customer = Customer.from_dict(d.pop("customer"))
 
-        provider_enterprise_id = d.pop("providerEnterpriseId", UNSET)
+        provider_enterprise_id = d.pop("providerEnterpriseId", None)
 
         enroll_member_request = cls(
             mews_enterprise_id,

@@ -7,7 +7,7 @@ from typing import Any, Self, TypeVar, cast
 from attrs import define as _attrs_define
 
 from ..models.predefined_field_error_type import PredefinedFieldErrorType
-from ..types import UNSET, Unset, parse_enum
+from ..types import parse_enum
 
 T = TypeVar("T", bound="FieldError")
 
@@ -19,12 +19,12 @@ class FieldError:
     Attributes:
         type_ (PredefinedFieldErrorType | str): The kind of field error, as a URI.
         pointer (str): JSON Pointer (RFC 6901) to the field, for example `#/providerMembershipIds/3`.
-        detail (str | Unset): What is wrong, in words.
+        detail (str | None): What is wrong, in words.
     """
 
     type_: PredefinedFieldErrorType | str
     pointer: str
-    detail: str | Unset = UNSET
+    detail: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         type_: str
@@ -49,7 +49,7 @@ class FieldError:
                 "pointer": pointer,
             }
         )
-        if detail is not UNSET:
+        if detail is not None:
             field_dict["detail"] = detail
 
         return field_dict
@@ -70,7 +70,7 @@ class FieldError:
 
         pointer = d["pointer"]
 
-        detail = d.get("detail", UNSET)
+        detail = d.get("detail")
 
         field_error = cls(
             type_,

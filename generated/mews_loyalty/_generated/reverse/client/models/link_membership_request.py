@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset, parse_uuid
+from ..types import parse_uuid
 
 T = TypeVar("T", bound="LinkMembershipRequest")
 
@@ -22,14 +22,14 @@ class LinkMembershipRequest:
         mews_customer_id (UUID): Identifier of the customer account in Mews (usable with the Connector API).
         is_linked (bool): `true` links the customer to the membership, `false` removes the link. A provider may delete a
             membership once it is unlinked.
-        provider_enterprise_id (str | Unset): The provider's own identifier of that enterprise, when it has one.
+        provider_enterprise_id (str | None): The provider's own identifier of that enterprise, when it has one.
     """
 
     mews_enterprise_id: UUID
     provider_membership_id: str
     mews_customer_id: UUID
     is_linked: bool
-    provider_enterprise_id: str | Unset = UNSET
+    provider_enterprise_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         mews_enterprise_id = str(self.mews_enterprise_id)
@@ -52,7 +52,7 @@ class LinkMembershipRequest:
                 "isLinked": is_linked,
             }
         )
-        if provider_enterprise_id is not UNSET:
+        if provider_enterprise_id is not None:
             field_dict["providerEnterpriseId"] = provider_enterprise_id
 
         return field_dict
@@ -68,7 +68,7 @@ class LinkMembershipRequest:
 
         is_linked = d["isLinked"]
 
-        provider_enterprise_id = d.get("providerEnterpriseId", UNSET)
+        provider_enterprise_id = d.get("providerEnterpriseId")
 
         link_membership_request = cls(
             mews_enterprise_id,

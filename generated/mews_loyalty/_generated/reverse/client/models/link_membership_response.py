@@ -7,8 +7,6 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="LinkMembershipResponse")
 
 
@@ -17,10 +15,10 @@ class LinkMembershipResponse:
     """The outcome of a link or unlink.
 
     Attributes:
-        success (bool | Unset): Whether the link was changed.
+        success (bool | None): Whether the link was changed.
     """
 
-    success: bool | Unset = UNSET
+    success: bool | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -29,7 +27,7 @@ class LinkMembershipResponse:
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if success is not UNSET:
+        if success is not None:
             field_dict["success"] = success
 
         return field_dict
@@ -37,7 +35,7 @@ class LinkMembershipResponse:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        success = d.pop("success", UNSET)
+        success = d.pop("success", None)
 
         link_membership_response = cls(
             success,

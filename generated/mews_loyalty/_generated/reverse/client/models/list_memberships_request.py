@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset, parse_uuid
+from ..types import parse_uuid
 
 T = TypeVar("T", bound="ListMembershipsRequest")
 
@@ -19,12 +19,12 @@ class ListMembershipsRequest:
     Attributes:
         mews_enterprise_id (UUID): Identifier of the Mews enterprise the request is made for.
         provider_membership_ids (list[str]): The ids to look up, 1 to 100.
-        provider_enterprise_id (str | Unset): The provider's own identifier of that enterprise, when it has one.
+        provider_enterprise_id (str | None): The provider's own identifier of that enterprise, when it has one.
     """
 
     mews_enterprise_id: UUID
     provider_membership_ids: list[str]
-    provider_enterprise_id: str | Unset = UNSET
+    provider_enterprise_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         mews_enterprise_id = str(self.mews_enterprise_id)
@@ -41,7 +41,7 @@ class ListMembershipsRequest:
                 "providerMembershipIds": provider_membership_ids,
             }
         )
-        if provider_enterprise_id is not UNSET:
+        if provider_enterprise_id is not None:
             field_dict["providerEnterpriseId"] = provider_enterprise_id
 
         return field_dict
@@ -53,7 +53,7 @@ class ListMembershipsRequest:
 
         provider_membership_ids = cast(list[str], d["providerMembershipIds"])
 
-        provider_enterprise_id = d.get("providerEnterpriseId", UNSET)
+        provider_enterprise_id = d.get("providerEnterpriseId")
 
         list_memberships_request = cls(
             mews_enterprise_id,

@@ -7,8 +7,6 @@ from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="Member")
 
 
@@ -18,21 +16,21 @@ class Member:
 
     Attributes:
         membership (Membership): A membership as the provider knows it.
-        first_name (str | Unset): First name.
-        last_name (str | Unset): Last name.
-        email (str | Unset): Email address.
-        birthday (datetime.date | Unset): Date of birth.
-        phone_number (str | Unset): Phone number.
-        address (MemberAddress | Unset): The member's postal address, as the provider knows it.
+        first_name (str | None): First name.
+        last_name (str | None): Last name.
+        email (str | None): Email address.
+        birthday (datetime.date | None): Date of birth.
+        phone_number (str | None): Phone number.
+        address (MemberAddress | None): The member's postal address, as the provider knows it.
     """
 
     membership: Membership
-    first_name: str | Unset = UNSET
-    last_name: str | Unset = UNSET
-    email: str | Unset = UNSET
-    birthday: datetime.date | Unset = UNSET
-    phone_number: str | Unset = UNSET
-    address: MemberAddress | Unset = UNSET
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    birthday: datetime.date | None = None
+    phone_number: str | None = None
+    address: MemberAddress | None = None
 
     def to_dict(self) -> dict[str, Any]:
         membership = self.membership.to_dict()
@@ -43,14 +41,14 @@ class Member:
 
         email = self.email
 
-        birthday: str | Unset = UNSET
-        if not isinstance(self.birthday, Unset):
+        birthday: str | None = None
+        if self.birthday is not None:
             birthday = self.birthday.isoformat()
 
         phone_number = self.phone_number
 
-        address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.address, Unset):
+        address: dict[str, Any] | None = None
+        if self.address is not None:
             address = self.address.to_dict()
 
         field_dict: dict[str, Any] = {}
@@ -60,17 +58,17 @@ class Member:
                 "membership": membership,
             }
         )
-        if first_name is not UNSET:
+        if first_name is not None:
             field_dict["firstName"] = first_name
-        if last_name is not UNSET:
+        if last_name is not None:
             field_dict["lastName"] = last_name
-        if email is not UNSET:
+        if email is not None:
             field_dict["email"] = email
-        if birthday is not UNSET:
+        if birthday is not None:
             field_dict["birthday"] = birthday
-        if phone_number is not UNSET:
+        if phone_number is not None:
             field_dict["phoneNumber"] = phone_number
-        if address is not UNSET:
+        if address is not None:
             field_dict["address"] = address
 
         return field_dict
@@ -80,25 +78,25 @@ class Member:
         d = src_dict if type(src_dict) is dict else dict(src_dict)
         membership = Membership.from_dict(d["membership"])
 
-        first_name = d.get("firstName", UNSET)
+        first_name = d.get("firstName")
 
-        last_name = d.get("lastName", UNSET)
+        last_name = d.get("lastName")
 
-        email = d.get("email", UNSET)
+        email = d.get("email")
 
-        _birthday = d.get("birthday", UNSET)
-        birthday: datetime.date | Unset
-        if isinstance(_birthday, Unset):
-            birthday = UNSET
+        _birthday = d.get("birthday")
+        birthday: datetime.date | None
+        if _birthday is None:
+            birthday = None
         else:
             birthday = datetime.date.fromisoformat(_birthday)
 
-        phone_number = d.get("phoneNumber", UNSET)
+        phone_number = d.get("phoneNumber")
 
-        _address = d.get("address", UNSET)
-        address: MemberAddress | Unset
-        if isinstance(_address, Unset):
-            address = UNSET
+        _address = d.get("address")
+        address: MemberAddress | None
+        if _address is None:
+            address = None
         else:
             address = MemberAddress.from_dict(_address)
 

@@ -6,8 +6,6 @@ from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="MemberAddress")
 
 
@@ -16,20 +14,20 @@ class MemberAddress:
     """The member's postal address, as the provider knows it.
 
     Attributes:
-        line1 (str | Unset): First line.
-        line2 (str | Unset): Second line.
-        city (str | Unset): City.
-        postal_code (str | Unset): Postal code.
-        country_code (str | Unset): ISO 3166-1 code of the country.
-        country_subdivision_code (str | Unset): Code of the state or region, e.g. `NY`.
+        line1 (str | None): First line.
+        line2 (str | None): Second line.
+        city (str | None): City.
+        postal_code (str | None): Postal code.
+        country_code (str | None): ISO 3166-1 code of the country.
+        country_subdivision_code (str | None): Code of the state or region, e.g. `NY`.
     """
 
-    line1: str | Unset = UNSET
-    line2: str | Unset = UNSET
-    city: str | Unset = UNSET
-    postal_code: str | Unset = UNSET
-    country_code: str | Unset = UNSET
-    country_subdivision_code: str | Unset = UNSET
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    country_code: str | None = None
+    country_subdivision_code: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         line1 = self.line1
@@ -47,17 +45,17 @@ class MemberAddress:
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
-        if line1 is not UNSET:
+        if line1 is not None:
             field_dict["line1"] = line1
-        if line2 is not UNSET:
+        if line2 is not None:
             field_dict["line2"] = line2
-        if city is not UNSET:
+        if city is not None:
             field_dict["city"] = city
-        if postal_code is not UNSET:
+        if postal_code is not None:
             field_dict["postalCode"] = postal_code
-        if country_code is not UNSET:
+        if country_code is not None:
             field_dict["countryCode"] = country_code
-        if country_subdivision_code is not UNSET:
+        if country_subdivision_code is not None:
             field_dict["countrySubdivisionCode"] = country_subdivision_code
 
         return field_dict
@@ -65,17 +63,17 @@ class MemberAddress:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = src_dict if type(src_dict) is dict else dict(src_dict)
-        line1 = d.get("line1", UNSET)
+        line1 = d.get("line1")
 
-        line2 = d.get("line2", UNSET)
+        line2 = d.get("line2")
 
-        city = d.get("city", UNSET)
+        city = d.get("city")
 
-        postal_code = d.get("postalCode", UNSET)
+        postal_code = d.get("postalCode")
 
-        country_code = d.get("countryCode", UNSET)
+        country_code = d.get("countryCode")
 
-        country_subdivision_code = d.get("countrySubdivisionCode", UNSET)
+        country_subdivision_code = d.get("countrySubdivisionCode")
 
         member_address = cls(
             line1,

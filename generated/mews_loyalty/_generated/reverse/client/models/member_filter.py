@@ -6,8 +6,6 @@ from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="MemberFilter")
 
 
@@ -17,26 +15,26 @@ class MemberFilter:
     id, a first and last name, or a last name with city and country.
 
         Attributes:
-            provider_membership_id (str | Unset): The provider's identifier of the membership.
-            membership_number (str | Unset): The membership number the programme assigned.
-            email (str | Unset): The customer's email address.
-            first_name (str | Unset): The customer's first name.
-            last_name (str | Unset): The customer's last name.
-            phone_number (str | Unset): The customer's phone number.
-            city (str | Unset): The customer's city.
-            postal_code (str | Unset): The customer's postal code.
-            country_code (str | Unset): ISO 3166-1 code of the customer's country.
+            provider_membership_id (str | None): The provider's identifier of the membership.
+            membership_number (str | None): The membership number the programme assigned.
+            email (str | None): The customer's email address.
+            first_name (str | None): The customer's first name.
+            last_name (str | None): The customer's last name.
+            phone_number (str | None): The customer's phone number.
+            city (str | None): The customer's city.
+            postal_code (str | None): The customer's postal code.
+            country_code (str | None): ISO 3166-1 code of the customer's country.
     """
 
-    provider_membership_id: str | Unset = UNSET
-    membership_number: str | Unset = UNSET
-    email: str | Unset = UNSET
-    first_name: str | Unset = UNSET
-    last_name: str | Unset = UNSET
-    phone_number: str | Unset = UNSET
-    city: str | Unset = UNSET
-    postal_code: str | Unset = UNSET
-    country_code: str | Unset = UNSET
+    provider_membership_id: str | None = None
+    membership_number: str | None = None
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone_number: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    country_code: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         provider_membership_id = self.provider_membership_id
@@ -60,23 +58,23 @@ class MemberFilter:
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
-        if provider_membership_id is not UNSET:
+        if provider_membership_id is not None:
             field_dict["providerMembershipId"] = provider_membership_id
-        if membership_number is not UNSET:
+        if membership_number is not None:
             field_dict["membershipNumber"] = membership_number
-        if email is not UNSET:
+        if email is not None:
             field_dict["email"] = email
-        if first_name is not UNSET:
+        if first_name is not None:
             field_dict["firstName"] = first_name
-        if last_name is not UNSET:
+        if last_name is not None:
             field_dict["lastName"] = last_name
-        if phone_number is not UNSET:
+        if phone_number is not None:
             field_dict["phoneNumber"] = phone_number
-        if city is not UNSET:
+        if city is not None:
             field_dict["city"] = city
-        if postal_code is not UNSET:
+        if postal_code is not None:
             field_dict["postalCode"] = postal_code
-        if country_code is not UNSET:
+        if country_code is not None:
             field_dict["countryCode"] = country_code
 
         return field_dict
@@ -84,23 +82,23 @@ class MemberFilter:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = src_dict if type(src_dict) is dict else dict(src_dict)
-        provider_membership_id = d.get("providerMembershipId", UNSET)
+        provider_membership_id = d.get("providerMembershipId")
 
-        membership_number = d.get("membershipNumber", UNSET)
+        membership_number = d.get("membershipNumber")
 
-        email = d.get("email", UNSET)
+        email = d.get("email")
 
-        first_name = d.get("firstName", UNSET)
+        first_name = d.get("firstName")
 
-        last_name = d.get("lastName", UNSET)
+        last_name = d.get("lastName")
 
-        phone_number = d.get("phoneNumber", UNSET)
+        phone_number = d.get("phoneNumber")
 
-        city = d.get("city", UNSET)
+        city = d.get("city")
 
-        postal_code = d.get("postalCode", UNSET)
+        postal_code = d.get("postalCode")
 
-        country_code = d.get("countryCode", UNSET)
+        country_code = d.get("countryCode")
 
         member_filter = cls(
             provider_membership_id,

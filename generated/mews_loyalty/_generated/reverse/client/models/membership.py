@@ -8,7 +8,7 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 
 from ..models.membership_status import MembershipStatus
-from ..types import UNSET, Unset, parse_enum
+from ..types import parse_enum
 
 T = TypeVar("T", bound="Membership")
 
@@ -21,19 +21,19 @@ class Membership:
         provider_membership_id (str): The provider's identifier of a membership; may equal `membershipNumber`.
         membership_number (str): The member's number or code, typically printed on the loyalty card.
         status (MembershipStatus | str): State of the membership; `notFound` when the provider does not know the id.
-        tier (str | Unset): Name of the member's tier.
-        points (int | Unset): The member's points balance.
-        expires_at (datetime.datetime | Unset): When the membership expires, with a UTC offset.
-        deeplink_url (str | Unset): Link to the membership in the provider's system.
+        tier (str | None): Name of the member's tier.
+        points (int | None): The member's points balance.
+        expires_at (datetime.datetime | None): When the membership expires, with a UTC offset.
+        deeplink_url (str | None): Link to the membership in the provider's system.
     """
 
     provider_membership_id: str
     membership_number: str
     status: MembershipStatus | str
-    tier: str | Unset = UNSET
-    points: int | Unset = UNSET
-    expires_at: datetime.datetime | Unset = UNSET
-    deeplink_url: str | Unset = UNSET
+    tier: str | None = None
+    points: int | None = None
+    expires_at: datetime.datetime | None = None
+    deeplink_url: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         provider_membership_id = self.provider_membership_id
@@ -50,8 +50,8 @@ class Membership:
 
         points = self.points
 
-        expires_at: str | Unset = UNSET
-        if not isinstance(self.expires_at, Unset):
+        expires_at: str | None = None
+        if self.expires_at is not None:
             expires_at = self.expires_at.isoformat()
 
         deeplink_url = self.deeplink_url
@@ -65,13 +65,13 @@ class Membership:
                 "status": status,
             }
         )
-        if tier is not UNSET:
+        if tier is not None:
             field_dict["tier"] = tier
-        if points is not UNSET:
+        if points is not None:
             field_dict["points"] = points
-        if expires_at is not UNSET:
+        if expires_at is not None:
             field_dict["expiresAt"] = expires_at
-        if deeplink_url is not UNSET:
+        if deeplink_url is not None:
             field_dict["deeplinkUrl"] = deeplink_url
 
         return field_dict
@@ -85,18 +85,18 @@ class Membership:
 
         status = parse_enum(MembershipStatus, d["status"])
 
-        tier = d.get("tier", UNSET)
+        tier = d.get("tier")
 
-        points = d.get("points", UNSET)
+        points = d.get("points")
 
-        _expires_at = d.get("expiresAt", UNSET)
-        expires_at: datetime.datetime | Unset
-        if isinstance(_expires_at, Unset):
-            expires_at = UNSET
+        _expires_at = d.get("expiresAt")
+        expires_at: datetime.datetime | None
+        if _expires_at is None:
+            expires_at = None
         else:
             expires_at = datetime.datetime.fromisoformat(_expires_at)
 
-        deeplink_url = d.get("deeplinkUrl", UNSET)
+        deeplink_url = d.get("deeplinkUrl")
 
         membership = cls(
             provider_membership_id,

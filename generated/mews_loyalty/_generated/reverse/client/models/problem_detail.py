@@ -8,7 +8,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.predefined_problem_type import PredefinedProblemType
-from ..types import UNSET, Unset, parse_enum
+from ..types import parse_enum
 
 T = TypeVar("T", bound="ProblemDetail")
 
@@ -22,16 +22,16 @@ class ProblemDetail:
         title (str): Short summary of the problem type.
         status (int): The HTTP status code of this response.
         detail (str): What went wrong in this occurrence.
-        instance (str | Unset): URI of this occurrence of the problem.
-        errors (list[FieldError] | Unset): Field-level problems, typically validation failures.
+        instance (str | None): URI of this occurrence of the problem.
+        errors (list[FieldError] | None): Field-level problems, typically validation failures.
     """
 
     type_: PredefinedProblemType | str
     title: str
     status: int
     detail: str
-    instance: str | Unset = UNSET
-    errors: list[FieldError] | Unset = UNSET
+    instance: str | None = None
+    errors: list[FieldError] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -53,8 +53,8 @@ class ProblemDetail:
 
         instance = self.instance
 
-        errors: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.errors, Unset):
+        errors: list[dict[str, Any]] | None = None
+        if self.errors is not None:
             errors = []
             for errors_item_data in self.errors:
                 errors_item = errors_item_data.to_dict()
@@ -70,9 +70,9 @@ class ProblemDetail:
                 "detail": detail,
             }
         )
-        if instance is not UNSET:
+        if instance is not None:
             field_dict["instance"] = instance
-        if errors is not UNSET:
+        if errors is not None:
             field_dict["errors"] = errors
 
         return field_dict
@@ -97,11 +97,11 @@ class ProblemDetail:
 
         detail = d.pop("detail")
 
-        instance = d.pop("instance", UNSET)
+        instance = d.pop("instance", None)
 
-        _errors = d.pop("errors", UNSET)
-        errors: list[FieldError] | Unset = UNSET
-        if _errors is not UNSET:
+        _errors = d.pop("errors", None)
+        errors: list[FieldError] | None = None
+        if _errors is not None:
             errors = []
             for errors_item_data in _errors:
                 errors_item = FieldError.from_dict(errors_item_data)

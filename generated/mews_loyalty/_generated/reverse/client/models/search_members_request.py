@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset, parse_uuid
+from ..types import parse_uuid
 
 T = TypeVar("T", bound="SearchMembersRequest")
 
@@ -20,12 +20,12 @@ class SearchMembersRequest:
         mews_enterprise_id (UUID): Identifier of the Mews enterprise the request is made for.
         member_filter (MemberFilter): What to search by. At least one combination must be complete: an email, a
             membership number, a provider membership id, a first and last name, or a last name with city and country.
-        provider_enterprise_id (str | Unset): The provider's own identifier of that enterprise, when it has one.
+        provider_enterprise_id (str | None): The provider's own identifier of that enterprise, when it has one.
     """
 
     mews_enterprise_id: UUID
     member_filter: MemberFilter
-    provider_enterprise_id: str | Unset = UNSET
+    provider_enterprise_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         mews_enterprise_id = str(self.mews_enterprise_id)
@@ -42,7 +42,7 @@ class SearchMembersRequest:
                 "memberFilter": member_filter,
             }
         )
-        if provider_enterprise_id is not UNSET:
+        if provider_enterprise_id is not None:
             field_dict["providerEnterpriseId"] = provider_enterprise_id
 
         return field_dict
@@ -54,7 +54,7 @@ class SearchMembersRequest:
 
         member_filter = MemberFilter.from_dict(d["memberFilter"])
 
-        provider_enterprise_id = d.get("providerEnterpriseId", UNSET)
+        provider_enterprise_id = d.get("providerEnterpriseId")
 
         search_members_request = cls(
             mews_enterprise_id,
