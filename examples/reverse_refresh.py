@@ -17,7 +17,7 @@ from mews_loyalty.reverse import Membership
 
 
 def refresh(client: ReverseClient, enterprise: str, ids: list[str]) -> list[Membership]:
-    memberships = client.list_memberships(enterprise, ids)  # split per 100 ids, merged in order
+    memberships = client.list_memberships(ids, enterprise_id=enterprise)  # split per 100 ids, merged in order
     for membership in memberships:
         print(
             f"{membership.provider_membership_id:<20} {membership.status:<10} {membership.membership_number}"

@@ -27,8 +27,11 @@ if _typing.TYPE_CHECKING:  # what type checkers and IDEs see; at run time __geta
     from mews_loyalty._client.resource import AsyncResource, Resource
     from mews_loyalty._client.reverse import AsyncReverseClient, ReverseClient
     from mews_loyalty._errors import (
+        ApiTimeoutError,
         AuthenticationError,
         BadRequestError,
+        ClientClosedError,
+        ConfigurationError,
         ForbiddenError,
         MewsApiError,
         MewsConnectionError,
@@ -37,6 +40,7 @@ if _typing.TYPE_CHECKING:  # what type checkers and IDEs see; at run time __geta
         RateLimitError,
         RequestTimeoutError,
         RequestValidationError,
+        ResponseTooLargeError,
         ServerError,
         UnexpectedResponseError,
     )
@@ -52,6 +56,10 @@ _PUBLIC = {
     "Resource": "mews_loyalty._client.resource",
     "AsyncReverseClient": "mews_loyalty._client.reverse",
     "ReverseClient": "mews_loyalty._client.reverse",
+    "ApiTimeoutError": "mews_loyalty._errors",
+    "ClientClosedError": "mews_loyalty._errors",
+    "ConfigurationError": "mews_loyalty._errors",
+    "ResponseTooLargeError": "mews_loyalty._errors",
     "AuthenticationError": "mews_loyalty._errors",
     "BadRequestError": "mews_loyalty._errors",
     "ForbiddenError": "mews_loyalty._errors",
@@ -90,11 +98,14 @@ def __dir__() -> list[str]:
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "ApiTimeoutError",
     "AsyncConnectorClient",
     "AsyncResource",
     "AsyncReverseClient",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
+    "ConfigurationError",
     "ConnectorClient",
     "ForbiddenError",
     "MewsApiError",
@@ -106,6 +117,7 @@ __all__ = [
     "RequestTimeoutError",
     "RequestValidationError",
     "Resource",
+    "ResponseTooLargeError",
     "ReverseClient",
     "ServerError",
     "SharedRateLimit",
