@@ -26,6 +26,7 @@ Messages are scrubbed of the client's tokens before they reach any of these obje
 from __future__ import annotations
 
 import json
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -47,6 +48,26 @@ class MewsError(Exception):
         # A bulk call stops at its first failing batch; what the earlier batches returned is kept here.
         self.completed_results: list[Any] = []
         self.completed_batches = 0
+
+    def batch_failed(self, results: list[Any], batches: int, *, field: str | None, first_item: int) -> None:
+        """Say where a bulk call stopped: ``batches`` batches were written (``results``), and the failing
+        one starts at ``first_item`` of the caller's list. The server numbers items within its request
+        (``LoyaltyMemberships[500]``); the message numbers them in the caller's list (``[1500]``)."""
+        self.completed_results = results
+        self.completed_batches = batches
+        self.first_failed_item = first_item
+        if field is None:
+            return
+        pattern = re.compile(rf"\b{re.escape(field)}\[(\d+)\]")
+
+        def shift(text: str) -> str:
+            return pattern.sub(lambda found: f"{field}[{int(found.group(1)) + first_item}]", text)
+
+        if isinstance(getattr(self, "message", None), str):
+            self.message = shift(self.message)
+        written = f"{field}[0:{first_item}] were written" if first_item else "nothing was written"
+        text = shift(str(self.args[0]) if self.args else "")
+        self.args = (f"{text} (in the batch from {field}[{first_item}]; {written})",)
 
 
 class MewsApiError(MewsError):

@@ -117,9 +117,9 @@ class _Planner:
         return results if returns_items(op) else None
 
     @staticmethod
-    def _batch_failed(error: MewsError, results: list[Any], number: int) -> None:
-        error.completed_results = results
-        error.completed_batches = number
+    def _batch_failed(op: Operation, error: MewsError, results: list[Any], number: int) -> None:
+        first_item = number * (op.batch_limit or 0)  # every batch but the last is full
+        error.batch_failed(results, number, field=op.batch_field, first_item=first_item)
 
     def _read_result(self, op: Operation, response: httpx.Response) -> Any:
         return decode_result(op, response, self._redactor)
@@ -157,7 +157,7 @@ class OperationRunner(_Planner):
             try:
                 self._read_batch(op, self._sender.send(op, body), results)
             except MewsError as error:
-                self._batch_failed(error, results, number)
+                self._batch_failed(op, error, results, number)
                 raise
         return self._batches_done(op, results)
 
@@ -198,7 +198,7 @@ class AsyncOperationRunner(_Planner):
             try:
                 self._read_batch(op, await self._sender.send(op, body), results)
             except MewsError as error:
-                self._batch_failed(error, results, number)
+                self._batch_failed(op, error, results, number)
                 raise
         return self._batches_done(op, results)
 
