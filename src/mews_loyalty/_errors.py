@@ -63,7 +63,7 @@ class MewsError(Exception):
         def shift(text: str) -> str:
             return pattern.sub(lambda found: f"{field}[{int(found.group(1)) + first_item}]", text)
 
-        if isinstance(getattr(self, "message", None), str):
+        if isinstance(self, MewsApiError):
             self.message = shift(self.message)
         written = f"{field}[0:{first_item}] were written" if first_item else "nothing was written"
         text = shift(str(self.args[0]) if self.args else "")
@@ -72,6 +72,8 @@ class MewsError(Exception):
 
 class MewsApiError(MewsError):
     """The server answered with an error status."""
+
+    message: str
 
     def __init__(
         self,
