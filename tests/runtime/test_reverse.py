@@ -7,7 +7,13 @@ import uuid
 import httpx
 import pytest
 
-from mews_loyalty import ProblemDetailError, RequestValidationError, ServerError
+from mews_loyalty import (
+    AuthenticationError,
+    ProblemDetailError,
+    RateLimitError,
+    RequestValidationError,
+    ServerError,
+)
 from mews_loyalty._generated.reverse.client.models import LinkMembershipResponse, Membership, MembershipStatus
 from mews_loyalty._spec.catalog import catalog
 
@@ -83,9 +89,21 @@ def test_problem_details_are_raised_with_their_field_pointers(make_reverse_clien
 
 def test_a_wrong_token_is_a_401_problem(make_reverse_client, provider):
     # The most common harness failure: the provider rotated the token.
-    with pytest.raises(ProblemDetailError) as caught:
+    with pytest.raises(AuthenticationError) as caught:
         make_reverse_client(provider, token="stale").list_memberships(["M-1"], enterprise_id=ENTERPRISE)
     assert caught.value.status == 401
+    assert isinstance(caught.value, ProblemDetailError), "the problem details stay attached"
+
+
+def test_a_problem_429_is_a_rate_limit_error_with_its_wait(make_reverse_client, provider):
+    # `except RateLimitError` must serve both APIs; the Retry-After past the retry-wait cap comes back.
+    answer = problem(429, "Too Many Requests", "Slow down.")
+    answer.headers["Retry-After"] = "300"
+    provider.script("listMemberships", answer)
+    with pytest.raises(RateLimitError) as caught:
+        make_reverse_client(provider).list_memberships(["M-1"], enterprise_id=ENTERPRISE)
+    assert isinstance(caught.value, ProblemDetailError)
+    assert (caught.value.retry_after, caught.value.detail) == (300, "Slow down.")
 
 
 def test_an_error_that_is_not_problem_json_maps_by_status(make_reverse_client, provider):
