@@ -16,6 +16,7 @@
      │    ├── ResponseTooLargeError ....... the answer is larger than max_response_bytes once decompressed
      │    ├── ClientClosedError ........... the client was closed before this call
      │    ├── ConfigurationError .......... a client argument or variable is wrong (also a ValueError, TypeError)
+     │    ├── CallArgumentError ........... a method got an argument it does not take (also a TypeError)
      │    └── RequestValidationError ...... rejected before sending (also a ValueError); wire field paths
 
 The class follows the status. A Reverse API problem+json body raises a class that is both
@@ -182,6 +183,11 @@ class ClientClosedError(MewsError):
 
 class ConfigurationError(MewsError, ValueError, TypeError):
     """A client's argument or environment variable is missing or wrong; the message says what to pass."""
+
+
+class CallArgumentError(MewsError, TypeError):
+    """A method was called with what it does not take: an unknown keyword (the message lists the known
+    ones), a value of a type the API cannot carry, a single item where a list belongs."""
 
 
 class RequestValidationError(MewsError, ValueError):

@@ -181,6 +181,8 @@ def test_the_hierarchy_is_drawn_in_the_module_docstring():
         (mews_loyalty.ConfigurationError, MewsError),
         (mews_loyalty.ConfigurationError, ValueError),
         (mews_loyalty.ConfigurationError, TypeError),
+        (mews_loyalty.CallArgumentError, TypeError),
+        (mews_loyalty.CallArgumentError, MewsError),
     ],
 )
 def test_the_hierarchy_matches_the_drawing(cls, base):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mews_loyalty import RequestValidationError
+from mews_loyalty import CallArgumentError, RequestValidationError
 from mews_loyalty._generated.connector.client import models
 from mews_loyalty._wire.encode import add_months, spans_more_than
 
@@ -223,6 +223,9 @@ def test_a_reversed_interval_is_refused_before_sending(make_client, server):
 
 
 def test_the_unknown_parameter_message_lists_the_paging_keywords(make_client, server):
-    text = refused(server, lambda: make_client(server).loyalty_memberships.get_all(size=5), TypeError, "size")
+    # A CallArgumentError: a TypeError, as Python's own, and a MewsError, so `except MewsError` sees it.
+    text = refused(
+        server, lambda: make_client(server).loyalty_memberships.get_all(size=5), CallArgumentError, "size"
+    )
     assert "page_size" in text
     assert "cursor" in text

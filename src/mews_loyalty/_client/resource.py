@@ -21,7 +21,7 @@ from uuid import UUID
 
 import httpx
 
-from mews_loyalty._errors import MewsError, UnexpectedResponseError
+from mews_loyalty._errors import CallArgumentError, MewsError, UnexpectedResponseError
 from mews_loyalty._spec.catalog import PAGING_FIELD, Operation, catalog, resolve
 from mews_loyalty._transport.redaction import Redactor
 from mews_loyalty._transport.sender import AsyncSender, Sender
@@ -65,7 +65,7 @@ class _Planner:
     def _batch_bodies(self, op: Operation, items: Iterable[Any], params: Mapping[str, Any]) -> list[bytes]:
         """Every batch's bytes, all validated before any is sent; empty for no items."""
         if op.batch_field is None or op.batch_limit is None:
-            raise TypeError(f"{describe(op)}() does not take a list of items")
+            raise CallArgumentError(f"{describe(op)}() does not take a list of items")
         wire_items = items_to_wire(items)
         if not wire_items:
             build(op, {}, params=params)  # still reject unknown parameters

@@ -33,6 +33,7 @@ from mews_loyalty._errors import (
     REQUEST_ID_HEADER,
     ApiTimeoutError,
     ClientClosedError,
+    ConfigurationError,
     MewsConnectionError,
     ResponseTooLargeError,
     error_from_response,
@@ -83,9 +84,11 @@ def borrow(
     if http_client is None:
         return None
     if transport is not None:
-        raise ValueError("pass either http_client= or transport=, not both")
+        raise ConfigurationError("pass either http_client= or transport=, not both")
     if not isinstance(http_client, expected):
-        raise TypeError(f"http_client must be an httpx.{expected.__name__}, got {type(http_client).__name__}")
+        raise ConfigurationError(
+            f"http_client must be an httpx.{expected.__name__}, got {type(http_client).__name__}"
+        )
     return BorrowedClient(base_url, headers)
 
 
@@ -122,7 +125,7 @@ def attempt_deadline(timeout: float | httpx.Timeout) -> float:
         parts = [t for t in (timeout.connect, timeout.read, timeout.write, timeout.pool) if t is not None]
         return max(parts, default=DEFAULT_TIMEOUT_SECONDS)
     if not timeout > 0:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        raise ConfigurationError(f"timeout must be a positive number of seconds, got {timeout!r}")
     return float(timeout)
 
 
@@ -147,9 +150,9 @@ class SendSettings:
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
-            raise ValueError(f"max_retries must be 0 or more, got {self.max_retries}")
+            raise ConfigurationError(f"max_retries must be 0 or more, got {self.max_retries}")
         if self.max_retry_wait < 0:
-            raise ValueError(f"max_retry_wait must be 0 or more seconds, got {self.max_retry_wait}")
+            raise ConfigurationError(f"max_retry_wait must be 0 or more seconds, got {self.max_retry_wait}")
 
 
 # What tells a blocking client's options from an async one's: its transport, httpx client and sleep.
@@ -181,6 +184,8 @@ class ClientOptions(Generic[TransportT, HttpT, SleepT]):
         self, token: str, redactor: Redactor, secret_headers: HeaderSource = _no_headers
     ) -> SendSettings:
         """The senders' settings, paced per ``token`` (the one whose limit the server counts)."""
+        if self.max_response_bytes < 1:
+            raise ConfigurationError(f"max_response_bytes must be 1 or more, got {self.max_response_bytes}")
         pacer = None
         if self.rate_limit is not None:
             pacer = shared_pacer(token, self.rate_limit, clock=self.clock)

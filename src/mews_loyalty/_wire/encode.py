@@ -28,7 +28,7 @@ from uuid import UUID
 import attrs
 from pydantic import BaseModel, ValidationError
 
-from mews_loyalty._errors import RequestValidationError
+from mews_loyalty._errors import CallArgumentError, RequestValidationError
 from mews_loyalty._generated.connector.client.types import Unset as ConnectorUnset
 from mews_loyalty._generated.reverse.client.types import Unset as ReverseUnset
 from mews_loyalty._spec.catalog import CURSOR_FIELD, PAGING_FIELD, Interval, Operation, catalog
@@ -66,7 +66,7 @@ def to_wire(value: Any) -> Any:
         }
     if isinstance(value, list | tuple | set | frozenset):
         return [to_wire(item) for item in value]
-    raise TypeError(f"cannot send a {type(value).__name__} value to the API")
+    raise CallArgumentError(f"cannot send a {type(value).__name__} value to the API")
 
 
 @cache
@@ -98,7 +98,7 @@ def parameters_to_wire(op: Operation, params: Mapping[str, Any]) -> dict[str, An
             hint = difflib.get_close_matches(name, names, n=1)
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
             known = ", ".join(sorted(names)) or "none"
-            raise TypeError(
+            raise CallArgumentError(
                 f"{describe(op)}() got an unknown parameter {name!r}{suggestion}; it takes: {known}"
                 + _paging_keywords(op)
             )
@@ -338,5 +338,5 @@ def batches(items: list[Any], size: int) -> Iterator[tuple[int, list[Any]]]:
 
 def items_to_wire(items: Iterable[Any]) -> list[Any]:
     if isinstance(items, str | bytes | Mapping):
-        raise TypeError("pass a list of items (or ids), not a single one")
+        raise CallArgumentError("pass a list of items (or ids), not a single one")
     return [to_wire(item) for item in items]
