@@ -24,6 +24,7 @@ from mews_loyalty import (
     RateLimitError,
     ReverseClient,
 )
+from mews_loyalty._transport.bounded import BoundedTransport
 from tests._hostile import hostile_server
 
 MEMORY_LIMIT = 1 << 30
@@ -145,3 +146,16 @@ def test_a_closed_client_says_so():
         connector.loyalty_programs.get_all()
     with pytest.raises(ClientClosedError, match="create a new client"):
         reverse.list_memberships(["M-1"], enterprise_id="3fa85f64-5717-4562-b3fc-2c963f66afa6")
+
+
+def test_a_proxy_named_by_the_environment_is_kept(monkeypatch):
+    # A custom transport would make httpx drop HTTPS_PROXY; the SDK leaves httpx its own then.
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    with ConnectorClient(**TOKENS) as client:
+        mounts = client._sender._http._mounts
+    assert any(isinstance(transport, httpx.HTTPTransport) for transport in mounts.values())
+    monkeypatch.delenv("HTTPS_PROXY")
+    for name in ("HTTP_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with ConnectorClient(**TOKENS) as client:
+        assert isinstance(client._sender._http._transport, BoundedTransport)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import urllib.request
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -113,9 +114,15 @@ def open_http(
     if options.http_client is not None:
         return options.http_client, borrowed
     transport = options.transport
-    if transport is None and kind is httpx.Client:
+    if transport is None and kind is httpx.Client and not proxied_by_environment():
         transport = bounded.BoundedTransport()  # its sockets never wait past an attempt's deadline
     return kind(**http_args(transport, options.timeout)), borrowed
+
+
+def proxied_by_environment() -> bool:
+    """Whether ``HTTP(S)_PROXY``/``ALL_PROXY`` name a proxy: httpx then builds its own proxied
+    transports (so the SDK keeps them, and a blocking attempt's deadline holds within about twice)."""
+    return any(scheme in urllib.request.getproxies() for scheme in ("http", "https", "all"))
 
 
 def attempt_deadline(timeout: float | httpx.Timeout) -> float:
