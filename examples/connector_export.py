@@ -2,6 +2,9 @@
 
     MEWS_CLIENT_TOKEN=... MEWS_ACCESS_TOKEN=... python examples/connector_export.py --days 30 > out.jsonl
 
+Where it sends: ``--environment`` if given, else ``MEWS_BASE_URL`` (a local mock, for instance), else
+``MEWS_ENVIRONMENT``, else demo (arguments beat environment variables).
+
 Pages through every match (1000 per request), paced under the access token's rate limit; Mews allows
 at most 3 months per time filter, which the SDK checks before sending.
 """
@@ -13,18 +16,19 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from mews_loyalty import ConnectorClient, MewsApiError, MewsConnectionError
 from mews_loyalty.connector import LoyaltyMembership
 
 
-def export(days: int, environment: str) -> int:
+def export(days: int, environment: Literal["demo", "production"] | None) -> int:
     end = datetime.now(UTC)
     start = end - timedelta(days=days)
     count = 0
     with ConnectorClient(
         client="mews-loyalty export example 1.0",
-        environment="production" if environment == "production" else "demo",
+        environment=environment,  # None: MEWS_BASE_URL or MEWS_ENVIRONMENT decide
     ) as mews:
         memberships = mews.loyalty_memberships.iter_all(
             updated_utc=(start, end), activity_states=["Active", "Deleted"]
@@ -39,7 +43,7 @@ def export(days: int, environment: str) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--days", type=int, default=30, help="how far back to look (at most about 90)")
-    parser.add_argument("--environment", choices=["demo", "production"], default="demo")
+    parser.add_argument("--environment", choices=["demo", "production"], default=None)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)  # shows retries and pacing waits
     try:

@@ -1,7 +1,10 @@
 """Call a loyalty provider's Reverse API the way Mews does: refresh memberships, then link and unlink one.
 
-    python examples/reverse_refresh.py --base-url https://provider.example/mews --token ... \\
-        --enterprise 0d4c8ba1-2f4d-4bf5-8d2b-6f2e1c1f3a11 --customer 5b1f0f4e-... M-1 M-2 M-3
+    MEWS_REVERSE_BASE_URL=https://provider.example/mews MEWS_REVERSE_TOKEN=... \\
+    python examples/reverse_refresh.py --enterprise 0d4c8ba1-2f4d-4bf5-8d2b-6f2e1c1f3a11 \\
+        --customer 5b1f0f4e-... M-1 M-2 M-3
+
+(``--base-url`` and ``--token`` beat the variables.)
 
 A QA harness's smoke test: every id comes back (unknown ones as ``notFound``), problem details are
 shown with their JSON pointers, and the exit code says whether the provider behaved.
@@ -17,7 +20,7 @@ from mews_loyalty.reverse import Membership
 
 
 def refresh(client: ReverseClient, enterprise: str, ids: list[str]) -> list[Membership]:
-    memberships = client.list_memberships(enterprise, ids)  # split per 100 ids, merged in order
+    memberships = client.list_memberships(ids, enterprise_id=enterprise)  # split per 100 ids, merged in order
     for membership in memberships:
         print(
             f"{membership.provider_membership_id:<20} {membership.status:<10} {membership.membership_number}"
@@ -30,8 +33,8 @@ def refresh(client: ReverseClient, enterprise: str, ids: list[str]) -> list[Memb
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Refresh memberships from a loyalty provider.")
-    parser.add_argument("--base-url", required=True)
-    parser.add_argument("--token", required=True, help="the bearer token the provider issued")
+    parser.add_argument("--base-url", help="the provider's Reverse API root (or MEWS_REVERSE_BASE_URL)")
+    parser.add_argument("--token", help="the bearer token the provider issued (or MEWS_REVERSE_TOKEN)")
     parser.add_argument("--enterprise", required=True, help="Mews enterprise id (UUID)")
     parser.add_argument(
         "--customer", help="a Mews customer id to link to the first membership and unlink again"

@@ -6,7 +6,8 @@ connection, until the test stops it:
 * ``endless``: a 200 JSON answer in chunks that never end;
 * ``bomb``: a 200 answer of about 2 MB, gzip-compressed from 2 GiB of zeros;
 * ``drip``: a 200 answer whose body arrives one byte a second;
-* ``silent``: reads the request and never answers.
+* ``silent``: reads the request and never answers;
+* ``throttle``: a 429 with ``Retry-After: 119`` to every request, for ever.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
-BEHAVIOURS = ("endless", "bomb", "drip", "silent")
+BEHAVIOURS = ("endless", "bomb", "drip", "silent", "throttle")
 BOMB_INFLATED = 2 << 30  # bytes the bomb inflates to
 
 
@@ -98,6 +99,12 @@ class _Handler(socketserver.BaseRequestHandler):
             connection.sendall(b" ")
             self.server.stopping.wait(1.0)
 
+    def throttle(self, connection: socket.socket) -> None:
+        self.server.requests += 1
+        body = b'{"Message": "Too many requests."}'
+        head = "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After: 119\r\n"
+        connection.sendall(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+
     def silent(self, connection: socket.socket) -> None:
         self.server.stopping.wait()
 
@@ -112,6 +119,7 @@ class HostileServer(socketserver.ThreadingTCPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.behaviour = behaviour
         self.stopping = threading.Event()
+        self.requests = 0  # counted by the behaviours that answer at once
 
     @property
     def url(self) -> str:

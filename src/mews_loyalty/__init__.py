@@ -27,8 +27,12 @@ if _typing.TYPE_CHECKING:  # what type checkers and IDEs see; at run time __geta
     from mews_loyalty._client.resource import AsyncResource, Resource
     from mews_loyalty._client.reverse import AsyncReverseClient, ReverseClient
     from mews_loyalty._errors import (
+        ApiTimeoutError,
         AuthenticationError,
         BadRequestError,
+        CallArgumentError,
+        ClientClosedError,
+        ConfigurationError,
         ExportResume,
         ForbiddenError,
         MewsApiError,
@@ -38,6 +42,7 @@ if _typing.TYPE_CHECKING:  # what type checkers and IDEs see; at run time __geta
         RateLimitError,
         RequestTimeoutError,
         RequestValidationError,
+        ResponseTooLargeError,
         ServerError,
         UnexpectedResponseError,
     )
@@ -53,6 +58,11 @@ _PUBLIC = {
     "Resource": "mews_loyalty._client.resource",
     "AsyncReverseClient": "mews_loyalty._client.reverse",
     "ReverseClient": "mews_loyalty._client.reverse",
+    "ApiTimeoutError": "mews_loyalty._errors",
+    "ClientClosedError": "mews_loyalty._errors",
+    "ConfigurationError": "mews_loyalty._errors",
+    "ResponseTooLargeError": "mews_loyalty._errors",
+    "CallArgumentError": "mews_loyalty._errors",
     "AuthenticationError": "mews_loyalty._errors",
     "BadRequestError": "mews_loyalty._errors",
     "ForbiddenError": "mews_loyalty._errors",
@@ -95,12 +105,16 @@ def __dir__() -> list[str]:
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "ApiTimeoutError",
     "AsyncConnectorClient",
     "AsyncPage",
     "AsyncResource",
     "AsyncReverseClient",
     "AuthenticationError",
     "BadRequestError",
+    "CallArgumentError",
+    "ClientClosedError",
+    "ConfigurationError",
     "ConnectorClient",
     "ExportResume",
     "ForbiddenError",
@@ -114,6 +128,7 @@ __all__ = [
     "RequestTimeoutError",
     "RequestValidationError",
     "Resource",
+    "ResponseTooLargeError",
     "ResultList",
     "ReverseClient",
     "ServerError",

@@ -11,17 +11,23 @@
      │    │    ├── ServerError ............ 5xx  a fault on the server
      │    │    ├── UnexpectedResponseError  a status the API does not document, or a body that is not the documented JSON
      │    │    └── ProblemDetailError ..... Reverse API problem+json: type, title, status, detail, instance, errors
-     │    └── MewsConnectionError ......... no response at all (refused, reset, timed out); may_have_reached_server
-     └── ValueError
-          └── RequestValidationError ...... rejected before sending; problems name the wire field path
+     │    ├── MewsConnectionError ......... no whole response (refused, reset, cut off); may_have_reached_server
+     │    │    └── ApiTimeoutError ........ no whole answer within the client's timeout (not the server's 408)
+     │    ├── ResponseTooLargeError ....... the answer is larger than max_response_bytes once decompressed
+     │    ├── ClientClosedError ........... the client was closed before this call
+     │    ├── ConfigurationError .......... a client argument or variable is wrong (also a ValueError, TypeError)
+     │    ├── CallArgumentError ........... a method got an argument it does not take (also a TypeError)
+     │    └── RequestValidationError ...... rejected before sending (also a ValueError); wire field paths
 
-The class follows the status; a Reverse API problem+json body makes a ProblemDetailError whatever the status.
+The class follows the status. A Reverse API problem+json body raises a class that is both
+ProblemDetailError and the status class (a 429 problem is a RateLimitError too), with the problem attached.
 Messages are scrubbed of the client's tokens before they reach any of these objects.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -64,9 +70,31 @@ class MewsError(Exception):
         # An iter_* export that failed: where to resume it (None for any other call).
         self.resume: ExportResume | None = None
 
+    def batch_failed(self, results: list[Any], batches: int, *, field: str | None, first_item: int) -> None:
+        """Say where a bulk call stopped: ``batches`` batches were written (``results``), and the failing
+        one starts at ``first_item`` of the caller's list. The server numbers items within its request
+        (``LoyaltyMemberships[500]``); the message numbers them in the caller's list (``[1500]``)."""
+        self.completed_results = results
+        self.completed_batches = batches
+        self.first_failed_item = first_item
+        if field is None:
+            return
+        pattern = re.compile(rf"\b{re.escape(field)}\[(\d+)\]")
+
+        def shift(text: str) -> str:
+            return pattern.sub(lambda found: f"{field}[{int(found.group(1)) + first_item}]", text)
+
+        if isinstance(self, MewsApiError):
+            self.message = shift(self.message)
+        written = f"{field}[0:{first_item}] were written" if first_item else "nothing was written"
+        text = shift(str(self.args[0]) if self.args else "")
+        self.args = (f"{text} (in the batch from {field}[{first_item}]; {written})",)
+
 
 class MewsApiError(MewsError):
     """The server answered with an error status."""
+
+    message: str
 
     def __init__(
         self,
@@ -155,7 +183,34 @@ class MewsConnectionError(MewsError):
         super().__init__(f"{operation_id}: {message}")
 
 
-class RequestValidationError(ValueError):
+class ApiTimeoutError(MewsConnectionError):
+    """No whole answer within the client's ``timeout``: each attempt (connect, send, every read) has
+    that many seconds in all. Not the server's 408 (``RequestTimeoutError``)."""
+
+
+class ResponseTooLargeError(MewsError):
+    """The answer's body is larger than the client's ``max_response_bytes`` once decompressed."""
+
+    def __init__(self, message: str, *, operation_id: str = "", limit: int) -> None:
+        self.operation_id = operation_id
+        self.limit = limit
+        super().__init__(f"{operation_id}: {message}")
+
+
+class ClientClosedError(MewsError):
+    """A call on a client that was closed (after ``close()``, or outside its ``with`` block)."""
+
+
+class ConfigurationError(MewsError, ValueError, TypeError):
+    """A client's argument or environment variable is missing or wrong; the message says what to pass."""
+
+
+class CallArgumentError(MewsError, TypeError):
+    """A method was called with what it does not take: an unknown keyword (the message lists the known
+    ones), a value of a type the API cannot carry, a single item where a list belongs."""
+
+
+class RequestValidationError(MewsError, ValueError):
     """The request was rejected before sending; each problem is (wire field path, what is wrong)."""
 
     def __init__(self, operation: str, problems: list[tuple[str, str]]) -> None:
@@ -172,6 +227,24 @@ STATUS_ERRORS: dict[int, type[MewsApiError]] = {
     408: RequestTimeoutError,
     429: RateLimitError,
 }
+# Problem answers of each status class: both ProblemDetailError and the class (built once, by class).
+_PROBLEM_CLASSES: dict[type[MewsApiError], type[ProblemDetailError]] = {}
+
+
+def problem_class(status: int) -> type[ProblemDetailError]:
+    """The class of a problem answer with ``status``: ``ProblemDetailError`` and the status class.
+
+    ``except RateLimitError`` catches a Reverse API 429 as it catches a Connector one, and
+    ``except ProblemDetailError`` catches every problem answer, whatever its status.
+    """
+    base = error_class(status)
+    if base not in _PROBLEM_CLASSES:
+        name = f"Problem{base.__name__}"
+        doc = f"A Reverse API problem answer that is also a {base.__name__}."
+        _PROBLEM_CLASSES[base] = type(
+            name, (ProblemDetailError, base), {"__doc__": doc, "__module__": __name__}
+        )
+    return _PROBLEM_CLASSES[base]
 
 
 def _reason(status: int) -> str:
@@ -220,11 +293,11 @@ def error_from_response(
     request_id = response.headers.get(REQUEST_ID_HEADER)
     payload = parse_json(response.content)
     fields: dict[str, Any] = {"status": status, "request_id": request_id, "operation_id": operation_id}
-    if isinstance(payload, dict) and _is_problem(response, payload):
-        return _problem_error(payload, redactor, fields)
     cls = error_class(status)
     if cls is RateLimitError:
         fields["retry_after"] = retry_after
+    if isinstance(payload, dict) and _is_problem(response, payload):
+        return _problem_error(payload, redactor, fields)
     if isinstance(payload, dict):
         body_request_id = payload.get("RequestId")
         if isinstance(body_request_id, str) and body_request_id:
@@ -250,7 +323,7 @@ def _problem_error(payload: dict[str, Any], redactor: Redactor, fields: dict[str
         if isinstance(item, dict) and isinstance(item.get("pointer"), str):
             errors.append(FieldError.from_dict({**item, "type": str(item.get("type", ""))}))
     instance = clean.get("instance")
-    return ProblemDetailError(
+    return problem_class(fields["status"])(
         type=str(clean.get("type") or "about:blank"),
         title=str(clean.get("title") or _reason(fields["status"])),
         detail=str(clean.get("detail") or ""),

@@ -27,7 +27,8 @@ def anyio_backend() -> str:
 @pytest.fixture(autouse=True)
 def _no_mews_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # The developer's own MEWS_* variables must not leak into tests that rely on defaults.
-    for name in ("MEWS_CLIENT_TOKEN", "MEWS_ACCESS_TOKEN", "MEWS_CLIENT", "MEWS_BASE_URL"):
+    names = ("MEWS_CLIENT_TOKEN", "MEWS_ACCESS_TOKEN", "MEWS_CLIENT", "MEWS_BASE_URL", "MEWS_ENVIRONMENT")
+    for name in (*names, "MEWS_REVERSE_BASE_URL", "MEWS_REVERSE_TOKEN"):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -165,6 +165,11 @@ def test_a_refused_second_batch_keeps_what_the_first_stored(mocks, kind):
         f"M-{n:05d}" for n in range(1000)
     ]
     assert str(unknown) in caught.value.message
+    # The server names the item within its request ([0]); the error names it in the caller's list.
+    assert "LoyaltyMemberships[1000]" in caught.value.message
+    assert "LoyaltyMemberships[0]" not in caught.value.message
+    assert "LoyaltyMemberships[0:1000] were written" in str(caught.value)
+    assert caught.value.first_failed_item == 1000
     assert len(server.store["loyalty_memberships"]) == 1000
 
 

@@ -135,7 +135,7 @@ async def test_async_reverse_client(make_async_reverse_client, provider):
     # The QA harness in async form: batches of 100, link/unlink, problem details.
     client = make_async_reverse_client(provider)
     found = await client.list_memberships(
-        "0d4c8ba1-2f4d-4bf5-8d2b-6f2e1c1f3a11", [f"M-{n}" for n in range(101)]
+        [f"M-{n}" for n in range(101)], enterprise_id="0d4c8ba1-2f4d-4bf5-8d2b-6f2e1c1f3a11"
     )
     assert len(found) == 101
     assert [len(c.body["providerMembershipIds"]) for c in provider.requests] == [100, 1]
@@ -144,4 +144,4 @@ async def test_async_reverse_client(make_async_reverse_client, provider):
     assert provider.links == {"M-1": False}
     provider.script("listMemberships", problem(400, "Bad request", "Missing id."))
     with pytest.raises(ProblemDetailError, match="Missing id"):
-        await client.list_memberships("0d4c8ba1-2f4d-4bf5-8d2b-6f2e1c1f3a11", ["M-1"])
+        await client.list_memberships(["M-1"], enterprise_id="0d4c8ba1-2f4d-4bf5-8d2b-6f2e1c1f3a11")

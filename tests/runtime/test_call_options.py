@@ -72,7 +72,7 @@ def test_reverse_shortcuts_take_the_call_options_too(make_reverse_client, provid
     provider.script("listMemberships", *[failure(503)] * 5)
     client = make_reverse_client(provider, max_retries=3)
     with pytest.raises(ServerError):
-        client.list_memberships("8c2a3e7e-0000-4000-8000-000000000001", ["M-1"], max_retries=0)
+        client.list_memberships(["M-1"], enterprise_id="8c2a3e7e-0000-4000-8000-000000000001", max_retries=0)
     assert len(provider.requests) == 1
 
 

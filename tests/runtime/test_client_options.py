@@ -28,7 +28,7 @@ def test_options_reach_the_sender() -> None:
         ) as provider,
         pytest.raises(MewsApiError) as raised,
     ):
-        provider.list_memberships("3fa85f64-5717-4562-b3fc-2c963f66afa6", ["M-1"])
+        provider.list_memberships(["M-1"], enterprise_id="3fa85f64-5717-4562-b3fc-2c963f66afa6")
     assert raised.value.status == 503
     assert len(seen) == 3  # the list is idempotent: the first attempt and max_retries=2 more
     assert len(waits) == 2

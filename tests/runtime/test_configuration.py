@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import httpx
 import pytest
 
-from mews_loyalty import ConnectorClient
+from mews_loyalty import AsyncConnectorClient, ConfigurationError, ConnectorClient, MewsError, ReverseClient
+from mews_loyalty._client import connector as connector_module
 from mews_loyalty._client.connector import ENVIRONMENTS
 from mews_loyalty._spec.catalog import catalog
 
@@ -76,13 +79,96 @@ def test_explicit_arguments_win_over_the_environment(monkeypatch, tokens):
             "not both",
         ),
         ({"client_token": "c", "access_token": "a", "language_code": "en-US"}, "go together"),
+        ({"client_token": "c", "access_token": 12345}, "access_token must be a str, got int; pass the text"),
     ],
-    ids=["no-client-token", "no-access-token", "unknown-environment", "both-targets", "language-alone"],
+    ids=[
+        "no-client-token",
+        "no-access-token",
+        "unknown-environment",
+        "both-targets",
+        "language-alone",
+        "int-token",
+    ],
 )
 def test_incomplete_or_contradictory_settings_fail_at_construction(options, message):
     # Failing on the first request (or worse, silently) hides configuration bugs until production.
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ConfigurationError, match=message) as caught:
         ConnectorClient(**options)
+    assert isinstance(caught.value, ValueError | MewsError)
+
+
+@pytest.mark.parametrize(
+    ("variables", "options", "url"),
+    [
+        ({"MEWS_BASE_URL": "http://127.0.0.1:8080"}, {}, "http://127.0.0.1:8080"),
+        ({"MEWS_ENVIRONMENT": "production"}, {}, "https://api.mews.com"),
+        ({"MEWS_ENVIRONMENT": "production", "MEWS_BASE_URL": "http://mock"}, {}, "http://mock"),
+        ({"MEWS_BASE_URL": "http://mock"}, {"environment": "demo"}, "https://api.mews-demo.com"),
+        ({"MEWS_ENVIRONMENT": "production"}, {"base_url": "http://mine"}, "http://mine"),
+    ],
+    ids=[
+        "base-url-variable",
+        "environment-variable",
+        "base-url-beats-environment",
+        "arg-beats-var",
+        "url-arg",
+    ],
+)
+def test_one_precedence_arguments_then_variables_then_demo(monkeypatch, variables, options, url):
+    # What the module docstring and docs/sdk.md promise: arguments beat variables; MEWS_BASE_URL beats
+    # MEWS_ENVIRONMENT; demo last. So a script naming no server is pointed at a mock by variables alone.
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with ConnectorClient(client_token="c", access_token="a", client="t", **options) as client:
+        assert client.base_url == url
+
+
+def test_an_unknown_environment_variable_is_refused(monkeypatch):
+    monkeypatch.setenv("MEWS_ENVIRONMENT", "staging")
+    with pytest.raises(ConfigurationError, match="MEWS_ENVIRONMENT"):
+        ConnectorClient(client_token="c", access_token="a", client="t")
+
+
+def test_a_client_left_unnamed_is_warned_about_once(monkeypatch):
+    # Mews sees the app's name in every request; leaving it out is allowed but never silent.
+    monkeypatch.setattr(connector_module, "_warned_about_client", False)
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            ConnectorClient(client_token="c", access_token="a").close()
+    assert [str(w.message)[:47] for w in warned] == ["no client= given and MEWS_CLIENT is not set: Me"]
+    assert warned[0].filename == __file__, "the warning points at the caller's line"
+
+
+def test_a_named_client_is_not_warned_about(monkeypatch, recwarn):
+    monkeypatch.setattr(connector_module, "_warned_about_client", False)
+    ConnectorClient(client_token="c", access_token="a", client="MyApp 1.0").close()
+    monkeypatch.setenv("MEWS_CLIENT", "FromEnv 2.0")
+    ConnectorClient(client_token="c", access_token="a").close()
+    assert not [w for w in recwarn if "client=" in str(w.message)]
+
+
+def test_the_reverse_client_reads_its_own_variables(monkeypatch):
+    monkeypatch.setenv("MEWS_REVERSE_BASE_URL", "http://provider.local/mews/")
+    monkeypatch.setenv("MEWS_REVERSE_TOKEN", "from-env")
+    with ReverseClient() as provider:
+        assert provider.base_url == "http://provider.local/mews"
+        assert provider._authorization() == {"Authorization": "Bearer from-env"}
+    with ReverseClient(base_url="http://mine", token="mine") as provider:
+        assert provider.base_url == "http://mine"
+        assert provider._authorization() == {"Authorization": "Bearer mine"}
+
+
+def test_the_reverse_client_says_which_variable_is_missing():
+    with pytest.raises(ConfigurationError, match="pass token= or set MEWS_REVERSE_TOKEN"):
+        ReverseClient(base_url="http://mine")
+
+
+@pytest.mark.anyio
+async def test_the_async_client_closes_with_close_as_well():
+    client = AsyncConnectorClient(client_token="c", access_token="a", client="t")
+    await client.close()
+    assert client._sender._http.is_closed
 
 
 def test_every_operation_body_carries_the_envelope(make_client, tokens):

@@ -174,9 +174,18 @@ def test_the_hierarchy_is_drawn_in_the_module_docstring():
         (MewsApiError, MewsError),
         (MewsConnectionError, MewsError),
         (RequestValidationError, ValueError),
+        (RequestValidationError, MewsError),
+        (mews_loyalty.ApiTimeoutError, MewsConnectionError),
+        (mews_loyalty.ResponseTooLargeError, MewsError),
+        (mews_loyalty.ClientClosedError, MewsError),
+        (mews_loyalty.ConfigurationError, MewsError),
+        (mews_loyalty.ConfigurationError, ValueError),
+        (mews_loyalty.ConfigurationError, TypeError),
+        (mews_loyalty.CallArgumentError, TypeError),
+        (mews_loyalty.CallArgumentError, MewsError),
     ],
 )
 def test_the_hierarchy_matches_the_drawing(cls, base):
     # `except MewsApiError` / `except MewsError` / `except ValueError` must catch what the drawing promises.
     assert issubclass(cls, base)
-    assert not issubclass(RequestValidationError, MewsError)
+    assert not issubclass(mews_loyalty.ApiTimeoutError, RequestTimeoutError), "not the server's 408"

@@ -60,7 +60,7 @@ def test_the_reverse_client_sends_its_bearer_token_through_it(tokens):
         client = ReverseClient(
             base_url="https://provider.example/provider", token=tokens.provider_token, http_client=http
         )
-        found = client.list_memberships("0d4c8ba1-2f4d-4bf5-8d2b-6f2e1c1f3a11", ["M-1"])
+        found = client.list_memberships(["M-1"], enterprise_id="0d4c8ba1-2f4d-4bf5-8d2b-6f2e1c1f3a11")
         client.close()
         assert [m.provider_membership_id for m in found] == ["M-1"]
         assert provider.requests[0].headers["Authorization"] == f"Bearer {tokens.provider_token}"

@@ -73,7 +73,11 @@ def test_a_canary_token_appears_in_no_log_line_or_error(make_client, make_revers
             raised_by(lambda: client.loyalty_memberships.add(item)),  # HTML 502 quoting a token
             raised_by(lambda: client.loyalty_memberships.add(item)),  # transport error quoting a token
             raised_by(lambda: client.loyalty_memberships.add([{"Bad": tokens.client_token}])),  # validation
-            raised_by(lambda: reverse.list_memberships("0d4c8ba1-2f4d-4bf5-8d2b-6f2e1c1f3a11", ["M-1"])),
+            raised_by(
+                lambda: reverse.list_memberships(
+                    ["M-1"], enterprise_id="0d4c8ba1-2f4d-4bf5-8d2b-6f2e1c1f3a11"
+                )
+            ),
         ]
         shown = [repr(client), str(client), repr(client.loyalty_memberships), repr(reverse), dir(client)]
     assert len(server.requests) == 6

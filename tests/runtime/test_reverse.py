@@ -7,7 +7,13 @@ import uuid
 import httpx
 import pytest
 
-from mews_loyalty import ProblemDetailError, RequestValidationError, ServerError
+from mews_loyalty import (
+    AuthenticationError,
+    ProblemDetailError,
+    RateLimitError,
+    RequestValidationError,
+    ServerError,
+)
 from mews_loyalty._generated.reverse.client.models import LinkMembershipResponse, Membership, MembershipStatus
 from mews_loyalty._spec.catalog import catalog
 
@@ -20,7 +26,7 @@ CUSTOMER = "5b1f0f4e-9a57-4d6b-a3c1-7c9e0b2d4f10"
 def test_list_memberships_splits_over_100_ids_and_merges_in_order(make_reverse_client, provider):
     # Mews sends at most 100 ids per call; a harness replaying a day's arrivals has many more.
     ids = [f"M-{n}" for n in range(250)]
-    found = make_reverse_client(provider).list_memberships(ENTERPRISE, ids)
+    found = make_reverse_client(provider).list_memberships(ids, enterprise_id=ENTERPRISE)
     assert [len(c.body["providerMembershipIds"]) for c in provider.requests] == [100, 100, 50]
     assert [m.provider_membership_id for m in found] == ids
     assert all(isinstance(m, Membership) and m.status is MembershipStatus.ENROLLED for m in found)
@@ -29,7 +35,7 @@ def test_list_memberships_splits_over_100_ids_and_merges_in_order(make_reverse_c
 
 def test_no_ids_sends_nothing(make_reverse_client, provider):
     # An empty request is invalid for the provider (minItems 1); an empty list simply has no answer.
-    assert make_reverse_client(provider).list_memberships(ENTERPRISE, []) == []
+    assert make_reverse_client(provider).list_memberships([], enterprise_id=ENTERPRISE) == []
     assert provider.requests == []
 
 
@@ -69,7 +75,7 @@ def test_problem_details_are_raised_with_their_field_pointers(make_reverse_clien
         problem(422, "Unprocessable", "One id is too long.", errors=errors, instance="urn:req:42"),
     )
     with pytest.raises(ProblemDetailError) as caught:
-        make_reverse_client(provider).list_memberships(ENTERPRISE, ["M-1"])
+        make_reverse_client(provider).list_memberships(["M-1"], enterprise_id=ENTERPRISE)
     error = caught.value
     assert (error.status, error.title, error.detail) == (422, "Unprocessable", "One id is too long.")
     assert error.type == "https://purl.mews.com/problem/core/unprocessable-content"
@@ -83,9 +89,21 @@ def test_problem_details_are_raised_with_their_field_pointers(make_reverse_clien
 
 def test_a_wrong_token_is_a_401_problem(make_reverse_client, provider):
     # The most common harness failure: the provider rotated the token.
-    with pytest.raises(ProblemDetailError) as caught:
-        make_reverse_client(provider, token="stale").list_memberships(ENTERPRISE, ["M-1"])
+    with pytest.raises(AuthenticationError) as caught:
+        make_reverse_client(provider, token="stale").list_memberships(["M-1"], enterprise_id=ENTERPRISE)
     assert caught.value.status == 401
+    assert isinstance(caught.value, ProblemDetailError), "the problem details stay attached"
+
+
+def test_a_problem_429_is_a_rate_limit_error_with_its_wait(make_reverse_client, provider):
+    # `except RateLimitError` must serve both APIs; the Retry-After past the retry-wait cap comes back.
+    answer = problem(429, "Too Many Requests", "Slow down.")
+    answer.headers["Retry-After"] = "300"
+    provider.script("listMemberships", answer)
+    with pytest.raises(RateLimitError) as caught:
+        make_reverse_client(provider).list_memberships(["M-1"], enterprise_id=ENTERPRISE)
+    assert isinstance(caught.value, ProblemDetailError)
+    assert (caught.value.retry_after, caught.value.detail) == (300, "Slow down.")
 
 
 def test_an_error_that_is_not_problem_json_maps_by_status(make_reverse_client, provider):
@@ -104,7 +122,7 @@ def test_list_and_the_idempotent_put_are_retried_on_server_errors(
     provider.script(operation_id, problem(500, "Oops", "Try again."))
     client = make_reverse_client(provider)
     if operation_id == "listMemberships":
-        assert len(client.list_memberships(ENTERPRISE, ["M-1"])) == 1
+        assert len(client.list_memberships(["M-1"], enterprise_id=ENTERPRISE)) == 1
     else:
         assert client.link(ENTERPRISE, "M-1", CUSTOMER).success is True
     assert len(provider.requests) == 2
@@ -115,11 +133,11 @@ def test_list_and_the_idempotent_put_are_retried_on_server_errors(
     ("call", "path"),
     [
         (
-            lambda c: c.list_memberships(ENTERPRISE, ["x" * 51]),
+            lambda c: c.list_memberships(["x" * 51], enterprise_id=ENTERPRISE),
             "providerMembershipIds[0]: String should have at most 50 characters",
         ),
         (
-            lambda c: c.list_memberships("not-a-uuid", ["M-1"]),
+            lambda c: c.list_memberships(["M-1"], enterprise_id="not-a-uuid"),
             "mewsEnterpriseId: Input should be a valid UUID",
         ),
         (lambda c: c.link(ENTERPRISE, "M-1", "nobody"), "mewsCustomerId: Input should be a valid UUID"),
@@ -135,7 +153,7 @@ def test_requests_are_validated_against_the_reverse_spec(make_reverse_client, pr
 
 def test_the_base_url_path_prefix_is_kept(make_reverse_client, provider):
     # Providers often mount the API under a path (https://provider.example/provider/memberships/list).
-    make_reverse_client(provider).list_memberships(ENTERPRISE, ["M-1"])
+    make_reverse_client(provider).list_memberships(["M-1"], enterprise_id=ENTERPRISE)
     assert provider.requests[0].url == "https://provider.example/provider/memberships/list"
 
 

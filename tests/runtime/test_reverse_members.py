@@ -41,7 +41,9 @@ def test_enrol_twice_then_search_through_the_generic_accessors(reference_url):
         assert [m.membership.provider_membership_id for m in found.data] == [
             first.membership.provider_membership_id
         ]
-        listed = provider.list_memberships(ENTERPRISE, [first.membership.provider_membership_id])
+        listed = provider.list_memberships(
+            [first.membership.provider_membership_id], enterprise_id=ENTERPRISE
+        )
         assert listed[0].status.value == "enrolled"
 
 

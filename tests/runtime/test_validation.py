@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mews_loyalty import RequestValidationError
+from mews_loyalty import CallArgumentError, RequestValidationError
 from mews_loyalty._generated.connector.client import models
 from mews_loyalty._wire.encode import add_months, spans_more_than
 
@@ -194,3 +194,38 @@ def test_validation_errors_list_the_problems_as_data(make_client, server):
         make_client(server).loyalty_tiers.add([{"LoyaltyProgramId": PROGRAM_ID, "Name": "Gold", "Code": "G"}])
     assert caught.value.problems == (("LoyaltyTiers[0].Ordering", "Field required"),)
     assert caught.value.operation == "loyalty_tiers.add"
+
+
+def test_a_bare_update_value_names_the_wrapper_to_write(make_client, server):
+    # `"Points": 120` instead of `{"Value": 120}`: the message says what to write, not only "an object".
+    text = refused(
+        server,
+        lambda: make_client(server).loyalty_memberships.update(
+            [{"LoyaltyMembershipId": item_id("loyalty_memberships", 0), "Points": 120}]
+        ),
+        RequestValidationError,
+        "LoyaltyMembershipUpdates[0].Points",
+    )
+    assert "{'Value': 120}" in text
+
+
+def test_a_reversed_interval_is_refused_before_sending(make_client, server):
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    text = refused(
+        server,
+        lambda: make_client(server).loyalty_memberships.get_all(
+            updated_utc=(start, start - timedelta(days=1))
+        ),
+        RequestValidationError,
+        "UpdatedUtc",
+    )
+    assert "after it ends" in text
+
+
+def test_the_unknown_parameter_message_lists_the_paging_keywords(make_client, server):
+    # A CallArgumentError: a TypeError, as Python's own, and a MewsError, so `except MewsError` sees it.
+    text = refused(
+        server, lambda: make_client(server).loyalty_memberships.get_all(size=5), CallArgumentError, "size"
+    )
+    assert "page_size" in text
+    assert "cursor" in text

@@ -53,7 +53,7 @@ def positive_reverse(provider: ReverseClient) -> None:
         is_linked=True,
     )
     assert_type(linked, LinkMembershipResponse)
-    assert_type(provider.list_memberships(ENTERPRISE, ["M-1"]), ResultList[Membership])
+    assert_type(provider.list_memberships(["M-1"], enterprise_id=ENTERPRISE), ResultList[Membership])
 
 
 def bring_your_own_httpx_client(proxied: httpx.Client, proxied_async: httpx.AsyncClient) -> None:

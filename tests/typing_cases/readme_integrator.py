@@ -11,8 +11,9 @@ program_id = UUID(int=1)
 # --- README "For integrators" block, verbatim, from here to the end of the file ---
 from mews_loyalty import ConnectorClient, ForbiddenError
 
-# Tokens from arguments or MEWS_CLIENT_TOKEN / MEWS_ACCESS_TOKEN / MEWS_CLIENT / MEWS_BASE_URL.
-with ConnectorClient(client="MyApp 1.0", environment="demo") as mews:
+# Arguments beat variables: tokens from MEWS_CLIENT_TOKEN / MEWS_ACCESS_TOKEN, the server from
+# MEWS_BASE_URL (a local mock) or MEWS_ENVIRONMENT (demo, the default, or production).
+with ConnectorClient(client="MyApp 1.0") as mews:
     for membership in mews.loyalty_memberships.iter_all(activity_states=["Active"]):  # every page
         print(membership.id, membership.state, membership.membership_number)
     added = mews.loyalty_memberships.add(rows)  # dicts as in Mews' docs or models; 1000 per request

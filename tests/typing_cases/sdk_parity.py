@@ -85,7 +85,9 @@ def blocking(mews: ConnectorClient, provider: ReverseClient) -> None:
     assert_type(found, ResultList[Membership])
     assert_type(found[0].points, int | None)
     assert_type(found[0].tier, str | None)
-    shortcut = provider.with_options(max_retries=1).list_memberships(ENTERPRISE, ["M-1"], timeout=1.0)
+    shortcut = provider.with_options(max_retries=1).list_memberships(
+        ["M-1"], enterprise_id=ENTERPRISE, timeout=1.0
+    )
     assert_type(shortcut, ResultList[Membership])
     raw_list = provider.memberships.with_raw_response.list_memberships(["M-1"], mews_enterprise_id=ENTERPRISE)
     assert_type(raw_list, RawResponse[ResultList[Membership]])
@@ -116,7 +118,7 @@ async def awaited(mews: AsyncConnectorClient, provider: AsyncReverseClient) -> N
             assert_type(again, AsyncIterator[LoyaltyMembership])
     written = await mews.loyalty_programs.update([], max_retries=2)
     assert_type(written.request_ids, list[str | None])
-    found = await provider.list_memberships(ENTERPRISE, ["M-1"], timeout=1.0)
+    found = await provider.list_memberships(["M-1"], enterprise_id=ENTERPRISE, timeout=1.0)
     assert_type(found, ResultList[Membership])
 
 

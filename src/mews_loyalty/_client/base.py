@@ -28,6 +28,7 @@ from mews_loyalty._client.resource import (
     ResourceAccessors,
     resource_accessors,
 )
+from mews_loyalty._errors import ConfigurationError
 from mews_loyalty._spec.catalog import Operation
 from mews_loyalty._transport.redaction import Redactor
 from mews_loyalty._transport.sender import (
@@ -43,6 +44,26 @@ from mews_loyalty._transport.sender import (
     asyncio_sleep,
     open_http,
 )
+
+
+def required_text(
+    value: object, name: str, variable: str, environ: Mapping[str, str], *, optional: bool = False
+) -> str:
+    """An argument that is text, else its environment variable; a sentence saying what to pass otherwise.
+
+    ``""`` when neither is set and ``optional``. A value of another type (a token read as a number,
+    ``None`` from a missing config key) is refused here, not deep inside httpx.
+    """
+    if value is not None and not isinstance(value, str):
+        raise ConfigurationError(
+            f"{name} must be a str, got {type(value).__name__}; pass the text itself (for example "
+            f"{name}=str(...)) or set {variable}"
+        )
+    found = value or environ.get(variable, "")
+    if not found and not optional:
+        raise ConfigurationError(f"{name} is required: pass {name}= or set {variable}")
+    return found
+
 
 # The generated typed resource classes of an API, by resource name (``RESOURCE_CLASSES`` of each twin).
 TypedResources = Mapping[str, Callable[[Any], Any]]
@@ -146,6 +167,10 @@ class AsyncClientBase(ClientBase):
         return AsyncOperationRunner(self._sender, envelope, redactor)
 
     async def aclose(self) -> None:
+        await self._sender.aclose()
+
+    async def close(self) -> None:
+        """The same as ``aclose()`` (awaited, as openai's async client has it)."""
         await self._sender.aclose()
 
     async def __aenter__(self) -> Self:

@@ -4,8 +4,16 @@
         for membership in mews.loyalty_memberships.iter_all(activity_states=["Active"]):
             ...
 
-Arguments left out are read from ``MEWS_CLIENT_TOKEN``, ``MEWS_ACCESS_TOKEN``, ``MEWS_CLIENT`` and
-``MEWS_BASE_URL``; the environment defaults to demo, so production is always a deliberate choice.
+Where it sends, one precedence (the first found wins):
+
+1. an argument: ``base_url=`` or ``environment=`` (not both);
+2. an environment variable: ``MEWS_BASE_URL``, else ``MEWS_ENVIRONMENT`` (``demo`` or ``production``);
+3. ``demo``, so production is always a deliberate choice.
+
+Explicit arguments beat environment variables, as in openai's client; so a script that passes
+neither is pointed at a local mock by ``MEWS_BASE_URL`` alone. The tokens and the client name follow
+the same rule: ``client_token=``/``MEWS_CLIENT_TOKEN``, ``access_token=``/``MEWS_ACCESS_TOKEN``,
+``client=``/``MEWS_CLIENT`` (left out, a warning says so once, and Mews sees ``mews-loyalty <version>``).
 """
 
 from __future__ import annotations
@@ -13,13 +21,15 @@ from __future__ import annotations
 import os
 import random
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal
 
 import httpx
 
-from mews_loyalty._client.base import AsyncClientBase, BlockingClientBase, ClientBase
+from mews_loyalty._client.base import AsyncClientBase, BlockingClientBase, ClientBase, required_text
+from mews_loyalty._errors import ConfigurationError
 from mews_loyalty._generated.connector.resources import (
     ASYNC_RESOURCE_CLASSES,
     RESOURCE_CLASSES,
@@ -31,6 +41,8 @@ from mews_loyalty._transport.pacing import MEWS_RATE_LIMIT, RateLimit, SharedRat
 from mews_loyalty._transport.redaction import Redactor, Secret
 from mews_loyalty._transport.retry import DEFAULT_MAX_RETRIES
 from mews_loyalty._transport.sender import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRY_WAIT_SECONDS,
     DEFAULT_TIMEOUT_SECONDS,
     AsyncSleep,
     ClientOptions,
@@ -53,6 +65,39 @@ ENV_CLIENT_TOKEN = "MEWS_CLIENT_TOKEN"  # noqa: S105 - the variable's name, not 
 ENV_ACCESS_TOKEN = "MEWS_ACCESS_TOKEN"  # noqa: S105 - the variable's name, not a token
 ENV_CLIENT = "MEWS_CLIENT"
 ENV_BASE_URL = "MEWS_BASE_URL"
+ENV_ENVIRONMENT = "MEWS_ENVIRONMENT"
+_warned_about_client = False
+
+
+def _warn_once_without_client() -> None:
+    """Warn, once per process, that the app did not say who it is (Mews sees it in every request)."""
+    global _warned_about_client
+    if not _warned_about_client:
+        _warned_about_client = True
+        warnings.warn(
+            f"no client= given and {ENV_CLIENT} is not set: Mews will see this app as "
+            f"'mews-loyalty {__version__}'; pass client='YourApp 1.0' (your integration's name and version)",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def resolve_base_url(environment: str | None, base_url: str | None, environ: Mapping[str, str]) -> str:
+    """Where the client sends: arguments, then environment variables, then demo (the module's rule)."""
+    if environment is not None and base_url is not None:
+        raise ConfigurationError("pass either environment= or base_url=, not both")
+    if base_url is not None:
+        return base_url
+    if environment is None:
+        if environ.get(ENV_BASE_URL):
+            return environ[ENV_BASE_URL]
+        environment = environ.get(ENV_ENVIRONMENT) or DEFAULT_ENVIRONMENT
+    if environment not in ENVIRONMENTS:
+        raise ConfigurationError(
+            f"environment must be one of {', '.join(ENVIRONMENTS)} (environment= or {ENV_ENVIRONMENT}), "
+            f"got {environment!r}"
+        )
+    return ENVIRONMENTS[environment]
 
 
 @dataclass(frozen=True)
@@ -79,21 +124,17 @@ class ConnectorSettings:
         culture_code: str | None,
         environ: Mapping[str, str],
     ) -> ConnectorSettings:
-        if environment is not None and base_url is not None:
-            raise ValueError("pass either environment= or base_url=, not both")
-        if environment is not None and environment not in ENVIRONMENTS:
-            raise ValueError(f"environment must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}")
         if (language_code is None) != (culture_code is None):
-            raise ValueError("language_code and culture_code go together: pass both or neither")
-        if environment is not None:
-            url = ENVIRONMENTS[environment]
-        else:
-            url = base_url or environ.get(ENV_BASE_URL) or ENVIRONMENTS[DEFAULT_ENVIRONMENT]
+            raise ConfigurationError("language_code and culture_code go together: pass both or neither")
+        url = resolve_base_url(environment, base_url, environ)
+        named = required_text(client, "client", ENV_CLIENT, environ, optional=True)
+        if not named:
+            _warn_once_without_client()
         return cls(
             base_url=url.rstrip("/"),
-            client_token=Secret(_required(client_token, "client_token", ENV_CLIENT_TOKEN, environ)),
-            access_token=Secret(_required(access_token, "access_token", ENV_ACCESS_TOKEN, environ)),
-            client=client or environ.get(ENV_CLIENT) or f"mews-loyalty {__version__}",
+            client_token=Secret(required_text(client_token, "client_token", ENV_CLIENT_TOKEN, environ)),
+            access_token=Secret(required_text(access_token, "access_token", ENV_ACCESS_TOKEN, environ)),
+            client=named or f"mews-loyalty {__version__}",
             language_code=language_code,
             culture_code=culture_code,
         )
@@ -109,13 +150,6 @@ class ConnectorSettings:
             body["LanguageCode"] = self.language_code
             body["CultureCode"] = self.culture_code
         return body
-
-
-def _required(value: str | None, name: str, variable: str, environ: Mapping[str, str]) -> str:
-    found = value or environ.get(variable)
-    if not found:
-        raise ValueError(f"{name} is required: pass {name}= or set {variable}")
-    return found
 
 
 class ConnectorClientBase(ClientBase, Generic[TransportT, HttpT, SleepT]):
@@ -134,6 +168,8 @@ class ConnectorClientBase(ClientBase, Generic[TransportT, HttpT, SleepT]):
         max_retries: int = DEFAULT_MAX_RETRIES,
         rate_limit: RateLimit | SharedRateLimit | None = MEWS_RATE_LIMIT,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_SECONDS,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         transport: TransportT | None = None,
         http_client: HttpT | None = None,
         sleep: SleepT | None = None,
@@ -154,6 +190,8 @@ class ConnectorClientBase(ClientBase, Generic[TransportT, HttpT, SleepT]):
             max_retries=max_retries,
             rate_limit=rate_limit,
             timeout=timeout,
+            max_retry_wait=max_retry_wait,
+            max_response_bytes=max_response_bytes,
             transport=transport,
             http_client=http_client,
             sleep=sleep,
@@ -199,9 +237,13 @@ class ConnectorClient(
 
     ``max_retries`` bounds retries of one request; ``rate_limit=(requests, seconds)`` paces requests under
     the access token's limit (shared by every client with that token in the process; a ``SharedRateLimit``
-    shares it with other processes too), ``None`` turns pacing off. ``http_client`` takes a configured
-    ``httpx.Client`` (proxies, certificates, event hooks; its own timeout applies), which the SDK uses but
-    never closes. ``transport``, ``sleep`` (default ``time.sleep``), ``clock`` and ``rng`` exist for tests
+    shares it with other processes too), ``None`` turns pacing off. ``timeout`` is a deadline in seconds
+    on each whole attempt (connect, send and every read of the answer), ``max_retry_wait`` caps the
+    seconds one call (one page of an ``iter_all``) sleeps before retries, pacing not counted, and
+    ``max_response_bytes`` caps each answer once decompressed. ``http_client`` takes a configured
+    ``httpx.Client`` (proxies, certificates, event hooks), which the SDK uses but never closes; ``timeout``
+    applies to it too (each wait is cut to the attempt's time left, so an attempt ends within about
+    twice ``timeout``; exactly on an async client). ``transport``, ``sleep`` (default ``time.sleep``), ``clock`` and ``rng`` exist for tests
     and special setups.
     """
 

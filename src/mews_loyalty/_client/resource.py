@@ -22,7 +22,7 @@ from uuid import UUID
 
 import httpx
 
-from mews_loyalty._errors import ExportResume, MewsError, UnexpectedResponseError
+from mews_loyalty._errors import CallArgumentError, ExportResume, MewsError, UnexpectedResponseError
 from mews_loyalty._spec.catalog import PAGING_FIELD, Operation, catalog, resolve
 from mews_loyalty._transport.redaction import Redactor
 from mews_loyalty._transport.sender import AsyncSender, CallOptions, Sender, Timeout
@@ -128,7 +128,7 @@ class _Planner:
         """Every batch's bytes, all validated before any is sent; empty for no items. A raw call takes
         one request only: more items than one batch holds are refused before sending."""
         if op.batch_field is None or op.batch_limit is None:
-            raise TypeError(f"{describe(op)}() does not take a list of items")
+            raise CallArgumentError(f"{describe(op)}() does not take a list of items")
         wire_items = items_to_wire(items)
         if not wire_items:
             build(op, {}, params=params)  # still reject unknown parameters
@@ -214,9 +214,9 @@ class _Planner:
         return results if returns_items(op) else None
 
     @staticmethod
-    def _batch_failed(error: MewsError, results: list[Any], number: int) -> None:
-        error.completed_results = results
-        error.completed_batches = number
+    def _batch_failed(op: Operation, error: MewsError, results: list[Any], number: int) -> None:
+        first_item = number * (op.batch_limit or 0)  # every batch but the last is full
+        error.batch_failed(results, number, field=op.batch_field, first_item=first_item)
 
     def _read_result(self, op: Operation, response: httpx.Response) -> Any:
         return decode_result(op, response, self._redactor)
@@ -285,7 +285,7 @@ class OperationRunner(_Planner):
             try:
                 self._read_batch(op, self._sender.send(op, body, call), results)
             except MewsError as error:
-                self._batch_failed(error, results, number)
+                self._batch_failed(op, error, results, number)
                 raise
         return self._batches_done(op, results)
 
@@ -357,7 +357,7 @@ class AsyncOperationRunner(_Planner):
             try:
                 self._read_batch(op, await self._sender.send(op, body, call), results)
             except MewsError as error:
-                self._batch_failed(error, results, number)
+                self._batch_failed(op, error, results, number)
                 raise
         return self._batches_done(op, results)
 

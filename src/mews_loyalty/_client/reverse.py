@@ -1,7 +1,7 @@
 """Clients for a loyalty provider's Reverse API: what Mews calls, for QA harnesses and provider tests.
 
     with ReverseClient(base_url="https://provider.example/mews", token="...") as provider:
-        memberships = provider.list_memberships(enterprise_id, ["M-1", "M-2"])   # split per 100 ids
+        memberships = provider.list_memberships(["M-1", "M-2"], enterprise_id=enterprise_id)  # 100 ids a request
         provider.link(enterprise_id, "M-1", customer_id)
         found = provider.members.search_members(mews_enterprise_id=enterprise_id,
                                                  member_filter={"email": "john.doe@example.com"})
@@ -12,13 +12,16 @@ Every operation of the spec is also reachable generically, one attribute per tag
 ``memberships``), each operation under its snake_case operationId with the request's properties as
 snake_case keywords; requests are validated before sending (a filter that completes no search
 combination raises ``RequestValidationError``). Errors arrive as RFC 9457 problem details and are raised
-as ``ProblemDetailError``. The retry policy is the Connector one: the list and the search are reads and
+as ``ProblemDetailError`` that is also the status class (``RateLimitError`` for a 429, ...).
+``base_url`` and ``token`` left out are read from ``MEWS_REVERSE_BASE_URL`` and ``MEWS_REVERSE_TOKEN``
+(arguments beat variables, as for the Connector client). The retry policy is the Connector one: the list and the search are reads and
 the link is an idempotent PUT, so they are retried safely; an enrolment is retried only when the
 provider provably did not act.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Iterable, Mapping
@@ -27,7 +30,7 @@ from uuid import UUID
 
 import httpx
 
-from mews_loyalty._client.base import AsyncClientBase, BlockingClientBase, ClientBase
+from mews_loyalty._client.base import AsyncClientBase, BlockingClientBase, ClientBase, required_text
 from mews_loyalty._errors import PROBLEM_CONTENT_TYPE
 from mews_loyalty._generated.reverse.client.models import LinkMembershipResponse, Membership
 from mews_loyalty._generated.reverse.resources import (
@@ -41,6 +44,8 @@ from mews_loyalty._transport.pacing import RateLimit, SharedRateLimit
 from mews_loyalty._transport.redaction import Redactor, Secret
 from mews_loyalty._transport.retry import DEFAULT_MAX_RETRIES
 from mews_loyalty._transport.sender import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRY_WAIT_SECONDS,
     DEFAULT_TIMEOUT_SECONDS,
     AsyncSleep,
     ClientOptions,
@@ -54,6 +59,9 @@ from mews_loyalty._transport.sender import (
 )
 from mews_loyalty._wire.decode import ResultList
 
+ENV_REVERSE_BASE_URL = "MEWS_REVERSE_BASE_URL"
+ENV_REVERSE_TOKEN = "MEWS_REVERSE_TOKEN"  # noqa: S105 - the variable's name, not a token
+
 
 def _no_envelope() -> Mapping[str, Any]:
     return {}  # the Reverse API authenticates with a header, not in the body
@@ -65,24 +73,23 @@ class ReverseClientBase(ClientBase, Generic[TransportT, HttpT, SleepT]):
     def __init__(
         self,
         *,
-        base_url: str,
-        token: str,
+        base_url: str | None = None,
+        token: str | None = None,
         accept_language: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         rate_limit: RateLimit | SharedRateLimit | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_SECONDS,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         transport: TransportT | None = None,
         http_client: HttpT | None = None,
         sleep: SleepT | None = None,
         clock: Clock = time.time,
         rng: random.Random | None = None,
     ) -> None:
-        if not base_url:
-            raise ValueError("base_url is required: the provider's Reverse API root")
-        if not token:
-            raise ValueError("token is required: the bearer token the provider issued")
-        self._base_url = base_url.rstrip("/")
-        self._token = Secret(token)
+        # The provider's Reverse API root, and the bearer token it issued.
+        self._base_url = required_text(base_url, "base_url", ENV_REVERSE_BASE_URL, os.environ).rstrip("/")
+        self._token = Secret(required_text(token, "token", ENV_REVERSE_TOKEN, os.environ))
         self._accept_language = accept_language
         self._redactor = Redactor((self._token,))
         operations = catalog("reverse")
@@ -92,6 +99,8 @@ class ReverseClientBase(ClientBase, Generic[TransportT, HttpT, SleepT]):
             max_retries=max_retries,
             rate_limit=rate_limit,
             timeout=timeout,
+            max_retry_wait=max_retry_wait,
+            max_response_bytes=max_response_bytes,
             transport=transport,
             http_client=http_client,
             sleep=sleep,
@@ -100,7 +109,7 @@ class ReverseClientBase(ClientBase, Generic[TransportT, HttpT, SleepT]):
         )
         self._start(
             options,
-            options.send_settings(token, self._redactor, secret_headers=self._authorization),
+            options.send_settings(self._token.reveal(), self._redactor, secret_headers=self._authorization),
             http_args=self._http_args,
             envelope=_no_envelope,
             redactor=self._redactor,
@@ -164,14 +173,17 @@ class ReverseClient(
 
     def list_memberships(
         self,
-        enterprise_id: UUID | str,
         ids: Iterable[str],
         *,
+        enterprise_id: UUID | str,
         provider_enterprise_id: str | None = None,
         timeout: Timeout | None = None,
         max_retries: int | None = None,
     ) -> ResultList[Membership]:
-        """The provider's current details of these memberships, asking at most 100 ids per request."""
+        """The provider's current details of these memberships, asking at most 100 ids per request.
+
+        The arguments come in the order of ``memberships.list_memberships(ids, mews_enterprise_id=...)``.
+        """
         params = self._list_params(enterprise_id, provider_enterprise_id)
         params.update(timeout=timeout, max_retries=max_retries)
         result: ResultList[Membership] = self._runner.batch(self._list_op, ids, **params)
@@ -225,14 +237,17 @@ class AsyncReverseClient(
 
     async def list_memberships(
         self,
-        enterprise_id: UUID | str,
         ids: Iterable[str],
         *,
+        enterprise_id: UUID | str,
         provider_enterprise_id: str | None = None,
         timeout: Timeout | None = None,
         max_retries: int | None = None,
     ) -> ResultList[Membership]:
-        """The provider's current details of these memberships, asking at most 100 ids per request."""
+        """The provider's current details of these memberships, asking at most 100 ids per request.
+
+        The arguments come in the order of ``memberships.list_memberships(ids, mews_enterprise_id=...)``.
+        """
         params = self._list_params(enterprise_id, provider_enterprise_id)
         params.update(timeout=timeout, max_retries=max_retries)
         result: ResultList[Membership] = await self._runner.batch(self._list_op, ids, **params)

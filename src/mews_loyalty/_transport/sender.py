@@ -4,6 +4,16 @@
 what to do after each attempt is decided once, in the shared ``_SenderBase`` and the ``_retry`` policy.
 Sleeping and the clock are injected, so tests drive retries and pacing without waiting.
 
+Every call is bounded, whatever the server does (``bounded.send``/``asend``):
+
+* ``timeout`` is a deadline on each whole attempt: connect, send and every read, headers and body.
+  A server dripping one byte a second cannot hold an attempt past it (``ApiTimeoutError``).
+* ``max_response_bytes`` caps each answer's body once decompressed (``ResponseTooLargeError``), so a
+  gzip bomb or an endless chunked answer never grows the process.
+* ``max_retry_wait`` caps the seconds one call sleeps between its attempts (one page of an
+  ``iter_all``); pacing waits do not count. A ``Retry-After`` longer than what is left of it raises
+  the ``RateLimitError`` at once, its ``retry_after`` set, to schedule around.
+
 Log lines go to the ``mews_loyalty`` logger: operation, method, path, status, Request-Id, timings.
 Never a body, a header value or a full URL, so no token can reach a log.
 """
@@ -12,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import logging
 import random
+import urllib.request
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Self, TypeVar
@@ -22,10 +34,15 @@ import httpx
 
 from mews_loyalty._errors import (
     REQUEST_ID_HEADER,
+    ApiTimeoutError,
+    ClientClosedError,
+    ConfigurationError,
     MewsConnectionError,
+    ResponseTooLargeError,
     error_from_response,
 )
 from mews_loyalty._spec.catalog import Operation
+from mews_loyalty._transport import bounded
 from mews_loyalty._transport.pacing import Pacer, RateLimit, SharedRateLimit, shared_pacer
 from mews_loyalty._transport.redaction import Redactor
 from mews_loyalty._transport.retry import NOT_SENT_ERRORS, retry_after_seconds, wait_before_retry
@@ -33,6 +50,9 @@ from mews_loyalty._version import __version__
 
 logger = logging.getLogger("mews_loyalty")
 DEFAULT_TIMEOUT_SECONDS = 60.0
+DEFAULT_MAX_RETRY_WAIT_SECONDS = 60.0
+DEFAULT_MAX_RESPONSE_BYTES = bounded.DEFAULT_MAX_BYTES
+DEFAULT_BOUNDS = bounded.Bounds(DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_SECONDS)
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -68,9 +88,11 @@ def borrow(
     if http_client is None:
         return None
     if transport is not None:
-        raise ValueError("pass either http_client= or transport=, not both")
+        raise ConfigurationError("pass either http_client= or transport=, not both")
     if not isinstance(http_client, expected):
-        raise TypeError(f"http_client must be an httpx.{expected.__name__}, got {type(http_client).__name__}")
+        raise ConfigurationError(
+            f"http_client must be an httpx.{expected.__name__}, got {type(http_client).__name__}"
+        )
     return BorrowedClient(base_url, headers)
 
 
@@ -94,7 +116,27 @@ def open_http(
     )
     if options.http_client is not None:
         return options.http_client, borrowed
-    return kind(**http_args(options.transport, options.timeout)), borrowed
+    transport = options.transport
+    if transport is None and kind is httpx.Client and not proxied_by_environment():
+        transport = bounded.BoundedTransport()  # its sockets never wait past an attempt's deadline
+    return kind(**http_args(transport, options.timeout)), borrowed
+
+
+def proxied_by_environment() -> bool:
+    """Whether ``HTTP(S)_PROXY``/``ALL_PROXY`` name a proxy: httpx then builds its own proxied
+    transports (so the SDK keeps them, and a blocking attempt's deadline holds within about twice)."""
+    return any(scheme in urllib.request.getproxies() for scheme in ("http", "https", "all"))
+
+
+def attempt_deadline(timeout: float | httpx.Timeout) -> float:
+    """The seconds one whole attempt may take: ``timeout`` itself, or the longest part of an
+    ``httpx.Timeout`` (its parts then also bound each wait, as httpx does)."""
+    if isinstance(timeout, httpx.Timeout):
+        parts = [t for t in (timeout.connect, timeout.read, timeout.write, timeout.pool) if t is not None]
+        return max(parts, default=DEFAULT_TIMEOUT_SECONDS)
+    if not timeout > 0:
+        raise ConfigurationError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    return float(timeout)
 
 
 def request_headers(sender: _SenderBase) -> Mapping[str, str]:
@@ -113,10 +155,14 @@ class SendSettings:
     rng: random.Random
     redactor: Redactor
     secret_headers: HeaderSource = _no_headers  # e.g. the bearer token, built per request
+    bounds: bounded.Bounds = DEFAULT_BOUNDS
+    max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_SECONDS
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
-            raise ValueError(f"max_retries must be 0 or more, got {self.max_retries}")
+            raise ConfigurationError(f"max_retries must be 0 or more, got {self.max_retries}")
+        if self.max_retry_wait < 0:
+            raise ConfigurationError(f"max_retry_wait must be 0 or more seconds, got {self.max_retry_wait}")
 
 
 # What tells a blocking client's options from an async one's: its transport, httpx client and sleep.
@@ -141,11 +187,15 @@ class ClientOptions(Generic[TransportT, HttpT, SleepT]):
     sleep: SleepT | None
     clock: Clock
     rng: random.Random | None
+    max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_SECONDS
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     def send_settings(
         self, token: str, redactor: Redactor, secret_headers: HeaderSource = _no_headers
     ) -> SendSettings:
         """The senders' settings, paced per ``token`` (the one whose limit the server counts)."""
+        if self.max_response_bytes < 1:
+            raise ConfigurationError(f"max_response_bytes must be 1 or more, got {self.max_response_bytes}")
         pacer = None
         if self.rate_limit is not None:
             pacer = shared_pacer(token, self.rate_limit, clock=self.clock)
@@ -156,6 +206,8 @@ class ClientOptions(Generic[TransportT, HttpT, SleepT]):
             rng=self.rng or random.Random(),  # noqa: S311 - backoff jitter, not cryptography
             redactor=redactor,
             secret_headers=secret_headers,
+            bounds=bounded.Bounds(self.max_response_bytes, attempt_deadline(self.timeout)),
+            max_retry_wait=self.max_retry_wait,
         )
 
 
@@ -184,6 +236,8 @@ DEFAULT_CALL = CallOptions()
 
 # What one attempt ended with: the server's response, or the transport failure that stopped it.
 Outcome = httpx.Response | httpx.TransportError
+# What a bounded attempt raises instead of answering (``_SenderBase._failure`` says what each means).
+AttemptFailure = (httpx.TransportError, bounded.BoundExceeded, bounded.UndecodableAnswer)
 
 
 class _SenderBase:
@@ -209,6 +263,8 @@ class _SenderBase:
         self._redactor = settings.redactor
         self._secret_headers = settings.secret_headers
         self._defaults = DEFAULT_CALL  # a with_options() copy's own timeout and max_retries
+        self._bounds = settings.bounds
+        self._max_retry_wait = settings.max_retry_wait
 
     def configured(self, options: CallOptions) -> Self:
         """A copy whose calls default to ``options`` (over this sender's), sharing this sender's httpx
@@ -217,6 +273,30 @@ class _SenderBase:
         twin._defaults = options.over(self._defaults)
         twin._owns_http = False
         return twin
+
+    def _check_open(self, op: Operation) -> None:
+        if self._http.is_closed:
+            raise ClientClosedError(
+                f"{op.operation_id}: this client is closed; make calls inside its `with` block, "
+                "or create a new client (a closed one cannot be reopened)"
+            )
+
+    def _failure(self, op: Operation, error: Exception) -> Outcome:
+        """The outcome a failed attempt stands for: a transport error (retried or raised as the
+        connection errors are), or, for an answer that cannot be taken, the error raised at once."""
+        if isinstance(error, bounded.DeadlinePassed):
+            # A missed deadline is a timeout like httpx's: retried on reads, ApiTimeoutError at the end.
+            return httpx.ReadTimeout(str(error))
+        if isinstance(error, bounded.AnswerTooLarge):
+            raise ResponseTooLargeError(
+                f"{error}; raise max_response_bytes= if the answer is expected to be this large",
+                operation_id=op.operation_id,
+                limit=self._bounds.max_bytes,
+            ) from None
+        if isinstance(error, bounded.UndecodableAnswer):
+            raise MewsConnectionError(str(error), operation_id=op.operation_id, may_have_reached_server=True)
+        assert isinstance(error, httpx.TransportError)
+        return error
 
     def _pacing_wait(self) -> float:
         """Seconds to sleep before a slot in the rate-limit window is free; 0 when one was taken."""
@@ -240,7 +320,29 @@ class _SenderBase:
         """One call's options over the sender's (``with_options``) over the client's retry budget."""
         return (call or DEFAULT_CALL).over(self._defaults).over(CallOptions(max_retries=self._max_retries))
 
+    def _bounds_for(self, call: CallOptions) -> bounded.Bounds:
+        """The answer cap and the attempt's deadline: a per-call ``timeout=`` replaces the client's."""
+        if call.timeout is None:
+            return self._bounds
+        return dataclasses.replace(self._bounds, deadline=attempt_deadline(call.timeout))
+
     def _wait_before_retry(
+        self, op: Operation, retry_number: int, outcome: Outcome, max_retries: int, waited: float = 0.0
+    ) -> float | None:
+        """Seconds to sleep before the next attempt, or ``None`` to stop: the retry policy's wait,
+        unless it would take the call's retry waits (``waited`` so far) past ``max_retry_wait``."""
+        wait = self._policy_wait(op, retry_number, outcome, max_retries)
+        if wait is not None and waited + wait > self._max_retry_wait:
+            logger.info(
+                "%s: a retry would wait %.2f s, past the call's max_retry_wait of %g s; giving up",
+                op.operation_id,
+                wait,
+                self._max_retry_wait,
+            )
+            return None
+        return wait
+
+    def _policy_wait(
         self, op: Operation, retry_number: int, outcome: Outcome, max_retries: int
     ) -> float | None:
         response = outcome if isinstance(outcome, httpx.Response) else None
@@ -271,8 +373,9 @@ class _SenderBase:
         """The successful response, or the error the final outcome stands for."""
         if not isinstance(outcome, httpx.Response):
             text = self._redactor.text(str(outcome)) or "no details"
+            kind = ApiTimeoutError if isinstance(outcome, httpx.TimeoutException) else MewsConnectionError
             # `from None`: httpx's exception carries the request, and the request carries the tokens.
-            raise MewsConnectionError(
+            raise kind(
                 f"{type(outcome).__name__}: {text}",
                 operation_id=op.operation_id,
                 may_have_reached_server=not isinstance(outcome, NOT_SENT_ERRORS),
@@ -322,22 +425,23 @@ class Sender(_SenderBase):
             self._http.close()
 
     def send(self, op: Operation, body: bytes, call: CallOptions | None = None) -> httpx.Response:
-        options, retry_number = self._call(call), 0
-        max_retries = int(options.max_retries or 0)
+        options, retry_number, waited = self._call(call), 0, 0.0
+        max_retries, bounds = int(options.max_retries or 0), self._bounds_for(options)
         while True:
             while (pause := self._pacing_wait()) > 0:
                 self._sleep(pause)
+            self._check_open(op)
             request, started = self._request(op, body, retry_number, options), self._clock()
             try:
-                outcome: Outcome = self._http.send(request)
-            except httpx.TransportError as error:
-                outcome = error
+                outcome: Outcome = bounded.send(self._http, request, bounds)
+            except AttemptFailure as error:
+                outcome = self._failure(op, error)
             outcome = self._outcome(op, started, outcome)
-            wait = self._wait_before_retry(op, retry_number, outcome, max_retries)
+            wait = self._wait_before_retry(op, retry_number, outcome, max_retries, waited)
             if wait is None:
                 return self._result(op, outcome)
             self._sleep(wait)
-            retry_number += 1
+            retry_number, waited = retry_number + 1, waited + wait
 
 
 class AsyncSender(_SenderBase):
@@ -362,19 +466,20 @@ class AsyncSender(_SenderBase):
             await self._http.aclose()
 
     async def send(self, op: Operation, body: bytes, call: CallOptions | None = None) -> httpx.Response:
-        options, retry_number = self._call(call), 0
-        max_retries = int(options.max_retries or 0)
+        options, retry_number, waited = self._call(call), 0, 0.0
+        max_retries, bounds = int(options.max_retries or 0), self._bounds_for(options)
         while True:
             while (pause := self._pacing_wait()) > 0:
                 await self._sleep(pause)
+            self._check_open(op)
             request, started = self._request(op, body, retry_number, options), self._clock()
             try:
-                outcome: Outcome = await self._http.send(request)
-            except httpx.TransportError as error:
-                outcome = error
+                outcome: Outcome = await bounded.asend(self._http, request, bounds)
+            except AttemptFailure as error:
+                outcome = self._failure(op, error)
             outcome = self._outcome(op, started, outcome)
-            wait = self._wait_before_retry(op, retry_number, outcome, max_retries)
+            wait = self._wait_before_retry(op, retry_number, outcome, max_retries, waited)
             if wait is None:
                 return self._result(op, outcome)
             await self._sleep(wait)
-            retry_number += 1
+            retry_number, waited = retry_number + 1, waited + wait

@@ -17,6 +17,7 @@ from __future__ import annotations
 import calendar
 import difflib
 import json
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from enum import Enum
@@ -27,7 +28,7 @@ from uuid import UUID
 import attrs
 from pydantic import BaseModel, ValidationError
 
-from mews_loyalty._errors import RequestValidationError
+from mews_loyalty._errors import CallArgumentError, RequestValidationError
 from mews_loyalty._generated.connector.client.types import Unset as ConnectorUnset
 from mews_loyalty._generated.reverse.client.types import Unset as ReverseUnset
 from mews_loyalty._spec.catalog import CURSOR_FIELD, PAGING_FIELD, Interval, Operation, catalog
@@ -65,7 +66,7 @@ def to_wire(value: Any) -> Any:
         }
     if isinstance(value, list | tuple | set | frozenset):
         return [to_wire(item) for item in value]
-    raise TypeError(f"cannot send a {type(value).__name__} value to the API")
+    raise CallArgumentError(f"cannot send a {type(value).__name__} value to the API")
 
 
 @cache
@@ -83,6 +84,11 @@ def parameter_names(op: Operation) -> dict[str, str]:
     return _parameter_names(op.request_model, frozenset(op.filters))
 
 
+def _paging_keywords(op: Operation) -> str:
+    """The keywords a paged operation's methods take besides its filters, for the unknown-name message."""
+    return "; and to page: page_size, cursor (page() only)" if op.is_paged else ""
+
+
 def parameters_to_wire(op: Operation, params: Mapping[str, Any]) -> dict[str, Any]:
     """Keyword arguments -> wire properties; a name the operation does not have is a TypeError."""
     names = parameter_names(op)
@@ -92,8 +98,9 @@ def parameters_to_wire(op: Operation, params: Mapping[str, Any]) -> dict[str, An
             hint = difflib.get_close_matches(name, names, n=1)
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
             known = ", ".join(sorted(names)) or "none"
-            raise TypeError(
+            raise CallArgumentError(
                 f"{describe(op)}() got an unknown parameter {name!r}{suggestion}; it takes: {known}"
+                + _paging_keywords(op)
             )
         if value is None:
             continue  # a keyword left at None is not sent (for filters, absent and null both mean "any")
@@ -172,7 +179,22 @@ def _problem(op: Operation, body: Mapping[str, Any], detail: dict[str, Any], off
             current = current[step]
         elif detail.get("type") == "missing" and position == len(location) - 1:
             path += f".{step}" if path else str(step)
-    return path, str(detail.get("msg", "invalid"))
+    return path, str(detail.get("msg", "invalid")) + _wrapper_hint(op, detail)
+
+
+def _wrapper_hint(op: Operation, detail: Mapping[str, Any]) -> str:
+    """What to do when a bare value stands where an update wrapper (``{"Value": ...}``) belongs."""
+    if detail.get("type") != "model_type" or isinstance(detail.get("input"), Mapping):
+        return ""
+    name = (detail.get("ctx") or {}).get("class_name", "")
+    model = getattr(sys.modules[op.request_model.__module__], name, None)
+    fields = getattr(model, "model_fields", {})
+    if not any("Value" in (field, info.alias) for field, info in fields.items()):
+        return ""
+    return (
+        f" ({name}); an update wraps the new value: {{'Value': {detail.get('input')!r}}}"
+        " (leave the field out to keep it unchanged)"
+    )
 
 
 def _wire_path(op: Operation, location: Location, offset: int) -> str:
@@ -220,18 +242,27 @@ def _interval_problems(op: Operation, body: Mapping[str, Any]) -> list[tuple[str
     problems = []
     for interval in op.intervals.values():
         bounds = _bounds(interval, body.get(interval.name))
-        if bounds is None or interval.max_months is None:
+        if bounds is None:
             continue  # the schema check has already accepted it; a form we cannot read is the server's call
-        start, end = bounds
-        if spans_more_than(start, end, interval.max_months):
-            problems.append(
-                (
-                    interval.name,
-                    f"the interval from {start.isoformat()} to {end.isoformat()} is longer than "
-                    f"{interval.max_months} months; split it into shorter intervals",
-                )
-            )
+        problem = _interval_problem(interval, *bounds)
+        if problem:
+            problems.append((interval.name, problem))
     return problems
+
+
+def _interval_problem(interval: Interval, start: datetime, end: datetime) -> str:
+    """What is wrong with an interval from ``start`` to ``end``, or ``""``."""
+    if start > end:
+        return (
+            f"the interval starts ({start.isoformat()}) after it ends ({end.isoformat()}); "
+            f"swap {interval.start} and {interval.end}"
+        )
+    if interval.max_months is not None and spans_more_than(start, end, interval.max_months):
+        return (
+            f"the interval from {start.isoformat()} to {end.isoformat()} is longer than "
+            f"{interval.max_months} months; split it into shorter intervals"
+        )
+    return ""
 
 
 def _bounds(interval: Interval, wire: Any) -> tuple[datetime, datetime] | None:
@@ -307,5 +338,5 @@ def batches(items: list[Any], size: int) -> Iterator[tuple[int, list[Any]]]:
 
 def items_to_wire(items: Iterable[Any]) -> list[Any]:
     if isinstance(items, str | bytes | Mapping):
-        raise TypeError("pass a list of items (or ids), not a single one")
+        raise CallArgumentError("pass a list of items (or ids), not a single one")
     return [to_wire(item) for item in items]
