@@ -377,6 +377,14 @@ def bound_check(error: BaseException | None, checks: dict[type[bounded.BoundExce
     return None
 
 
+def builtin_checks() -> tuple[str, ...]:
+    """The names of schemathesis' built-in checks, as the run's results name them (the pytest
+    plugin's tests are known before the run)."""
+    from schemathesis.checks import CHECKS
+
+    return tuple(CHECKS.get_all_names())
+
+
 __all__ = [
     "POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES",
     "SUPPORTED",
@@ -400,6 +408,7 @@ __all__ = [
     "VcrHandler",
     "bound_check",
     "bounded_sessions",
+    "builtin_checks",
     "content_type_conformance",
     "ensure_compatible",
     "events",
