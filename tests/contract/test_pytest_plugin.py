@@ -115,3 +115,20 @@ def test_pytest_xdist_is_refused(options: dict[str, object], worker: bool) -> No
         assert "\n" not in refused
     else:
         assert refused is None
+
+
+def test_a_base_url_flag_of_another_plugin_is_left_to_it() -> None:
+    # pytest-base-url (pytest-playwright, pytest-selenium) owns --base-url: both plugins must load.
+    from _pytest.config.argparsing import Parser
+
+    parser = Parser(_ispytest=True)
+    parser.getgroup("base-url").addoption("--base-url", dest="base_url", help="another plugin's")
+    pytest_plugin.pytest_addoption(parser)
+    parsed = parser.parse(["--api", "connector", "--base-url", "http://127.0.0.1:1", "--token", "t"])
+    assert (parsed.contract_api, parsed.base_url, parsed.contract_tokens) == (
+        "connector",
+        "http://127.0.0.1:1",
+        ["t"],
+    )
+    config = SimpleNamespace(getoption=lambda name, default=None: getattr(parsed, name, default))
+    assert pytest_plugin._option(config, "contract_base_url") == "http://127.0.0.1:1"  # type: ignore[arg-type]

@@ -61,28 +61,47 @@ class _Session:
 _STATE = pytest.StashKey[_Session]()
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("mews-loyalty contract", "contract verification (contract_tests/)")
-    group.addoption("--api", dest="contract_api", choices=APIS, help="the API the server speaks")
-    group.addoption("--base-url", dest="contract_base_url", help="the server to verify")
-    group.addoption("--client-token", dest="contract_client_token", help="connector (or MEWS_CLIENT_TOKEN)")
-    group.addoption("--access-token", dest="contract_access_token", help="connector (or MEWS_ACCESS_TOKEN)")
-    group.addoption(
+# The plugin's options: (flag, dest, argparse keywords). Values are parsed at the run's start, as the
+# command line parses them, so that a bad one is the run's usage error (exit 2).
+OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("--api", "contract_api", {"choices": APIS, "help": "the API the server speaks"}),
+    ("--base-url", "contract_base_url", {"help": "the server to verify"}),
+    ("--client-token", "contract_client_token", {"help": "connector (or MEWS_CLIENT_TOKEN)"}),
+    ("--access-token", "contract_access_token", {"help": "connector (or MEWS_ACCESS_TOKEN)"}),
+    (
         "--token",
-        dest="contract_tokens",
-        action="append",
-        default=[],
-        help="reverse (or MEWS_REVERSE_TOKENS)",
-    )
-    group.addoption("--allow-writes", dest="contract_allow_writes", action="store_true", help="also write")
-    group.addoption(
-        "--request-timeout", dest="contract_timeout", default="30", help="seconds per exchange (default 30)"
-    )
-    group.addoption("--report-dir", dest="contract_report_dir", default=None, help="where reports go")
-    group.addoption("--max-examples", dest="contract_max_examples", default=None, help="cases per phase")
-    group.addoption("--phases", dest="contract_phases", default=None, help="schemathesis phases, or 'none'")
-    group.addoption("--seed", dest="contract_seed", default=None, help="generation seed")
-    group.addoption("--rate-limit", dest="contract_rate_limit", default=None, help="N/SECONDS or 'off'")
+        "contract_tokens",
+        {"action": "append", "default": [], "help": "reverse (or MEWS_REVERSE_TOKENS)"},
+    ),
+    ("--allow-writes", "contract_allow_writes", {"action": "store_true", "help": "also write"}),
+    ("--request-timeout", "contract_timeout", {"default": "30", "help": "seconds per exchange (default 30)"}),
+    ("--report-dir", "contract_report_dir", {"help": "where reports go (default reports/contract)"}),
+    ("--max-examples", "contract_max_examples", {"help": "schemathesis cases per operation and phase"}),
+    ("--phases", "contract_phases", {"help": "schemathesis phases, comma separated, or 'none'"}),
+    ("--seed", "contract_seed", {"help": "generation seed"}),
+    ("--rate-limit", "contract_rate_limit", {"help": "the server's rate limit, N/SECONDS or 'off'"}),
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add the options, last: a flag another plugin added already (pytest-base-url's ``--base-url``)
+    is left to it, and read from its dest (``_option``), so installing both breaks neither. pytest
+    has no public list of the flags taken: this reads its parser's groups."""
+    taken = {
+        name for group in (parser._anonymous, *parser._groups) for o in group.options for name in o.names()
+    }
+    group = parser.getgroup("mews-loyalty contract", "contract verification (contract_tests/)")
+    for flag, dest, keywords in OPTIONS:
+        if flag not in taken:  # else the flag is another plugin's
+            group.addoption(flag, dest=dest, **keywords)
+
+
+def _option(config: pytest.Config, dest: str) -> Any:
+    """An option's value, also when another plugin owns its flag (its dest: the flag's own name)."""
+    flag = next(flag for flag, name, _ in OPTIONS if name == dest)
+    value = config.getoption(dest, None)
+    return config.getoption(flag.lstrip("-").replace("-", "_"), None) if value is None else value
 
 
 def refusal(config: pytest.Config) -> str | None:
@@ -98,7 +117,7 @@ def refusal(config: pytest.Config) -> str | None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[_STATE] = _Session()
-    if session.config.getoption("contract_api") is None:
+    if _option(session.config, "contract_api") is None:
         return
     reason = refusal(session.config)
     if reason is not None:
@@ -108,7 +127,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if FIXTURE not in metafunc.fixturenames:
         return
-    api = metafunc.config.getoption("contract_api")
+    api = _option(metafunc.config, "contract_api")
     pairs = [(RUN, name) for name in RUN_TESTS] + ([] if api is None else list(_pairs(api)))
     metafunc.parametrize(
         FIXTURE, pairs, indirect=True, ids=[f"{check}-{operation}" for check, operation in pairs]
@@ -131,7 +150,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     chosen = [item for item in session.items if FIXTURE in getattr(item, "fixturenames", ())]
     if not chosen:
         return
-    if session.config.getoption("contract_api") is None:
+    if _option(session.config, "contract_api") is None:
         pytest.exit("mews-loyalty contract: give --api connector|reverse and --base-url URL", USAGE)
     state = session.config.stash[_STATE]
     state.selected = {item.callspec.params[FIXTURE] for item in chosen if hasattr(item, "callspec")}
@@ -238,34 +257,34 @@ def _build(config: pytest.Config) -> ConnectorOptions | ReverseOptions:
     from mews_loyalty.contract import ConnectorOptions, ReverseOptions
 
     common = _common(config)
-    if config.getoption("contract_api") == "connector":
+    if _option(config, "contract_api") == "connector":
         return ConnectorOptions(
             **common,
             client_token=_token(
-                "--client-token", config.getoption("contract_client_token"), "MEWS_CLIENT_TOKEN"
+                "--client-token", _option(config, "contract_client_token"), "MEWS_CLIENT_TOKEN"
             ),
             access_token=_token(
-                "--access-token", config.getoption("contract_access_token"), "MEWS_ACCESS_TOKEN"
+                "--access-token", _option(config, "contract_access_token"), "MEWS_ACCESS_TOKEN"
             ),
-            allow_writes=config.getoption("contract_allow_writes"),
+            allow_writes=_option(config, "contract_allow_writes"),
         )
-    given = config.getoption("contract_tokens") or os.environ.get("MEWS_REVERSE_TOKENS", "").split(",")
+    given = _option(config, "contract_tokens") or os.environ.get("MEWS_REVERSE_TOKENS", "").split(",")
     tokens = [_token("--token", token.strip(), "MEWS_REVERSE_TOKENS") for token in given if token.strip()]
     if not tokens:
         raise ValueError("give at least one --token (or set MEWS_REVERSE_TOKENS)")
-    return ReverseOptions(**common, tokens=tokens, allow_writes=config.getoption("contract_allow_writes"))
+    return ReverseOptions(**common, tokens=tokens, allow_writes=_option(config, "contract_allow_writes"))
 
 
 def _common(config: pytest.Config) -> dict[str, Any]:
     """The options both APIs share, parsed as the command line parses them."""
     from mews_loyalty.contract import cli
 
-    base_url = config.getoption("contract_base_url")
+    base_url = _option(config, "contract_base_url")
     if not base_url:
         raise ValueError("give --base-url URL")
     found: dict[str, Any] = {
         "base_url": cli._base_url(base_url),
-        "timeout": float(config.getoption("contract_timeout")),
+        "timeout": float(_option(config, "contract_timeout")),
         "quiet": config.getoption("capture") != "no",  # a live line only where pytest shows output
     }
     parsers: dict[str, tuple[str, Callable[[str], Any]]] = {
@@ -276,7 +295,7 @@ def _common(config: pytest.Config) -> dict[str, Any]:
         "rate_limit": ("contract_rate_limit", cli._rate),
     }
     for name, (dest, parse) in parsers.items():
-        text = config.getoption(dest)
+        text = _option(config, dest)
         if text is not None:
             found[name] = parse(text)
     return found
