@@ -138,10 +138,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def _pairs(api: str) -> tuple[tuple[str, str], ...]:
     """Every (check, operation) the run can tally: our checks and schemathesis', each operation."""
     from mews_loyalty._spec.catalog import catalog
-    from mews_loyalty.contract._fuzz.adapter import builtin_checks
+    from mews_loyalty.contract._fuzz.adapter import CHECKS
     from mews_loyalty.contract._report.results import OUR_CHECKS
 
-    checks = sorted({*OUR_CHECKS, *builtin_checks()})
+    checks = sorted({*OUR_CHECKS, *CHECKS.get_all_names()})
     operations = [operation.operation_id for operation in catalog(api).operations]
     return tuple((check, operation) for check in checks for operation in operations)
 
