@@ -33,6 +33,7 @@ HANDWRITTEN = [
     "src",
     "codegen",
     "tests",
+    "contract_tests",
     "examples",
     "bench",
     "noxfile.py",

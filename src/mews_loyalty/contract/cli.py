@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from mews_loyalty._transport.window import parse_rate
+from mews_loyalty.contract import exit_status, verify
 from mews_loyalty.contract._exchange.api_client import MAX_SILENT_IN_A_ROW
 from mews_loyalty.contract._exchange.masking import MIN_SECRET_LENGTH
 from mews_loyalty.contract._fuzz.events import DEFAULT_RECORDINGS, RECORDINGS
@@ -43,14 +44,12 @@ from mews_loyalty.contract._run.options import (
     DEFAULT_MAX_WRITES,
     DEFAULT_REPORT_DIR,
     DEFAULT_SEED,
-    CommonOptions,
     ConnectorOptions,
     ReverseOptions,
     UsageError,
 )
-from mews_loyalty.contract._run.verification import verify_connector, verify_reverse
 
-OptionsT = TypeVar("OptionsT", bound=CommonOptions)
+OptionsT = TypeVar("OptionsT", bound=ConnectorOptions | ReverseOptions)
 
 OK, NOT_CONFORMING, USAGE = 0, 1, 2
 EXIT_STATUS = (
@@ -300,7 +299,7 @@ def _common_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def connector_main(argv: list[str]) -> int:
-    return _main("connector", _connector_parser(), argv, _connector_options, verify_connector)
+    return _main("connector", _connector_parser(), argv, _connector_options)
 
 
 def _connector_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ConnectorOptions:
@@ -321,7 +320,7 @@ def _connector_options(parser: argparse.ArgumentParser, args: argparse.Namespace
 
 
 def reverse_main(argv: list[str]) -> int:
-    return _main("reverse", _reverse_parser(), argv, _reverse_options, verify_reverse)
+    return _main("reverse", _reverse_parser(), argv, _reverse_options)
 
 
 def _reverse_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ReverseOptions:
@@ -344,7 +343,6 @@ def _main(
     parser: argparse.ArgumentParser,
     argv: list[str],
     options_of: Callable[[argparse.ArgumentParser, argparse.Namespace], OptionsT],
-    verify: Callable[[OptionsT], Results],
 ) -> int:
     """Parse ``argv`` into options (a usage error exits 2, ``--help`` 0), then verify."""
     args = _parse(parser, argv)
@@ -390,11 +388,7 @@ def _verify(api: str, run: Callable[[], Results], debug: bool) -> int:
 def _exit_status(prog: str, results: Results, debug: bool) -> int:
     """The exit status of a run that wrote its reports: 128 + the signal that interrupted it, 2 when
     it could not run or the suite failed (one line on stderr), else its verdict."""
-    if results.interrupted is not None:
-        return 128 + signal.Signals[results.interrupted].value
-    if results.could_not_run is not None:
-        return USAGE
-    if results.faults:
+    if results.interrupted is None and results.could_not_run is None and results.faults:
         if debug:
             for fault in results.faults:
                 print(fault.traceback, file=sys.stderr)
@@ -406,8 +400,7 @@ def _exit_status(prog: str, results: Results, debug: bool) -> int:
             ),
             file=sys.stderr,
         )
-        return USAGE
-    return OK if results.conforms else NOT_CONFORMING
+    return exit_status(results)
 
 
 def main(argv: list[str] | None = None) -> int:

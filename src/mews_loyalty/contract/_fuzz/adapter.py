@@ -40,6 +40,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from mews_loyalty._transport import bounded
 
 try:  # a missing piece is reported below, with every other one, by ensure_compatible()
+    from schemathesis.checks import CHECKS
     from schemathesis.cli.commands.run.context import ExecutionContext
     from schemathesis.cli.commands.run.handlers.base import EventHandler
     from schemathesis.cli.commands.run.handlers.har import HarHandler
@@ -102,6 +103,7 @@ NEEDS: tuple[Need, ...] = (
         (),
         ("location", "config", "filter_set", "engine_callback"),
     ),
+    Need("schemathesis.checks", "CHECKS", ("get_all_names",)),  # the built-in checks' names
     Need("schemathesis.cli.commands.run.context", "ExecutionContext", ("on_event",), ("config",)),
     Need(f"{_HANDLERS}.base", "EventHandler", ("start", "handle_event", "shutdown")),
     Need(f"{_HANDLERS}.har", "HarHandler", ("handle_event",), ("output", "config")),
@@ -378,6 +380,7 @@ def bound_check(error: BaseException | None, checks: dict[type[bounded.BoundExce
 
 
 __all__ = [
+    "CHECKS",
     "POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES",
     "SUPPORTED",
     "AnswerTooLargeError",
