@@ -195,9 +195,14 @@ def curl_line(
 _EXPANSION = re.compile(r'"\$([A-Za-z_][A-Za-z0-9_]*)"')
 
 
+def token_variables(lines: Iterable[str]) -> list[str]:
+    """The token variables curl ``lines`` expand, sorted."""
+    return sorted({name for line in lines for name in _EXPANSION.findall(line)})
+
+
 def export_hint(lines: Iterable[str]) -> str:
     """What to export before pasting curl ``lines``: the token variables they use, or "" when none."""
-    used = sorted({name for line in lines for name in _EXPANSION.findall(line)})
+    used = token_variables(lines)
     if not used:
         return ""
     return "curl lines read the tokens from the environment: export " + " ".join(f"{n}=..." for n in used)
@@ -255,4 +260,5 @@ __all__ = [
     "curl_line",
     "export_hint",
     "printable_body",
+    "token_variables",
 ]

@@ -25,10 +25,12 @@ FINDINGS = "findings"
 RECORD_VERSION = 1
 
 
-def record(failure: Failure, sent: SentRequest) -> dict[str, Any]:
-    """What replay needs of one finding: its id, the check and its expectation, the request."""
+def record(failure: Failure, sent: SentRequest, base_url: str) -> dict[str, Any]:
+    """What replay needs of one finding: its id, the check and its expectation, the request (and the
+    run's base URL, which replay may swap for another)."""
     return {
         "version": RECORD_VERSION,
+        "base_url": base_url,
         "id": finding_id(failure.check, failure.operation, failure.message),
         "check": failure.check,
         "operation": failure.operation,
@@ -56,7 +58,7 @@ def write_findings(results: Results, directory: Path) -> list[str]:
     """Write each replayable finding's record and body into ``directory``; returns their ids."""
     ids: list[str] = []
     for failure, sent in replayable(results):
-        entry = record(failure, sent)
+        entry = record(failure, sent, results.base_url)
         if entry["id"] in ids:
             continue  # the same check, operation and kind of reason: one record replays them all
         ids.append(entry["id"])
