@@ -258,6 +258,8 @@ class ApiClient:
             raise NoAnswer(label, message, curl, needs="an answer to an earlier request") from error
         finally:
             self._record(curl, response, started, time.monotonic() - clock)
+            if response is None:
+                self.pacer.settled()
         self._silent_in_a_row = 0
         self.results.count_requests()
         self._bounds_kept(label, curl)

@@ -135,7 +135,9 @@ def _progress(
     """The display (silent with --quiet), planned either way: an interrupted run lists the stages
     it did not reach."""
     progress = (
-        Progress.silent(results) if options.quiet else Progress.to_stream(results, sys.stderr, pacer=pacer)
+        Progress.silent(results)
+        if options.quiet
+        else Progress.to_stream(results, sys.stderr, pacer=pacer, deadline=options.timeout)
     )
     stages = fuzz_stages(
         options.phases,
