@@ -263,7 +263,9 @@ class Progress:
         ]
         if left is not None:
             outgrown = self._outgrown and left < 1
-            parts.append("time left unknown (past the estimate)" if outgrown else f"about {_duration(left)} left")
+            parts.append(
+                "time left unknown (past the estimate)" if outgrown else f"about {_duration(left)} left"
+            )
         waiting = self.waiting()
         if waiting:
             parts.append(f"waiting: {waiting}")
