@@ -31,6 +31,7 @@ from mews_loyalty.contract._report.summary import failures_text, summary
 from mews_loyalty.contract._report.traffic import OWN_EXCHANGES
 from mews_loyalty.contract._run.replay import COULD_NOT, GONE, THERE, replay
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
+from tests.contract._proxy import Answer, Flow, MutatingProxy, Mutation
 from tests.contract.conftest import run_connector
 
 TOKEN = Secret("replay-suite-access-token-0123456789", "MEWS_ACCESS_TOKEN")
@@ -197,3 +198,31 @@ def test_the_har_holds_every_request_of_a_read_only_run(connector_mock: str, tmp
     assert "$MEWS_CLIENT_TOKEN" in texts
     assert DEMO_ACCESS_TOKEN not in texts
     assert DEMO_CLIENT_TOKEN not in texts
+
+
+def test_replay_of_a_real_runs_finding_follows_the_server(
+    connector_mock: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A run against a server whose answers lack Request-Id finds it; replaying one of its findings
+    # (the command QA types, tokens exported) says it is still there, then gone once the server is fixed.
+    broken = {"on": True}
+
+    def no_request_id(flow: Flow, operation: Operation | None, answer: Answer) -> Answer:
+        if broken["on"]:
+            answer.drop_header("Request-Id")
+        return answer
+
+    mutation = Mutation("no_request_id", "connector", frozenset(), on_response=no_request_id)
+    with serve_in_thread(MutatingProxy(connector_mock, mutation)) as url:
+        results = run_connector(url, tmp_path, allow_writes=False, max_examples=1)
+        assert "request_id_header" in results.failing_checks()
+        records = [json.loads(p.read_text()) for p in (tmp_path / "connector" / FINDINGS).glob("*.json")]
+        found = next(r for r in records if r["check"] == "request_id_header")
+        monkeypatch.setenv("MEWS_CLIENT_TOKEN", DEMO_CLIENT_TOKEN)
+        monkeypatch.setenv("MEWS_ACCESS_TOKEN", DEMO_ACCESS_TOKEN)
+        command = ["contract", "replay", str(tmp_path), found["id"], "--timeout", "10"]
+        assert mews_loyalty_main(command) == THERE
+        assert "STILL THERE: [request_id_header]" in capsys.readouterr().out
+        broken["on"] = False
+        assert mews_loyalty_main(command) == GONE
+        assert "GONE: [request_id_header]" in capsys.readouterr().out
