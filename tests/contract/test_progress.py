@@ -76,8 +76,79 @@ def test_time_left_comes_from_the_pacing_when_it_is_the_bottleneck() -> None:
         progress.unit_done()
     clock.now += 90.0
     # Half the operations took 150 requests: 150 more expected at the 250 per 91 s of sending seen
-    # so far, which is now slower than the pacing.
-    assert progress.seconds_left() == pytest.approx(150 / (250 / 91))
+    # so far would be 55 s, more than the 53 s shown 90 s ago less those 90 s: the estimate does
+    # not go back up (the pacing explains none of it), the line says it is past it.
+    assert progress.seconds_left() == 0.0
+    assert "time left unknown (past the estimate)" in progress.line()
+
+
+def test_time_left_never_goes_back_up_by_more_than_the_pacing_explains() -> None:
+    # Unpaced, 100 requests in 10 s, 100 more expected: 10 s left. A slow stretch (10 s for 10 more)
+    # would make the rate estimate 19 s: the line holds its countdown instead (10 - 10 = 0 at most,
+    # so it says it is past the estimate). A 429's Retry-After of 40 s then explains 40 s more.
+    results, clock = Results("connector", "http://x"), Clock()
+    pacer = Throttle(None, clock=clock, sleep=lambda seconds: None)
+    progress = Progress(results, pacer=pacer, clock=clock)
+    progress.plan([Stage("fuzzing", 200)])
+    progress.stage("fuzzing")
+    results.count_requests(100)
+    clock.now += 10.0
+    assert progress.seconds_left() == pytest.approx(10.0)
+    clock.now += 4.0
+    results.count_requests(4)
+    first = progress.seconds_left()
+    assert first is not None
+    assert first <= 10.0 - 4.0
+    clock.now += 6.0
+    results.count_requests(6)
+    assert progress.seconds_left() == 0.0
+    assert "time left unknown (past the estimate)" in progress.line()
+    pacer.observe(429, {"Retry-After": "40"})
+    assert progress.seconds_left() == pytest.approx(40.0)
+    assert "about 40 s left" in progress.line()
+
+
+def test_the_line_says_when_the_run_waits_for_the_rate_limit() -> None:
+    # 2 requests per 10 s: the third waits for the window, and the line says so while it does.
+    results, clock = Results("connector", "http://x"), Clock()
+    seen: list[str] = []
+
+    def sleep(seconds: float) -> None:
+        seen.append(progress.line())
+        clock.now += seconds
+
+    pacer = Throttle((2, 10.0), clock=clock, sleep=sleep)
+    progress = Progress(results, pacer=pacer, clock=clock)
+    for _ in range(3):
+        pacer.acquire()
+        pacer.observe(200, {})
+    assert len(seen) == 1
+    wait = paced_seconds(10.0)
+    assert f"waiting: rate limit {round(wait)} s" in seen[0]
+    assert "waiting" not in progress.line()
+
+
+def test_the_line_says_when_the_run_waits_for_an_answer() -> None:
+    # A request out for 25 s (the bounded transport ends it by the deadline): "waiting: answer 25 s";
+    # answered, or past the deadline (the exchange is over, whatever nobody told), nothing.
+    results, clock = Results("connector", "http://x"), Clock()
+    pacer = Throttle(None, clock=clock, sleep=lambda seconds: None)
+    progress = Progress(results, pacer=pacer, clock=clock, deadline=30.0)
+    pacer.acquire()
+    clock.now += 1.0
+    assert "waiting" not in progress.line(), "a prompt answer is not worth a word"
+    clock.now += 24.0
+    assert "waiting: answer 25 s" in progress.line()
+    clock.now += 10.0
+    assert "waiting" not in progress.line()
+    pacer.acquire()
+    clock.now += 5.0
+    pacer.settled()  # no answer: the exchange is over
+    assert "waiting" not in progress.line()
+    pacer.acquire()
+    clock.now += 5.0
+    pacer.observe(200, {})
+    assert "waiting" not in progress.line()
 
 
 def test_a_stage_extrapolates_from_its_finished_operations() -> None:

@@ -403,11 +403,42 @@ def _exit_status(prog: str, results: Results, debug: bool) -> int:
     return exit_status(results)
 
 
+def replay_main(argv: list[str] | None = None) -> int:
+    """``mews-loyalty contract replay <report-dir> <finding-id>``: 1 the deviation is still there, 0 it
+    is gone, 2 replay could not run (``_run.replay``)."""
+    parser = argparse.ArgumentParser(
+        prog="mews-loyalty contract replay",
+        description="Send a finding's recorded request again (tokens from the environment, never from "
+        "the report) and say whether the deviation is still there.",
+        epilog="exit status: 1 still there, 0 gone, 2 could not replay (no such finding, a token "
+        "variable not set, a write without --allow-writes, a check judged only within a run)",
+    )
+    parser.add_argument("report_dir", type=Path, help="the folder the run was given as --report-dir")
+    parser.add_argument("finding_id", help="a finding's id (findings/<id>.json in the report)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds for the whole exchange (30)")
+    parser.add_argument("--base-url", type=_base_url, help="send to this server instead of the run's")
+    parser.add_argument("--allow-writes", action="store_true", help="replay a request that writes")
+    args = _parse(parser, sys.argv[1:] if argv is None else argv)
+    if isinstance(args, int):
+        return args
+    from mews_loyalty.contract._run.replay import replay  # loads the spec: only when replaying
+
+    outcome = replay(
+        args.report_dir,
+        args.finding_id,
+        timeout=args.timeout,
+        base_url=args.base_url,
+        allow_writes=args.allow_writes,
+    )
+    print(printable(outcome.line), file=sys.stdout if outcome.status != USAGE else sys.stderr)
+    return outcome.status
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m mews_loyalty.contract.cli connector|reverse ...``"""
+    """``python -m mews_loyalty.contract.cli connector|reverse|replay ...``"""
     args = sys.argv[1:] if argv is None else argv
-    commands = {"connector": connector_main, "reverse": reverse_main}
+    commands = {"connector": connector_main, "reverse": reverse_main, "replay": replay_main}
     if not args or args[0] not in commands:
-        print("usage: python -m mews_loyalty.contract [connector|reverse] [options]", file=sys.stderr)
+        print("usage: python -m mews_loyalty.contract [connector|reverse|replay] [options]", file=sys.stderr)
         return USAGE
     return commands[args[0]](args[1:])

@@ -14,13 +14,19 @@ that sent it. Every exchange is bounded (``mews_loyalty._transport.bounded``): a
 ``response_deadline``, and the run goes on. After ``MAX_SILENT_IN_A_ROW`` requests in a row without
 an answer (deadlines included) the server is taken for gone and further requests fail at once, so
 a dead, silent or dripping server ends the run in about that many deadlines.
+
+Given a ``recording`` path, each request sent (answered or not) is appended there, masked, as a HAR
+entry (``_report.traffic``): the run's HAR holds the suite's own requests beside schemathesis'.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from types import EllipsisType
 from typing import Any
 
@@ -30,7 +36,7 @@ import schemathesis
 from mews_loyalty._errors import PROBLEM_CONTENT_TYPE, REQUEST_ID_HEADER
 from mews_loyalty._spec.catalog import Operation
 from mews_loyalty._transport import bounded
-from mews_loyalty.contract._exchange.masking import Secrets, curl_line
+from mews_loyalty.contract._exchange.masking import CurlLine, Secrets, curl_line
 from mews_loyalty.contract._exchange.throttle import Throttle
 from mews_loyalty.contract._fuzz.adapter import (
     Failure,
@@ -40,6 +46,7 @@ from mews_loyalty.contract._fuzz.adapter import (
     response_schema_conformance,
     status_code_conformance,
 )
+from mews_loyalty.contract._report import traffic
 from mews_loyalty.contract._report.results import NoAnswer, Results
 
 RESPONSE_CHECKS = {
@@ -140,6 +147,7 @@ class ApiClient:
         check_request_id: bool = False,
         timeout: float = 30.0,
         max_bytes: int = bounded.DEFAULT_MAX_BYTES,
+        recording: Path | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.secrets = secrets
@@ -147,6 +155,7 @@ class ApiClient:
         self.results = results
         self.bearer = bearer
         self.check_request_id = check_request_id
+        self.recording = recording
         self.observers: list[Callable[[Exchange], None]] = []
         # Called with each request before it is sent; one may raise to refuse it (the write budget).
         self.gates: list[Callable[[Operation, Any], None]] = []
@@ -235,6 +244,8 @@ class ApiClient:
             message = f"not sent: the server is taken for gone (the last {MAX_SILENT_IN_A_ROW} requests got no answer)"
             raise NoAnswer(label, message, curl, needs="a server that answers")
         request = self._http.build_request(operation.method, url, content=content, headers=headers)
+        started, clock = datetime.now(UTC), time.monotonic()
+        response: httpx.Response | None = None
         try:
             response = bounded.send(self._http, request, self.bounds)
         except (httpx.HTTPError, bounded.BoundExceeded, bounded.UndecodableAnswer) as error:
@@ -245,10 +256,22 @@ class ApiClient:
             message = self.secrets.mask(f"no answer: {type(error).__name__}: {error}")
             self._bounds_kept(label, curl, error, message)
             raise NoAnswer(label, message, curl, needs="an answer to an earlier request") from error
+        finally:
+            self._record(curl, response, started, time.monotonic() - clock)
+            if response is None:
+                self.pacer.settled()
         self._silent_in_a_row = 0
         self.results.count_requests()
         self._bounds_kept(label, curl)
         return response
+
+    def _record(self, curl: str, response: httpx.Response | None, started: datetime, seconds: float) -> None:
+        """Append the exchange, masked, to the run's recording of its own requests."""
+        sent = curl.request if isinstance(curl, CurlLine) else None
+        if self.recording is None or sent is None:
+            return
+        answer = (response.status_code, response.headers, response.content) if response is not None else None
+        traffic.append(self.recording, traffic.entry(sent, answer, started, seconds, self.secrets))
 
     def _bounds_kept(
         self, label: str, curl: str, error: BaseException | None = None, message: str = ""

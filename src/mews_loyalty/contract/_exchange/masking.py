@@ -4,17 +4,23 @@ Every token the run is given is a ``mews_loyalty._transport.redaction.Secret`` n
 Text that leaves the process (summary, failure messages, curl lines, every report file) goes through
 ``mask`` (the SDK's ``Redactor``), which replaces each token with ``$NAME``; curl lines use the same
 names as real shell expansions, so a QA engineer can ``export MEWS_ACCESS_TOKEN=...`` and paste the line
-(control characters a body holds are written as bash ``$'\\x1b'`` escapes, so pasting it is safe).
+(``export_hint`` says which). A body that is printable text goes on the line itself (control characters
+as bash ``$'\\x1b'`` escapes, so pasting it is safe); any other body (a NUL, bytes that are not UTF-8)
+cannot be held by a shell word without changing it, so the line sends it from a file,
+``--data-binary @bodies/<hash>.bin``, which the report writes beside the curl line
+(``_report.findings``). Each curl line is a ``CurlLine``: the text, and the masked request it repeats.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import os
 import re
 import shlex
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -117,22 +123,89 @@ def _expansion(secret: Secret) -> str:
     return f'"{secret.placeholder}"' if secret.name is not None else shlex.quote(secret.placeholder)
 
 
+# Headers a curl line leaves to curl (it sets them itself, or they describe the transport).
+CURL_SETS = frozenset({"content-length", "host", "user-agent", "accept-encoding", "connection", "accept"})
+BODIES = "bodies"  # the report folder's sub-folder of request bodies curl lines send from a file
+
+
+@dataclass(frozen=True)
+class SentRequest:
+    """A request as it was sent, masked: tokens in the URL, headers and body are ``$NAME`` placeholders."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    @property
+    def body_path(self) -> str:
+        """Where the report keeps the body, relative to its folder (named after its bytes)."""
+        return f"{BODIES}/{hashlib.sha256(self.body).hexdigest()[:16]}.bin"
+
+    @property
+    def body_file(self) -> str | None:
+        """The body's file when a curl line must send it from there: no shell word holds it unchanged."""
+        return None if not self.body or printable_body(self.body) else self.body_path
+
+
+class CurlLine(str):
+    """A curl command (the text), and the masked request it repeats (``request``)."""
+
+    request: SentRequest | None = None
+
+
+def printable_body(body: bytes) -> bool:
+    """Whether ``body`` is text a shell word holds unchanged: UTF-8 with no NUL and no lone surrogate."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return "\x00" not in text
+
+
 def curl_line(
     secrets: Secrets,
     method: str,
     url: str,
     headers: Mapping[str, str],
     body: bytes | None,
-) -> str:
-    """A curl command that repeats a request, with tokens as shell variables."""
+) -> CurlLine:
+    """A curl command that repeats a request, with tokens as shell variables and a body that is not
+    printable text sent from the report's file of it."""
     words = ["curl", "-sS", "-i", "-X", method.upper(), secrets.shell_word(url)]
-    skip = {"content-length", "host", "user-agent", "accept-encoding", "connection", "accept"}
     for name, value in headers.items():
-        if name.lower() not in skip:
+        if name.lower() not in CURL_SETS:
             words += ["-H", secrets.shell_word(f"{name}: {value}")]
-    if body:
-        words += ["--data-raw", secrets.shell_word(body.decode("utf-8", errors="replace"))]
-    return " ".join(words)
+    sent = SentRequest(
+        method.upper(),
+        secrets.mask(url),
+        tuple((name, secrets.mask(value)) for name, value in headers.items()),
+        secrets.mask_bytes(body or b""),
+    )
+    if sent.body_file is not None:
+        words += ["--data-binary", f"@{sent.body_file}"]
+    elif body:
+        words += ["--data-raw", secrets.shell_word(body.decode("utf-8"))]
+    line = CurlLine(" ".join(words))
+    line.request = sent
+    return line
+
+
+# A token in a curl line: ``_expansion``'s double-quoted ``"$NAME"`` (literal text is single-quoted).
+_EXPANSION = re.compile(r'"\$([A-Za-z_][A-Za-z0-9_]*)"')
+
+
+def token_variables(lines: Iterable[str]) -> list[str]:
+    """The token variables curl ``lines`` expand, sorted."""
+    return sorted({name for line in lines for name in _EXPANSION.findall(line)})
+
+
+def export_hint(lines: Iterable[str]) -> str:
+    """What to export before pasting curl ``lines``: the token variables they use, or "" when none."""
+    used = token_variables(lines)
+    if not used:
+        return ""
+    return "curl lines read the tokens from the environment: export " + " ".join(f"{n}=..." for n in used)
 
 
 class MaskedTextFile(io.TextIOBase):
@@ -176,4 +249,16 @@ class MaskedTextFile(io.TextIOBase):
             self._file.close()
 
 
-__all__ = ["MIN_SECRET_LENGTH", "MaskedTextFile", "Secret", "Secrets", "curl_line"]
+__all__ = [
+    "BODIES",
+    "MIN_SECRET_LENGTH",
+    "CurlLine",
+    "MaskedTextFile",
+    "Secret",
+    "Secrets",
+    "SentRequest",
+    "curl_line",
+    "export_hint",
+    "printable_body",
+    "token_variables",
+]

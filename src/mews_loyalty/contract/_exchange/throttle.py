@@ -47,6 +47,10 @@ class Throttle:
         self._backoff = 0
         self.waited = 0.0  # seconds spent waiting, for the summary
         self.rate_limited = 0  # 429 responses seen
+        # What the run waits on now, for the progress line (run's clock): the end of the wait for the
+        # window or a Retry-After, and when the request last let through went out (None: answered).
+        self.waiting_until: float | None = None
+        self.sent_at: float | None = None
 
     def now(self) -> float:
         """The run's clock (monotonic seconds; injected in tests, with the server's, to take speed out)."""
@@ -68,9 +72,11 @@ class Throttle:
                 if wait <= 0:
                     wait = self._slots.reserve() if self._slots else 0.0
                     if wait <= 0:
+                        self.waiting_until, self.sent_at = None, self._clock()
                         return
                 wait = min(wait, MAX_WAIT_SECONDS)
                 self.waited += wait
+                self.waiting_until = self._clock() + wait
             self._sleep(wait)
 
     def record(self) -> None:
@@ -78,8 +84,17 @@ class Throttle:
         if self._slots:
             self._slots.record()
 
+    def blocked_for(self) -> float:
+        """Seconds still to wait out a 429's ``Retry-After`` before anything is sent (0: none)."""
+        return max(0.0, self._blocked_until - self._clock())
+
+    def settled(self) -> None:
+        """The request let through last is over without an answer to ``observe`` (it got none)."""
+        self.sent_at = None
+
     def observe(self, status: int, headers: Mapping[str, str]) -> float | None:
         """Note a response; returns the wait a 429 imposes (None for any other status)."""
+        self.sent_at = None
         if status != 429:
             with self._lock:
                 self._backoff = 0

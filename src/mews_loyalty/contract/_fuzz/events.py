@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
 
+import requests
+
 from mews_loyalty._spec.catalog import ApiName
 from mews_loyalty.contract._exchange.api_client import BOUND_CHECKS
 from mews_loyalty.contract._exchange.masking import MaskedTextFile, Secrets, curl_line
@@ -97,8 +99,7 @@ class Collector:
         text = self.secrets.mask(f"{event.info.title}: {_describe(event.value)}")[:1000]
         bound = bound_check(event.value, BOUND_CHECKS)
         if event.related_to_operation and (bound or event.info.title in NO_ANSWER_TITLES):
-            curl = self.secrets.mask(event.info.code_sample or "")
-            self.results.failed(bound or "answers", label, text, curl)
+            self.results.failed(bound or "answers", label, text, self._sent(event))
         elif event.info.title == GONE_TITLE:
             self.results.failed("answers", self._last_sent(str(event.value)), text)
         elif "filter_case" in str(event.value):
@@ -110,6 +111,18 @@ class Collector:
             self.results.skip("fuzzing", f"positive {label} cases: {reason}")
         else:
             self.fatal.append(f"{event.label}: {text}")
+
+    def _sent(self, event: events.NonFatalError) -> str:
+        """The curl line of the request an error is about: ours, from the request it carries (bash
+        cannot hold every body schemathesis' code sample writes as ``$'...'``: a NUL is lost), else
+        schemathesis' sample, masked."""
+        request = getattr(event.value, "request", None)
+        if isinstance(request, requests.PreparedRequest) and request.method and request.url:
+            body = request.body.encode() if isinstance(request.body, str) else request.body
+            headers = {name: _text(value) for name, value in request.headers.items()}
+            sent = body if isinstance(body, bytes) else None
+            return curl_line(self.secrets, request.method, request.url, headers, sent)
+        return self.secrets.mask(event.info.code_sample or "")
 
     def _last_sent(self, outage: str) -> str:
         """The operation of the first request schemathesis names in an outage message (the one in
@@ -172,6 +185,10 @@ class Collector:
         request = interaction.request
         headers = {name: values[0] for name, values in request.headers.items() if values}
         return curl_line(self.secrets, request.method, request.uri, headers, request.body)
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
 def mask_recorder(secrets: Secrets, recorder: ScenarioRecorder) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Mapping, Sequence
 
+from mews_loyalty.contract._report.findings import curl_hint
 from mews_loyalty.contract._report.results import OUR_CHECKS, Failure, Results
 from mews_loyalty.contract._report.text import printable
 
@@ -146,6 +147,7 @@ def _findings(results: Results) -> list[str]:
             f'<a href="#findings-{_e(c)}">{_e(c)}</a> {len(f)}' for c, f in sorted(by_check.items())
         )
         parts.append(f'<p class="muted">By check: {index}</p>')
+        parts.append(f'<p class="muted">{_e(curl_hint(results))}</p>')
     for check, found in sorted(by_check.items()):
         parts.append(f'<h3 id="findings-{_e(check)}">{_e(check)} ({len(found)})</h3>')
         parts += [_finding(failure) for failure in found]

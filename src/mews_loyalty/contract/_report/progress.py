@@ -14,11 +14,19 @@ summary printed afterwards stays as it was); anywhere else (CI logs) a plain lin
 ``PLAIN_INTERVAL`` seconds. Requests sent and failures found are read from the run's ``Results``, so
 every request counts, whoever sent it.
 
-The time left is an estimate: the requests still expected (the rest of the current stage, extrapolated
-from its finished operations once there are some, plus rough budgets for the stages to come) at the
-request rate seen so far while sending (waits for the pacer left out), but never sooner than the pacing allows: a paced run sends its first
-window's worth at once, then no more than the window allows, so its time left keeps going down
-while it waits for the window.
+The time left comes from the requests left and the pacing: the requests still expected (the rest of
+the current stage, extrapolated from its finished operations once there are some, plus rough budgets
+for the stages to come) at the request rate seen so far while sending (waits for the pacer left out),
+but never sooner than the pacing allows (a paced run sends its first window's worth at once, then no
+more than the window allows) nor than a 429's Retry-After still to wait out. Once shown, it never
+moves backwards by more than the pacing explains: a later estimate may exceed the last one shown
+less the time since only up to that floor; when the run outgrows its budgets the line says
+"time left unknown (past the estimate)" rather than raise it.
+
+The line also says what the run waits on, from the throttle every request passes: ``waiting: rate
+limit 12 s`` while it waits for the window or a Retry-After, ``waiting: answer 25 s`` while a request
+has been out for more than ``ANSWER_SHOWN_AFTER`` seconds (at most the per-exchange deadline: the
+bounded transport ends every exchange by then).
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ LIVE_REFRESH = 4  # terminal redraws per second
 # Rough request budgets per operation, for stages not started yet (measured on the embedded mocks:
 # the coverage phase sends about three times max-examples cases per operation).
 COVERAGE_FACTOR = 3
+ANSWER_SHOWN_AFTER = 2.0  # seconds a request is out before the line says it waits on the answer
 
 
 @dataclass
@@ -85,8 +94,10 @@ class Progress:
         console: Console | None = None,
         plain: TextIO | None = None,
         clock: Callable[[], float] = time.monotonic,
+        deadline: float | None = None,
     ) -> None:
-        """``console``: a live display on it; ``plain``: lines written to it; neither: silent."""
+        """``console``: a live display on it; ``plain``: lines written to it; neither: silent;
+        ``deadline``: the per-exchange deadline (no answer is waited on longer)."""
         self.results = results
         self.pacer = pacer
         self._console = console
@@ -102,13 +113,18 @@ class Progress:
         self._live: Live | None = None
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
+        self.deadline = deadline
+        self._shown: tuple[float, float] | None = None  # (when, seconds left) last shown
+        self._outgrown = False  # the run outgrew the estimate shown: it is held, not raised
 
     @classmethod
-    def to_stream(cls, results: Results, stream: TextIO, *, pacer: Throttle | None = None) -> Progress:
+    def to_stream(
+        cls, results: Results, stream: TextIO, *, pacer: Throttle | None = None, deadline: float | None = None
+    ) -> Progress:
         console = Console(file=stream, stderr=True)
         if console.is_terminal:
-            return cls(results, pacer=pacer, console=console)
-        return cls(results, pacer=pacer, plain=stream)
+            return cls(results, pacer=pacer, console=console, deadline=deadline)
+        return cls(results, pacer=pacer, plain=stream, deadline=deadline)
 
     @classmethod
     def silent(cls, results: Results) -> Progress:
@@ -170,35 +186,69 @@ class Progress:
 
     # -- what it shows --------------------------------------------------------------------------
 
+    def _requests_left(self, sent: int) -> float:
+        """Requests still expected: the rest of the current stage and the budgets of those to come."""
+        remaining = 0.0
+        for stage in self._stages:
+            if stage.finished:
+                continue
+            if stage is self._current:
+                done = sent - stage.requests_at_start
+                if stage.units and stage.units_done:
+                    expected = done * stage.units / stage.units_done
+                else:
+                    expected = max(stage.expected, done)
+                remaining += max(0.0, expected - done)
+            elif not stage.started:
+                remaining += stage.expected
+        return remaining
+
+    def _pacing_floor(self, sent: int, remaining: float, elapsed: float) -> float:
+        """The soonest the pacing lets the run end: the window's and a Retry-After's share."""
+        if self.pacer is None:
+            return 0.0
+        floor = self.pacer.blocked_for()
+        if self.pacer.paced is not None:
+            # Under a sliding window of L requests per W seconds, request n goes out no earlier than
+            # (n - L) / L * W seconds after the start: the first window's burst, then L per window.
+            limit, window = self.pacer.paced
+            floor = max(floor, (sent + remaining - limit) / limit * window - elapsed)
+        return max(0.0, floor)
+
     def seconds_left(self) -> float | None:
         """The estimate described in the module docstring; None before there is a rate to go by."""
         with self._lock:
-            elapsed = self._clock() - self._started
+            now = self._clock()
+            elapsed = now - self._started
             sent = self.results.requests
-            remaining = 0.0
-            for stage in self._stages:
-                if stage.finished:
-                    continue
-                if stage is self._current:
-                    done = sent - stage.requests_at_start
-                    if stage.units and stage.units_done:
-                        expected = done * stage.units / stage.units_done
-                    else:
-                        expected = max(stage.expected, done)
-                    remaining += max(0.0, expected - done)
-                elif not stage.started:
-                    remaining += stage.expected
+            remaining = self._requests_left(sent)
         if not sent or elapsed <= 0:
             return None
         # The rate while sending: time spent waiting for the pacer's window does not count.
         waited = self.pacer.waited if self.pacer is not None else 0.0
-        left = remaining * max(elapsed - waited, elapsed / 10) / sent
-        if self.pacer is not None and self.pacer.paced is not None:
-            # Under a sliding window of L requests per W seconds, request n goes out no earlier than
-            # (n - L) / L * W seconds after the start: the first window's burst, then L per window.
-            limit, window = self.pacer.paced
-            left = max(left, (sent + remaining - limit) / limit * window - elapsed)
+        floor = self._pacing_floor(sent, remaining, elapsed)
+        estimate = max(floor, remaining * max(elapsed - waited, elapsed / 10) / sent)
+        left = estimate
+        if self._shown is not None:
+            when, shown = self._shown
+            left = max(floor, min(estimate, shown - (now - when)))
+        self._shown = (now, left)
+        self._outgrown = estimate >= left + 1
         return max(0.0, left)
+
+    def waiting(self) -> str:
+        """What the run waits on now ("rate limit 12 s", "answer 25 s"), or "" when it is sending."""
+        if self.pacer is None:
+            return ""
+        now = self.pacer.now()
+        until = self.pacer.waiting_until
+        if until is not None and until > now:
+            return f"rate limit {_duration(until - now)}"
+        sent_at = self.pacer.sent_at
+        out = now - sent_at if sent_at is not None else 0.0
+        if out >= ANSWER_SHOWN_AFTER and (self.deadline is None or out <= self.deadline + 1):
+            return f"answer {_duration(out)}"
+        return ""
 
     def line(self) -> str:
         elapsed = self._clock() - self._started
@@ -212,7 +262,13 @@ class Progress:
             f"{failures} failure{'' if failures == 1 else 's'}",
         ]
         if left is not None:
-            parts.append(f"about {_duration(left)} left")
+            outgrown = self._outgrown and left < 1
+            parts.append(
+                "time left unknown (past the estimate)" if outgrown else f"about {_duration(left)} left"
+            )
+        waiting = self.waiting()
+        if waiting:
+            parts.append(f"waiting: {waiting}")
         return f"[{self.results.api} {_duration(elapsed)}] {where}: {', '.join(parts)}"
 
     def _renderable(self) -> Text:

@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from mews_loyalty.contract._report.findings import curl_hint
 from mews_loyalty.contract._report.html import html_report
 from mews_loyalty.contract._report.junit import junit_xml
 from mews_loyalty.contract._report.results import OUR_CHECKS, Results
@@ -175,6 +176,7 @@ def _findings(results: Results) -> list[str]:
         f"{len(results.failures)} distinct failures in {len(results.failing_checks())} checks: "
         f"{', '.join(results.failing_checks())}"
     ]
+    lines += [f"  {hint}" for hint in [curl_hint(results)] if hint]
     for failure in results.failures[:MAX_FAILURES_ON_SCREEN]:
         lines.append(f"  [{failure.check}] {failure.operation}: {_shorten(failure.message, 220)}")
         if failure.curl:
@@ -200,7 +202,7 @@ def failures_text(results: Results) -> str:
         return "No failures.\n"
     lines = [
         "Every failure with a request that reproduces it. Tokens appear as shell variables:",
-        "export MEWS_CLIENT_TOKEN=... MEWS_ACCESS_TOKEN=... (Connector) or MEWS_REVERSE_TOKEN=... (Reverse).",
+        curl_hint(results),
         "",
     ]
     for failure in results.failures:

@@ -21,6 +21,8 @@ from mews_loyalty.contract._exchange.api_client import ApiClient, Exchange
 from mews_loyalty.contract._exchange.masking import Secrets
 from mews_loyalty.contract._exchange.throttle import PACING_NOTE, Throttle
 from mews_loyalty.contract._fuzz.phases import FuzzHooks, FuzzPlan, creates, reads_only, run_schemathesis
+from mews_loyalty.contract._report import traffic
+from mews_loyalty.contract._report.findings import write_findings
 from mews_loyalty.contract._report.folder import written
 from mews_loyalty.contract._report.progress import Progress, fuzz_stages
 from mews_loyalty.contract._report.results import Results, ScenarioError
@@ -133,7 +135,9 @@ def _progress(
     """The display (silent with --quiet), planned either way: an interrupted run lists the stages
     it did not reach."""
     progress = (
-        Progress.silent(results) if options.quiet else Progress.to_stream(results, sys.stderr, pacer=pacer)
+        Progress.silent(results)
+        if options.quiet
+        else Progress.to_stream(results, sys.stderr, pacer=pacer, deadline=options.timeout)
     )
     stages = fuzz_stages(
         options.phases,
@@ -161,6 +165,8 @@ def finish(
     with signals.shielded():
         timings = progress.timings() if progress is not None else []
         screen = secrets.mask(summary(results, header, report_dir))
+        write_findings(results, report_dir)
+        traffic.merge(report_dir)
         write_reports(results, report_dir, screen, [secrets.mask(line) for line in header], timings)
         leaked = secrets.scrub_files(written(report_dir))
         if leaked:  # the masking above missed something: say so loudly (the files are fixed now)

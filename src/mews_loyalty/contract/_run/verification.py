@@ -30,6 +30,7 @@ from mews_loyalty._wire.encode import PAGE_SIZE_FIELD
 from mews_loyalty.contract._exchange.masking import Secret, Secrets
 from mews_loyalty.contract._exchange.throttle import Throttle
 from mews_loyalty.contract._fuzz.phases import FuzzHooks
+from mews_loyalty.contract._report import traffic
 from mews_loyalty.contract._report.folder import claim
 from mews_loyalty.contract._report.progress import Progress
 from mews_loyalty.contract._report.results import Results, ScenarioError, Writes
@@ -85,7 +86,14 @@ def _run_connector(
     if options.allow_writes:
         results.writes = Writes(options.max_writes)
     client, progress = client_and_progress(
-        "connector", options, options.allow_writes, secrets, pacer, results, check_request_id=True
+        "connector",
+        options,
+        options.allow_writes,
+        secrets,
+        pacer,
+        results,
+        check_request_id=True,
+        recording=report_dir / traffic.OWN_EXCHANGES,
     )
     client.gates.append(ledger.gate)
     client.observers.append(
@@ -221,7 +229,14 @@ def _run_reverse(
 ) -> Progress:
     pacer = Throttle(options.rate_limit, sleep=pause)
     client, progress = client_and_progress(
-        "reverse", options, options.allow_writes, secrets, pacer, results, bearer=options.tokens[0]
+        "reverse",
+        options,
+        options.allow_writes,
+        secrets,
+        pacer,
+        results,
+        bearer=options.tokens[0],
+        recording=report_dir / traffic.OWN_EXCHANGES,
     )
     scenarios = ReverseScenarios(
         client,
