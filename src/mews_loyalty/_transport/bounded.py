@@ -352,9 +352,11 @@ class BoundedTransport(httpx.HTTPTransport):
         self._pool._network_backend = _DeadlineBackend(self._pool._network_backend)
 
 
-def _timeouts(deadline: Deadline) -> dict[str, float]:
-    left = deadline.limit(None)
-    return {"connect": left, "read": left, "write": left, "pool": left}
+def _timeouts(deadline: Deadline, asked: Any = None) -> dict[str, float]:
+    """Each of httpx's waits: the one the request asked for (``httpx.Timeout`` parts), cut to what is
+    left of the deadline; a part not asked for gets all that is left."""
+    parts = asked if isinstance(asked, dict) else {}
+    return {name: deadline.limit(parts.get(name)) for name in ("connect", "read", "write", "pool")}
 
 
 def _decoded(response: httpx.Response, content: bytes) -> httpx.Response:
@@ -396,7 +398,7 @@ def send(
     everything else that keeps an answer from arriving (refused, reset, a timeout before the deadline).
     """
     deadline = Deadline(bounds.deadline, clock)
-    request.extensions["timeout"] = _timeouts(deadline)
+    request.extensions["timeout"] = _timeouts(deadline, request.extensions.get("timeout"))
     with _running(deadline):
         try:
             response = client.send(request, stream=True)
@@ -419,7 +421,7 @@ async def asend(
 ) -> httpx.Response:
     """``send`` for an ``httpx.AsyncClient``; the deadline holds exactly, whatever its transport."""
     deadline = Deadline(bounds.deadline, clock)
-    request.extensions["timeout"] = _timeouts(deadline)
+    request.extensions["timeout"] = _timeouts(deadline, request.extensions.get("timeout"))
     try:
         with anyio.fail_after(deadline.limit(None)):
             response = await client.send(request, stream=True)
