@@ -4,6 +4,7 @@
     mews-loyalty mock reverse --token T ...         # reference loyalty provider    (extra: mock)
     mews-loyalty contract connector --base-url ...  # contract verification         (extra: contract)
     mews-loyalty contract reverse --base-url ...    # contract verification         (extra: contract)
+    mews-loyalty contract diff RUN_A RUN_B          # causes new, gone or changed   (extra: contract)
 
 Each subcommand lives in its own module and parses its own options; importing one that needs an
 extra the installation lacks prints which extra to install (exit 2).
@@ -22,6 +23,7 @@ COMMANDS: dict[tuple[str, str], tuple[str, str, str]] = {
     ("mock", "reverse"): ("mews_loyalty.mock.reverse", "mock", "serve the reference Reverse API provider"),
     ("contract", "connector"): ("mews_loyalty.contract.cli", "contract", "verify a Connector API server"),
     ("contract", "reverse"): ("mews_loyalty.contract.cli", "contract", "verify a Reverse API provider"),
+    ("contract", "diff"): ("mews_loyalty.contract.cli", "contract", "compare two runs' causes"),
 }
 
 

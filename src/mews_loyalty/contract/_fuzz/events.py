@@ -150,7 +150,9 @@ class Collector:
                     failing = self._label(recorder, failing_id)
                     message = self.secrets.mask(f"{failure.title}: {' '.join(failure.message.split())}"[:600])
                     if not self._keep((check.name, failing, failure.title)):
-                        self.results.failed(check.name, failing, message, keep=False)  # counted under its cause
+                        self.results.failed(
+                            check.name, failing, message, keep=False
+                        )  # counted under its cause
                         continue
                     self.results.failed(check.name, failing, message, self._curl(recorder, failing_id))
                 else:
