@@ -9,6 +9,7 @@ in ``diff``.
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from mews_loyalty.contract._report.causes import (
     deviation_kind,
     parse_baseline,
 )
+from mews_loyalty.contract._report.junit import junit_xml
 from mews_loyalty.contract._report.results import Results
 from mews_loyalty.contract._report.summary import summary
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
@@ -171,3 +173,22 @@ def test_diff_cannot_read_a_folder_without_a_run(tmp_path: Path, capsys: pytest.
     (tmp_path / "a").mkdir()
     assert _cli.main(["contract", "diff", str(tmp_path / "a"), str(tmp_path / "b")]) == 2
     assert "no results.json" in capsys.readouterr().err
+
+
+def test_junit_fails_only_on_new_causes_and_names_the_accepted_ones() -> None:
+    results = Results("connector", "http://127.0.0.1:9")
+    results.failed("pagination", "a_getAll", "page 2 repeats items of earlier pages: ['T-1']", "curl a")
+    results.failed("request_id_header", "a_getAll", "the response has no Request-Id header", "curl b")
+    accepted = cause_id("pagination", deviation_kind("page 3 repeats items of earlier pages: ['T-9']"))
+    results.accepted = {accepted: "stateless paging, ticket 7"}
+    root = ET.fromstring(junit_xml(results))
+    pagination = root.find("testsuite[@name='pagination']/testcase")
+    assert pagination is not None
+    assert pagination.find("failure") is None, "an accepted cause does not fail CI"
+    assert f"cause {accepted} accepted: stateless paging, ticket 7" in (
+        pagination.findtext("system-out") or ""
+    )
+    missing = root.find("testsuite[@name='request_id_header']/testcase/failure")
+    assert missing is not None
+    assert (missing.text or "").startswith("cause "), "each failure names its cause"
+    assert root.get("failures") == "1"
