@@ -30,12 +30,17 @@ KIND_LIMIT = 200  # characters of a kind: enough to tell deviations apart, short
 
 # Each (pattern, replacement) in order: what varies with the data is replaced by a placeholder.
 _CUSTOM_CHECK = re.compile(r"^Custom check failed: `[^`]*`: ")
+_BODY = re.compile(r"\{[^{}\[\]]*\}|\[[^{}\[\]]*\]")  # innermost object or list: replaced until none is left
 _NORMALISE: tuple[tuple[re.Pattern[str], str], ...] = (
     # what schemathesis did to a generated request (random per run): keep only where it was invalid
     (re.compile(r"(Invalid component: in \w+).*"), r"\1"),
+    (re.compile(r"\bcurl .*"), "curl …"),  # a request quoted in the message
+    (re.compile(r"\bhttps?://\S+"), "<url>"),
+    (re.compile(r"\bmust (set|clear) \w+"), r"must \1 <property>"),  # the property a scenario step chose
+    (re.compile(r"[{\[].*"), "\x00"),  # what is left of a body cut short (messages are truncated)
     (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), "<id>"),
-    (re.compile(r"\{.*\}|\[.*\]", re.DOTALL), "{…}"),  # a body or a list of values
     (re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""), "'…'"),  # quoted values
+    (re.compile(r"\b(?:GET|PUT|POST|DELETE|PATCH|HEAD|OPTIONS|TRACE|QUERY|CONNECT)\b"), "<method>"),
     (re.compile(r"/\d+(?=/|\b)"), ""),  # array indexes in JSON pointers (`/items/3/Name`)
     (re.compile(r"(?<![\w.])([1-5])\d\d(?![\w.])"), r"\1xx"),  # HTTP statuses, as their class
     (re.compile(r"\d+(?:\.\d+)?(?!xx)"), "N"),  # counts, sizes, seconds (not a status class)
@@ -44,16 +49,22 @@ _NORMALISE: tuple[tuple[re.Pattern[str], str], ...] = (
 
 
 def deviation_kind(message: str) -> str:
-    """The kind of deviation a finding's message describes, with no data in it: each of its
-    ``; ``-separated problems normalised, each once, sorted."""
+    """The kind of deviation a finding's message describes, with no data in it: the first, in
+    sorted order, of its ``; ``-separated problems normalised (a finding listing several is one
+    case; the others stay in its message), so that the same problems in another order or with
+    another mix of data-dependent companions give the same kind."""
     parts = {_normalise(part) for part in _CUSTOM_CHECK.sub("", message).split("; ")}
-    return "; ".join(sorted(part for part in parts if part))[:KIND_LIMIT] or "(no message)"
+    return min((part for part in parts if part), default="(no message)")[:KIND_LIMIT]
 
 
 def _normalise(text: str) -> str:
+    while True:  # bodies and lists, innermost first, so that nested ones go whole
+        text, replaced = _BODY.subn("\x00", text)
+        if not replaced:
+            break
     for pattern, replacement in _NORMALISE:
         text = pattern.sub(replacement, text)
-    return text.strip()
+    return text.replace("\x00", "{…}").strip()
 
 
 def cause_id(check: str, kind: str) -> str:
