@@ -33,7 +33,7 @@ _CUSTOM_CHECK = re.compile(r"^Custom check failed: `[^`]*`: ")
 _BODY = re.compile(r"\{[^{}\[\]]*\}|\[[^{}\[\]]*\]")  # innermost object or list: replaced until none is left
 _NORMALISE: tuple[tuple[re.Pattern[str], str], ...] = (
     # what schemathesis did to a generated request (random per run): keep only where it was invalid
-    (re.compile(r"(Invalid component: in \w+).*"), r"\1"),
+    (re.compile(r"(Invalid component:)(?: (in \w+))?.*"), r"\1 \2"),
     (re.compile(r"\bcurl .*"), "curl …"),  # a request quoted in the message
     (re.compile(r"\bhttps?://\S+"), "<url>"),
     (re.compile(r"\bmust (set|clear) \w+"), r"must \1 <property>"),  # the property a scenario step chose
