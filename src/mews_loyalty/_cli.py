@@ -5,6 +5,7 @@
     mews-loyalty contract connector --base-url ...  # contract verification         (extra: contract)
     mews-loyalty contract reverse --base-url ...    # contract verification         (extra: contract)
     mews-loyalty contract replay DIR FINDING-ID     # send a finding's request again (extra: contract)
+    mews-loyalty contract diff RUN_A RUN_B          # causes new, gone or changed   (extra: contract)
 
 Each subcommand lives in its own module and parses its own options; importing one that needs an
 extra the installation lacks prints which extra to install (exit 2).
@@ -24,6 +25,7 @@ COMMANDS: dict[tuple[str, str], tuple[str, str, str]] = {
     ("contract", "connector"): ("mews_loyalty.contract.cli", "contract", "verify a Connector API server"),
     ("contract", "reverse"): ("mews_loyalty.contract.cli", "contract", "verify a Reverse API provider"),
     ("contract", "replay"): ("mews_loyalty.contract.cli", "contract", "send a finding's request again"),
+    ("contract", "diff"): ("mews_loyalty.contract.cli", "contract", "compare two runs' causes"),
 }
 
 

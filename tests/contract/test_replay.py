@@ -23,9 +23,9 @@ from mews_loyalty._cli import main as mews_loyalty_main
 from mews_loyalty._spec.catalog import Operation, catalog
 from mews_loyalty.contract._exchange.masking import Secret, Secrets
 from mews_loyalty.contract._fuzz.events import Collector
+from mews_loyalty.contract._report.causes import cause_id, deviation_kind
 from mews_loyalty.contract._report.findings import FINDINGS, write_findings
 from mews_loyalty.contract._report.folder import claim
-from mews_loyalty.contract._report.identity import finding_id, kind
 from mews_loyalty.contract._report.results import Results
 from mews_loyalty.contract._report.summary import failures_text, summary
 from mews_loyalty.contract._report.traffic import OWN_EXCHANGES
@@ -143,7 +143,7 @@ def test_replay_reproduces_a_hang_on_a_nul_body_and_sees_it_fixed(
     app, url = recorder
     results, folder = _report(tmp_path, url, b"\x00")
     (failure,) = results.failures
-    identity = finding_id(failure.check, failure.operation, failure.message)
+    identity = failure.cause
     record = json.loads((folder / FINDINGS / f"{identity}.json").read_text())
     assert record["check"] == failure.check
     assert TOKEN.reveal() not in json.dumps(record)
@@ -163,23 +163,23 @@ def test_replay_could_not_run_without_the_token_or_the_finding(
     _, url = recorder
     results, _ = _report(tmp_path, url, b"\x00")
     (failure,) = results.failures
-    identity = finding_id(failure.check, failure.operation, failure.message)
+    identity = failure.cause
     missing = replay(tmp_path / "reports", identity, timeout=TIMEOUT, environ={})
     assert missing.status == COULD_NOT
     assert "export MEWS_ACCESS_TOKEN=..." in missing.line
-    assert replay(tmp_path / "reports", "f-0000000000", environ={}).status == COULD_NOT
+    assert replay(tmp_path / "reports", "0000dead", environ={}).status == COULD_NOT
     assert replay(tmp_path / "elsewhere", identity, environ={}).status == COULD_NOT
     # the dispatcher's entry: the report folder as the run was given it
-    assert mews_loyalty_main(["contract", "replay", str(tmp_path / "reports"), "f-0000000000"]) == COULD_NOT
-    assert "no finding f-0000000000" in capsys.readouterr().err
+    assert mews_loyalty_main(["contract", "replay", str(tmp_path / "reports"), "0000dead"]) == COULD_NOT
+    assert "no finding 0000dead" in capsys.readouterr().err
 
 
 def test_finding_ids_leave_the_data_out() -> None:
     one = "'abc' is not of type 'integer' at /Items/3/Amount (status 503 after 12.5 s)"
     two = "'zz' is not of type 'string' at /Items/17/Amount (status 502 after 3 s)"
-    assert kind(one) == kind(two)
-    assert finding_id("c", "op", one) == finding_id("c", "op", two) != finding_id("c", "other", one)
-    assert kind("status 404") != kind("status 500")
+    assert deviation_kind(one) == deviation_kind(two)
+    assert cause_id("c", deviation_kind(one)) == cause_id("c", deviation_kind(two))
+    assert cause_id("c", deviation_kind(one)) != cause_id("other", deviation_kind(one))
 
 
 def test_the_har_holds_every_request_of_a_read_only_run(connector_mock: str, tmp_path: Path) -> None:

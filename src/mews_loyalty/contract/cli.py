@@ -5,11 +5,16 @@
         [--quiet] [--debug]
     mews-loyalty contract reverse --base-url URL --token T [--token T2] [--enterprise-id UUID] \
         [--membership-id ID ...] [--allow-writes [--customer-id UUID]] [--max-examples N] [--report-dir DIR]
+    mews-loyalty contract connector|reverse ... --baseline FILE   # accepted causes warn, new ones fail
+    mews-loyalty contract diff RUN_A RUN_B    # causes that appeared, disappeared or changed count
+
+A baseline is a text file: one accepted cause id per line, the rest of the line its reason, ``#``
+starts a comment (the ids are in results.json's ``causes``, summary.txt and report.html).
 
 Tokens may come from the environment instead of the command line (which other users of the machine
 can read): MEWS_CLIENT_TOKEN, MEWS_ACCESS_TOKEN, MEWS_REVERSE_TOKENS (comma separated).
 
-Exit status: 0 the server conforms, 1 it does not (or the run could not finish its job), 2 it
+Exit status (connector, reverse): 0 the server conforms (no cause but those the baseline accepts), 1 it does not (or the run could not finish its job), 2 it
 could not run (the server cannot be reached or refuses the tokens: one line, reports written), a
 usage error, a report folder refused (one line, nothing written) or a fault of the suite itself (one
 line; the traceback with --debug); 130, 143 or 129 when SIGINT, SIGTERM or SIGHUP interrupted it
@@ -35,6 +40,8 @@ from mews_loyalty.contract._exchange.api_client import MAX_SILENT_IN_A_ROW
 from mews_loyalty.contract._exchange.masking import MIN_SECRET_LENGTH
 from mews_loyalty.contract._fuzz.events import DEFAULT_RECORDINGS, RECORDINGS
 from mews_loyalty.contract._fuzz.phases import PHASES
+from mews_loyalty.contract._report.causes import BaselineError, read_baseline
+from mews_loyalty.contract._report.diff import diff
 from mews_loyalty.contract._report.folder import ReportFolderRefused
 from mews_loyalty.contract._report.results import Results
 from mews_loyalty.contract._report.text import printable
@@ -112,6 +119,13 @@ def _budget(text: str) -> int | None:
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
     return value
+
+
+def _baseline(text: str) -> dict[str, str]:
+    try:
+        return read_baseline(Path(text))
+    except BaselineError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _uuid(text: str) -> str:
@@ -196,6 +210,14 @@ def _common(parser: argparse.ArgumentParser, rate_default: str) -> None:
         metavar="FORMATS",
         help="schemathesis' recordings of the traffic to write, comma separated: "
         f"{','.join(RECORDINGS)}, or 'none' (default {','.join(DEFAULT_RECORDINGS)})",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=_baseline,
+        default={},
+        metavar="FILE",
+        help="accepted causes: one cause id per line, the rest of the line its reason, '#' a comment; "
+        "they are reported as warnings and only new causes fail the run",
     )
     parser.add_argument(
         "--quiet",
@@ -295,6 +317,7 @@ def _common_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "quiet": args.quiet,
         "workers": args.workers,
         "recordings": args.recordings,
+        "baseline": args.baseline,
     }
 
 
@@ -434,11 +457,39 @@ def replay_main(argv: list[str] | None = None) -> int:
     return outcome.status
 
 
+def diff_main(argv: list[str]) -> int:
+    """``mews-loyalty contract diff RUN_A RUN_B``: exit 1 when an error cause appeared, 0 otherwise,
+    2 when a run could not be read."""
+    parser = argparse.ArgumentParser(
+        prog="mews-loyalty contract diff",
+        description="List the causes that appeared, disappeared or changed count from RUN_A to RUN_B.",
+        epilog="exit status: 0 no new error cause, 1 an error cause appeared, 2 a run could not be read",
+    )
+    parser.add_argument(
+        "run_a", type=Path, metavar="RUN_A", help="a --report-dir folder, or its <api> folder"
+    )
+    parser.add_argument("run_b", type=Path, metavar="RUN_B", help="the later run, likewise")
+    args = _parse(parser, argv)
+    if isinstance(args, int):
+        return args
+    lines, status = diff(args.run_a, args.run_b)
+    print("\n".join(lines), file=sys.stderr if status == USAGE else sys.stdout)
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m mews_loyalty.contract.cli connector|reverse|replay ...``"""
+    """``python -m mews_loyalty.contract.cli connector|reverse|replay|diff ...``"""
     args = sys.argv[1:] if argv is None else argv
-    commands = {"connector": connector_main, "reverse": reverse_main, "replay": replay_main}
+    commands = {
+        "connector": connector_main,
+        "reverse": reverse_main,
+        "replay": replay_main,
+        "diff": diff_main,
+    }
     if not args or args[0] not in commands:
-        print("usage: python -m mews_loyalty.contract [connector|reverse|replay] [options]", file=sys.stderr)
+        print(
+            "usage: python -m mews_loyalty.contract [connector|reverse|replay|diff] [options]",
+            file=sys.stderr,
+        )
         return USAGE
     return commands[args[0]](args[1:])

@@ -161,13 +161,13 @@ class Collector:
                     failure = check.failure_info.failure
                     failing_id = failure.case_id or case_id
                     failing = self._label(recorder, failing_id)
+                    message = self.secrets.mask(f"{failure.title}: {' '.join(failure.message.split())}"[:600])
                     if not self._keep((check.name, failing, failure.title)):
-                        self.results.failed(check.name, failing, "", keep=False)
+                        self.results.failed(
+                            check.name, failing, message, keep=False
+                        )  # counted under its cause
                         continue
-                    message = f"{failure.title}: {' '.join(failure.message.split())}"[:600]
-                    self.results.failed(
-                        check.name, failing, self.secrets.mask(message), self._curl(recorder, failing_id)
-                    )
+                    self.results.failed(check.name, failing, message, self._curl(recorder, failing_id))
                 else:
                     self.results.failed(check.name, operation, "the check itself crashed")
 

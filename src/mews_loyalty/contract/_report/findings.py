@@ -3,8 +3,9 @@
     <report-dir>/<api>/findings/<id>.json   check, operation, reason, what the check expects, the request
     <report-dir>/<api>/bodies/<hash>.bin    each request body (what ``--data-binary @bodies/...`` sends)
 
-The id is ``_report.identity.finding_id`` (check, operation, the reason without its data), the one
-``mews-loyalty contract replay <report-dir> <id>`` takes. The request is the one the curl line repeats
+The id is the finding's cause id (``_report.causes.cause_id``: the check and the kind of deviation, no
+data), the one ``results.json`` lists under ``causes`` and ``mews-loyalty contract replay <report-dir>
+<id>`` takes; a cause's first finding with a request is the one recorded. The request is the one the curl line repeats
 (``masking.CurlLine``), masked: tokens are ``$NAME`` placeholders, which replay fills from the
 environment and never from the report. Findings with no single request (a scenario's, an outage) have
 no record: replay says to run the suite again.
@@ -18,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from mews_loyalty.contract._exchange.masking import CurlLine, SentRequest, export_hint
-from mews_loyalty.contract._report.identity import finding_id, kind
 from mews_loyalty.contract._report.results import OUR_CHECKS, Failure, Results
 
 FINDINGS = "findings"
@@ -31,11 +31,11 @@ def record(failure: Failure, sent: SentRequest, base_url: str) -> dict[str, Any]
     return {
         "version": RECORD_VERSION,
         "base_url": base_url,
-        "id": finding_id(failure.check, failure.operation, failure.message),
+        "id": failure.cause,
         "check": failure.check,
         "operation": failure.operation,
         "reason": failure.message,
-        "kind": kind(failure.message),
+        "kind": failure.kind,
         "expectation": OUR_CHECKS.get(failure.check, f"schemathesis' {failure.check}"),
         "request": {
             "method": sent.method,
@@ -60,7 +60,7 @@ def write_findings(results: Results, directory: Path) -> list[str]:
     for failure, sent in replayable(results):
         entry = record(failure, sent, results.base_url)
         if entry["id"] in ids:
-            continue  # the same check, operation and kind of reason: one record replays them all
+            continue  # one cause, one record: its first finding with a request represents it
         ids.append(entry["id"])
         body = directory / sent.body_path
         body.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Mapping, Sequence
 
+from mews_loyalty.contract._report.causes import ERROR, Cause, causes, operations_text
 from mews_loyalty.contract._report.findings import curl_hint
 from mews_loyalty.contract._report.results import OUR_CHECKS, Failure, Results
 from mews_loyalty.contract._report.text import printable
@@ -86,10 +87,16 @@ def _banner(results: Results) -> list[str]:
         f'<div class="verdict {tone}" id="verdict">',
         f"<h1>{_e(results.verdict)}</h1>",
         f"<p>{_e(results.api)} API at <strong>{_e(results.base_url)}</strong></p>",
-        f"<p>{len(results.failures)} distinct findings in {len(results.failing_checks())} checks, "
+        f"<p>{_causes_line(results)}, {len(results.failures)} distinct findings in {len(results.failing_checks())} checks, "
         f"{errors} run error{'' if errors == 1 else 's'}, {len(results.leftovers)} records left behind</p>",
         "</div>",
     ]
+
+
+def _causes_line(results: Results) -> str:
+    found = causes(results)
+    errors = sum(cause.severity == ERROR for cause in found)
+    return f"{len(found)} causes ({errors} errors, {len(found) - errors} warnings)"
 
 
 def _run(results: Results, header: Sequence[str], timings: list[tuple[str, float, int]]) -> list[str]:
@@ -135,24 +142,48 @@ def _errors(results: Results) -> list[str]:
 
 
 def _findings(results: Results) -> list[str]:
-    """Every finding, grouped by check, each with its masked curl line."""
-    parts = [f'<section id="findings"><h2>Findings ({len(results.failures)})</h2>']
-    if not results.failures:
+    """The causes, errors first then by cases, each with its operations, one representative
+    exchange and every finding under it (with its masked curl line)."""
+    found = causes(results)
+    parts = [
+        f'<section id="findings"><h2>Causes ({len(found)}) of the findings ({len(results.failures)})</h2>'
+    ]
+    if not found:
         parts.append('<p class="muted">None: every check that ran passed.</p>')
-    by_check: dict[str, list[Failure]] = {}
-    for failure in results.failures:
-        by_check.setdefault(failure.check, []).append(failure)
-    if by_check:
-        index = ", ".join(
-            f'<a href="#findings-{_e(c)}">{_e(c)}</a> {len(f)}' for c, f in sorted(by_check.items())
-        )
-        parts.append(f'<p class="muted">By check: {index}</p>')
+    parts += _cause_index(found)
+    if found:
         parts.append(f'<p class="muted">{_e(curl_hint(results))}</p>')
-    for check, found in sorted(by_check.items()):
-        parts.append(f'<h3 id="findings-{_e(check)}">{_e(check)} ({len(found)})</h3>')
-        parts += [_finding(failure) for failure in found]
+    for cause in found:
+        accepted = f" accepted by the baseline: {_e(cause.accepted)}" if cause.accepted is not None else ""
+        curl = f"<code>{_e(cause.curl)}</code>" if cause.curl else ""
+        parts += [
+            f'<div class="finding cause {cause.severity}" id="cause-{cause.id}">',
+            f'<div class="where">{cause.severity} {cause.id} [{_e(cause.check)}] {cause.count} cases:'
+            f" {_e(operations_text(cause.operations, limit=12))}{accepted}</div>",
+            f'<div class="message">{_e(cause.kind)}</div>{curl}',
+            f"<details open><summary>{len(cause.findings)} distinct findings</summary>",
+            *(_finding(failure) for failure in cause.findings),
+            "</details></div>",
+        ]
     parts.append("</section>")
     return parts
+
+
+def _cause_index(found: list[Cause]) -> list[str]:
+    """One row per cause, linking to it: the list QA reads in a minute."""
+    if not found:
+        return []
+    return [
+        '<table id="causes"><tr><th>severity</th><th>id</th><th>check</th><th class="n">cases</th>'
+        "<th>operations</th><th>kind of deviation</th></tr>",
+        *(
+            f'<tr class="{"failed" if c.severity == ERROR else "ok"}"><td>{c.severity}</td>'
+            f'<td><a href="#cause-{c.id}">{c.id}</a></td><td>{_e(c.check)}</td><td class="n">{c.count}</td>'
+            f"<td>{_e(operations_text(c.operations, limit=3))}</td><td>{_e(c.kind)}</td></tr>"
+            for c in found
+        ),
+        "</table>",
+    ]
 
 
 def _finding(failure: Failure) -> str:

@@ -9,6 +9,7 @@
       </testsuite>
       <testsuite name="<check>" ...>      one per check, ours and schemathesis'
         <testcase classname="connector.<check>" name="<operation>"/>  with a <failure> per finding
+                                          (naming its cause; a cause the baseline accepts: system-out)
         <testcase name="not run"><skipped message="why"/></testcase>  what of the check did not run
       </testsuite>
     </testsuites>
@@ -25,6 +26,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
+from mews_loyalty.contract._report.causes import cause_id
 from mews_loyalty.contract._report.results import Results
 from mews_loyalty.contract._report.text import printable
 
@@ -56,6 +58,8 @@ def properties(results: Results) -> dict[str, str]:
         "requests": str(results.requests),
         "schemathesis_cases": str(results.schemathesis_cases),
         "findings": str(len(results.failures)),
+        "causes": str(len(results.cause_cases)),
+        "new_causes": str(len(results.new_causes())),
     }
     if results.writes is not None:
         found |= {
@@ -86,11 +90,25 @@ def _check_suite(root: ET.Element, results: Results, check: str) -> None:
     suite = ET.SubElement(root, "testsuite", name=check)
     for operation, tally in results.by_check(check):
         found = [f for f in results.failures if f.check == check and f.operation == operation]
-        texts = [f"{f.message}\n{f.curl}".strip() for f in found]
-        if tally.failed and not texts:
-            texts = [f"{tally.failed} failures"]
+        texts = [
+            f"cause {f.cause}: {f.message}\n{f.curl}".strip()
+            for f in found
+            if f.cause not in results.accepted
+        ]
+        new = _new_cases(results, check, operation)
+        if new and not texts:
+            texts = [f"{new} failures"]
         case = _case(suite, f"{results.api}.{check}", operation, "failure", texts, kind=check)
-        ET.SubElement(case, "system-out").text = f"passed {tally.passed}, failed {tally.failed}"
+        accepted = sorted(
+            {
+                f"cause {f.cause} accepted: {results.accepted[f.cause]}"
+                for f in found
+                if f.cause in results.accepted
+            }
+        )
+        ET.SubElement(case, "system-out").text = "\n".join(
+            [f"passed {tally.passed}, failed {tally.failed}", *accepted]
+        )
     reasons = [n.reason for n in results.not_run if n.check == check]
     if reasons:
         case = ET.SubElement(
@@ -98,6 +116,15 @@ def _check_suite(root: ET.Element, results: Results, check: str) -> None:
         )
         ET.SubElement(case, "skipped", message=printable("; ".join(reasons)))
     _count(suite, 0.0)
+
+
+def _new_cases(results: Results, check: str, operation: str) -> int:
+    """Failing cases of ``check`` at ``operation`` under causes no baseline accepts."""
+    return sum(
+        per_operation.get(operation, 0)
+        for (name, kind), per_operation in results.cause_cases.items()
+        if name == check and cause_id(name, kind) not in results.accepted
+    )
 
 
 def _case(

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from mews_loyalty.contract._report.causes import cause_id, deviation_kind
+
 # Checks this suite adds (schemathesis custom checks and scenario checks), with a one-line meaning.
 OUR_CHECKS: dict[str, str] = {
     "ignored_body_auth": "wrong, missing or empty body tokens get 401",
@@ -103,6 +105,8 @@ class Failure:
     operation: str
     message: str
     curl: str = ""  # masked reproduction; empty when the failure has no single request
+    kind: str = ""  # the kind of deviation (``causes.deviation_kind``): with the check, its cause
+    cause: str = ""  # the cause's stable id (``causes.cause_id``)
 
 
 @dataclass
@@ -139,6 +143,9 @@ class Results:
     read_only: bool = False  # the run sent only reads: its CONFORMS says how many checks did not run
     interrupted: str | None = None  # the signal that stopped the run (e.g. "SIGINT")
     could_not_run: str | None = None  # why the run could not start (e.g. the server cannot be reached)
+    # (check, kind of deviation) -> operation -> failing cases: the causes (``causes.causes``)
+    cause_cases: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    accepted: dict[str, str] = field(default_factory=dict)  # cause id -> reason (a --baseline): warnings
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def passed(self, check: str, operation: str, count: int = 1) -> None:
@@ -146,14 +153,18 @@ class Results:
             self.tallies.setdefault((check, operation), Tally()).passed += count
 
     def failed(self, check: str, operation: str, message: str, curl: str = "", keep: bool = True) -> None:
-        """Count a failure; keep its message (once per distinct message) unless ``keep`` is False."""
+        """Count a failure under its cause; keep its message (once per distinct message) unless
+        ``keep`` is False."""
+        kind = deviation_kind(message)
         with self._lock:
             self.tallies.setdefault((check, operation), Tally()).failed += 1
+            per_operation = self.cause_cases.setdefault((check, kind), {})
+            per_operation[operation] = per_operation.get(operation, 0) + 1
             # One failure per distinct message is enough to act on; the count says how often.
             if keep and not any(
                 f.check == check and f.operation == operation and f.message == message for f in self.failures
             ):
-                self.failures.append(Failure(check, operation, message, curl))
+                self.failures.append(Failure(check, operation, message, curl, kind, cause_id(check, kind)))
 
     def expect(self, check: str, operation: str, ok: bool, message: str, curl: str = "") -> bool:
         if ok:
@@ -215,7 +226,11 @@ class Results:
     @property
     def conforms(self) -> bool:
         ended = self.interrupted is None and self.could_not_run is None
-        return ended and not self.failures and not self.errors and not self.leftovers and not self.faults
+        return ended and not self.errors and not self.leftovers and not self.faults and not self.new_causes()
+
+    def new_causes(self) -> list[str]:
+        """The ids of the causes found that no baseline accepts (each fails the run), sorted."""
+        return sorted({cause_id(check, kind) for check, kind in self.cause_cases} - set(self.accepted))
 
     def checks_not_run(self) -> list[str]:
         """The checks (or parts of one) that did not run, each once."""
@@ -233,9 +248,12 @@ class Results:
             return "NO VERDICT (the contract suite itself failed)"
         if not self.conforms:
             return "DOES NOT CONFORM"
+        qualifiers = []
         if self.read_only:
-            return f"CONFORMS (read-only: {len(self.checks_not_run())} checks not run)"
-        return "CONFORMS"
+            qualifiers.append(f"read-only: {len(self.checks_not_run())} checks not run")
+        if self.cause_cases:
+            qualifiers.append(f"{len(self.cause_cases)} known causes accepted by the baseline")
+        return f"CONFORMS ({'; '.join(qualifiers)})" if qualifiers else "CONFORMS"
 
     def checks(self) -> list[str]:
         return sorted({check for check, _ in self.tallies})

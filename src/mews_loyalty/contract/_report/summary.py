@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from mews_loyalty.contract._report.causes import Cause, causes, operations_text
 from mews_loyalty.contract._report.findings import curl_hint
 from mews_loyalty.contract._report.html import html_report
 from mews_loyalty.contract._report.junit import junit_xml
@@ -30,7 +31,7 @@ SCENARIO_CHECKS = frozenset(OUR_CHECKS) - {
     "response_size_limit",
     "response_deadline",
 }
-MAX_FAILURES_ON_SCREEN = 8
+MAX_CAUSES_ON_SCREEN = 12
 KINDS = ("schemathesis", "ours", "scenario")
 PHASE_ORDER = ("examples", "coverage", "fuzzing", "stateful")  # schemathesis' phases, as they run
 
@@ -76,6 +77,7 @@ def summary(results: Results, header: Iterable[str], report_dir: Path | None) ->
     lines = [
         *header,
         *_traffic(results),
+        *_causes(results),
         "",
         *_operations_table(results),
         "",
@@ -83,7 +85,6 @@ def summary(results: Results, header: Iterable[str], report_dir: Path | None) ->
         *_remarks(results),
         "",
         *_problems(results),
-        *_findings(results),
     ]
     if report_dir is not None:
         lines.append(
@@ -169,20 +170,39 @@ def _problems(results: Results) -> list[str]:
     return lines
 
 
-def _findings(results: Results) -> list[str]:
-    if not results.failures:
+def _causes(results: Results) -> list[str]:
+    """The causes, errors first, then the most cases: the findings' root causes, each once."""
+    found = causes(results)
+    if not found:
         return []
+    errors = sum(cause.severity == "error" for cause in found)
     lines = [
-        f"{len(results.failures)} distinct failures in {len(results.failing_checks())} checks: "
-        f"{', '.join(results.failing_checks())}"
+        "",
+        f"{len(found)} causes ({errors} errors, {len(found) - errors} warnings) of {len(results.failures)} "
+        f"distinct failures in {len(results.failing_checks())} checks:",
     ]
     lines += [f"  {hint}" for hint in [curl_hint(results)] if hint]
-    for failure in results.failures[:MAX_FAILURES_ON_SCREEN]:
-        lines.append(f"  [{failure.check}] {failure.operation}: {_shorten(failure.message, 220)}")
-        if failure.curl:
-            lines.append(f"      {_shorten(failure.curl, 220)}")
-    if len(results.failures) > MAX_FAILURES_ON_SCREEN:
-        lines.append(f"  ... {len(results.failures) - MAX_FAILURES_ON_SCREEN} more")
+    for cause in found[:MAX_CAUSES_ON_SCREEN]:
+        lines += _cause_lines(cause, 220)
+    if len(found) > MAX_CAUSES_ON_SCREEN:
+        lines.append(f"  ... {len(found) - MAX_CAUSES_ON_SCREEN} more causes (summary.txt, report.html)")
+    return lines
+
+
+def _cause_lines(cause: Cause, width: int | None) -> list[str]:
+    """A cause: its severity, id, check, cases and operations; its kind; its representative curl."""
+
+    def cut(text: str) -> str:
+        return text if width is None else _shorten(text, width)
+
+    accepted = f" (accepted: {cause.accepted})" if cause.accepted is not None else ""
+    lines = [
+        f"  {cause.severity:<8}{cause.id}  [{cause.check}] {cause.count} cases: "
+        f"{cut(operations_text(cause.operations))}{cut(accepted)}",
+        f"      {cut(cause.kind)}",
+    ]
+    if cause.curl:
+        lines.append(f"      {cut(cause.curl)}")
     return lines
 
 
@@ -201,15 +221,17 @@ def failures_text(results: Results) -> str:
     if ended and not results.failures and not results.leftovers and not results.errors and not results.faults:
         return "No failures.\n"
     lines = [
-        "Every failure with a request that reproduces it. Tokens appear as shell variables:",
+        "Every failure under its cause, with a request that reproduces it. Tokens appear as shell variables:",
         curl_hint(results),
         "",
     ]
-    for failure in results.failures:
-        lines += [f"[{failure.check}] {failure.operation}", f"  {failure.message}"]
-        if failure.curl:
-            lines.append(f"  {failure.curl}")
-        lines.append("")
+    for cause in causes(results):
+        lines += [*_cause_lines(cause, None), ""]
+        for failure in cause.findings:
+            lines += [f"    [{failure.check}] {failure.operation}", f"      {failure.message}"]
+            if failure.curl:
+                lines.append(f"      {failure.curl}")
+            lines.append("")
     if results.could_not_run is not None:
         lines.append(f"COULD NOT RUN: {results.could_not_run}")
     if results.interrupted is not None:
@@ -225,6 +247,7 @@ def results_json(results: Results) -> str:
         "api": results.api,
         "base_url": results.base_url,
         "conforms": results.conforms,
+        "causes": [cause.as_json() for cause in causes(results)],
         "seconds": round(results.seconds, 3),
         "requests": results.requests,
         "schemathesis_cases": results.schemathesis_cases,

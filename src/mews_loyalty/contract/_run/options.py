@@ -43,6 +43,7 @@ class CommonOptions:
     quiet: bool = False  # no progress display or lines while the run goes on
     workers: int = 1  # schemathesis threads for the per-operation phases (the pacer spans them all)
     recordings: tuple[str, ...] = DEFAULT_RECORDINGS  # schemathesis' traffic recordings to write
+    baseline: Mapping[str, str] = field(default_factory=dict)  # accepted cause id -> reason (--baseline)
 
 
 @dataclass

@@ -62,7 +62,9 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
         [Secret(options.client_token, "MEWS_CLIENT_TOKEN"), Secret(options.access_token, "MEWS_ACCESS_TOKEN")]
     )
     report_dir = claim(options.report_dir, "connector")
-    results = Results("connector", options.base_url, read_only=not options.allow_writes)
+    results = Results(
+        "connector", options.base_url, read_only=not options.allow_writes, accepted=dict(options.baseline)
+    )
     if options.probe_rate_limit:
         results.required.add("rate_limit")
     header = [
@@ -209,7 +211,9 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
         ]
     )
     report_dir = claim(options.report_dir, "reverse")
-    results = Results("reverse", options.base_url, read_only=not options.allow_writes)
+    results = Results(
+        "reverse", options.base_url, read_only=not options.allow_writes, accepted=dict(options.baseline)
+    )
     enterprise_id = options.enterprise_id or str(uuid.UUID(int=options.seed, version=4))
     header = [
         f"mews-loyalty contract reverse: {options.base_url}",
