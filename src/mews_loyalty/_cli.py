@@ -4,6 +4,7 @@
     mews-loyalty mock reverse --token T ...         # reference loyalty provider    (extra: mock)
     mews-loyalty contract connector --base-url ...  # contract verification         (extra: contract)
     mews-loyalty contract reverse --base-url ...    # contract verification         (extra: contract)
+    mews-loyalty proxy connector|reverse --upstream URL --port P   # validating proxy  (extra: contract)
 
 Each subcommand lives in its own module and parses its own options; importing one that needs an
 extra the installation lacks prints which extra to install (exit 2).
@@ -16,12 +17,15 @@ import sys
 from mews_loyalty._entry import USAGE_ERROR, load_entry, run_entry
 from mews_loyalty._version import __version__
 
+PROXY = "mews_loyalty.contract._proxy.cli"
 # (group, name) -> (module, extra it needs, one-line help)
 COMMANDS: dict[tuple[str, str], tuple[str, str, str]] = {
     ("mock", "connector"): ("mews_loyalty.mock.connector", "mock", "serve the stateful Connector API mock"),
     ("mock", "reverse"): ("mews_loyalty.mock.reverse", "mock", "serve the reference Reverse API provider"),
     ("contract", "connector"): ("mews_loyalty.contract.cli", "contract", "verify a Connector API server"),
     ("contract", "reverse"): ("mews_loyalty.contract.cli", "contract", "verify a Reverse API provider"),
+    ("proxy", "connector"): (PROXY, "contract", "forward to a Connector API server, report what breaks"),
+    ("proxy", "reverse"): (PROXY, "contract", "forward to a Reverse API provider, report what breaks"),
 }
 
 
