@@ -150,14 +150,17 @@ def _sdk_traffic(url: str, transport: httpx.BaseTransport | None = None) -> None
 def test_between_the_sdk_and_the_mock_nothing_is_reported_and_no_byte_changes() -> None:
     upstream = RecordingUpstream(GZipMiddleware(_connector_mock(), minimum_size=10))
     client = RecordingTransport()
-    with serve_in_thread(upstream, server_headers=False) as upstream_url:
-        with proxied("connector", upstream_url) as (url, results):
-            _sdk_traffic(url, client)
+    with (
+        serve_in_thread(upstream, server_headers=False) as upstream_url,
+        proxied("connector", upstream_url) as (url, results),
+    ):
+        _sdk_traffic(url, client)
     assert results.failures == []
     assert results.faults == []
     assert results.conforms
     assert results.requests == len(client.wire.requests) >= 3
-    assert results.checks() and all(tally.failed == 0 for tally in results.tallies.values())
+    assert results.checks()
+    assert all(tally.failed == 0 for tally in results.tallies.values())
     for sent, received in zip(client.wire.requests, upstream.wire.requests, strict=True):
         assert (sent[0], sent[1], sent[3]) == (received[0], received[1], received[3])
         assert [h for h in _lower(sent[2])] == [h for h in _lower(received[2])]
@@ -198,12 +201,13 @@ def test_each_break_of_a_mutant_is_reported(mutant: Mutation) -> None:
     app = (
         _connector_mock() if mutant.api == "connector" else create_reverse_app(REVERSE_TOKENS, seed_data=True)
     )
-    with serve_in_thread(app) as server_url, serve_in_thread(MutatingProxy(server_url, mutant)) as broken_url:
-        with proxied(mutant.api, broken_url) as (url, results):
-            traffic = (
-                _connector_breakable_traffic if mutant.api == "connector" else _reverse_breakable_traffic
-            )
-            traffic(url)
+    traffic = _connector_breakable_traffic if mutant.api == "connector" else _reverse_breakable_traffic
+    with (
+        serve_in_thread(app) as server_url,
+        serve_in_thread(MutatingProxy(server_url, mutant)) as broken_url,
+        proxied(mutant.api, broken_url) as (url, results),
+    ):
+        traffic(url)
     assert results.faults == []
     judged = mutant.expected & JUDGED  # the rest needs a scenario of several exchanges
     assert judged
