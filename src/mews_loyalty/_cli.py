@@ -17,7 +17,7 @@ import sys
 from mews_loyalty._entry import USAGE_ERROR, load_entry, run_entry
 from mews_loyalty._version import __version__
 
-PROXY = "mews_loyalty.contract._proxy.cli"
+PROXY = "mews_loyalty.contract._proxy.watch"
 # (group, name) -> (module, extra it needs, one-line help)
 COMMANDS: dict[tuple[str, str], tuple[str, str, str]] = {
     ("mock", "connector"): ("mews_loyalty.mock.connector", "mock", "serve the stateful Connector API mock"),
