@@ -273,3 +273,22 @@ def test_a_stop_signal_writes_the_reports_and_exits_by_the_findings(
         text = (tmp_path / "connector" / name).read_text()
         assert DEMO_ACCESS_TOKEN not in text
     assert ("DOES NOT CONFORM" in out) is broken
+
+
+def test_a_request_nested_too_deep_is_a_finding_not_a_fault_of_the_proxy() -> None:
+    tokens = f'"ClientToken": "{DEMO_CLIENT_TOKEN}", "AccessToken": "{DEMO_ACCESS_TOKEN}", "Client": "x"'
+    deep = f'{{{tokens}, "X": {"[" * 1000}{"]" * 1000}}}'.encode()
+    with (
+        serve_in_thread(_connector_mock()) as upstream_url,
+        proxied("connector", upstream_url) as (url, results),
+    ):
+        answer = httpx.post(
+            url + "/api/connector/v1/loyaltyPrograms/getAll",
+            content=deep,
+            headers={"content-type": "application/json"},
+        )
+    assert answer.status_code >= 400  # whatever the server made of it, passed on
+    assert results.faults == []
+    assert [f.message for f in results.failures if f.check == "request_conformance"] == [
+        "the request body is nested too deep to validate"
+    ]

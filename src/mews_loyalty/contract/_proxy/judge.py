@@ -88,7 +88,7 @@ class Judge:
                 return
             answer = self._decoded(operation, passage, curl)
             if answer is not None:
-                self.checks.validate(Exchange(operation, _json_or_none(passage.body), answer, curl))
+                self._validate(Exchange(operation, _json_or_none(passage.body), answer, curl))
                 self._negative(operation, passage, refused, curl)
 
     def request_problem(self, operation: Operation, passage: Passage) -> str | None:
@@ -101,6 +101,8 @@ class Judge:
             else:
                 check_media_type(_header(passage.headers, "content-type"))
                 parse_payload(operation, passage.body)
+        except RecursionError:  # the validators recurse: a body nested this deep is refused all the same
+            return "the request body is nested too deep to validate"
         except ConnectorError as error:
             return self.secrets.mask(f"the mock would answer {error.status}: {error.message}")
         except ProviderProblem as problem:
@@ -135,6 +137,15 @@ class Judge:
         response = httpx.Response(passage.status, headers=headers, content=content, request=request)
         response.elapsed = passage.elapsed
         return response
+
+    def _validate(self, exchange: Exchange) -> None:
+        try:
+            self.checks.validate(exchange)
+        except RecursionError:  # schema validation recurses: an answer nested this deep breaks it
+            message = "the answer is nested too deep to validate"
+            self.results.failed(
+                "response_schema_conformance", exchange.operation.operation_id, message, exchange.curl
+            )
 
     def _negative(self, operation: Operation, passage: Passage, refused: str | None, curl: str) -> None:
         if refused is None or passage.body is None:
