@@ -292,3 +292,14 @@ def test_a_request_nested_too_deep_is_a_finding_not_a_fault_of_the_proxy() -> No
     assert [f.message for f in results.failures if f.check == "request_conformance"] == [
         "the request body is nested too deep to validate"
     ]
+
+
+def test_a_bearer_token_the_proxy_was_not_given_stays_out_of_its_findings() -> None:
+    unknown = "a-token-nobody-gave-the-proxy-0123456789"
+    with (
+        serve_in_thread(create_reverse_app(REVERSE_TOKENS, seed_data=True)) as upstream_url,
+        proxied("reverse", upstream_url) as (url, results),
+    ):
+        httpx.post(url + "/memberships/list", json={}, headers={"Authorization": f"Bearer {unknown}"})
+    assert results.failures
+    assert all(unknown not in failure.curl + failure.message for failure in results.failures)

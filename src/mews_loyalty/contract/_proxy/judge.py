@@ -36,7 +36,10 @@ from mews_loyalty.provider._problems import ProviderProblem
 REQUEST_CHECK = "request_conformance"
 NEGATIVE_CHECK = "negative_data_rejection"
 UNDOCUMENTED = "(not in the spec)"  # the operation label of a request no operation documents
-SHOWN_PATH = 120  # characters of an undocumented path a finding shows
+SHOWN_PATH = 120
+UNKNOWN = (
+    "(a credential the proxy was not given, not shown)"  # characters of an undocumented path a finding shows
+)
 
 
 class Judge:
@@ -155,7 +158,12 @@ class Judge:
         self.results.expect(NEGATIVE_CHECK, operation.operation_id, not accepted, message, curl)
 
     def _curl(self, passage: Passage) -> str:
-        headers = dict(passage.headers)
+        """A curl line against the upstream; a credential header holding none of the tokens given
+        (so none the masking knows) is not shown at all."""
+        headers = {
+            name: value if name.lower() != "authorization" or self.secrets.mask(value) != value else UNKNOWN
+            for name, value in passage.headers
+        }
         return curl_line(self.secrets, passage.method, passage.url, headers, passage.body)
 
 
