@@ -35,7 +35,7 @@ from types import FrameType
 
 from mews_loyalty._asgi import ServerStartError, add_server_arguments, run_server
 from mews_loyalty._spec.catalog import ApiName
-from mews_loyalty.contract._exchange.masking import MIN_SECRET_LENGTH, Secret, Secrets
+from mews_loyalty.contract._exchange.masking import Secret, Secrets
 from mews_loyalty.contract._proxy.forward import ForwardingProxy, Passage
 from mews_loyalty.contract._proxy.judge import Judge
 from mews_loyalty.contract._report.folder import ReportFolderRefused, claim
@@ -45,7 +45,10 @@ from mews_loyalty.contract._report.text import printable
 from mews_loyalty.contract._run.options import DEFAULT_REPORT_DIR
 from mews_loyalty.contract._run.signals import signal_name
 from mews_loyalty.contract._run.stages import finish
-from mews_loyalty.contract.cli import _base_url as base_url  # the suite's rule for a server's URL
+from mews_loyalty.contract._run.verification import reverse_secrets
+from mews_loyalty.contract.cli import _base_url as base_url  # the suite's rules for URLs and tokens
+from mews_loyalty.contract.cli import _check_token as check_token
+from mews_loyalty.contract.cli import reverse_tokens
 
 OK, BROKEN, USAGE = 0, 1, 2
 DEFAULT_PORT = 8090
@@ -104,14 +107,6 @@ def _parser(api: str, who: str) -> argparse.ArgumentParser:
     return parser
 
 
-def _token(parser: argparse.ArgumentParser, name: str, value: str | None) -> str:
-    if not value:
-        parser.error(f"{name} is required (to keep it out of the reports)")
-    if len(value) < MIN_SECRET_LENGTH:
-        parser.error(f"{name} is too short to be a real token (and could not be masked in reports)")
-    return value
-
-
 def _connector_secrets(argv: list[str]) -> tuple[argparse.Namespace, Secrets]:
     parser = _parser("connector", "a Connector API server")
     parser.add_argument(
@@ -123,8 +118,8 @@ def _connector_secrets(argv: list[str]) -> tuple[argparse.Namespace, Secrets]:
     args = parser.parse_args(argv)
     return args, Secrets(
         [
-            Secret(_token(parser, "--client-token", args.client_token), "MEWS_CLIENT_TOKEN"),
-            Secret(_token(parser, "--access-token", args.access_token), "MEWS_ACCESS_TOKEN"),
+            Secret(check_token(parser, "--client-token", args.client_token), "MEWS_CLIENT_TOKEN"),
+            Secret(check_token(parser, "--access-token", args.access_token), "MEWS_ACCESS_TOKEN"),
         ]
     )
 
@@ -138,12 +133,7 @@ def _reverse_secrets(argv: list[str]) -> tuple[argparse.Namespace, Secrets]:
         help="bearer token Mews uses; repeat during a rotation (or MEWS_REVERSE_TOKENS)",
     )
     args = parser.parse_args(argv)
-    environment = [t.strip() for t in os.environ.get("MEWS_REVERSE_TOKENS", "").split(",") if t.strip()]
-    tokens = [_token(parser, "--token", token) for token in (args.token or environment)]
-    if not tokens:
-        parser.error("give at least one --token (or set MEWS_REVERSE_TOKENS)")
-    names = ["MEWS_REVERSE_TOKEN"] + [f"MEWS_REVERSE_TOKEN_{i + 1}" for i in range(1, len(tokens))]
-    return args, Secrets(Secret(token, name) for token, name in zip(tokens, names, strict=True))
+    return args, reverse_secrets(reverse_tokens(parser, args.token))
 
 
 @contextmanager
