@@ -53,7 +53,8 @@ def test_no_module_of_the_suite_imports_schemathesis_internals_but_the_adapter()
     package = ROOT / "src" / "mews_loyalty" / "contract"
     adapter = package / "_fuzz" / "adapter.py"
     modules = sorted(package.rglob("*.py"))
-    assert adapter in modules and len(modules) > 20  # the walk reaches every room of the suite
+    assert adapter in modules
+    assert len(modules) > 20  # the walk reaches every room of the suite
     offenders = [
         f"{path.relative_to(package)}: {line.strip()}"
         for path in modules
