@@ -2,7 +2,7 @@
 
 Every figure is reported beside a baseline measured in the same run, as a ratio; nothing here is a
 pass/fail assertion. Sections: decode, paging, bulk_export, mock_server, codegen_times, contract_rate, contract_run,
-hostile.
+hostile, proxy.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ SECTIONS = (
     "contract_rate",
     "contract_run",
     "hostile",
+    "proxy",
 )
 OUT = Path(__file__).resolve().parent
 

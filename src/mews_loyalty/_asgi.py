@@ -60,7 +60,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _config(app: Any, host: str, port: int) -> uvicorn.Config:
+def _config(app: Any, host: str, port: int, server_headers: bool = True) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=host,
@@ -70,6 +70,9 @@ def _config(app: Any, host: str, port: int) -> uvicorn.Config:
         lifespan="off",
         http="httptools",
         loop="uvloop" if sys.platform != "win32" else "asyncio",
+        # uvicorn's own Date and Server headers, added to every answer; a proxy passes its upstream's
+        server_header=server_headers,
+        date_header=server_headers,
     )
 
 
@@ -97,13 +100,15 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
-def run_server(app: Any, host: str, port: int) -> None:
+def run_server(app: Any, host: str, port: int, *, server_headers: bool = True) -> None:
     """Serve until interrupted, announcing the bound address on stdout once listening.
 
     Raises ``ServerStartError`` when the address cannot be bound (the port is in use, say).
+    ``server_headers=False`` leaves out uvicorn's own Date and Server headers (a proxy's answers are
+    its upstream's, headers included).
     """
     listener = _listen(host, port)
-    server = uvicorn.Server(_config(app, host, port))
+    server = uvicorn.Server(_config(app, host, port, server_headers))
 
     async def serve() -> None:
         task = asyncio.create_task(server.serve(sockets=[listener]))
@@ -128,9 +133,11 @@ def serve_command(app: Any, host: str, port: int) -> int:
 
 
 @contextlib.contextmanager
-def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def serve_in_thread(
+    app: Any, host: str = "127.0.0.1", port: int = 0, *, server_headers: bool = True
+) -> Iterator[str]:
     """Serve ``app`` on a free loopback port in a background thread; yields the base URL."""
-    server = uvicorn.Server(_config(app, host, port))
+    server = uvicorn.Server(_config(app, host, port, server_headers))
     thread = threading.Thread(target=server.run, name="mews-loyalty-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + STARTUP_SECONDS

@@ -346,11 +346,17 @@ def reverse_main(argv: list[str]) -> int:
     return _main("reverse", _reverse_parser(), argv, _reverse_options)
 
 
-def _reverse_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ReverseOptions:
+def reverse_tokens(parser: argparse.ArgumentParser, given: list[str]) -> list[str]:
+    """The ``--token`` values given, else MEWS_REVERSE_TOKENS (comma separated): at least one."""
     environment = [t.strip() for t in os.environ.get("MEWS_REVERSE_TOKENS", "").split(",") if t.strip()]
-    tokens = [_check_token(parser, "--token", token) for token in (args.token or environment)]
+    tokens = [_check_token(parser, "--token", token) for token in (given or environment)]
     if not tokens:
         parser.error("give at least one --token (or set MEWS_REVERSE_TOKENS)")
+    return tokens
+
+
+def _reverse_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ReverseOptions:
+    tokens = reverse_tokens(parser, args.token)
     return ReverseOptions(
         **_common_kwargs(args),
         tokens=tokens,

@@ -108,8 +108,12 @@ def unmet_combination(problem_type: str, errors: list[FieldProblem]) -> Provider
     )
 
 
-async def read_payload(request: Request, operation: Operation, max_body_bytes: int) -> BaseModel:
-    content_type = request.headers.get("content-type")
+def check_media_type(content_type: str | None) -> None:
+    """A 400 problem unless the body is declared JSON (or not declared at all)."""
     if content_type is not None and not _is_json_media_type(content_type):
         raise bad_request(Text("detail.unsupported-media-type"))
+
+
+async def read_payload(request: Request, operation: Operation, max_body_bytes: int) -> BaseModel:
+    check_media_type(request.headers.get("content-type"))
     return parse_payload(operation, await _read_body(request, max_body_bytes))

@@ -154,13 +154,11 @@ class ApiClient:
         self.pacer = pacer
         self.results = results
         self.bearer = bearer
-        self.check_request_id = check_request_id
+        self.checks = ResponseChecks(schema, secrets, results, check_request_id=check_request_id)
         self.recording = recording
         self.observers: list[Callable[[Exchange], None]] = []
         # Called with each request before it is sent; one may raise to refuse it (the write budget).
         self.gates: list[Callable[[Operation, Any], None]] = []
-        self._schema = schema
-        self._operations: dict[str, schemathesis.APIOperation[Any, Any, Any, Any]] = {}
         self.bounds = bounded.Bounds(max_bytes=max_bytes, deadline=timeout)
         self._http = httpx.Client(transport=bounded.BoundedTransport(), follow_redirects=False)
         self._burst_checked = False
@@ -179,12 +177,6 @@ class ApiClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def _st_operation(self, operation: Operation) -> schemathesis.APIOperation[Any, Any, Any, Any]:
-        if operation.operation_id not in self._operations:
-            found = self._schema[operation.path][operation.method]
-            self._operations[operation.operation_id] = found
-        return self._operations[operation.operation_id]
 
     def send(
         self,
@@ -282,6 +274,35 @@ class ApiClient:
                 self.results.failed(check, label, message, curl)
             elif error is None:
                 self.results.passed(check, label)
+
+    def validate(self, exchange: Exchange) -> None:
+        """Check one response against the spec, recording each check's verdict."""
+        self.checks.validate(exchange)
+
+
+class ResponseChecks:
+    """The spec's response checks on one exchange, each verdict recorded in ``results``: the suite's
+    client runs them on every answer it gets, the validating proxy on every answer it forwards."""
+
+    def __init__(
+        self,
+        schema: schemathesis.BaseSchema,
+        secrets: Secrets,
+        results: Results,
+        *,
+        check_request_id: bool = False,
+    ) -> None:
+        self.secrets = secrets
+        self.results = results
+        self.check_request_id = check_request_id
+        self._schema = schema
+        self._operations: dict[str, schemathesis.APIOperation[Any, Any, Any, Any]] = {}
+
+    def _st_operation(self, operation: Operation) -> schemathesis.APIOperation[Any, Any, Any, Any]:
+        if operation.operation_id not in self._operations:
+            found = self._schema[operation.path][operation.method]
+            self._operations[operation.operation_id] = found
+        return self._operations[operation.operation_id]
 
     def validate(self, exchange: Exchange) -> None:
         """Check one response against the spec, recording each check's verdict."""

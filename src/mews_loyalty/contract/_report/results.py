@@ -47,6 +47,7 @@ OUR_CHECKS: dict[str, str] = {
     "answers": "every request gets a whole HTTP answer within --timeout (no reset, no truncation)",
     "response_size_limit": "every answer is at most the size cap (32 MiB) once decompressed",
     "response_deadline": "every exchange (connect, send, the whole answer) ends within --timeout",
+    "request_conformance": "every request the proxy forwards is an operation the spec documents and accepts",
 }
 
 

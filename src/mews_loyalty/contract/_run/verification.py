@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -53,6 +54,14 @@ from mews_loyalty.contract._scenarios.links import resources
 from mews_loyalty.contract._scenarios.probes import check_rate_limit, probe_body_auth, probe_remaining_auth
 from mews_loyalty.contract._scenarios.records import Credentials
 from mews_loyalty.contract._scenarios.reverse import ReverseScenarios
+
+
+def reverse_secrets(tokens: Sequence[str]) -> Secrets:
+    """The Reverse tokens of a run, named as curl lines expand them: MEWS_REVERSE_TOKEN, then _2, ..."""
+    return Secrets(
+        Secret(token, "MEWS_REVERSE_TOKEN" if i == 0 else f"MEWS_REVERSE_TOKEN_{i + 1}")
+        for i, token in enumerate(tokens)
+    )
 
 
 def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Results:
@@ -204,12 +213,7 @@ def _preflight_connector(scenarios: ConnectorScenarios) -> str | None:
 def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Results:
     if not options.tokens:
         raise UsageError("give at least one --token")
-    secrets = Secrets(
-        [
-            Secret(token, "MEWS_REVERSE_TOKEN" if i == 0 else f"MEWS_REVERSE_TOKEN_{i + 1}")
-            for i, token in enumerate(options.tokens)
-        ]
-    )
+    secrets = reverse_secrets(options.tokens)
     report_dir = claim(options.report_dir, "reverse")
     results = Results(
         "reverse", options.base_url, read_only=not options.allow_writes, accepted=dict(options.baseline)
