@@ -1,7 +1,7 @@
 """``python -m bench [section ...]``: run the benchmarks, print a table, write results.json and a chart.
 
 Every figure is reported beside a baseline measured in the same run, as a ratio; nothing here is a
-pass/fail assertion. Sections: decode, paging, bulk_export, mock_server, codegen_times, contract_rate, contract_run,
+pass/fail assertion. Sections: decode, paging, bulk_add, bulk_export, mock_server, codegen_times, contract_rate, contract_run,
 hostile, proxy.
 """
 
@@ -18,6 +18,7 @@ from bench._measure import Section
 SECTIONS = (
     "decode",
     "paging",
+    "bulk_add",
     "bulk_export",
     "mock_server",
     "codegen_times",

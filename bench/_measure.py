@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 
@@ -16,6 +16,21 @@ def best_time(func: Callable[[], object], *, repeat: int = 7, number: int = 5) -
         for _ in range(number):
             func()
         best = min(best, (time.perf_counter() - started) / number)
+    return best
+
+
+def best_times_interleaved(funcs: Mapping[str, Callable[[], object]], *, rounds: int = 7) -> dict[str, float]:
+    """Seconds per call of each function: the fastest of ``rounds`` calls, taken in turns (one call of
+    each per round, after one warm-up each), so a neighbour's burst of load falls on all of them rather
+    than on one: side-by-side ratios stay comparable on a shared machine."""
+    for func in funcs.values():
+        func()
+    best = dict.fromkeys(funcs, float("inf"))
+    for _ in range(rounds):
+        for label, func in funcs.items():
+            started = time.perf_counter()
+            func()
+            best[label] = min(best[label], time.perf_counter() - started)
     return best
 
 

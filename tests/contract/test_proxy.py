@@ -18,7 +18,7 @@ import httpx
 import pytest
 from starlette.middleware.gzip import GZipMiddleware
 
-from mews_loyalty import ConnectorClient, ReverseClient
+from mews_loyalty import ConnectorClient, MewsError, ReverseClient
 from mews_loyalty._asgi import LISTENING_PREFIX, serve_in_thread
 from mews_loyalty._spec.catalog import ApiName
 from mews_loyalty.contract._exchange.api_client import RESPONSE_CHECKS
@@ -176,7 +176,7 @@ def _mutants(api: ApiName) -> list[Mutation]:
 
 
 def _connector_breakable_traffic(url: str) -> None:
-    with suppress(Exception):  # the SDK refuses what a broken server answers; the proxy reports it
+    with suppress(MewsError):  # the SDK refuses what a broken server answers; the proxy reports it
         _sdk_traffic(url)
     httpx.post(
         url + "/api/connector/v1/loyaltyTiers/getAll",
@@ -185,8 +185,8 @@ def _connector_breakable_traffic(url: str) -> None:
 
 
 def _reverse_breakable_traffic(url: str) -> None:
-    with ReverseClient(base_url=url, token=REVERSE_TOKENS[0], max_retries=0) as provider, suppress(Exception):
-        provider.list_memberships(ENTERPRISE, ["M-1001", "no-such-membership"])
+    with ReverseClient(base_url=url, token=REVERSE_TOKENS[0], max_retries=0) as provider, suppress(MewsError):
+        provider.list_memberships(["M-1001", "no-such-membership"], enterprise_id=ENTERPRISE)
     httpx.post(
         url + "/memberships/list",
         json={"mewsEnterpriseId": "not a uuid"},
