@@ -26,6 +26,17 @@ DEFAULT_REPORT_DIR = Path("reports/contract")
 DEFAULT_MAX_WRITES = 50
 
 
+# Seconds an answer may take before a run advises about it (a `warning`, never a failure). Mews does
+# not publish the timeout of its calls to a provider; a member search runs while a receptionist waits
+# at the desk, where more than about two seconds reads as a stall. Used by the suite and the rehearsal.
+DEFAULT_LATENCY_BUDGET = 2.0
+
+
+# Test members a writing Reverse run may enrol (the API cannot delete them: the report lists each one
+# for the provider to remove).
+DEFAULT_MAX_ENROLMENTS = 3
+
+
 class UsageError(Exception):
     """The run cannot start as asked (unreachable server, rejected tokens, bad options): exit 2."""
 
