@@ -31,6 +31,9 @@ from mews_loyalty._entry import USAGE_ERROR
 
 LISTENING_PREFIX = "mews-loyalty listening on"
 STARTUP_SECONDS = 20.0
+# Set by ``serve_in_process`` for its child: stop once standard input ends, that is once the parent
+# is gone, however it ended (the child has its own process group, so nothing else would stop it).
+STOP_WITH_PARENT = "MEWS_LOYALTY_STOP_WITH_PARENT"
 
 
 class ServerStartError(OSError):
@@ -109,6 +112,8 @@ def run_server(app: Any, host: str, port: int, *, server_headers: bool = True) -
     """
     listener = _listen(host, port)
     server = uvicorn.Server(_config(app, host, port, server_headers))
+    if os.environ.get(STOP_WITH_PARENT):
+        _stop_when_stdin_ends(server)
 
     async def serve() -> None:
         task = asyncio.create_task(server.serve(sockets=[listener]))
@@ -120,6 +125,15 @@ def run_server(app: Any, host: str, port: int, *, server_headers: bool = True) -
 
     with listener, contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
+
+
+def _stop_when_stdin_ends(server: uvicorn.Server) -> None:
+    def watch() -> None:
+        while sys.stdin.buffer.read(4096):
+            pass
+        server.should_exit = True
+
+    threading.Thread(target=watch, name="mews-loyalty-parent-watch", daemon=True).start()
 
 
 def serve_command(app: Any, host: str, port: int) -> int:
@@ -173,14 +187,19 @@ def serve_in_process(
     """Start ``mews-loyalty <cli_args> --port 0`` as a child process; yields its base URL.
 
     A child that neither announces itself nor exits within ``startup_seconds`` is ended and reported.
+    The child has its own process group, so a Ctrl-C at the terminal reaches only the parent, which
+    still needs the server for its clean-up; the child stops when the parent ends it, or when its
+    standard input closes because the parent is gone.
     """
     argv = [sys.executable, "-m", "mews_loyalty._cli", *cli_args, "--host", "127.0.0.1", "--port", "0"]
     proc = subprocess.Popen(
         argv,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=None,
         text=True,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **(env or {}), STOP_WITH_PARENT: "1"},
+        process_group=0 if os.name == "posix" else None,
     )
     try:
         assert proc.stdout is not None
@@ -191,6 +210,8 @@ def serve_in_process(
             raise RuntimeError(f"server {cli_args} did not start (first line: {line!r})")
         yield line.removeprefix(LISTENING_PREFIX).strip()
     finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
         proc.terminate()
         try:
             proc.wait(STARTUP_SECONDS)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -61,3 +64,50 @@ def test_connections_the_servers_accept_send_without_nagle_delays():
         return value
 
     assert asyncio.run(accepted_nodelay()) != 0
+
+
+# A parent that starts a mock and outlives a Ctrl-C (SIGINT to its process group), as the contract
+# run does to clean up through the mock.
+PARENT = """
+import signal, time
+from mews_loyalty._asgi import serve_in_process
+signal.signal(signal.SIGINT, lambda *_: print("interrupted", flush=True))
+with serve_in_process(["mock", "connector", "--rate-limit", "off"]) as url:
+    print(url, flush=True)
+    time.sleep(120)
+"""
+
+
+def _answered(url: str) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process groups and SIGINT to a group are POSIX")
+@pytest.mark.timeout(60)
+def test_a_ctrl_c_at_the_terminal_reaches_the_parent_not_the_mock_it_started(tmp_path: Path):
+    # `python -m mews_loyalty.contract` cleans up through the mocks it started after a Ctrl-C; the
+    # terminal sends SIGINT to the whole foreground group, which used to kill the mocks first.
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a group of its own, as a terminal's foreground job
+    )
+    try:
+        assert parent.stdout is not None
+        url = parent.stdout.readline().strip()
+        os.killpg(parent.pid, signal.SIGINT)
+        assert parent.stdout.readline() == "interrupted\n"
+        time.sleep(0.5)
+        assert _answered(url)  # the mock outlived the Ctrl-C sent to its parent's group
+    finally:
+        parent.kill()  # no clean-up at all: the mock must notice its parent is gone
+        parent.wait()
+    deadline = time.monotonic() + 15
+    while _answered(url) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _answered(url)
