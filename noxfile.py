@@ -113,7 +113,16 @@ def tests(session: nox.Session) -> None:
 def contract(session: nox.Session) -> None:
     """Contract verification; no arguments: against both embedded mocks started on loopback."""
     sync(session, extras=True)
-    session.run("python", "-m", "mews_loyalty.contract", *session.posargs)
+    # A Ctrl-C reaches the run too: nox's default 0.3 s before SIGTERM (then SIGKILL 0.2 s later) would
+    # cut its clean-up (5 s at most) and its reports short.
+    session.run(
+        "python",
+        "-m",
+        "mews_loyalty.contract",
+        *session.posargs,
+        interrupt_timeout=30,
+        terminate_timeout=5,
+    )
 
 
 @nox.session(python=PYTHON, default=False)
