@@ -210,7 +210,9 @@ def absent_is_none_pydantic(module: Path) -> None:
     if not rewritten:
         return
     # Each rewritten field had two MISSING (its type and its default); any other use keeps the import.
-    uses = sum(_is_name(node, "MISSING") for node in ast.walk(tree)) - 2 * len(rewritten)
+    uses = sum(isinstance(node, ast.Name) and node.id == "MISSING" for node in ast.walk(tree)) - 2 * len(
+        rewritten
+    )
     imports = [node for node in tree.body if isinstance(node, ast.ImportFrom)]
     for node in imports:
         names = [alias.name for alias in node.names]
