@@ -50,6 +50,7 @@ def generate_into(out: Path) -> None:
             _generate_client(api, folder(work, api.client_package))
             absent_is_none(folder(work, api.client_package) / "models")
             _generate_models(api, folder(work, api.models_package))
+            absent_is_none_pydantic(folder(work, api.models_package) / "__init__.py")
             _generate_resources(api, folder(work, api.resources_package))
             _write_api_package(api, folder(work, api.package))
         _write_root_package(folder(work, PACKAGE))
@@ -101,6 +102,127 @@ def absent_is_none(models: Path) -> None:
         if re.search(r"\bUnset\b", text):
             raise GenerationError(f"{path.name}: a use of Unset the absent-is-None rewrite does not know")
         path.write_text(text, encoding=TEXT)
+
+
+# The same rule for the pydantic models the servers validate with (the kit hands them to a provider's
+# backend): datamodel-code-generator's ``email: Annotated[str | MISSING, Field(...)] = MISSING`` becomes
+# ``Annotated[str | None, Field(...), _NULL_REFUSED, _NONE_OMITTED] = None``. A field the spec lets be
+# null keeps MISSING: there an absent field and a null one say different things on the wire.
+_ABSENT_PRELUDE = """
+
+class _NullRefused:
+    \"\"\"An optional field the spec does not let be null: JSON ``null`` is refused with the type's own
+    error (``Input should be a valid string``), while in Python ``None`` stands for absent.\"\"\"
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        schema = handler(source)
+        inner = schema["schema"] if schema["type"] == "nullable" else schema
+        return core_schema.json_or_python_schema(json_schema=inner, python_schema=schema)
+
+
+def _is_none(value: object) -> bool:
+    return value is None
+
+
+# An absent optional field reads as None; JSON null is still refused where the spec forbids it, and a
+# None is left out of what the model dumps (absent on the wire again).
+_NULL_REFUSED = _NullRefused()
+_NONE_OMITTED = Field(exclude_if=_is_none)
+"""
+_ABSENT_IMPORTS = (
+    "from typing import Any\n"
+    "from pydantic import Field, GetCoreSchemaHandler\n"
+    "from pydantic_core import core_schema\n"
+)
+
+
+def _union_members(node: ast.expr) -> list[ast.expr]:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return [*_union_members(node.left), *_union_members(node.right)]
+    return [node]
+
+
+def _is_name(node: ast.expr, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
+
+
+class _Edits:
+    """Replacements in a module's text by AST position (columns are UTF-8 byte offsets), applied last first."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lines = text.splitlines(keepends=True)
+        self.starts = [0]
+        for line in self.lines:
+            self.starts.append(self.starts[-1] + len(line))
+        self.edits: list[tuple[int, int, str]] = []
+
+    def _offset(self, line: int, column: int) -> int:
+        return self.starts[line - 1] + len(self.lines[line - 1].encode(TEXT)[:column].decode(TEXT))
+
+    def source(self, node: ast.AST) -> str:
+        return self.text[self._span(node)[0] : self._span(node)[1]]
+
+    def _span(self, node: ast.AST) -> tuple[int, int]:
+        start = self._offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+        return start, self._offset(node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+
+    def replace(self, node: ast.AST, text: str) -> None:
+        self.edits.append((*self._span(node), text))
+
+    def applied(self) -> str:
+        text = self.text
+        for start, end, replacement in sorted(self.edits, reverse=True):
+            text = text[:start] + replacement + text[end:]
+        return text
+
+
+def _absent_field(edits: _Edits, field: ast.AnnAssign) -> bool:
+    """Rewrite one ``X | MISSING`` field the spec does not let be null; False for any other field."""
+    if field.value is None or not _is_name(field.value, "MISSING"):
+        return False
+    annotation = field.annotation
+    annotated = isinstance(annotation, ast.Subscript) and _is_name(annotation.value, "Annotated")
+    parts = list(annotation.slice.elts) if annotated else [annotation]  # type: ignore[attr-defined]
+    members = _union_members(parts[0])
+    if any(isinstance(member, ast.Constant) and member.value is None for member in members):
+        return False  # nullable: absent and null differ, MISSING stays
+    kept = [edits.source(member) for member in members if not _is_name(member, "MISSING")]
+    metadata = [edits.source(part) for part in parts[1:]]
+    items = [" | ".join([*kept, "None"]), *metadata, "_NULL_REFUSED", "_NONE_OMITTED"]
+    edits.replace(annotation, f"Annotated[{', '.join(items)}]")
+    edits.replace(field.value, "None")
+    return True
+
+
+def absent_is_none_pydantic(module: Path) -> None:
+    """An absent optional field of a generated pydantic model reads as ``None`` and is typed ``X | None``
+    (pydantic's ``MISSING`` is truthy: ``if request.customer.email:`` would take the branch); JSON null
+    is still refused where the spec does not allow it, and None fields are left out when dumped."""
+    edits = _Edits(module.read_text(encoding=TEXT))
+    tree = ast.parse(edits.text)
+    fields = [node for cls in tree.body if isinstance(cls, ast.ClassDef) for node in cls.body]
+    rewritten = [
+        field for field in fields if isinstance(field, ast.AnnAssign) and _absent_field(edits, field)
+    ]
+    if not rewritten:
+        return
+    # Each rewritten field had two MISSING (its type and its default); any other use keeps the import.
+    uses = sum(isinstance(node, ast.Name) and node.id == "MISSING" for node in ast.walk(tree)) - 2 * len(
+        rewritten
+    )
+    imports = [node for node in tree.body if isinstance(node, ast.ImportFrom)]
+    for node in imports:
+        names = [alias.name for alias in node.names]
+        if node.module == "pydantic" and "MISSING" in names and not uses:
+            edits.replace(
+                node, "from pydantic import " + ", ".join(name for name in names if name != "MISSING")
+            )
+    after_imports = edits.starts[imports[-1].end_lineno or 0]  # ruff's isort merges the added imports
+    edits.edits.append((after_imports, after_imports, _ABSENT_IMPORTS + _ABSENT_PRELUDE))
+    module.write_text(edits.applied(), encoding=TEXT)
 
 
 def _write_root_package(dest: Path) -> None:

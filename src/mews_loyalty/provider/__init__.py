@@ -32,9 +32,19 @@ problem, and answers one entry per requested id in request order, ``notFound`` f
 did not return. Backend methods may be ``def`` (run in a worker thread) or ``async def``.
 
 With ``create_provider_app(..., timeout=S)`` a 408 means the backend did not act: an ``async def``
-method is cancelled after S seconds; a ``def`` method observes ``current_deadline()`` (its
-``remaining()`` seconds as an I/O timeout, ``check()`` before committing), and whatever it finally
-answers is what Mews gets, so a link committed late is reported as done, never as a 408.
+method is cancelled after S seconds unless it marked its commit point
+(``current_deadline().commit_point()``, right before it stores anything, when it awaits more after
+that; without the mark the kit cannot know a change was made); a ``def`` method observes
+``current_deadline()`` (its ``remaining()`` seconds as an I/O timeout, ``check()`` before
+committing). Whatever a call that committed finally answers is what Mews gets, so a link committed
+late is reported as done, never as a 408.
+
+An absent optional field of a request reads as ``None`` (``if request.customer.email:``); a JSON
+``null`` where the spec allows none is still a 400. ``tokens`` may be a callable, re-read on every
+request; ``app.token_use.counts`` counts requests per token fingerprint (``fingerprint(token)``: the
+first 8 hex digits of its SHA-256), and a change of token is logged. ``GET /healthz`` answers 200
+without a token (``health_path=``). Errors are logged to ``mews_loyalty.provider``, on stderr when
+logging is not configured. Deploying (HTTPS, a proxy, a prefix, workers): docs/provider.md.
 """
 
 from mews_loyalty._generated.reverse.models import (
@@ -54,7 +64,15 @@ from mews_loyalty._generated.reverse.models import (
     SearchMembersRequest,
     SearchMembersResponse,
 )
-from mews_loyalty.provider._app import DEFAULT_PORT, create_provider_app, serve
+from mews_loyalty.provider._app import (
+    DEFAULT_HEALTH_PATH,
+    DEFAULT_PORT,
+    ProviderApp,
+    TokenUse,
+    create_provider_app,
+    serve,
+)
+from mews_loyalty.provider._auth import fingerprint
 from mews_loyalty.provider._backend import (
     Deadline,
     Enrollment,
@@ -68,6 +86,7 @@ from mews_loyalty.provider._messages import LANGUAGES
 from mews_loyalty.provider._problems import BusinessRuleViolation, RequestTimedOut
 
 __all__ = [
+    "DEFAULT_HEALTH_PATH",
     "DEFAULT_PORT",
     "LANGUAGES",
     "Address",
@@ -89,11 +108,14 @@ __all__ = [
     "Membership",
     "MembershipListing",
     "MembershipStatus",
+    "ProviderApp",
     "ProviderBackend",
     "RequestTimedOut",
     "SearchMembersRequest",
     "SearchMembersResponse",
+    "TokenUse",
     "create_provider_app",
     "current_deadline",
+    "fingerprint",
     "serve",
 ]

@@ -3,14 +3,17 @@
     app = create_provider_app(MyBackend(), tokens=["old-token", "new-token"])
 
 Every request goes through the same steps, whatever the operation: route (404 / 405 problems),
-negotiate the language, check the bearer token (401), read and validate the body (400), call the
-backend (422 / 408 from it, 500 for anything else) and shape its answer to the spec (200).
+negotiate the language, check the bearer token (401; the token's fingerprint is counted), read and
+validate the body (400), call the backend (422 / 408 from it, 500 for anything else) and shape its
+answer to the spec (200). Beside Mews' paths the app answers one of its own: a health route
+(``GET /healthz`` by default), without a token.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable
+import threading
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,13 +21,14 @@ from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mews_loyalty._spec.catalog import Operation, catalog
-from mews_loyalty.provider._auth import BearerTokens
+from mews_loyalty.provider._auth import BearerTokens, TokenSource
 from mews_loyalty.provider._backend import ProviderBackend, ResponseShaper, bind, invoke
 from mews_loyalty.provider._language import negotiate
+from mews_loyalty.provider._logs import logger, make_visible
 from mews_loyalty.provider._parse import DEFAULT_MAX_BODY_BYTES, read_payload
 from mews_loyalty.provider._problems import (
     ProviderProblem,
@@ -36,9 +40,31 @@ from mews_loyalty.provider._problems import (
     request_timed_out,
 )
 
-logger = logging.getLogger("mews_loyalty.provider")
-
 DEFAULT_PORT = 8081
+DEFAULT_HEALTH_PATH = "/healthz"
+
+
+class TokenUse:
+    """Which accepted token each request carried, by fingerprint (never the token itself).
+
+    ``counts`` maps fingerprints to the number of requests that carried them; a change of token
+    from one request to the next is logged (INFO), so a provider rotating tokens sees when Mews
+    switched and when the old one went unused.
+    """
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self._last: str | None = None
+        self._lock = threading.Lock()  # counted from the event loop and, under some servers, threads
+
+    def record(self, fingerprint: str) -> None:
+        with self._lock:
+            self.counts[fingerprint] += 1
+            previous, self._last = self._last, fingerprint
+        if previous != fingerprint:
+            logger.info(
+                "requests carry the token with fingerprint %s (before: %s)", fingerprint, previous or "none"
+            )
 
 
 @dataclass
@@ -48,6 +74,7 @@ class _OperationHandler:
     operation: Operation
     method: Callable[[BaseModel], Any]
     tokens: BearerTokens
+    token_use: TokenUse
     timeout: float | None
     max_body_bytes: int
     shaper: ResponseShaper = field(init=False)
@@ -57,7 +84,7 @@ class _OperationHandler:
 
     async def __call__(self, request: Request, language: str) -> Response:
         try:
-            self.tokens.check(request.headers.get("authorization"))
+            self.token_use.record(self.tokens.check(request.headers.get("authorization")))
             payload = await read_payload(request, self.operation, self.max_body_bytes)
             result = await invoke(self.method, payload, self.timeout)
             answer = self.shaper.shape(payload, result)
@@ -98,36 +125,70 @@ async def _unexpected(request: Request, error: Exception) -> Response:
     return problem_response(internal_error(), _language(request), instance)
 
 
-def create_provider_app(
-    backend: ProviderBackend,
-    tokens: str | Iterable[str],
-    *,
-    timeout: float | None = None,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-) -> Starlette:
-    """An ASGI app serving every Reverse API operation from ``backend``.
+class ProviderApp(Starlette):
+    """The kit's ASGI app: a Starlette app, plus ``token_use`` (``token_use.counts``: requests per
+    token fingerprint, in this process)."""
 
-    ``tokens``: the bearer tokens accepted right now (several during a rotation). ``timeout``: seconds
-    after which an ``async def`` backend call is cancelled and answered with a 408 problem, and which
-    a ``def`` one observes through ``current_deadline()`` (None: wait). ``max_body_bytes``: larger
-    request bodies are answered with a 400 problem.
-    """
-    accepted = BearerTokens(tokens)
+    token_use: TokenUse
+
+
+async def _healthy(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def _routes(
+    backend: ProviderBackend,
+    tokens: BearerTokens,
+    token_use: TokenUse,
+    timeout: float | None,
+    max_body_bytes: int,
+) -> list[Route]:
     operations = catalog("reverse").operations
     methods = bind(backend, operations)
     by_path: dict[str, dict[str, _OperationHandler]] = {}
     for operation in operations:
-        handler = _OperationHandler(
-            operation, methods[operation.operation_id], accepted, timeout, max_body_bytes
-        )
+        method = methods[operation.operation_id]
+        handler = _OperationHandler(operation, method, tokens, token_use, timeout, max_body_bytes)
         by_path.setdefault(operation.path, {})[operation.method] = handler
-    routes = [
+    return [
         Route(path, _path_endpoint(handlers), methods=list(handlers)) for path, handlers in by_path.items()
     ]
-    app = Starlette(
+
+
+def create_provider_app(
+    backend: ProviderBackend,
+    tokens: TokenSource,
+    *,
+    timeout: float | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    health_path: str | None = DEFAULT_HEALTH_PATH,
+) -> ProviderApp:
+    """An ASGI app serving every Reverse API operation from ``backend``.
+
+    ``tokens``: the bearer tokens accepted right now (several during a rotation), or a callable
+    returning them, called on every request (rotation without a restart; it must be quick: read a
+    variable or a cached secret). ``timeout``: seconds after which an ``async def`` backend call that
+    has not reached its commit point is cancelled and answered with a 408 problem, and which a
+    ``def`` one observes through ``current_deadline()`` (None: wait). ``max_body_bytes``: larger
+    request bodies are answered with a 400 problem. ``health_path``: answers ``GET`` with 200
+    ``{"status": "ok"}`` without a token, for a load balancer or an orchestrator (None: no such route).
+
+    Building the app makes the kit's log visible on stderr when logging is not configured (see
+    ``mews_loyalty.provider._logs``).
+    """
+    make_visible()
+    accepted = BearerTokens(tokens)
+    token_use = TokenUse()
+    routes = _routes(backend, accepted, token_use, timeout, max_body_bytes)
+    if health_path is not None:
+        if any(route.path == health_path for route in routes):
+            raise ValueError(f"health_path {health_path!r} is one of Mews' operation paths")
+        routes.append(Route(health_path, _healthy, methods=["GET"]))
+    app = ProviderApp(
         routes=routes, exception_handlers={HTTPException: _routing_problem, Exception: _unexpected}
     )
     app.router.redirect_slashes = False  # "/memberships/list/" is not an operation: 404, not a redirect
+    app.token_use = token_use
     return app
 
 

@@ -8,10 +8,17 @@ may block) or ``async def`` (run on the event loop).
 
 A 408 means nothing happened, so the kit's ``timeout`` is enforced without lying about a call still
 running: an ``async def`` method is cancelled at the deadline (its ``finally`` blocks run) and then
-answered 408; a ``def`` method cannot be stopped from outside, so it is given the deadline to observe
-(``current_deadline().remaining()`` as its own I/O timeout, ``current_deadline().check()`` before it
-commits, which raises ``RequestTimedOut``) and its outcome is what the kit answers, even when it
-comes late. The kit never leaves a worker thread running behind a 408.
+answered 408, unless it marked its commit point first; a ``def`` method cannot be stopped from
+outside, so it is given the deadline to observe (``current_deadline().remaining()`` as its own I/O
+timeout, ``current_deadline().check()`` before it commits, which raises ``RequestTimedOut``) and its
+outcome is what the kit answers, even when it comes late. The kit never leaves a worker thread
+running behind a 408.
+
+An ``async def`` method that stores something and then awaits more (a notification, a second write)
+marks the moment it commits with ``current_deadline().commit_point()``, right before the awaited
+write: a 408 if the deadline already passed (nothing was stored), and from then on the kit no longer
+cancels the call and answers with its outcome, however late. Without the mark the kit cannot know a
+change was made: cancelled at the deadline, the call is answered 408, and Mews retries it.
 
 What a method returns is made to conform before it is sent:
 
@@ -31,12 +38,11 @@ from __future__ import annotations
 
 import contextvars
 import inspect
-import logging
+import math
 import time
 import typing
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias
 
 import anyio
@@ -55,9 +61,8 @@ from mews_loyalty._generated.reverse.models import (
     SearchMembersResponse,
 )
 from mews_loyalty._spec.catalog import REQUESTED_KEY, Operation
+from mews_loyalty.provider._logs import logger
 from mews_loyalty.provider._problems import RequestTimedOut
-
-logger = logging.getLogger("mews_loyalty.provider")
 
 MembershipListing: TypeAlias = ListMembershipsResponse | Iterable[Membership | Mapping[str, Any]]
 LinkOutcome: TypeAlias = bool | LinkMembershipResponse | None
@@ -106,6 +111,14 @@ def bind(backend: object, operations: Iterable[Operation]) -> dict[str, Callable
     return methods  # type: ignore[return-value]
 
 
+@dataclass
+class _CommitMark:
+    """Shared by a call's ``Deadline`` and the kit: the cancel scope of an async call, and whether it committed."""
+
+    scope: anyio.CancelScope | None = None
+    committed: bool = False
+
+
 @dataclass(frozen=True)
 class Deadline:
     """When the kit's timeout for the backend call in progress runs out (``time.monotonic()`` seconds).
@@ -114,6 +127,7 @@ class Deadline:
     """
 
     at: float | None = None
+    _mark: _CommitMark = field(default_factory=_CommitMark, repr=False, compare=False)
 
     @classmethod
     def after(cls, seconds: float | None) -> Deadline:
@@ -127,10 +141,31 @@ class Deadline:
     def expired(self) -> bool:
         return self.at is not None and time.monotonic() >= self.at
 
+    @property
+    def committed(self) -> bool:
+        """Whether the call marked its commit point: the kit answers with its outcome, never 408."""
+        return self._mark.committed
+
     def check(self) -> None:
-        """Raise ``RequestTimedOut`` (a 408) once the deadline passed; call it before committing."""
-        if self.expired:
+        """Raise ``RequestTimedOut`` (a 408) once the deadline passed; call it before committing.
+
+        After ``commit_point()`` it never raises: the change is made, the answer is its outcome.
+        """
+        if self._mark.committed:
+            return
+        scope = self._mark.scope
+        if self.expired or (scope is not None and scope.cancel_called):
             raise RequestTimedOut()
+
+    def commit_point(self) -> None:
+        """Mark the commit: ``RequestTimedOut`` if the deadline passed (call it before the change is
+        made, with no ``await`` in between); from here on the kit no longer cancels the call and
+        answers with whatever it returns. For ``async def`` methods that await after committing;
+        in a ``def`` method it is ``check()``."""
+        self.check()
+        self._mark.committed = True
+        if self._mark.scope is not None:
+            self._mark.scope.deadline = math.inf  # the kit's timeout no longer cancels this call
 
 
 _DEADLINE: contextvars.ContextVar[Deadline] = contextvars.ContextVar("mews_loyalty_provider_deadline")
@@ -149,32 +184,43 @@ def _observing(method: Callable[[BaseModel], Any], payload: BaseModel, deadline:
 async def invoke(method: Callable[[BaseModel], Any], payload: BaseModel, timeout: float | None) -> Any:
     """Call a backend method so that a 408 (``TimeoutError`` here) means it did not act.
 
-    An ``async def`` method is cancelled at the deadline. A ``def`` method runs in a worker thread,
-    which cannot be cancelled: it is awaited to its end, observing ``current_deadline()`` itself, and
-    its late result stands (logged), since the work is done and a 408 would say it was not.
+    An ``async def`` method is cancelled at the deadline, unless it marked its commit point. A
+    ``def`` method runs in a worker thread, which cannot be cancelled: it is awaited to its end,
+    observing ``current_deadline()`` itself. A late outcome stands (logged), since the work is done
+    and a 408 would say it was not.
     """
     deadline = Deadline.after(timeout)
     token = _DEADLINE.set(deadline)
     try:
-        if inspect.iscoroutinefunction(method):
-            return await _within(deadline, method(payload))
-        result = await anyio.to_thread.run_sync(_observing, method, payload, deadline)
-        if inspect.isawaitable(result):  # a def handing back a coroutine: awaited like an async def
-            return await _within(deadline, result)
-        if deadline.expired:
-            name = getattr(method, "__name__", "the backend method")
-            logger.warning(
-                "%s finished after the %g s timeout: answered with its outcome, not 408", name, timeout
-            )
-        return result
+        result = await _call(method, payload, deadline)
     finally:
         _DEADLINE.reset(token)
+    if deadline.expired:
+        name = getattr(method, "__name__", "the backend method")
+        logger.warning(
+            "%s finished after the %g s timeout: answered with its outcome, not 408", name, timeout
+        )
+    return result
+
+
+async def _call(method: Callable[[BaseModel], Any], payload: BaseModel, deadline: Deadline) -> Any:
+    if inspect.iscoroutinefunction(method):
+        return await _within(deadline, method(payload))
+    result = await anyio.to_thread.run_sync(_observing, method, payload, deadline)
+    if inspect.isawaitable(result):  # a def handing back a coroutine: awaited like an async def
+        return await _within(deadline, result)
+    return result
 
 
 async def _within(deadline: Deadline, awaitable: Awaitable[Any]) -> Any:
-    """Await ``awaitable``, cancelled (and then ``TimeoutError``) when ``deadline`` passes."""
-    with anyio.fail_after(deadline.remaining()) if deadline.at is not None else nullcontext():
+    """Await ``awaitable``, cancelled (and then ``TimeoutError``) when ``deadline`` passes before its commit point."""
+    remaining = deadline.remaining()
+    if remaining is None:
         return await awaitable
+    with anyio.CancelScope(deadline=anyio.current_time() + remaining) as scope:
+        deadline._mark.scope = scope
+        return await awaitable
+    raise TimeoutError  # reached only when the scope cancelled the call: it did not commit
 
 
 def _field_by_alias(model: type[BaseModel], alias: str) -> str | None:

@@ -7,7 +7,40 @@ from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import MISSING, AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    MISSING,
+    AnyUrl,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+)
+from pydantic_core import core_schema
+
+
+class _NullRefused:
+    """An optional field the spec does not let be null: JSON ``null`` is refused with the type's own
+    error (``Input should be a valid string``), while in Python ``None`` stands for absent."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        schema = handler(source)
+        inner = schema["schema"] if schema["type"] == "nullable" else schema
+        return core_schema.json_or_python_schema(
+            json_schema=inner, python_schema=schema
+        )
+
+
+def _is_none(value: object) -> bool:
+    return value is None
+
+
+# An absent optional field reads as None; JSON null is still refused where the spec forbids it, and a
+# None is left out of what the model dumps (absent on the wire again).
+_NULL_REFUSED = _NullRefused()
+_NONE_OMITTED = Field(exclude_if=_is_none)
 
 
 class ConnectorApiExceptionResult(BaseModel):
@@ -26,12 +59,14 @@ class ConnectorApiExceptionResult(BaseModel):
         ),
     ] = MISSING
     details: Annotated[
-        Any | MISSING,
+        Any | None,
         Field(
             alias="Details",
             description="Diagnostic data, present on development environments only.",
         ),
-    ] = MISSING
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
 
 
 class EmptyResult(BaseModel):

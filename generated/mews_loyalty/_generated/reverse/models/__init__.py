@@ -4,18 +4,43 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import (
-    MISSING,
     AnyUrl,
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
     RootModel,
 )
+from pydantic_core import core_schema
+
+
+class _NullRefused:
+    """An optional field the spec does not let be null: JSON ``null`` is refused with the type's own
+    error (``Input should be a valid string``), while in Python ``None`` stands for absent."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        schema = handler(source)
+        inner = schema["schema"] if schema["type"] == "nullable" else schema
+        return core_schema.json_or_python_schema(
+            json_schema=inner, python_schema=schema
+        )
+
+
+def _is_none(value: object) -> bool:
+    return value is None
+
+
+# An absent optional field reads as None; JSON null is still refused where the spec forbids it, and a
+# None is left out of what the model dumps (absent on the wire again).
+_NULL_REFUSED = _NullRefused()
+_NONE_OMITTED = Field(exclude_if=_is_none)
 
 
 class MemberFilter(BaseModel):
@@ -23,103 +48,148 @@ class MemberFilter(BaseModel):
         extra="forbid",
     )
     provider_membership_id: Annotated[
-        str | MISSING,
+        str | None,
         Field(
             alias="providerMembershipId",
             description="The provider's identifier of the membership.",
         ),
-    ] = MISSING
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     membership_number: Annotated[
-        str | MISSING,
+        str | None,
         Field(
             alias="membershipNumber",
             description="The membership number the programme assigned.",
         ),
-    ] = MISSING
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     email: Annotated[
-        str | MISSING,
+        str | None,
         Field(description="The customer's email address.", max_length=255),
-    ] = MISSING
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     first_name: Annotated[
-        str | MISSING,
+        str | None,
         Field(
             alias="firstName", description="The customer's first name.", max_length=255
         ),
-    ] = MISSING
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     last_name: Annotated[
-        str | MISSING,
+        str | None,
         Field(
             alias="lastName", description="The customer's last name.", max_length=255
         ),
-    ] = MISSING
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     phone_number: Annotated[
-        str | MISSING,
+        str | None,
         Field(alias="phoneNumber", description="The customer's phone number."),
-    ] = MISSING
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     city: Annotated[
-        str | MISSING, Field(description="The customer's city.", max_length=255)
-    ] = MISSING
+        str | None,
+        Field(description="The customer's city.", max_length=255),
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     postal_code: Annotated[
-        str | MISSING,
+        str | None,
         Field(
             alias="postalCode",
             description="The customer's postal code.",
             max_length=255,
         ),
-    ] = MISSING
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     country_code: Annotated[
-        str | MISSING,
+        str | None,
         Field(
             alias="countryCode",
             description="ISO 3166-1 code of the customer's country.",
         ),
-    ] = MISSING
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
 
 
 class Address(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    line1: Annotated[str | MISSING, Field(description="First line.")] = MISSING
-    line2: Annotated[str | MISSING, Field(description="Second line.")] = MISSING
-    city: Annotated[str | MISSING, Field(description="City.")] = MISSING
+    line1: Annotated[
+        str | None, Field(description="First line."), _NULL_REFUSED, _NONE_OMITTED
+    ] = None
+    line2: Annotated[
+        str | None, Field(description="Second line."), _NULL_REFUSED, _NONE_OMITTED
+    ] = None
+    city: Annotated[
+        str | None, Field(description="City."), _NULL_REFUSED, _NONE_OMITTED
+    ] = None
     postal_code: Annotated[
-        str | MISSING, Field(alias="postalCode", description="Postal code.")
-    ] = MISSING
+        str | None,
+        Field(alias="postalCode", description="Postal code."),
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     country_code: Annotated[
-        str | MISSING,
+        str | None,
         Field(alias="countryCode", description="ISO 3166-1 code of the country."),
-    ] = MISSING
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     country_subdivision_code: Annotated[
-        str | MISSING,
+        str | None,
         Field(
             alias="countrySubdivisionCode",
             description="Code of the state or region, e.g. `NY`.",
         ),
-    ] = MISSING
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
 
 
 class MemberAddress(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    line1: Annotated[str | MISSING, Field(description="First line.")] = MISSING
-    line2: Annotated[str | MISSING, Field(description="Second line.")] = MISSING
-    city: Annotated[str | MISSING, Field(description="City.")] = MISSING
+    line1: Annotated[
+        str | None, Field(description="First line."), _NULL_REFUSED, _NONE_OMITTED
+    ] = None
+    line2: Annotated[
+        str | None, Field(description="Second line."), _NULL_REFUSED, _NONE_OMITTED
+    ] = None
+    city: Annotated[
+        str | None, Field(description="City."), _NULL_REFUSED, _NONE_OMITTED
+    ] = None
     postal_code: Annotated[
-        str | MISSING, Field(alias="postalCode", description="Postal code.")
-    ] = MISSING
+        str | None,
+        Field(alias="postalCode", description="Postal code."),
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     country_code: Annotated[
-        str | MISSING,
+        str | None,
         Field(alias="countryCode", description="ISO 3166-1 code of the country."),
-    ] = MISSING
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     country_subdivision_code: Annotated[
-        str | MISSING,
+        str | None,
         Field(
             alias="countrySubdivisionCode",
             description="Code of the state or region, e.g. `NY`.",
         ),
-    ] = MISSING
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
 
 
 class ProviderMembershipId(RootModel[str]):
@@ -152,12 +222,14 @@ class ListMembershipsRequest(BaseModel):
         ),
     ]
     provider_enterprise_id: Annotated[
-        str | MISSING,
+        str | None,
         Field(
             alias="providerEnterpriseId",
             description="The provider's own identifier of that enterprise, when it has one.",
         ),
-    ] = MISSING
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     provider_membership_ids: Annotated[
         list[ProviderMembershipId],
         Field(
@@ -189,26 +261,36 @@ class Membership(BaseModel):
         ),
     ]
     tier: Annotated[
-        str | MISSING, Field(description="Name of the member's tier.", max_length=50)
-    ] = MISSING
+        str | None,
+        Field(description="Name of the member's tier.", max_length=50),
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     points: Annotated[
-        int | MISSING, Field(description="The member's points balance.")
-    ] = MISSING
+        int | None,
+        Field(description="The member's points balance."),
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     status: MembershipStatus
     expires_at: Annotated[
-        AwareDatetime | MISSING,
+        AwareDatetime | None,
         Field(
             alias="expiresAt",
             description="When the membership expires, with a UTC offset.",
         ),
-    ] = MISSING
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     deeplink_url: Annotated[
-        AnyUrl | MISSING,
+        AnyUrl | None,
         Field(
             alias="deeplinkUrl",
             description="Link to the membership in the provider's system.",
         ),
-    ] = MISSING
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
 
 
 class LinkMembershipRequest(BaseModel):
@@ -231,12 +313,14 @@ class LinkMembershipRequest(BaseModel):
         ),
     ]
     provider_enterprise_id: Annotated[
-        str | MISSING,
+        str | None,
         Field(
             alias="providerEnterpriseId",
             description="The provider's own identifier of that enterprise, when it has one.",
         ),
-    ] = MISSING
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     mews_customer_id: Annotated[
         UUID,
         Field(
@@ -255,8 +339,11 @@ class LinkMembershipRequest(BaseModel):
 
 class LinkMembershipResponse(BaseModel):
     success: Annotated[
-        bool | MISSING, Field(description="Whether the link was changed.")
-    ] = MISSING
+        bool | None,
+        Field(description="Whether the link was changed."),
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
 
 
 class PredefinedProblemType(StrEnum):
@@ -333,8 +420,11 @@ class FieldError(BaseModel):
         ),
     ]
     detail: Annotated[
-        str | MISSING, Field(description="What is wrong, in words.", max_length=500)
-    ] = MISSING
+        str | None,
+        Field(description="What is wrong, in words.", max_length=500),
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
 
 
 class ProblemDetail(BaseModel):
@@ -360,12 +450,17 @@ class ProblemDetail(BaseModel):
         str, Field(description="What went wrong in this occurrence.", min_length=1)
     ]
     instance: Annotated[
-        AnyUrl | MISSING, Field(description="URI of this occurrence of the problem.")
-    ] = MISSING
+        AnyUrl | None,
+        Field(description="URI of this occurrence of the problem."),
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     errors: Annotated[
-        list[FieldError] | MISSING,
+        list[FieldError] | None,
         Field(description="Field-level problems, typically validation failures."),
-    ] = MISSING
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
 
 
 class SearchMembersRequest(BaseModel):
@@ -380,12 +475,14 @@ class SearchMembersRequest(BaseModel):
         ),
     ]
     provider_enterprise_id: Annotated[
-        str | MISSING,
+        str | None,
         Field(
             alias="providerEnterpriseId",
             description="The provider's own identifier of that enterprise, when it has one.",
         ),
-    ] = MISSING
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     member_filter: Annotated[MemberFilter, Field(alias="memberFilter")]
 
 
@@ -394,17 +491,30 @@ class Customer(BaseModel):
         extra="allow",
     )
     first_name: Annotated[
-        str | MISSING, Field(alias="firstName", description="First name.")
-    ] = MISSING
+        str | None,
+        Field(alias="firstName", description="First name."),
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     last_name: Annotated[
-        str | MISSING, Field(alias="lastName", description="Last name.")
-    ] = MISSING
-    email: Annotated[str | MISSING, Field(description="Email address.")] = MISSING
-    birthday: Annotated[date | MISSING, Field(description="Date of birth.")] = MISSING
+        str | None,
+        Field(alias="lastName", description="Last name."),
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
+    email: Annotated[
+        str | None, Field(description="Email address."), _NULL_REFUSED, _NONE_OMITTED
+    ] = None
+    birthday: Annotated[
+        date | None, Field(description="Date of birth."), _NULL_REFUSED, _NONE_OMITTED
+    ] = None
     phone_number: Annotated[
-        str | MISSING, Field(alias="phoneNumber", description="Phone number.")
-    ] = MISSING
-    address: Address | MISSING = MISSING
+        str | None,
+        Field(alias="phoneNumber", description="Phone number."),
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
+    address: Annotated[Address | None, _NULL_REFUSED, _NONE_OMITTED] = None
 
 
 class Member(BaseModel):
@@ -412,17 +522,30 @@ class Member(BaseModel):
         extra="forbid",
     )
     first_name: Annotated[
-        str | MISSING, Field(alias="firstName", description="First name.")
-    ] = MISSING
+        str | None,
+        Field(alias="firstName", description="First name."),
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     last_name: Annotated[
-        str | MISSING, Field(alias="lastName", description="Last name.")
-    ] = MISSING
-    email: Annotated[str | MISSING, Field(description="Email address.")] = MISSING
-    birthday: Annotated[date | MISSING, Field(description="Date of birth.")] = MISSING
+        str | None,
+        Field(alias="lastName", description="Last name."),
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
+    email: Annotated[
+        str | None, Field(description="Email address."), _NULL_REFUSED, _NONE_OMITTED
+    ] = None
+    birthday: Annotated[
+        date | None, Field(description="Date of birth."), _NULL_REFUSED, _NONE_OMITTED
+    ] = None
     phone_number: Annotated[
-        str | MISSING, Field(alias="phoneNumber", description="Phone number.")
-    ] = MISSING
-    address: MemberAddress | MISSING = MISSING
+        str | None,
+        Field(alias="phoneNumber", description="Phone number."),
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
+    address: Annotated[MemberAddress | None, _NULL_REFUSED, _NONE_OMITTED] = None
     membership: Membership
 
 
@@ -461,10 +584,12 @@ class EnrollMemberRequest(BaseModel):
         ),
     ]
     provider_enterprise_id: Annotated[
-        str | MISSING,
+        str | None,
         Field(
             alias="providerEnterpriseId",
             description="The provider's own identifier of that enterprise, when it has one.",
         ),
-    ] = MISSING
+        _NULL_REFUSED,
+        _NONE_OMITTED,
+    ] = None
     customer: Customer
