@@ -113,6 +113,10 @@ class FlowRecord:
         return self.not_run or ""
 
 
+def _answers(count: int) -> str:
+    return "the answer conforms to" if count == 1 else f"all {count} answers conform to"
+
+
 def _shown(exchange: Exchange) -> str:
     """The start of an answer as evidence: JSON indented to read, anything else as it came."""
     value = server_json(exchange.response.content)
@@ -192,9 +196,7 @@ class Walk:
         answered = [e for e in record.exchanges if e.status is not None]
         if answered and not results.failures:
             record.judgements.append(
-                Judgement(
-                    True, f"{len(answered)} answer(s) conform to the spec: status, media type, headers, body"
-                )
+                Judgement(True, f"{_answers(len(answered))} the spec: status, media type, headers, body")
             )
 
     def _observe(self, exchange: Exchange) -> None:

@@ -40,9 +40,10 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space:
 .state.not-run { background: #eef0f3; color: #4a5263; }
 code, pre { font: 12px/1.4 ui-monospace, monospace; background: #f4f5f7; border-radius: 3px; }
 pre { padding: .4rem .6rem; margin: .2rem 0 .5rem; white-space: pre-wrap; word-break: break-all; }
+#summary td:nth-child(1) { width: 8rem; } #summary td:nth-child(2) { width: 15rem; } #summary td:nth-child(3) { width: 5rem; }
 .flow { border-top: 1px solid #d5d9e0; margin-top: 1.2rem; }
 .judgements { list-style: none; padding-left: 0; } .judgements li { margin: .15rem 0; }
-.ok { color: #1f7a3d; font-weight: 600; } .ko { color: #b3261e; font-weight: 600; } .note { color: #5b6475; }
+.got { color: #b3261e; } .ok { color: #1f7a3d; font-weight: 600; } .ko { color: #b3261e; font-weight: 600; } .note { color: #5b6475; }
 .exchange { margin: .6rem 0 .9rem; } .exchange .line { font-weight: 600; }
 .muted { color: #5b6475; } ul { padding-left: 1.2rem; } .over { color: #b3261e; font-weight: 600; }
 @media print {
@@ -55,6 +56,7 @@ pre { padding: .4rem .6rem; margin: .2rem 0 .5rem; white-space: pre-wrap; word-b
   a { color: inherit; text-decoration: none; }
 }
 """
+SUMMARY_CHARACTERS = 240
 STATE_CLASS = {PASSED: "passed", FAILED: "failed", NOT_RUN: "not-run"}
 MARKS: dict[bool | None, str] = {
     True: '<span class="ok">&#10003;</span>',
@@ -65,6 +67,11 @@ MARKS: dict[bool | None, str] = {
 
 def _e(text: object) -> str:
     return html.escape(printable(str(text)), quote=True)
+
+
+def _short(text: str) -> str:
+    """A reason as the summary shows it: its start (the evidence below has all of it)."""
+    return text if len(text) <= SUMMARY_CHARACTERS else text[:SUMMARY_CHARACTERS] + "..."
 
 
 def _ms(seconds: float | None) -> str:
@@ -191,7 +198,7 @@ def _summary(certification: Certification) -> list[str]:
         state = record.state
         rows.append(
             f'<tr><td>{_e(record.flow.mews)}</td><td><a href="#{_e(record.flow.key)}">{_e(record.flow.title)}</a></td>'
-            f'<td><span class="state {STATE_CLASS[state]}">{_e(state)}</span></td><td>{_e(record.reason)}</td></tr>'
+            f'<td><span class="state {STATE_CLASS[state]}">{_e(state)}</span></td><td>{_e(_short(record.reason))}</td></tr>'
         )
     return [
         '<section id="summary"><h2>Summary: Mews\' self-test list</h2>',
@@ -281,7 +288,7 @@ def _judgements(record: FlowRecord) -> list[str]:
     items = []
     for judgement in record.judgements:
         mark = MARKS[judgement.ok]
-        got = f'<br><span class="ko">{_e(judgement.got)}</span>' if judgement.got else ""
+        got = f'<br><span class="got">{_e(judgement.got)}</span>' if judgement.got else ""
         items.append(f"<li>{mark} {_e(judgement.expected)}{got}</li>")
     if record.fault is not None:
         items.append(
