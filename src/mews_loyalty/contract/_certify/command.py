@@ -17,17 +17,13 @@ or 129 when SIGINT, SIGTERM or SIGHUP interrupted it (the link undone within 5 s
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 
-from mews_loyalty.contract._certify.outcome import DEFAULT_REPORT_DIR, PAGE, exit_status
+from mews_loyalty.contract._certify.outcome import DEFAULT_REPORT_DIR, PAGE, Certification, exit_status
 from mews_loyalty.contract._certify.rehearsal import CertifyOptions, rehearse
-from mews_loyalty.contract._report.folder import ReportFolderRefused
-from mews_loyalty.contract._report.text import printable
-from mews_loyalty.contract._run import signals
-from mews_loyalty.contract._run.options import DEFAULT_LATENCY_BUDGET, UsageError
-from mews_loyalty.contract.cli import USAGE, reverse_tokens
+from mews_loyalty.contract._run.options import DEFAULT_LATENCY_BUDGET
+from mews_loyalty.contract.cli import USAGE, reverse_tokens, run_ending
 from mews_loyalty.contract.cli import _base_url as base_url_argument
 from mews_loyalty.contract.cli import _uuid as uuid_argument
 
@@ -117,19 +113,12 @@ def reverse_main(argv: list[str]) -> int:
         timeout=args.timeout,
         latency_budget=args.latency_budget,
     )
-    try:
-        with signals.handled():
-            certification = rehearse(options)
-    except (UsageError, ReportFolderRefused) as error:
-        print(printable(f"{PROG}: {error}"), file=sys.stderr)
-        return USAGE
-    except KeyboardInterrupt as error:  # before the run could catch it: nothing sent, nothing written
-        signum = error.signum if isinstance(error, signals.Interrupted) else signal.SIGINT
-        print(
-            f"{PROG}: INTERRUPTED before the run started: no request sent, no page written", file=sys.stderr
-        )
-        return 128 + signum
-    if args.debug:
+    return run_ending(PROG, lambda: rehearse(options), lambda ended: _status(ended, args.debug), args.debug)
+
+
+def _status(certification: Certification, debug: bool) -> int:
+    """The rehearsal's exit status; with ``debug``, the tracebacks of the rehearsal's own faults."""
+    if debug:
         for trace in [*certification.traces, *(r.trace for r in certification.records if r.trace)]:
             print(trace, file=sys.stderr)
     return exit_status(certification)
