@@ -25,7 +25,12 @@ from mews_loyalty._cli import main as cli
 from mews_loyalty.contract._certify.flows import FLOWS, TEST_EMAIL
 from mews_loyalty.contract._certify.page import percentile
 from mews_loyalty.mock.reverse import InMemoryProvider
-from mews_loyalty.provider import LinkMembershipRequest, SearchMembersRequest, create_provider_app
+from mews_loyalty.provider import (
+    EnrollMemberRequest,
+    LinkMembershipRequest,
+    SearchMembersRequest,
+    create_provider_app,
+)
 from tests.contract._browser import rendered_text, screenshot
 from tests.contract.conftest import REVERSE_TOKENS
 
@@ -135,6 +140,25 @@ def test_a_defective_provider_fails_the_flow_it_breaks(backend, failing, said, t
     assert "Certification rehearsal: FAILED" in text
     title = next(f.title for f in FLOWS if f.key == failing)
     assert f'{title}</a></td><td><span class="state failed">failed</span>' in text
+
+
+class EnrolFails(InMemoryProvider):
+    """Crashes on every enrolment (the kit answers 500)."""
+
+    async def enroll_member(self, request: EnrollMemberRequest) -> dict[str, Any]:
+        raise RuntimeError("the members table is full")
+
+
+def test_without_an_enrolled_member_the_flows_that_need_one_say_so(tmp_path):
+    with serve(EnrolFails.seeded()) as base_url:
+        assert certify(base_url, tmp_path) == 1
+    needing = ("search-member", "list-refresh", "link", "unlink")
+    assert states(tmp_path) == ALL_PASS | {"enrol": "failed"} | dict.fromkeys(needing, "not run")
+    found = document(tmp_path)
+    assert found["enrolled"] == []
+    for flow in found["flows"]:
+        if flow["key"] in needing:
+            assert flow["reason"] == "needs the member the Enroll flow makes (it enrolled none)"
 
 
 def test_one_token_leaves_rotation_not_run_and_the_run_passes(reference, tmp_path):
