@@ -178,9 +178,19 @@ def _not_reached(certification: Certification) -> None:
 
 
 def _print_summary(certification: Certification, secrets: Secrets, out: TextIO) -> None:
+    if certification.could_not_run is not None:  # one line, as the suite's runs say it
+        lines = [
+            f"mews-loyalty certify reverse: COULD NOT RUN: {certification.could_not_run} "
+            f"(page: {certification.folder / PAGE})"
+        ]
+    else:
+        lines = _summary_lines(certification)
+    with contextlib.suppress(OSError):  # a terminal closed by SIGHUP: the page is written
+        print(printable(secrets.mask("\n".join(lines))), file=out, flush=True)
+
+
+def _summary_lines(certification: Certification) -> list[str]:
     lines = [f"mews-loyalty certify reverse: {certification.verdict} ({certification.base_url})"]
-    if certification.could_not_run is not None:
-        lines.append(f"  could not run: {certification.could_not_run}")
     lines += [f"  {record.state:<8} {record.flow.title}" for record in certification.records]
     lines += [f"  fault: {fault}" for fault in certification.all_faults]
     lines += [f"  left behind: {item}" for item in certification.leftovers]
@@ -190,8 +200,7 @@ def _print_summary(certification: Certification, secrets: Secrets, out: TextIO) 
             f"({certification.email}, enterprise {certification.enterprise_id})"
         )
     lines.append(f"  page: {certification.folder / PAGE}")
-    with contextlib.suppress(OSError):  # a terminal closed by SIGHUP: the page is written
-        print(printable(secrets.mask("\n".join(lines))), file=out, flush=True)
+    return lines
 
 
 __all__ = ["CertifyOptions", "rehearse"]
