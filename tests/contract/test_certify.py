@@ -239,6 +239,10 @@ def test_ctrl_c_undoes_the_link_writes_the_page_and_exits_130(tmp_path):
     assert [reached[key] for key in ("search-nobody", "enrol", "search-member", "list-refresh")] == [
         "passed"
     ] * 4
+    link = next(flow for flow in found["flows"] if flow["key"] == "link")
+    assert link["state"] == "not run"
+    assert "interrupted during this flow" in link["reason"]
+    assert [exchange["status"] for exchange in link["exchanges"]] == [200]  # what it sent is shown
     assert reached["unlink"] == "not run"
     assert found["enrolled"]
 

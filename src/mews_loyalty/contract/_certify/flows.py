@@ -1,7 +1,8 @@
 """Mews' self-test flows, walked in the order Mews' workflows run them, each judged on what it sent.
 
     walk = Walk(client, tokens, enterprise_id, customer_id, run_id)
-    records = [walk.run(flow) for flow in FLOWS]       # FlowRecord: judgements and the exchanges
+    for flow in FLOWS:
+        walk.run(flow)                                 # walk.records: FlowRecord, judgements and exchanges
 
 Mews' getting-started page asks a provider to self-test member search, enrolment, list and refresh,
 link and unlink, and checkout events where they apply; its authentication guide asks that both tokens
@@ -156,6 +157,7 @@ class Walk:
         self.member: dict[str, Any] | None = None  # the enrolment's answer
         self.enrolled: list[str] = []  # membership ids the run created
         self.linked: str | None = None  # a membership the run may have left linked
+        self.records: list[FlowRecord] = []  # each flow run, in order (the one interrupted too)
         self.current: FlowRecord | None = None
         client.observers.append(self._observe)
 
@@ -165,11 +167,15 @@ class Walk:
         """One flow, its answers checked against the spec into a ``Results`` of its own; whatever the
         provider answers is a judgement, a bug of the rehearsal a fault (the next flow still runs)."""
         record = FlowRecord(flow)
+        self.records.append(record)
         results = Results("reverse", self.client.base_url)
         self.client.results = self.client.checks.results = results
         self.current = record
         try:
             flow.step(self)
+        except KeyboardInterrupt:  # a signal: the flow stops here, the run ends
+            record.not_run = "the run was interrupted during this flow (what it sent is below)"
+            raise
         except NotRunnable as error:
             record.not_run = error.reason
         except ScenarioError as error:  # no answer: the flow cannot go on

@@ -124,7 +124,7 @@ def _walk(options: CertifyOptions, secrets: Secrets, certification: Certificatio
             certification.could_not_run = _preflight(walk)
             if certification.could_not_run is None:
                 for flow in FLOWS:
-                    certification.records.append(walk.run(flow))
+                    walk.run(flow)
         except KeyboardInterrupt as error:
             signum = error.signum if isinstance(error, signals.Interrupted) else signal.SIGINT
             certification.interrupted = signals.signal_name(signum)
@@ -133,6 +133,7 @@ def _walk(options: CertifyOptions, secrets: Secrets, certification: Certificatio
             certification.traces.append("".join(traceback.format_exception(error)))
         finally:
             if walk is not None:
+                certification.records = walk.records
                 _restore(walk, certification)
                 certification.enrolled = list(walk.enrolled)
     _not_reached(certification)
