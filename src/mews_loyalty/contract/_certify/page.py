@@ -107,11 +107,16 @@ def left_for_review(certification: Certification) -> list[str]:
     items = []
     if certification.enrolled:
         items.append("Remove the test members listed above: the API cannot delete a member.")
-    items += [
-        f"{record.flow.title}: not run, {record.not_run}"
-        for record in certification.records
-        if record.state == NOT_RUN and record.not_run
-    ]
+    if certification.could_not_run is not None or certification.interrupted is not None:
+        items.append(
+            "Run the rehearsal again until it ends by itself: bring Mews a page where every flow that can run ran."
+        )
+    else:
+        items += [
+            f"{record.flow.title}: not run, {record.not_run}"
+            for record in certification.records
+            if record.state == NOT_RUN and record.not_run
+        ]
     slow = [
         op
         for op, row in latencies(certification.records).items()
@@ -124,7 +129,7 @@ def left_for_review(certification: Certification) -> list[str]:
         )
     else:
         items.append(
-            "Mews does not publish the timeout of its calls: confirm the latency above is acceptable."
+            "Mews does not publish the timeout of its calls: confirm the latency below is acceptable."
         )
     if certification.base_url.startswith("http://"):
         items.append(

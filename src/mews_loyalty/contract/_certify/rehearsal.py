@@ -169,7 +169,7 @@ def _restore(walk: Walk, certification: Certification) -> None:
 def _not_reached(certification: Certification) -> None:
     """The flows the run did not reach, as not run, with why."""
     if certification.could_not_run is not None:
-        why = f"the rehearsal could not run: {certification.could_not_run}"
+        why = "the rehearsal could not run (why is above)"
     elif certification.interrupted is not None:
         why = f"the run was interrupted ({certification.interrupted}) before it"
     else:
