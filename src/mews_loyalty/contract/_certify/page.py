@@ -117,20 +117,7 @@ def left_for_review(certification: Certification) -> list[str]:
             for record in certification.records
             if record.state == NOT_RUN and record.not_run
         ]
-    slow = [
-        op
-        for op, row in latencies(certification.records).items()
-        if row["p95"] > certification.latency_budget
-    ]
-    if slow:
-        items.append(
-            f"Latency: {', '.join(slow)} answered above the {certification.latency_budget:g} s budget at p95; "
-            "Mews does not publish its timeout: agree on it."
-        )
-    else:
-        items.append(
-            "Mews does not publish the timeout of its calls: confirm the latency below is acceptable."
-        )
+    items.append(_latency_advice(certification))
     if certification.base_url.startswith("http://"):
         items.append(
             "This run used plain HTTP; Mews calls providers over HTTPS: rehearse against the HTTPS URL."
@@ -140,6 +127,17 @@ def left_for_review(certification: Certification) -> list[str]:
         "Mews tests every key flow in its demo environment with you, from Mews Operations.",
     ]
     return items
+
+
+def _latency_advice(certification: Certification) -> str:
+    budget = certification.latency_budget
+    slow = [op for op, row in latencies(certification.records).items() if row["p95"] > budget]
+    if slow:
+        return (
+            f"Latency: {', '.join(slow)} answered above the {budget:g} s budget at p95; "
+            "Mews does not publish its timeout: agree on it."
+        )
+    return "Mews does not publish the timeout of its calls: confirm the latency below is acceptable."
 
 
 def write_page(certification: Certification, secrets: Secrets, folder: Path) -> None:
