@@ -7,6 +7,7 @@
     mews-loyalty contract replay DIR FINDING-ID     # send a finding's request again (extra: contract)
     mews-loyalty contract diff RUN_A RUN_B          # causes new, gone or changed   (extra: contract)
     mews-loyalty proxy connector|reverse --upstream URL --port P   # validating proxy  (extra: contract)
+    mews-loyalty certify reverse --base-url URL --token T [--token T2]   # certification rehearsal (contract)
 
 Each subcommand lives in its own module and parses its own options; importing one that needs an
 extra the installation lacks prints which extra to install (exit 2).
@@ -20,6 +21,7 @@ from mews_loyalty._entry import USAGE_ERROR, load_entry, run_entry
 from mews_loyalty._version import __version__
 
 PROXY = "mews_loyalty.contract._proxy.watch"
+CERTIFY = "mews_loyalty.contract._certify.command"
 # (group, name) -> (module, extra it needs, one-line help)
 COMMANDS: dict[tuple[str, str], tuple[str, str, str]] = {
     ("mock", "connector"): ("mews_loyalty.mock.connector", "mock", "serve the stateful Connector API mock"),
@@ -30,6 +32,7 @@ COMMANDS: dict[tuple[str, str], tuple[str, str, str]] = {
     ("contract", "diff"): ("mews_loyalty.contract.cli", "contract", "compare two runs' causes"),
     ("proxy", "connector"): (PROXY, "contract", "forward to a Connector API server, report what breaks"),
     ("proxy", "reverse"): (PROXY, "contract", "forward to a Reverse API provider, report what breaks"),
+    ("certify", "reverse"): (CERTIFY, "contract", "rehearse Mews' certification of a loyalty provider"),
 }
 
 

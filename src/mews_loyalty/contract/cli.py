@@ -57,6 +57,7 @@ from mews_loyalty.contract._run.options import (
 )
 
 OptionsT = TypeVar("OptionsT", bound=ConnectorOptions | ReverseOptions)
+EndedT = TypeVar("EndedT")
 
 OK, NOT_CONFORMING, USAGE = 0, 1, 2
 EXIT_STATUS = (
@@ -388,9 +389,17 @@ def _verify(api: str, run: Callable[[], Results], debug: bool) -> int:
     """Run a verification under the run's signal handlers; the exit status, and one line on stderr
     when it is not a verdict."""
     prog = f"mews-loyalty contract {api}"
+    return run_ending(prog, run, lambda results: _exit_status(prog, results, debug), debug)
+
+
+def run_ending(prog: str, run: Callable[[], EndedT], status: Callable[[EndedT], int], debug: bool) -> int:
+    """Run a command's ``run`` under the run's signal handlers (``signals.handled``): the exit status
+    ``status`` gives what it returned, else one line on stderr and the ending's status (a usage error
+    or a refused folder: 2; a signal before the run could catch it: 128 + its number; a fault of the
+    suite before anything was written: 2, the traceback with ``debug``)."""
     try:
         with signals.handled():
-            results = run()
+            outcome = run()
     except (UsageError, ReportFolderRefused) as error:
         print(printable(f"{prog}: {error}"), file=sys.stderr)
         return USAGE
@@ -411,7 +420,7 @@ def _verify(api: str, run: Callable[[], Results], debug: bool) -> int:
             file=sys.stderr,
         )
         return USAGE
-    return _exit_status(prog, results, debug)
+    return status(outcome)
 
 
 def _exit_status(prog: str, results: Results, debug: bool) -> int:

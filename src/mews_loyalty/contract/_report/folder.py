@@ -13,6 +13,7 @@ before it writes or sends anything: ``ReportFolderRefused``, exit 2, the one end
 
 The two runs of ``python -m mews_loyalty.contract`` claim their folders side by side: each looks into
 the other's folder only for its marker, which a run writes first, right after making the folder.
+``claim_own`` holds a folder given for one run's reports alone (``certify reverse``) to the same rule.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from pathlib import Path
 
 MARKER = ".mews-loyalty-contract-reports"
 MARKER_TEXT = (
-    "This folder holds the reports of one run of `mews-loyalty contract`. The next run into the same\n"
-    "--report-dir deletes them and writes its own; a run refuses a folder holding anything it did not write.\n"
+    "This folder holds the reports of one run of `mews-loyalty contract` (or `certify`). The next run\n"
+    "into the same --report-dir deletes them and writes its own; a run refuses a folder holding anything\n"
+    "it did not write.\n"
 )
 APIS = ("connector", "reverse")  # the folders a report folder may hold
 
@@ -44,7 +46,33 @@ def claim(root: Path, name: str, siblings: tuple[str, ...] = APIS) -> Path:
             f"--report-dir {root} holds what this suite did not write ({shown}); give an empty or new "
             "folder, or one an earlier run wrote. Nothing was written, no request was sent"
         )
-    folder = root / name
+    return _take(root / name)
+
+
+def claim_own(folder: Path) -> Path:
+    """Make ``folder`` itself the run's, for a command that writes one folder of reports (not one per
+    API, as ``claim``): it may be absent, empty or marked by an earlier run, which is then cleared;
+    anything else is refused, nothing written."""
+    foreign = [] if not folder.exists() and not folder.is_symlink() else _foreign_in_own(folder)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise ReportFolderRefused(
+            f"--report-dir {folder} holds what this suite did not write ({shown}); give an empty or new "
+            "folder, or one an earlier run wrote. Nothing was written, no request was sent"
+        )
+    return _take(folder)
+
+
+def _foreign_in_own(folder: Path) -> list[str]:
+    if folder.is_symlink() or not folder.is_dir():
+        return [f"{folder} itself, which is not a folder"]
+    if _marked_or_empty(folder):
+        return []
+    return sorted(_describe(entry) for entry in folder.iterdir())
+
+
+def _take(folder: Path) -> Path:
+    """Make ``folder``, mark it, delete what an earlier run wrote there."""
     folder.mkdir(parents=True, exist_ok=True)
     marker = folder / MARKER
     if not marker.is_file():
@@ -67,10 +95,14 @@ def _foreign(root: Path, siblings: tuple[str, ...]) -> list[str]:
 def _ours(entry: Path, siblings: tuple[str, ...]) -> bool:
     if entry.name not in siblings or entry.is_symlink() or not entry.is_dir():
         return False
-    marker = entry / MARKER
+    return _marked_or_empty(entry)
+
+
+def _marked_or_empty(folder: Path) -> bool:
+    marker = folder / MARKER
     if marker.is_symlink():
         return False
-    return marker.is_file() or not any(entry.iterdir())
+    return marker.is_file() or not any(folder.iterdir())
 
 
 def _describe(entry: Path) -> str:
@@ -99,4 +131,4 @@ def written(folder: Path) -> list[Path]:
     return sorted(files)
 
 
-__all__ = ["APIS", "MARKER", "ReportFolderRefused", "claim", "written"]
+__all__ = ["APIS", "MARKER", "ReportFolderRefused", "claim", "claim_own", "written"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,12 @@ DEFAULT_LATENCY_BUDGET = 2.0
 # Test members a writing Reverse run may enrol (the API cannot delete them: the report lists each one
 # for the provider to remove).
 DEFAULT_MAX_ENROLMENTS = 3
+
+
+def default_enterprise_id(seed: int = DEFAULT_SEED) -> str:
+    """The mewsEnterpriseId a Reverse run sends when none is given (--enterprise-id): made up from the
+    seed, so runs with one seed speak for one enterprise."""
+    return str(uuid.UUID(int=seed, version=4))
 
 
 class UsageError(Exception):

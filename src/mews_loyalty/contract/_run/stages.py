@@ -96,7 +96,7 @@ def spec_schema(api: ApiName, base_url: str) -> schemathesis.BaseSchema:
 SCENARIO_REQUESTS_PER_OPERATION = {"connector": 45, "reverse": 4}
 
 
-class _RunClient(ApiClient):
+class RunClient(ApiClient):
     """The run's client: a first signal lets the exchange under way finish (``signals.deferred``)."""
 
     def send(self, *args: Any, **kwargs: Any) -> Exchange:
@@ -114,7 +114,7 @@ def client_and_progress(
     **client: Any,
 ) -> tuple[ApiClient, Progress]:
     """The run's client on the spec of ``api``, and the progress display it tells of each request."""
-    api_client = _RunClient(
+    api_client = RunClient(
         base_url=options.base_url,
         schema=spec_schema(api, options.base_url),
         secrets=secrets,

@@ -37,7 +37,12 @@ from mews_loyalty.contract._report.progress import Progress
 from mews_loyalty.contract._report.results import Results, ScenarioError, Writes
 from mews_loyalty.contract._run.cleanup import cleanup, settle
 from mews_loyalty.contract._run.ledger import Ledger
-from mews_loyalty.contract._run.options import ConnectorOptions, ReverseOptions, UsageError
+from mews_loyalty.contract._run.options import (
+    ConnectorOptions,
+    ReverseOptions,
+    UsageError,
+    default_enterprise_id,
+)
 from mews_loyalty.contract._run.signals import pause
 from mews_loyalty.contract._run.stages import (
     client_and_progress,
@@ -218,7 +223,7 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
     results = Results(
         "reverse", options.base_url, read_only=not options.allow_writes, accepted=dict(options.baseline)
     )
-    enterprise_id = options.enterprise_id or str(uuid.UUID(int=options.seed, version=4))
+    enterprise_id = options.enterprise_id or default_enterprise_id(options.seed)
     header = [
         f"mews-loyalty contract reverse: {options.base_url}",
         f"{'writes allowed (named memberships only)' if options.allow_writes else 'read-only'}, "
