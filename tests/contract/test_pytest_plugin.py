@@ -7,6 +7,7 @@ the same server with the same settings, so the two verdicts are compared, not co
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import pytest
 
 from mews_loyalty._asgi import serve_in_thread
 from mews_loyalty._spec.catalog import catalog
-from mews_loyalty.contract import pytest_plugin
+from mews_loyalty.contract import ConnectorOptions, Results, Selection, exit_status, pytest_plugin, verify
 from mews_loyalty.contract.cli import connector_main
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 from tests.contract._mutants import connector_mutants
@@ -173,3 +174,39 @@ def test_a_base_url_flag_of_another_plugin_is_left_to_it() -> None:
     )
     config = SimpleNamespace(getoption=lambda name, default=None: getattr(parsed, name, default))
     assert pytest_plugin._option(config, "contract_base_url") == "http://127.0.0.1:1"  # type: ignore[arg-type]
+
+
+def test_the_failure_limit_stops_schemathesis_too(connector_mock: str, tmp_path: Path) -> None:
+    # The public API the plugin drives: one schemathesis check selected on the reading operations, and
+    # a server that accepts invalid input. With a failure limit of 1 the run stops after the first
+    # operation whose cases fail, and the phases it did not finish are reported.
+    mutant = next(m for m in connector_mutants() if m.name == "ok_for_invalid_input")
+    reads = [op.operation_id for op in catalog("connector").operations if op.effect == "read"]
+    selection = Selection(frozenset(("negative_data_rejection", op) for op in reads))
+
+    def run(name: str, max_failures: int | None) -> Results:
+        options = ConnectorOptions(
+            base_url=url,
+            client_token=DEMO_CLIENT_TOKEN,
+            access_token=DEMO_ACCESS_TOKEN,
+            phases=("fuzzing",),
+            max_examples=10,
+            report_dir=tmp_path / name,
+            rate_limit=None,
+            quiet=True,
+            selection=selection,
+            max_failures=max_failures,
+        )
+        return verify(options, io.StringIO())
+
+    with serve_in_thread(MutatingProxy(connector_mock, mutant)) as url:
+        whole, stopped = run("whole", None), run("stopped", 1)
+    assert set(whole.failing_checks()) == {"negative_data_rejection"}
+    assert {op for check, op in whole.tallies if check == "negative_data_rejection"} == set(reads)
+    assert whole.stopped is None
+    assert stopped.stopped is not None
+    assert stopped.stopped.startswith("negative_data_rejection on ")
+    assert stopped.requests < whole.requests
+    assert {f.operation for f in stopped.failures} < {f.operation for f in whole.failures}
+    assert exit_status(stopped) == 1
+    assert any(note.startswith("stopped at its failure limit") for note in stopped.notes)
