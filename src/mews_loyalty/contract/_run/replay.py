@@ -123,8 +123,8 @@ def load(report_dir: Path, finding_id: str) -> Finding:
             raise CannotReplay(f"{path} names a body outside its report folder")
         return Finding(cast(ApiName, api), data, _real_file(folder / body_name))
     raise CannotReplay(
-        f"no finding {finding_id} in {report_dir} (findings with no single request, a scenario's or an "
-        "outage's, are reproduced by running the suite again)"
+        f"no finding {finding_id} in {report_dir} (a finding with no request behind it, an outage's, "
+        "is reproduced by running the suite again)"
     )
 
 

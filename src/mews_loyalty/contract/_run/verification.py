@@ -38,7 +38,7 @@ from mews_loyalty.contract._report.progress import Progress
 from mews_loyalty.contract._report.results import NOT_SELECTED, Results, ScenarioError, Writes
 from mews_loyalty.contract._run.cleanup import cleanup, settle
 from mews_loyalty.contract._run.ledger import Ledger
-from mews_loyalty.contract._run.options import ConnectorOptions, ReverseOptions, UsageError
+from mews_loyalty.contract._run.options import CommonOptions, ConnectorOptions, ReverseOptions, UsageError
 from mews_loyalty.contract._run.signals import pause
 from mews_loyalty.contract._run.stages import (
     client_and_progress,
@@ -80,14 +80,7 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
         )
     )
     report_dir = claim(options.report_dir, "connector")
-    results = Results(
-        "connector",
-        options.base_url,
-        read_only=not options.allow_writes,
-        accepted=dict(options.baseline),
-        selection=options.selection,
-        stop_after=options.max_failures,
-    )
+    results = _results("connector", options, options.allow_writes)
     if options.probe_rate_limit:
         results.required.add("rate_limit")
     header = [
@@ -100,6 +93,18 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
     with until_signalled(results):  # a signal while the run is being set up: nothing to clean up
         progress = _run_connector(options, secrets, results, report_dir)
     return finish(results, secrets, report_dir, header, out, progress)
+
+
+def _results(api: str, options: CommonOptions, allow_writes: bool) -> Results:
+    """A run's results, holding what it was asked: its baseline, its selection, its failure limit."""
+    return Results(
+        api,
+        options.base_url,
+        read_only=not allow_writes,
+        accepted=dict(options.baseline),
+        selection=options.selection,
+        stop_after=options.max_failures,
+    )
 
 
 def _run_connector(
@@ -241,14 +246,7 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
         raise UsageError("give at least one --token")
     secrets = reverse_secrets(options.tokens)
     report_dir = claim(options.report_dir, "reverse")
-    results = Results(
-        "reverse",
-        options.base_url,
-        read_only=not options.allow_writes,
-        accepted=dict(options.baseline),
-        selection=options.selection,
-        stop_after=options.max_failures,
-    )
+    results = _results("reverse", options, options.allow_writes)
     enterprise_id = options.enterprise_id or str(uuid.UUID(int=options.seed, version=4))
     header = [
         f"mews-loyalty contract reverse: {options.base_url}",
