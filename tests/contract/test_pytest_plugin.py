@@ -7,16 +7,20 @@ the same server with the same settings, so the two verdicts are compared, not co
 
 from __future__ import annotations
 
+import io
+import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from mews_loyalty._asgi import serve_in_thread
-from mews_loyalty.contract import pytest_plugin
+from mews_loyalty._spec.catalog import catalog
+from mews_loyalty.contract import ConnectorOptions, Results, Selection, exit_status, pytest_plugin, verify
 from mews_loyalty.contract.cli import connector_main
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 from tests.contract._mutants import connector_mutants
@@ -74,20 +78,58 @@ def test_pytest_gives_the_cli_verdict_on_the_mock(connector_mock: str, tmp_path:
     assert DEMO_ACCESS_TOKEN not in run.stdout + run.stderr
 
 
+def _report(report_dir: Path) -> tuple[dict[str, Any], list[str]]:
+    """A pytest run's results.json, and the URL of each request its HAR recorded, in order."""
+    folder = report_dir / "connector"
+    har = json.loads((folder / "requests.har").read_text(encoding="utf-8"))
+    urls = [entry["request"]["url"] for entry in har["log"]["entries"]]
+    return json.loads((folder / "results.json").read_text(encoding="utf-8")), urls
+
+
 def test_a_mutant_fails_the_test_of_its_check_and_operation(connector_mock: str, tmp_path: Path) -> None:
     mutant = next(m for m in connector_mutants() if m.name == "drop_request_id")
     junit = tmp_path / "junit.xml"
     with serve_in_thread(MutatingProxy(connector_mock, mutant)) as url:
         run = _pytest("--api", "connector", *_connector_args(url, tmp_path / "py"), "--junitxml", str(junit))
         cli = _cli(url, tmp_path / "cli")
-        # -k chooses what is reported and decides the exit status: the mutant breaks no pagination rule.
+        # -k chooses what the run performs: the mutant breaks no pagination rule.
         chosen = _pytest("--api", "connector", *_connector_args(url, tmp_path / "k"), "-k", "pagination")
+        # -x stops the run itself at its first failing check (the preflight's answer lacks Request-Id).
+        first = _pytest("--api", "connector", *_connector_args(url, tmp_path / "x"), "-x")
     assert run.returncode == cli == 1, run.stdout[-3000:]
     assert _cases(junit)["test_contract[request_id_header-loyaltyMemberships_getAll]"] == "failure"
     assert "FAILED contract_tests/test_contract.py::test_contract[request_id_header-" in run.stdout
     assert chosen.returncode == 0, chosen.stdout[-3000:]
     assert "request_id_header" not in chosen.stdout.split("= mews-loyalty contract =")[0]
-    assert "the run performed every check" in chosen.stdout
+    assert "selection: the run performed the checks of " in chosen.stdout
+    assert first.returncode == 1, first.stdout[-3000:]
+    assert "stopped at the first failing check (-x/--maxfail 1)" in first.stdout
+    whole, _ = _report(tmp_path / "py")
+    stopped, urls = _report(tmp_path / "x")
+    assert stopped["stopped"] is not None
+    assert whole["stopped"] is None
+    assert len(urls) == stopped["requests"] < whole["requests"] / 10, (stopped["requests"], whole["requests"])
+    assert stopped["verdict"] == "DOES NOT CONFORM"
+
+
+def test_k_chooses_the_checks_the_run_performs(connector_mock: str, tmp_path: Path) -> None:
+    # One check on one operation: the run sends the preflight (a program listing) and that check's
+    # requests: the tiers' pages, and the program listing their required LoyaltyProgramIds filter takes.
+    chosen = ("pagination", "loyaltyTiers_getAll")
+    run = _pytest(
+        "--api", "connector", *_connector_args(connector_mock, tmp_path), "-k", " and ".join(chosen)
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "1 passed" in run.stdout
+    results, urls = _report(tmp_path)
+    assert results["selected"] == [list(chosen)]
+    paths = [url.removeprefix(connector_mock) for url in urls]
+    assert len(paths) == results["requests"]
+    tiers, programs = (catalog("connector").by_id[op].path for op in (chosen[1], "loyaltyPrograms_getAll"))
+    assert set(paths) == {tiers, programs}
+    assert paths.count(tiers) > paths.count(programs) == 2
+    assert results["checks"]["pagination"].keys() == {chosen[1]}
+    assert {"interval_limit", "fuzzing"} <= {n["check"] for n in results["not_run"]}
 
 
 def test_contract_tests_without_api_or_with_a_bad_option_exit_2_in_one_line() -> None:
@@ -132,3 +174,39 @@ def test_a_base_url_flag_of_another_plugin_is_left_to_it() -> None:
     )
     config = SimpleNamespace(getoption=lambda name, default=None: getattr(parsed, name, default))
     assert pytest_plugin._option(config, "contract_base_url") == "http://127.0.0.1:1"  # type: ignore[arg-type]
+
+
+def test_the_failure_limit_stops_schemathesis_too(connector_mock: str, tmp_path: Path) -> None:
+    # The public API the plugin drives: one schemathesis check selected on the reading operations, and
+    # a server that accepts invalid input. With a failure limit of 1 the run stops after the first
+    # operation whose cases fail, and the phases it did not finish are reported.
+    mutant = next(m for m in connector_mutants() if m.name == "ok_for_invalid_input")
+    reads = [op.operation_id for op in catalog("connector").operations if op.effect == "read"]
+    selection = Selection(frozenset(("negative_data_rejection", op) for op in reads))
+
+    def run(name: str, max_failures: int | None) -> Results:
+        options = ConnectorOptions(
+            base_url=url,
+            client_token=DEMO_CLIENT_TOKEN,
+            access_token=DEMO_ACCESS_TOKEN,
+            phases=("fuzzing",),
+            max_examples=10,
+            report_dir=tmp_path / name,
+            rate_limit=None,
+            quiet=True,
+            selection=selection,
+            max_failures=max_failures,
+        )
+        return verify(options, io.StringIO())
+
+    with serve_in_thread(MutatingProxy(connector_mock, mutant)) as url:
+        whole, stopped = run("whole", None), run("stopped", 1)
+    assert set(whole.failing_checks()) == {"negative_data_rejection"}
+    assert {op for check, op in whole.tallies if check == "negative_data_rejection"} == set(reads)
+    assert whole.stopped is None
+    assert stopped.stopped is not None
+    assert stopped.stopped.startswith("negative_data_rejection on ")
+    assert stopped.requests < whole.requests
+    assert {f.operation for f in stopped.failures} < {f.operation for f in whole.failures}
+    assert exit_status(stopped) == 1
+    assert any(note.startswith("stopped at its failure limit") for note in stopped.notes)

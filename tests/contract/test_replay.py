@@ -31,6 +31,7 @@ from mews_loyalty.contract._report.summary import failures_text, summary
 from mews_loyalty.contract._report.traffic import OWN_EXCHANGES
 from mews_loyalty.contract._run.replay import COULD_NOT, GONE, THERE, replay
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
+from tests.contract._mutants import connector_mutants
 from tests.contract._proxy import Answer, Flow, MutatingProxy, Mutation
 from tests.contract.conftest import run_connector
 
@@ -226,3 +227,34 @@ def test_replay_of_a_real_runs_finding_follows_the_server(
         broken["on"] = False
         assert mews_loyalty_main(command) == GONE
         assert "GONE: [request_id_header]" in capsys.readouterr().out
+
+
+def test_replay_of_a_scenario_cause_runs_its_scenario_again(
+    connector_mock: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A server that ignores the paging cursor breaks the pagination scenario (several requests, no one
+    # exchange to send again): replay runs that check again on its operation, with fresh data, and
+    # finds the same cause while the server is broken, none once it is fixed.
+    mutant = next(m for m in connector_mutants() if m.name == "ignore_cursor")
+    broken = {"on": True}
+
+    def ignore_cursor_while_broken(flow: Flow, operation: Operation | None) -> Flow | Answer:
+        return mutant.on_request(flow, operation) if broken["on"] and mutant.on_request else flow
+
+    mutation = Mutation("ignore_cursor", "connector", frozenset(), on_request=ignore_cursor_while_broken)
+    with serve_in_thread(MutatingProxy(connector_mock, mutation)) as url:
+        results = run_connector(url, tmp_path, allow_writes=False, phases=())
+        failure = next(f for f in results.failures if f.check == "pagination")
+        assert (tmp_path / "connector" / FINDINGS / f"{failure.cause}.json").is_file()
+        assert replay(tmp_path, failure.cause, environ={}).status == COULD_NOT  # no tokens exported
+        monkeypatch.setenv("MEWS_CLIENT_TOKEN", DEMO_CLIENT_TOKEN)
+        monkeypatch.setenv("MEWS_ACCESS_TOKEN", DEMO_ACCESS_TOKEN)
+        still = replay(tmp_path, failure.cause, timeout=10)
+        assert still.status == THERE, still.line
+        assert (
+            f"STILL THERE: [pagination] {failure.operation} ({failure.cause}), its check run again"
+            in still.line
+        )
+        broken["on"] = False
+        gone = replay(tmp_path, failure.cause, timeout=10)
+        assert gone.status == GONE, gone.line

@@ -17,6 +17,7 @@ The public API, which the command line and the pytest plugin (``pytest_plugin``)
     results.verdict                     # "CONFORMS", "DOES NOT CONFORM", "COULD NOT RUN", ...
     results.tallies[check, operation]   # Tally(passed, failed) per check and operation
     results.failures                    # Failure(check, operation, message, curl), masked
+    ConnectorOptions(..., selection=Selection(pairs), max_failures=1)   # some checks; stop at a failure
     exit_status(results)                # the verdict's exit status
 
 Importing this package is cheap: the names resolve (and schemathesis loads) on first use.
@@ -30,7 +31,7 @@ import typing as _typing
 
 if _typing.TYPE_CHECKING:
     from mews_loyalty.contract._report.folder import ReportFolderRefused
-    from mews_loyalty.contract._report.results import Failure, NotRun, Results, Tally
+    from mews_loyalty.contract._report.results import Failure, NotRun, Results, Selection, Tally
     from mews_loyalty.contract._run.options import ConnectorOptions, ReverseOptions, UsageError
 
 CONFORMS, DOES_NOT_CONFORM, COULD_NOT_RUN = 0, 1, 2
@@ -45,6 +46,7 @@ _PUBLIC = {
     "Tally": "mews_loyalty.contract._report.results",
     "Failure": "mews_loyalty.contract._report.results",
     "NotRun": "mews_loyalty.contract._report.results",
+    "Selection": "mews_loyalty.contract._report.results",
 }
 
 
@@ -97,6 +99,7 @@ __all__ = [
     "ReportFolderRefused",
     "Results",
     "ReverseOptions",
+    "Selection",
     "Tally",
     "UsageError",
     "exit_status",

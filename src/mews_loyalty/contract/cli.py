@@ -449,7 +449,7 @@ def replay_main(argv: list[str] | None = None) -> int:
         description="Send a finding's recorded request again (tokens from the environment, never from "
         "the report) and say whether the deviation is still there.",
         epilog="exit status: 1 still there, 0 gone, 2 could not replay (no such finding, a token "
-        "variable not set, a write without --allow-writes, a check judged only within a run)",
+        "variable not set, a write without --allow-writes, a re-run that could not run its check)",
     )
     parser.add_argument("report_dir", type=Path, help="the folder the run was given as --report-dir")
     parser.add_argument("finding_id", help="a finding's id (findings/<id>.json in the report)")

@@ -13,10 +13,14 @@ verification once, through the public API (``mews_loyalty.contract.verify``), be
 each test then reports its pair: failed with the masked findings, passed, or skipped with why
 (not run, or not exercised by this run).
 
-The run performs every check whatever ``-k``/``-m`` select (the suite cannot yet restrict its checks):
-the selection chooses what is reported and what decides the exit status, and the terminal summary says
-so. For the same reason ``-x`` stops the reporting at the first failing test, not the run. The
-verdict's endings keep their exit status: CONFORMS 0, DOES NOT CONFORM 1 (pytest's own, from the
+The selection (``-k``, ``-m``, ``--lf``, node ids) is the run's: the tests collected and selected
+name the (check, operation) pairs the run performs (``Selection``), so a Connector scenario check
+runs on the resources it was selected for and schemathesis sends cases to the selected operations
+with the selected checks only (the Reverse API's scenario checks, a few requests, run whatever the
+selection). ``-x`` (``--maxfail N``) stops the run itself at its first (Nth) failing
+selected pair: it sends nothing more (the clean-up excepted), the stages it did not reach are
+reported as not run, and the summary says where it stopped. The verdict's endings keep their exit
+status: CONFORMS 0, DOES NOT CONFORM 1 (pytest's own, from the
 selected tests: with all selected, the CLI's verdict), COULD NOT RUN / a usage error / a fault of the
 suite 2, INTERRUPTED 128 + the signal (130, 143). pytest-xdist is refused with one line: the run
 holds one token's pacing window, which workers would break.
@@ -38,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from mews_loyalty.contract import ConnectorOptions, Results, ReverseOptions
+    from mews_loyalty.contract import ConnectorOptions, Results, ReverseOptions, Selection
 
 APIS = ("connector", "reverse")
 USAGE = 2
@@ -53,7 +57,6 @@ class _Session:
     """The plugin's state in one pytest session."""
 
     selected: set[tuple[str, str]] = field(default_factory=set)
-    collected: int = 0
     results: Results | None = None
     summary: str = ""
 
@@ -154,7 +157,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         pytest.exit("mews-loyalty contract: give --api connector|reverse and --base-url URL", USAGE)
     state = session.config.stash[_STATE]
     state.selected = {item.callspec.params[FIXTURE] for item in chosen if hasattr(item, "callspec")}
-    state.collected = len(chosen)
 
 
 @pytest.fixture(scope="session")
@@ -286,6 +288,8 @@ def _common(config: pytest.Config) -> dict[str, Any]:
         "base_url": cli._base_url(base_url),
         "timeout": float(_option(config, "contract_timeout")),
         "quiet": config.getoption("capture") != "no",  # a live line only where pytest shows output
+        "selection": _selection(config),
+        "max_failures": config.getoption("maxfail", 0) or None,  # -x: 1
     }
     parsers: dict[str, tuple[str, Callable[[str], Any]]] = {
         "report_dir": ("contract_report_dir", Path),
@@ -299,6 +303,17 @@ def _common(config: pytest.Config) -> dict[str, Any]:
         if text is not None:
             found[name] = parse(text)
     return found
+
+
+def _selection(config: pytest.Config) -> Selection | None:
+    """The (check, operation) pairs of the selected tests, for the run to perform; None when every
+    pair is selected (the run's own tests are no check)."""
+    from mews_loyalty.contract import Selection
+
+    chosen = frozenset(pair for pair in config.stash[_STATE].selected if pair[0] != RUN)
+    if chosen >= set(_pairs(_option(config, "contract_api"))):
+        return None
+    return Selection(chosen)
 
 
 def _token(flag: str, value: str | None, variable: str) -> str:
@@ -318,10 +333,15 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     terminalreporter.section("mews-loyalty contract")
     terminalreporter.write(state.summary)
-    if state.collected and len(state.selected) < len(_pairs(state.results.api)) + len(RUN_TESTS):
+    results = state.results
+    if results.selection is not None:
         terminalreporter.write_line(
-            f"selection: the run performed every check; {len(state.selected)} of the collected tests "
-            "report it and decide the exit status"
+            f"selection: the run performed the checks of {len(results.selection.pairs)} selected "
+            f"(check, operation) tests of {len(_pairs(results.api))}"
+        )
+    if results.stopped is not None:
+        terminalreporter.write_line(
+            f"stopped at the first failing check (-x/--maxfail {results.stop_after}): {results.stopped}"
         )
 
 

@@ -41,6 +41,7 @@ from mews_loyalty.contract._exchange.masking import Secrets
 from mews_loyalty.contract._exchange.throttle import Throttle
 from mews_loyalty.contract._fuzz import seeding as _hypothesis
 from mews_loyalty.contract._fuzz.adapter import (
+    CHECKS,
     POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES,
     ExecutionContext,
     bounded_sessions,
@@ -86,6 +87,7 @@ class FuzzPlan:
     # Statuses besides schemathesis' own with which a server may refuse a schema-valid request
     # (``positive_data_acceptance``): the Connector answers an id of no record 400, as Mews documents.
     valid_data_refused_with: tuple[int, ...] = ()
+    checks: tuple[str, ...] | None = None  # the checks to run (None: every one; the run's selection)
 
 
 @dataclass
@@ -297,14 +299,7 @@ def _config(plan: FuzzPlan, enabled: tuple[str, ...]) -> schemathesis.Config:
         "continue-on-failure": True,
         "generation": {"max-examples": plan.max_examples, "database": "none", "mode": "all"},
         "phases": phases,
-        "checks": {
-            "positive_data_acceptance": {
-                "expected-statuses": [
-                    *POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES,
-                    *map(str, plan.valid_data_refused_with),
-                ]
-            }
-        },
+        "checks": _checks(plan),
         "warnings": False,
         "cache": {"enabled": False},
     }
@@ -321,6 +316,22 @@ def _config(plan: FuzzPlan, enabled: tuple[str, ...]) -> schemathesis.Config:
     if plan.bearer is not None:
         data["auth"] = {"openapi": {"bearerAuth": {"bearer": plan.bearer}}}
     return schemathesis.Config.from_dict(data)
+
+
+def _checks(plan: FuzzPlan) -> dict[str, Any]:
+    """Schemathesis' checks section: every check, or only ``plan.checks`` (the run's selection)."""
+    checks: dict[str, Any] = {
+        "positive_data_acceptance": {
+            "expected-statuses": [
+                *POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES,
+                *map(str, plan.valid_data_refused_with),
+            ]
+        }
+    }
+    if plan.checks is not None:
+        for name in CHECKS.get_all_names():
+            checks.setdefault(name, {})["enabled"] = name in plan.checks
+    return checks
 
 
 def _filter_set(operation_ids: tuple[str, ...]) -> dict[str, Any]:
@@ -429,6 +440,8 @@ def _run_engine(
                 # Its chains start at creating steps: with the write budget spent it would only churn.
                 hooks.results.notes.append("stateful: stopped when the write budget (--max-writes) was spent")
                 break
+            if hooks.results.stopped is not None:  # the run's failure limit (pytest -x)
+                break
     finally:
         with signals.deferred():  # a signal now waits: a writer left running would hang the exit
             stream.close()
@@ -436,6 +449,7 @@ def _run_engine(
                 handler.shutdown(context)
             for file in files_:
                 file.close()
+    hooks.results.halt_if_stopped()
 
 
 def _tell_progress(

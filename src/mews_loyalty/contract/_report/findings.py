@@ -7,8 +7,9 @@ The id is the finding's cause id (``_report.causes.cause_id``: the check and the
 data), the one ``results.json`` lists under ``causes`` and ``mews-loyalty contract replay <report-dir>
 <id>`` takes; a cause's first finding with a request is the one recorded. The request is the one the curl line repeats
 (``masking.CurlLine``), masked: tokens are ``$NAME`` placeholders, which replay fills from the
-environment and never from the report. Findings with no single request (a scenario's, an outage) have
-no record: replay says to run the suite again.
+environment and never from the report. A scenario's finding is recorded with the request its curl
+line repeats, for its id and operation: replay runs its check again rather than send it. Findings with
+no request behind them (an outage) have no record: replay says to run the suite again.
 """
 
 from __future__ import annotations

@@ -70,6 +70,33 @@ class NoAnswer(ScenarioError):
     """The request got no whole HTTP answer: a timeout, a reset, a truncated or undecodable body."""
 
 
+# Why a check the run's selection leaves out did not run.
+NOT_SELECTED = "not selected (pytest -k/-m)"
+
+
+class Stopped(BaseException):
+    """The run reached its failure limit (``Results.stop_after``: pytest's ``-x``) and stops sending.
+    Not an ``Exception``: no check's guard may keep the run going past it."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The (check, operation) pairs a run performs (pytest's ``-k``/``-m``); None in the options:
+    every one. A scenario check runs on the resources whose operations it names, schemathesis sends
+    cases to the operations of the selected checks with only those checks on."""
+
+    pairs: frozenset[tuple[str, str]]
+
+    def has(self, check: str, *operations: str) -> bool:
+        """Whether ``check`` is selected (on one of ``operations``, when given)."""
+        return any(c == check and (not operations or op in operations) for c, op in self.pairs)
+
+    def operations(self, checks: Iterable[str]) -> set[str]:
+        """The operations any of ``checks`` is selected on."""
+        wanted = set(checks)
+        return {op for check, op in self.pairs if check in wanted}
+
+
 class NotRunnable(Exception):
     """A check needs something the run was not given (writes, a larger write budget): not run."""
 
@@ -147,6 +174,10 @@ class Results:
     # (check, kind of deviation) -> operation -> failing cases: the causes (``causes.causes``)
     cause_cases: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
     accepted: dict[str, str] = field(default_factory=dict)  # cause id -> reason (a --baseline): warnings
+    selection: Selection | None = None  # the pairs the run performs (None: every one)
+    stop_after: int | None = None  # failing (check, operation) pairs that stop the run (pytest -x: 1)
+    stopped: str | None = None  # the failing pair that reached ``stop_after``: "check on operation"
+    _failing: set[tuple[str, str]] = field(default_factory=set, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def passed(self, check: str, operation: str, count: int = 1) -> None:
@@ -166,6 +197,24 @@ class Results:
                 f.check == check and f.operation == operation and f.message == message for f in self.failures
             ):
                 self.failures.append(Failure(check, operation, message, curl, kind, cause_id(check, kind)))
+            self._count_towards_stop(check, operation)
+
+    def _count_towards_stop(self, check: str, operation: str) -> None:
+        """A failing selected pair counts towards ``stop_after``; the one reaching it stops the run."""
+        if self.stop_after is None or not self.selected(check, operation):
+            return
+        self._failing.add((check, operation))
+        if self.stopped is None and len(self._failing) >= self.stop_after:
+            self.stopped = f"{check} on {operation}"
+
+    def selected(self, check: str, *operations: str) -> bool:
+        """Whether the run performs ``check`` (on one of ``operations``, when given): the selection's."""
+        return self.selection is None or self.selection.has(check, *operations)
+
+    def halt_if_stopped(self) -> None:
+        """Raise ``Stopped`` once the failure limit is reached: what the run consults between checks."""
+        if self.stopped is not None:
+            raise Stopped(self.stopped)
 
     def expect(self, check: str, operation: str, ok: bool, message: str, curl: str = "") -> bool:
         if ok:

@@ -157,6 +157,11 @@ def _problems(results: Results) -> list[str]:
             f"INTERRUPTED by {results.interrupted}: what ran before it is reported; what did not is listed "
             "as not run"
         )
+    if results.stopped is not None:
+        lines.append(
+            f"STOPPED at its failure limit ({results.stop_after} failing, pytest -x): {results.stopped}; "
+            "what ran before is reported, what did not is listed as not run"
+        )
     for fault in results.faults:
         lines.append(
             f"SUITE FAULT (a bug in the contract suite, not in the server): {fault.where}: {_shorten(fault.error, 240)}"
@@ -266,6 +271,8 @@ def results_json(results: Results) -> str:
         "read_only": results.read_only,
         "checks_not_run": results.checks_not_run(),
         "interrupted": results.interrupted,
+        "stopped": results.stopped,
+        "selected": None if results.selection is None else sorted(map(list, results.selection.pairs)),
         "could_not_run": results.could_not_run,
         "verdict": results.verdict,
     }

@@ -12,6 +12,7 @@ from mews_loyalty._transport.pacing import MEWS_RATE_LIMIT
 from mews_loyalty._version import __version__
 from mews_loyalty.contract._fuzz.events import DEFAULT_RECORDINGS
 from mews_loyalty.contract._fuzz.phases import PHASES
+from mews_loyalty.contract._report.results import Selection
 
 DEFAULT_SEED = 20251122
 
@@ -62,6 +63,8 @@ class CommonOptions:
     workers: int = 1  # schemathesis threads for the per-operation phases (the pacer spans them all)
     recordings: tuple[str, ...] = DEFAULT_RECORDINGS  # schemathesis' traffic recordings to write
     baseline: Mapping[str, str] = field(default_factory=dict)  # accepted cause id -> reason (--baseline)
+    selection: Selection | None = None  # the (check, operation) pairs to perform (None: every one)
+    max_failures: int | None = None  # stop once this many selected pairs failed (pytest -x: 1)
 
 
 @dataclass

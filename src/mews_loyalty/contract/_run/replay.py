@@ -13,17 +13,28 @@ with the same check:
     answers, response_deadline, response_size_limit   whether a whole answer came within the bounds
     the response checks and request_id_header           the run's own validation of the answer
 
+A cause judged within a run, not on one exchange (a scenario check's: paging, update values, soft
+delete...; or one of schemathesis' checks on generated cases) is reproduced by running its check
+again, alone on its operation (the run's ``Selection``), with fresh data, against the recorded (or
+given) server with the API's tokens from the environment: the deviation is still there when the same
+cause (its id: the check and the kind of deviation, the scenario step included) comes back. The
+re-run is read-only unless ``--allow-writes``, as the run was; a check that needs writes then does
+not run, and replay says so (exit 2). Its reports go to a temporary folder and are not kept.
+
 Exit status: 1 the deviation is still there, 0 it is gone, 2 replay could not run (no such finding, a
-token variable not set, a write without ``--allow-writes``, no answer to judge, or a check replay does
-not re-judge on its own: a scenario's or one of schemathesis' stateful checks; run the suite again).
+token variable not set, a write without ``--allow-writes``, no answer to judge, or a re-run that could
+not run its check).
 """
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
 import os
 import re
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -42,10 +53,18 @@ from mews_loyalty.contract._exchange.api_client import (
 )
 from mews_loyalty.contract._exchange.masking import Secret, Secrets, token_variables
 from mews_loyalty.contract._exchange.throttle import Throttle
+from mews_loyalty.contract._report.causes import cause_id
 from mews_loyalty.contract._report.findings import FINDINGS
 from mews_loyalty.contract._report.folder import APIS, MARKER
-from mews_loyalty.contract._report.results import Results
+from mews_loyalty.contract._report.results import Results, Selection
+from mews_loyalty.contract._run.options import ConnectorOptions, ReverseOptions
 from mews_loyalty.contract._run.stages import spec_schema
+from mews_loyalty.contract._run.verification import (
+    CONNECTOR_TOKEN_VARIABLES,
+    reverse_token_variable,
+    verify_connector,
+    verify_reverse,
+)
 
 GONE, THERE, COULD_NOT = 0, 1, 2
 NO_ANSWER_CHECKS = frozenset({"answers", *BOUND_CHECKS.values()})
@@ -104,20 +123,17 @@ def load(report_dir: Path, finding_id: str) -> Finding:
             raise CannotReplay(f"{path} names a body outside its report folder")
         return Finding(cast(ApiName, api), data, _real_file(folder / body_name))
     raise CannotReplay(
-        f"no finding {finding_id} in {report_dir} (findings with no single request, a scenario's or an "
-        "outage's, are reproduced by running the suite again)"
+        f"no finding {finding_id} in {report_dir} (a finding with no request behind it, an outage's, "
+        "is reproduced by running the suite again)"
     )
 
 
 def _tokens(curl: str, environ: Mapping[str, str]) -> Secrets:
     """The tokens the finding's curl line expands, from the environment; one missing: exit 2."""
     names = token_variables([curl])
-    missing = [name for name in names if not environ.get(name)]
-    if missing:
-        raise CannotReplay(
-            f"export {' '.join(f'{name}=...' for name in missing)} (tokens never come from the report)"
-        )
-    return Secrets(Secret(environ[name], name) for name in names)
+    return Secrets(
+        Secret(token, name) for name, token in zip(names, _environment(names, environ), strict=True)
+    )
 
 
 def _fill(text: str, secrets: Secrets) -> str:
@@ -228,7 +244,7 @@ def _replay(
 ) -> Outcome:
     check, operation = finding.check, finding.operation
     if check not in NO_ANSWER_CHECKS | ANSWER_CHECKS:
-        raise CannotReplay(f"{check} is judged within a run, not on one exchange: run the suite again")
+        return _rerun(finding, timeout, base_url, allow_writes, environ)
     if operation.effect != "read" and not allow_writes:
         raise CannotReplay(f"{operation.operation_id} writes: replay it with --allow-writes, as the run was")
     request, secrets = request_of(finding, environ, base_url)
@@ -243,6 +259,66 @@ def _replay(
     if there:
         return Outcome(THERE, f"STILL THERE: {what}: {seen}")
     return Outcome(GONE, f"GONE: {what}: {seen}")
+
+
+def _rerun(
+    finding: Finding, timeout: float, base_url: str | None, allow_writes: bool, environ: Mapping[str, str]
+) -> Outcome:
+    """Run the finding's check again, alone on its operation, and look for its cause."""
+    options = _rerun_options(finding, timeout, base_url or str(finding.data.get("base_url", "")), environ)
+    options.allow_writes = allow_writes
+    with tempfile.TemporaryDirectory(prefix="mews-loyalty-replay-") as folder:
+        options.report_dir = Path(folder)
+        if isinstance(options, ConnectorOptions):
+            results = verify_connector(options, io.StringIO())
+        else:
+            results = verify_reverse(options, io.StringIO())
+    what = (
+        f"[{finding.check}] {finding.operation.operation_id} ({finding.data.get('id')}), its check run again"
+    )
+    ended = [
+        *([results.could_not_run] if results.could_not_run else []),
+        *([f"interrupted by {results.interrupted}"] if results.interrupted else []),
+        *(f"a fault of the suite: {fault.error}" for fault in results.faults),
+        *results.errors,
+    ]
+    if ended:
+        raise CannotReplay(f"{what} could not finish: {ended[0]}")
+    if finding.data.get("id") in {cause_id(check, kind) for check, kind in results.cause_cases}:
+        return Outcome(THERE, f"STILL THERE: {what}")
+    if not any(check == finding.check for check, _ in results.tallies):
+        reasons = sorted({n.reason for n in results.not_run if n.check == finding.check})
+        raise CannotReplay(f"{what}: it did not run ({'; '.join(reasons) or 'nothing to check'})")
+    return Outcome(GONE, f"GONE: {what}")
+
+
+def _rerun_options(
+    finding: Finding, timeout: float, base_url: str, environ: Mapping[str, str]
+) -> ConnectorOptions | ReverseOptions:
+    """The re-run's options: the finding's (check, operation) alone, quiet, the API's tokens from the
+    environment (all of them: a scenario may send any)."""
+    common: dict[str, Any] = {
+        "base_url": base_url,
+        "timeout": timeout,
+        "quiet": True,
+        "recordings": (),
+        "selection": Selection(frozenset({(finding.check, finding.operation.operation_id)})),
+    }
+    if finding.api == "connector":
+        client, access = _environment(CONNECTOR_TOKEN_VARIABLES, environ)
+        return ConnectorOptions(**common, client_token=client, access_token=access)
+    names = list(itertools.takewhile(environ.get, map(reverse_token_variable, itertools.count())))
+    return ReverseOptions(**common, tokens=_environment(names or [reverse_token_variable(0)], environ))
+
+
+def _environment(names: Iterable[str], environ: Mapping[str, str]) -> list[str]:
+    """The tokens ``names`` from the environment; one missing: exit 2."""
+    missing = [name for name in names if not environ.get(name)]
+    if missing:
+        raise CannotReplay(
+            f"export {' '.join(f'{name}=...' for name in missing)} (tokens never come from the report)"
+        )
+    return [environ[name] for name in names]
 
 
 def _send(request: httpx.Request, timeout: float) -> tuple[httpx.Response | None, Exception | None]:

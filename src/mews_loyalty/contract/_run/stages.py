@@ -17,15 +17,16 @@ import httpx
 import schemathesis
 
 from mews_loyalty._spec.catalog import ApiName, catalog, load_document
-from mews_loyalty.contract._exchange.api_client import ApiClient, Exchange
+from mews_loyalty.contract._exchange.api_client import BOUND_CHECKS, ApiClient, Exchange
 from mews_loyalty.contract._exchange.masking import Secrets
 from mews_loyalty.contract._exchange.throttle import PACING_NOTE, Throttle
+from mews_loyalty.contract._fuzz.adapter import CHECKS
 from mews_loyalty.contract._fuzz.phases import FuzzHooks, FuzzPlan, creates, reads_only, run_schemathesis
 from mews_loyalty.contract._report import traffic
 from mews_loyalty.contract._report.findings import write_findings
 from mews_loyalty.contract._report.folder import written
 from mews_loyalty.contract._report.progress import Progress, fuzz_stages
-from mews_loyalty.contract._report.results import Results, ScenarioError
+from mews_loyalty.contract._report.results import NOT_SELECTED, Results, ScenarioError, Selection, Stopped
 from mews_loyalty.contract._report.summary import result_line, summary, write_reports
 from mews_loyalty.contract._report.text import printable
 from mews_loyalty.contract._run import signals
@@ -34,6 +35,8 @@ from mews_loyalty.contract._run.signals import Interrupted, signal_name
 from mews_loyalty.contract._scenarios.connector import ConnectorScenarios
 from mews_loyalty.contract._scenarios.reverse import ReverseScenarios
 
+# Checks judged on every exchange, whatever else runs: whether a whole answer came within the bounds.
+PASSIVE_CHECKS = frozenset({"answers", *BOUND_CHECKS.values()})
 READ_ONLY_STATEFUL = "needs --allow-writes (every link the spec declares starts at a write)"
 
 
@@ -63,6 +66,22 @@ def fuzz_phases(
     return phases
 
 
+def fuzz_selection(
+    api: ApiName, operation_ids: tuple[str, ...], selection: Selection | None
+) -> tuple[tuple[str, ...], tuple[str, ...] | None] | None:
+    """The operations schemathesis sends cases to (empty: every one) and the checks it runs (None:
+    every one) under the run's selection, from the operations the mode allows; None when the
+    selection leaves it nothing. A check judged on every exchange (``PASSIVE_CHECKS``) selects the
+    cases of its operations, with no schemathesis check of its own."""
+    if selection is None:
+        return operation_ids, None
+    checks = tuple(sorted(name for name in CHECKS.get_all_names() if selection.has(name)))
+    wanted = selection.operations([*checks, *PASSIVE_CHECKS])
+    allowed = operation_ids or tuple(op.operation_id for op in catalog(api).operations)
+    chosen = tuple(op for op in allowed if op in wanted)
+    return (chosen, checks) if chosen else None
+
+
 @contextmanager
 def until_signalled(results: Results) -> Iterator[None]:
     """A signal (``signals.Interrupted``, or Ctrl-C where the run could not install its handlers)
@@ -76,11 +95,13 @@ def until_signalled(results: Results) -> Iterator[None]:
 
 @contextmanager
 def whole_run(results: Results) -> Iterator[None]:
-    """Whatever escapes the guarded checks: a signal (the run is interrupted), the server gone (an
-    error), or a bug of the suite (a fault)."""
+    """Whatever escapes the guarded checks: a signal (the run is interrupted), the failure limit
+    (``Stopped``), the server gone (an error), or a bug of the suite (a fault)."""
     try:
         with until_signalled(results):
             yield
+    except Stopped:
+        pass  # the failure limit (pytest -x): what follows (clean-up, reports) goes on
     except (httpx.HTTPError, ScenarioError) as error:
         results.errors.append(f"the server stopped answering: {type(error).__name__}: {error}")
     except Exception as error:
@@ -97,9 +118,15 @@ SCENARIO_REQUESTS_PER_OPERATION = {"connector": 45, "reverse": 4}
 
 
 class RunClient(ApiClient):
-    """The run's client: a first signal lets the exchange under way finish (``signals.deferred``)."""
+    """The run's client: a first signal lets the exchange under way finish (``signals.deferred``);
+    once the run's failure limit is reached (``Results.stopped``) it sends nothing more, but for the
+    clean-up (``stoppable`` off)."""
+
+    stoppable = True
 
     def send(self, *args: Any, **kwargs: Any) -> Exchange:
+        if self.stoppable:
+            self.results.halt_if_stopped()
         with signals.deferred():
             return super().send(*args, **kwargs)
 
@@ -191,11 +218,17 @@ def _record_ending(results: Results, progress: Progress | None) -> None:
 
 
 def note_unreached(results: Results, progress: Progress | None) -> None:
-    """Where an interrupted run stopped, and the stages it did not reach, as not run."""
+    """Where an interrupted (or stopped: ``Results.stop_after``) run stopped, and the stages it did
+    not reach, as not run."""
     where, unreached = progress.unreached() if progress is not None else ("starting", [])
-    results.notes.append(f"interrupted by {results.interrupted} during {where}")
+    if results.interrupted is not None:
+        ending = f"interrupted ({results.interrupted})"
+        results.notes.append(f"interrupted by {results.interrupted} during {where}")
+    else:
+        ending = f"stopped at its failure limit ({results.stop_after})"
+        results.notes.append(f"stopped at its failure limit during {where}: {results.stopped} failed")
     for stage in unreached:
-        results.skip(stage, f"the run was interrupted ({results.interrupted}) before it")
+        results.skip(stage, f"the run was {ending} before it")
 
 
 def fuzz(
@@ -209,7 +242,11 @@ def fuzz(
 ) -> None:
     """Schemathesis' phases, on the operations the mode allows (only reading ones unless writes)."""
     results = hooks.results
-    operation_ids = () if allow_writes else read_operations(api)
+    chosen = fuzz_selection(api, () if allow_writes else read_operations(api), results.selection)
+    if chosen is None:
+        results.skip("fuzzing", NOT_SELECTED)
+        return
+    operation_ids, checks = chosen
     phases = fuzz_phases(api, options.phases, operation_ids, results)
     if not phases:
         return
@@ -228,6 +265,7 @@ def fuzz(
         request_timeout=options.timeout,
         workers=options.workers,
         recordings=options.recordings,
+        checks=checks,
         **plan,
     )
     results.errors += run_schemathesis(fuzz_plan, hooks)
@@ -252,8 +290,10 @@ def run_stages(
                     scenarios.run()
                     after_scenarios()
         finally:
-            if results.interrupted is not None:
+            if results.interrupted is not None or results.stopped is not None:
                 note_unreached(results, progress)
+            if isinstance(client, RunClient):
+                client.stoppable = False  # the clean-up always runs
             _bounded(finally_, results)
 
 

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from mews_loyalty._spec.catalog import catalog
 from mews_loyalty._wire.encode import PAGE_SIZE_FIELD
 from mews_loyalty.contract._exchange.masking import Secret, Secrets
 from mews_loyalty.contract._exchange.throttle import Throttle
@@ -34,10 +35,11 @@ from mews_loyalty.contract._fuzz.phases import FuzzHooks
 from mews_loyalty.contract._report import traffic
 from mews_loyalty.contract._report.folder import claim
 from mews_loyalty.contract._report.progress import Progress
-from mews_loyalty.contract._report.results import Results, ScenarioError, Writes
+from mews_loyalty.contract._report.results import NOT_SELECTED, Results, ScenarioError, Writes
 from mews_loyalty.contract._run.cleanup import cleanup, settle
 from mews_loyalty.contract._run.ledger import Ledger
 from mews_loyalty.contract._run.options import (
+    CommonOptions,
     ConnectorOptions,
     ReverseOptions,
     UsageError,
@@ -60,25 +62,31 @@ from mews_loyalty.contract._scenarios.probes import check_rate_limit, probe_body
 from mews_loyalty.contract._scenarios.records import Credentials
 from mews_loyalty.contract._scenarios.reverse import ReverseScenarios
 
+# The Connector tokens' names, as curl lines expand them (and replay reads them from the environment).
+CONNECTOR_TOKEN_VARIABLES = ("MEWS_CLIENT_TOKEN", "MEWS_ACCESS_TOKEN")
+
+
+def reverse_token_variable(index: int) -> str:
+    """The name of a run's Reverse token ``index`` (from 0) in curl lines: MEWS_REVERSE_TOKEN, then _2, ..."""
+    return "MEWS_REVERSE_TOKEN" if index == 0 else f"MEWS_REVERSE_TOKEN_{index + 1}"
+
 
 def reverse_secrets(tokens: Sequence[str]) -> Secrets:
-    """The Reverse tokens of a run, named as curl lines expand them: MEWS_REVERSE_TOKEN, then _2, ..."""
-    return Secrets(
-        Secret(token, "MEWS_REVERSE_TOKEN" if i == 0 else f"MEWS_REVERSE_TOKEN_{i + 1}")
-        for i, token in enumerate(tokens)
-    )
+    """The Reverse tokens of a run, named as curl lines expand them (``reverse_token_variable``)."""
+    return Secrets(Secret(token, reverse_token_variable(i)) for i, token in enumerate(tokens))
 
 
 def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Results:
     if not options.client_token or not options.access_token:
         raise UsageError("give --client-token and --access-token")
     secrets = Secrets(
-        [Secret(options.client_token, "MEWS_CLIENT_TOKEN"), Secret(options.access_token, "MEWS_ACCESS_TOKEN")]
+        Secret(token, name)
+        for token, name in zip(
+            (options.client_token, options.access_token), CONNECTOR_TOKEN_VARIABLES, strict=True
+        )
     )
     report_dir = claim(options.report_dir, "connector")
-    results = Results(
-        "connector", options.base_url, read_only=not options.allow_writes, accepted=dict(options.baseline)
-    )
+    results = _results("connector", options, options.allow_writes)
     if options.probe_rate_limit:
         results.required.add("rate_limit")
     header = [
@@ -91,6 +99,18 @@ def verify_connector(options: ConnectorOptions, out: TextIO | None = None) -> Re
     with until_signalled(results):  # a signal while the run is being set up: nothing to clean up
         progress = _run_connector(options, secrets, results, report_dir)
     return finish(results, secrets, report_dir, header, out, progress)
+
+
+def _results(api: str, options: CommonOptions, allow_writes: bool) -> Results:
+    """A run's results, holding what it was asked: its baseline, its selection, its failure limit."""
+    return Results(
+        api,
+        options.base_url,
+        read_only=not allow_writes,
+        accepted=dict(options.baseline),
+        selection=options.selection,
+        stop_after=options.max_failures,
+    )
 
 
 def _run_connector(
@@ -121,10 +141,13 @@ def _run_connector(
 
     def after_scenarios() -> None:
         probed = _fuzz_connector(options, scenarios, secrets, pacer, credentials, report_dir, progress)
-        progress.stage("body-token probes")
-        with results.guard("ignored_body_auth"):
-            probe_remaining_auth(scenarios, probed)
-        if options.probe_rate_limit and options.rate_limit is not None:
+        if results.selected("ignored_body_auth"):
+            progress.stage("body-token probes")
+            with results.guard("ignored_body_auth"):
+                probe_remaining_auth(scenarios, probed | _unselected(results, "ignored_body_auth"))
+        if not results.selected("rate_limit"):
+            results.skip("rate_limit", NOT_SELECTED)
+        elif options.probe_rate_limit and options.rate_limit is not None:
             progress.stage("rate limit")
             with results.guard("rate_limit"):
                 check_rate_limit(scenarios, options.rate_limit)
@@ -200,6 +223,15 @@ def clean_up_connector(scenarios: ConnectorScenarios, deadline: float | None = N
         settle(results, ledger)
 
 
+def _unselected(results: Results, check: str) -> set[str]:
+    """The Connector operations the run's selection leaves out for ``check``."""
+    return {
+        op.operation_id
+        for op in catalog("connector").operations
+        if not results.selected(check, op.operation_id)
+    }
+
+
 def _preflight_connector(scenarios: ConnectorScenarios) -> str | None:
     """Why the run cannot start: the server cannot be reached, or it refuses the tokens."""
     resource = next((r for r in resources() if not r.required_filters), resources()[0])
@@ -220,9 +252,7 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
         raise UsageError("give at least one --token")
     secrets = reverse_secrets(options.tokens)
     report_dir = claim(options.report_dir, "reverse")
-    results = Results(
-        "reverse", options.base_url, read_only=not options.allow_writes, accepted=dict(options.baseline)
-    )
+    results = _results("reverse", options, options.allow_writes)
     enterprise_id = options.enterprise_id or default_enterprise_id(options.seed)
     header = [
         f"mews-loyalty contract reverse: {options.base_url}",

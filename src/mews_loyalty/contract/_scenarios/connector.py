@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mews_loyalty._spec.catalog import CURSOR_FIELD, PAGING_FIELD
+from mews_loyalty._spec.catalog import CURSOR_FIELD, PAGING_FIELD, Operation
 from mews_loyalty._spec.graph import LinkedResource
 from mews_loyalty._wire.encode import PAGE_SIZE_FIELD
 from mews_loyalty.contract._exchange.api_client import Exchange
-from mews_loyalty.contract._report.results import ScenarioError
+from mews_loyalty.contract._report.results import NOT_SELECTED, ScenarioError
 from mews_loyalty.contract._scenarios import values as S
 from mews_loyalty.contract._scenarios.links import ID, require_ids_filter, resources
 from mews_loyalty.contract._scenarios.records import ACTIVITY, ConnectorRecords
@@ -57,13 +57,25 @@ class ConnectorScenarios(ConnectorRecords):
             for name, _ in writing:
                 self.results.skip(name, "needs --allow-writes (the run is read-only)")
         for name, check in checks:
+            if not self.results.selected(name):
+                self.results.skip(name, NOT_SELECTED)
+                continue
             with self.results.guard(name):
                 check()
+
+    def chosen(self, check: str) -> list[LinkedResource]:
+        """The resources ``check`` runs on: every one, or those with an operation the run's selection
+        names for it (``Results.selection``)."""
+        return [
+            resource
+            for resource in resources()
+            if self.results.selected(check, *(op.operation_id for op in _operations(resource)))
+        ]
 
     def check_interval_limit(self) -> None:
         """Time filters may span at most the documented months; longer ones are refused (400 or 403)."""
         now = datetime.now(UTC).replace(microsecond=0)
-        for resource in resources():
+        for resource in self.chosen("interval_limit"):
             with self.results.guard("interval_limit"):
                 op = resource.get_all
                 for name, months in op.max_interval_months.items():
@@ -151,7 +163,7 @@ class ConnectorScenarios(ConnectorRecords):
 
     def check_pagination_read_only(self) -> None:
         """Whatever data exists: small pages return what one big page returns, in order, once each."""
-        for resource in resources():
+        for resource in self.chosen("pagination"):
             with self.results.guard("pagination"):
                 fields = self.list_body(resource)
                 big = self._page(resource, fields, {PAGE_SIZE_FIELD: 1000}, "listing failed")
@@ -167,7 +179,7 @@ class ConnectorScenarios(ConnectorRecords):
 
     def check_create_then_read(self) -> None:
         """Created records come back as sent, and read back by id as the add answered."""
-        for resource in resources():
+        for resource in self.chosen("create_then_read"):
             with self.results.guard("create_then_read"):
                 if not resource.writable or resource.add is None or resource.add.batch_field is None:
                     continue
@@ -215,7 +227,7 @@ class ConnectorScenarios(ConnectorRecords):
 
     def check_newest_first_and_paging(self) -> None:
         """Three records created one after the other come back newest first, and page correctly."""
-        for resource in resources():
+        for resource in self.chosen("newest_first"):
             with self.results.guard("newest_first"):
                 if not resource.writable:
                     continue
@@ -250,7 +262,7 @@ class ConnectorScenarios(ConnectorRecords):
 
     def check_update_semantics(self) -> None:
         """Absent and null keep a value, {Value: x} sets it, {Value: null} clears it."""
-        for resource in resources():
+        for resource in self.chosen("update_semantics"):
             with self.results.guard("update_semantics"):
                 if (
                     resource.writable
@@ -261,7 +273,7 @@ class ConnectorScenarios(ConnectorRecords):
 
     def check_soft_delete(self) -> None:
         """A deleted record leaves the default listing and stays visible as Deleted."""
-        for resource in reversed(resources()):
+        for resource in reversed(self.chosen("soft_delete")):
             with self.results.guard("soft_delete"):
                 if not resource.writable or resource.delete is None or resource.delete.batch_field is None:
                     continue
@@ -291,6 +303,10 @@ class ConnectorScenarios(ConnectorRecords):
                         f"after delete, listing with {ACTIVITY} {states} must {'' if present else 'not '}return the record; got {ids}",
                         exchange.curl,
                     )
+
+
+def _operations(resource: LinkedResource) -> list[Operation]:
+    return [op for op in (resource.get_all, resource.add, resource.update, resource.delete) if op is not None]
 
 
 def _iso(moment: datetime) -> str:
