@@ -217,6 +217,17 @@ def raw_answer(client: socket.socket) -> bytes:
     return client.recv(200)
 
 
+def trickle(client: socket.socket) -> bytes:
+    """Send a request head a byte at a time until an answer comes; the answer's start."""
+    client.settimeout(0.1)
+    for byte in f"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: {'a' * 1000}".encode():
+        with contextlib.suppress(OSError):
+            client.send(bytes([byte]))
+        with contextlib.suppress(TimeoutError):
+            return client.recv(200)
+    return b""
+
+
 def test_a_request_not_complete_in_time_is_a_408_however_it_trickles() -> None:
     # uvicorn's keep-alive timer restarts with each byte: a request trickling in held its connection
     # for ever. The deadline runs from the connection (or the request's first byte) to its last byte.
@@ -226,16 +237,11 @@ def test_a_request_not_complete_in_time_is_a_408_however_it_trickles() -> None:
         with socket.create_connection((host, int(port))) as silent:
             assert raw_answer(silent).startswith(b"HTTP/1.1 408 ")
         with socket.create_connection((host, int(port))) as trickling:
-            trickling.settimeout(0.1)
-            answer = b""
-            for byte in f"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: {'a' * 1000}".encode():
-                with contextlib.suppress(OSError):
-                    trickling.send(bytes([byte]))
-                with contextlib.suppress(TimeoutError):
-                    answer = trickling.recv(200)
-                if answer:
-                    break
-            assert answer.startswith(b"HTTP/1.1 408 ")
+            assert trickle(trickling).startswith(b"HTTP/1.1 408 ")
+        with socket.create_connection((host, int(port))) as kept_alive:  # a next request, as slow
+            kept_alive.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert raw_answer(kept_alive).startswith(b"HTTP/1.1 200 ")
+            assert trickle(kept_alive).startswith(b"HTTP/1.1 408 ")
 
 
 def test_a_connection_idle_after_its_answer_is_closed() -> None:

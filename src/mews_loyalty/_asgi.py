@@ -89,6 +89,10 @@ class ServerLimits:
     rest stay for files and a proxy's upstream connections); past it the connection that has waited
     longest for its request is closed, or the new one when every connection is being answered."""
 
+    def sweep_seconds(self) -> float:
+        """How often requests are checked against ``request_seconds`` (so they end up to this late)."""
+        return min(1.0, self.request_seconds / 4)
+
     def connection_cap(self) -> int:
         """``max_connections``, lowered to half the file descriptors this process may open."""
         if sys.platform == "win32":
@@ -119,12 +123,16 @@ class GuardedHttp(HttpToolsProtocol):
 
     A connection is *waiting* from its start, and again from each answer's end, until its next
     request's last byte: only waiting connections are closed to make room, so none is cut while the
-    app answers it. The head's bytes are counted as they arrive, before the parser buffers them.
+    app answers it. A request is timed from the connection, or from its first byte, to its last; one
+    sweep a server (each ``sweep_seconds``) ends those past the deadline, so a request costs a clock
+    reading rather than a timer. The head's bytes are counted as they arrive, before the parser
+    buffers them.
     """
 
     limits: ClassVar[ServerLimits]
     cap: ClassVar[int]
     waiting: ClassVar[dict[GuardedHttp, None]]  # this server's waiting connections, oldest first
+    sweeper: ClassVar[asyncio.TimerHandle | None]
 
     def __init__(
         self,
@@ -137,24 +145,27 @@ class GuardedHttp(HttpToolsProtocol):
         self._head_bytes = 0  # of the head being read, counted while it is incomplete
         self._heads = 0  # heads read on this connection
         self._reading_head = True
-        self._deadline: asyncio.TimerHandle | None = None
+        self._since: float | None = None  # when the request under way began (loop time)
         self._refused = False  # answered by the guard: what still arrives is dropped
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._await_request()
+        self.waiting[self] = None
+        self._since = self.loop.time()
+        if self.sweeper is None:
+            type(self).sweeper = self._next_sweep(self.loop, self.connections)
         if len(self.connections) > self.cap:
             self._make_room()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._settle()
+        self.waiting.pop(self, None)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
-        if self._deadline is None and self in self.waiting:
-            self._arm()  # a next request begins
+        if self._since is None and self in self.waiting:
+            self._since = self.loop.time()  # a next request begins
         heads, reading_head = self._heads, self._reading_head
         super().data_received(data)
         if reading_head and self._reading_head and self._heads == heads:  # all of it is head
@@ -168,8 +179,7 @@ class GuardedHttp(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        self._reading_head = True
-        self._disarm()
+        self._reading_head, self._since = True, None
         if self.cycle is None or not self.cycle.response_complete:
             self.waiting.pop(self, None)  # complete: the app answers it now
         super().on_message_complete()
@@ -180,39 +190,31 @@ class GuardedHttp(HttpToolsProtocol):
             self.waiting.pop(self, None)
             self.waiting[self] = None  # waiting again, the newest
 
-    def _await_request(self) -> None:
-        self.waiting[self] = None
-        self._arm()
+    @classmethod
+    def _sweep(cls, loop: asyncio.AbstractEventLoop, connections: set[Any]) -> None:
+        """End the requests past their deadline; again after ``sweep_seconds`` while the server has
+        connections (one that is answered now may wait for a next request later)."""
+        expired = loop.time() - cls.limits.request_seconds
+        for connection in [c for c in cls.waiting if c._since is not None and c._since < expired]:
+            connection._refuse(HTTPStatus.REQUEST_TIMEOUT, linger=False)
+        cls.sweeper = cls._next_sweep(loop, connections) if connections else None
 
-    def _arm(self) -> None:
-        self._deadline = self.loop.call_later(self.limits.request_seconds, self._expire)
-
-    def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
-
-    def _settle(self) -> None:
-        """Neither waiting nor timed any more (closed or refused)."""
-        self.waiting.pop(self, None)
-        self._disarm()
+    @classmethod
+    def _next_sweep(cls, loop: asyncio.AbstractEventLoop, connections: set[Any]) -> asyncio.TimerHandle:
+        return loop.call_later(cls.limits.sweep_seconds(), cls._sweep, loop, connections)
 
     def _make_room(self) -> None:
         oldest = next((other for other in self.waiting if other is not self), self)
-        oldest._settle()
+        self.waiting.pop(oldest, None)
         oldest.connections.discard(oldest)  # closing: it no longer counts
         oldest.transport.close()
-
-    def _expire(self) -> None:
-        self._deadline = None
-        self._refuse(HTTPStatus.REQUEST_TIMEOUT, linger=False)
 
     def _answering(self) -> bool:
         return self.cycle is not None and not self.cycle.response_complete
 
     def _refuse(self, status: HTTPStatus, *, linger: bool) -> None:
         """Answer ``status`` (unless an answer is under way) and close, after a linger when asked."""
-        self._settle()
+        self.waiting.pop(self, None)
         self._refused = True
         if not self._answering():
             self.transport.write(_plain_answer(status, self.server_state.default_headers))
@@ -229,7 +231,7 @@ def guarded(limits: ServerLimits, cap: int) -> type[GuardedHttp]:
     class Guarded(GuardedHttp):
         pass
 
-    Guarded.limits, Guarded.cap, Guarded.waiting = limits, cap, {}
+    Guarded.limits, Guarded.cap, Guarded.waiting, Guarded.sweeper = limits, cap, {}, None
     return Guarded
 
 
