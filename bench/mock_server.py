@@ -4,22 +4,26 @@ beside Prism's mock serving the same spec. Load comes from wrk, on loopback, bou
 What the server limits cost (docs/servers.md): the same mock also runs on the unguarded httptools
 protocol (the servers before the limits) and on uvicorn's h11 protocol (which caps the request head
 itself), each its own process; the three are loaded in turns, so a neighbour's burst falls on all,
-and each row is its best turn."""
+and each row is its best turn. Requests per second swing by a fifth between turns on a shared
+machine, so the notes also give the server's own CPU time per request (from /proc, Linux only),
+which a neighbour's load hardly moves: the cost of the limits is read there."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench._measure import Section
-from mews_loyalty._asgi import LISTENING_PREFIX, STARTUP_SECONDS, _first_line, serve_in_process
+from mews_loyalty._asgi import LISTENING_PREFIX, STARTUP_SECONDS, _first_line
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 from tests._prism import PrismUnavailable, serve_prism
 
@@ -29,8 +33,10 @@ SECONDS, CONNECTIONS, THREADS = 10, 16, 1
 TURN_SECONDS, TURNS = 5, 3  # the before/after rows: wrk on each server in turn, best turn kept
 MOCK = ["mock", "connector", "--rate-limit", "off", "--seed-data", "--seed-memberships", "1000"]
 LABEL = "mews-loyalty mock (stateful, validating)"
-VARIANTS = {  # the shipped server is LABEL; these serve the same mock on another protocol
-    "httptools": "the same mock, unguarded httptools (before the limits)",
+BEFORE = "the same mock, unguarded httptools (before the limits)"
+VARIANTS = {  # bench._server_variant's protocol -> row; "guarded" is the mock as shipped
+    "guarded": LABEL,
+    "httptools": BEFORE,
     "h11": "the same mock, uvicorn h11 (caps the head only)",
 }
 BODY = {
@@ -73,12 +79,27 @@ def _wrk(url: str, seconds: int = SECONDS) -> dict[str, float]:
         return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    return {"rps": rps, "p50": millis("50%"), "p99": millis("99%")}
+    requests = float(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return {"rps": rps, "p50": millis("50%"), "p99": millis("99%"), "requests": requests}
+
+
+@dataclass
+class _Server:
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float | None:
+        """User and system CPU time the server process has used (None where /proc is not)."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager
-def _variant(protocol: str) -> Iterator[str]:
-    """The mock served with ``protocol`` by ``bench._server_variant``, in its own process; its URL."""
+def _variant(protocol: str) -> Iterator[_Server]:
+    """The mock served with ``protocol`` by ``bench._server_variant``, in its own process."""
     argv = [
         sys.executable,
         "-m",
@@ -96,21 +117,39 @@ def _variant(protocol: str) -> Iterator[str]:
         line = _first_line(proc.stdout, STARTUP_SECONDS) or ""
         if not line.startswith(LISTENING_PREFIX):
             raise RuntimeError(f"the {protocol} mock did not start (first line: {line!r})")
-        yield line.removeprefix(LISTENING_PREFIX).strip()
+        yield _Server(line.removeprefix(LISTENING_PREFIX).strip(), proc.pid)
     finally:
         proc.terminate()
         proc.wait(STARTUP_SECONDS)
 
 
-def _in_turns(urls: dict[str, str]) -> dict[str, dict[str, float]]:
-    """wrk on each server in turn, ``TURNS`` times; each server's best turn (by requests per second)."""
+def _in_turns(servers: dict[str, _Server]) -> dict[str, dict[str, float]]:
+    """wrk on each server in turn, ``TURNS`` times: each server's best turn (by requests per second),
+    and its lowest server CPU time per request (``cpu_us``, absent without /proc)."""
     best: dict[str, dict[str, float]] = {}
+    cpu: dict[str, float] = {}
     for _ in range(TURNS):
-        for label, url in urls.items():
-            figures = _wrk(url, TURN_SECONDS)
+        for label, server in servers.items():
+            before = server.cpu_seconds()
+            figures = _wrk(server.url, TURN_SECONDS)
+            after = server.cpu_seconds()
+            if before is not None and after is not None:
+                used = (after - before) / figures["requests"] * 1e6
+                cpu[label] = min(cpu.get(label, used), used)
             if label not in best or figures["rps"] > best[label]["rps"]:
                 best[label] = figures
+    for label, used in cpu.items():
+        best[label]["cpu_us"] = used
     return best
+
+
+def _cost_of_the_limits(figures: dict[str, dict[str, float]]) -> str:
+    shipped, before = figures[LABEL], figures[BEFORE]
+    text = f"requests/s {100 * (shipped['rps'] / before['rps'] - 1):+.1f}% against the unguarded mock"
+    if "cpu_us" in shipped and "cpu_us" in before:
+        change = 100 * (shipped["cpu_us"] / before["cpu_us"] - 1)
+        text += f"; server CPU per request {change:+.1f}%"
+    return f"the server limits: {text}"
 
 
 def run() -> Section:
@@ -121,16 +160,14 @@ def run() -> Section:
         section.notes.append("skipped: wrk is not installed (apt-get install wrk)")
         return section
     with contextlib.ExitStack() as servers:
-        urls = {LABEL: servers.enter_context(serve_in_process(MOCK))}
-        urls.update({label: servers.enter_context(_variant(name)) for name, label in VARIANTS.items()})
-        figures = _in_turns(urls)
+        figures = _in_turns(
+            {label: servers.enter_context(_variant(protocol)) for protocol, label in VARIANTS.items()}
+        )
     for label, ours in figures.items():
         section.rows[label] = ours["rps"]
-        section.notes.append(f"{label}: p50 {ours['p50']:.2f} ms, p99 {ours['p99']:.2f} ms")
-    shipped, before = figures[LABEL]["rps"], figures[VARIANTS["httptools"]]["rps"]
-    section.notes.append(
-        f"the server limits cost {100 * (1 - shipped / before):.1f}% of the unguarded throughput"
-    )
+        cpu = f", server CPU {ours['cpu_us']:.0f} us/request" if "cpu_us" in ours else ""
+        section.notes.append(f"{label}: p50 {ours['p50']:.2f} ms, p99 {ours['p99']:.2f} ms{cpu}")
+    section.notes.append(_cost_of_the_limits(figures))
     try:
         with serve_prism(SPEC) as url:
             prism = _wrk(url)
