@@ -18,12 +18,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from bench._measure import Section
-from mews_loyalty._asgi import LISTENING_PREFIX, STARTUP_SECONDS, _first_line
+from mews_loyalty._asgi import ServerChild, serve_child
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 from tests._prism import PrismUnavailable, serve_prism
 
@@ -83,22 +81,16 @@ def _wrk(url: str, seconds: int = SECONDS) -> dict[str, float]:
     return {"rps": rps, "p50": millis("50%"), "p99": millis("99%"), "requests": requests}
 
 
-@dataclass
-class _Server:
-    url: str
-    pid: int
-
-    def cpu_seconds(self) -> float | None:
-        """User and system CPU time the server process has used (None where /proc is not)."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time a process has used (None where /proc is not)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-@contextlib.contextmanager
-def _variant(protocol: str) -> Iterator[_Server]:
+def _variant(protocol: str) -> contextlib.AbstractContextManager[ServerChild]:
     """The mock served with ``protocol`` by ``bench._server_variant``, in its own process."""
     argv = [
         sys.executable,
@@ -111,28 +103,19 @@ def _variant(protocol: str) -> Iterator[_Server]:
         "--port",
         "0",
     ]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        line = _first_line(proc.stdout, STARTUP_SECONDS) or ""
-        if not line.startswith(LISTENING_PREFIX):
-            raise RuntimeError(f"the {protocol} mock did not start (first line: {line!r})")
-        yield _Server(line.removeprefix(LISTENING_PREFIX).strip(), proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(STARTUP_SECONDS)
+    return serve_child(argv, name=f"the {protocol} mock")
 
 
-def _in_turns(servers: dict[str, _Server]) -> dict[str, dict[str, float]]:
+def _in_turns(servers: dict[str, ServerChild]) -> dict[str, dict[str, float]]:
     """wrk on each server in turn, ``TURNS`` times: each server's best turn (by requests per second),
     and its lowest server CPU time per request (``cpu_us``, absent without /proc)."""
     best: dict[str, dict[str, float]] = {}
     cpu: dict[str, float] = {}
     for _ in range(TURNS):
         for label, server in servers.items():
-            before = server.cpu_seconds()
+            before = _cpu_seconds(server.pid)
             figures = _wrk(server.url, TURN_SECONDS)
-            after = server.cpu_seconds()
+            after = _cpu_seconds(server.pid)
             if before is not None and after is not None:
                 used = (after - before) / figures["requests"] * 1e6
                 cpu[label] = min(cpu.get(label, used), used)

@@ -11,7 +11,6 @@ import json
 import os
 import resource
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -23,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mews_loyalty._asgi import LISTENING_PREFIX, ServerLimits, _first_line, serve_in_thread
+from mews_loyalty._asgi import ServerLimits, serve_child, serve_in_thread
 from mews_loyalty._wire.nesting import MAX_DEPTH, NestedTooDeep, check_nesting
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 
@@ -82,7 +81,7 @@ class Running:
 def running(
     argv: list[str], stderr: Path, env: dict[str, str] | None = None, nofile: int | None = None
 ) -> Iterator[Running]:
-    """A server process (``argv``), its URL from its listening line; stopped and reaped after."""
+    """A server process (``argv``), its stderr in a file, at most ``nofile`` descriptors open."""
 
     def limit_files() -> None:
         if nofile is not None:
@@ -90,27 +89,11 @@ def running(
                 resource.RLIMIT_NOFILE, (nofile, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
             )
 
-    with stderr.open("wb") as errors:
-        proc = subprocess.Popen(
-            argv,
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            text=True,
-            env={**os.environ, **(env or {})},
-            preexec_fn=limit_files,
-        )
-    try:
-        assert proc.stdout is not None
-        line = _first_line(proc.stdout, 30.0) or ""
-        assert line.startswith(LISTENING_PREFIX), (line, stderr.read_text())
-        yield Running(line.removeprefix(LISTENING_PREFIX).strip(), proc.pid, stderr)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with (
+        stderr.open("wb") as errors,
+        serve_child(argv, env={**os.environ, **(env or {})}, stderr=errors, preexec_fn=limit_files) as child,
+    ):
+        yield Running(child.url, child.pid, stderr)
 
 
 def cli(*args: str) -> list[str]:

@@ -4,6 +4,7 @@
     return serve_command(app, host, port)                 # CLI: the same, a port in use is one line
     with serve_in_thread(app) as base_url: ...            # tests: free loopback port, stopped after
     with serve_in_process(["mock", "connector"]) as base_url: ...   # a separate process, stopped after
+    with serve_child([sys.executable, "-c", script]) as child: ...   # any command; child.url, child.pid
 
 Every server announces itself with one line on stdout, ``<LISTENING_PREFIX> http://HOST:PORT``, so a
 parent process can start it with ``--port 0`` and learn the port.
@@ -415,30 +416,33 @@ def _first_line(stream: IO[str], seconds: float) -> str | None:
         return None
 
 
-@contextlib.contextmanager
-def serve_in_process(
-    cli_args: list[str], env: dict[str, str] | None = None, startup_seconds: float = STARTUP_SECONDS
-) -> Iterator[str]:
-    """Start ``mews-loyalty <cli_args> --port 0`` as a child process; yields its base URL.
+@dataclass(frozen=True)
+class ServerChild:
+    """A server running as a child process: its base URL and process id."""
 
-    A child that neither announces itself nor exits within ``startup_seconds`` is ended and reported.
+    url: str
+    pid: int
+
+
+@contextlib.contextmanager
+def serve_child(
+    argv: list[str], *, name: str = "the server", startup_seconds: float = STARTUP_SECONDS, **popen: Any
+) -> Iterator[ServerChild]:
+    """Start the server command ``argv`` (one announcing itself) as a child process; stopped after.
+
+    ``popen`` goes to ``subprocess.Popen`` (``env``, ``stderr``, ...); stdout is the parent's to read.
+    A child that neither announces itself nor exits within ``startup_seconds`` is ended and reported
+    (as ``name``).
     """
-    argv = [sys.executable, "-m", "mews_loyalty._cli", *cli_args, "--host", "127.0.0.1", "--port", "0"]
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=None,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, **popen)
     try:
         assert proc.stdout is not None
         line = _first_line(proc.stdout, startup_seconds)
         if line is None:
-            raise RuntimeError(f"server {cli_args} did not announce itself within {startup_seconds:g} s")
+            raise RuntimeError(f"{name} did not announce itself within {startup_seconds:g} s")
         if not line.startswith(LISTENING_PREFIX):
-            raise RuntimeError(f"server {cli_args} did not start (first line: {line!r})")
-        yield line.removeprefix(LISTENING_PREFIX).strip()
+            raise RuntimeError(f"{name} did not start (first line: {line!r})")
+        yield ServerChild(line.removeprefix(LISTENING_PREFIX).strip(), proc.pid)
     finally:
         proc.terminate()
         try:
@@ -446,6 +450,19 @@ def serve_in_process(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextlib.contextmanager
+def serve_in_process(
+    cli_args: list[str], env: dict[str, str] | None = None, startup_seconds: float = STARTUP_SECONDS
+) -> Iterator[str]:
+    """Start ``mews-loyalty <cli_args> --port 0`` as a child process; yields its base URL."""
+    argv = [sys.executable, "-m", "mews_loyalty._cli", *cli_args, "--host", "127.0.0.1", "--port", "0"]
+    environment = {**os.environ, **(env or {})}
+    with serve_child(
+        argv, name=f"server {cli_args}", startup_seconds=startup_seconds, env=environment
+    ) as child:
+        yield child.url
 
 
 def add_server_arguments(parser: argparse.ArgumentParser, *, default_port: int) -> None:

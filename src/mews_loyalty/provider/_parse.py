@@ -14,6 +14,8 @@ operation's request schema, so no field is named here. A body nested deeper than
 
 from __future__ import annotations
 
+from typing import Any
+
 import pydantic_core
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
@@ -51,16 +53,21 @@ async def _read_body(request: Request, limit: int) -> bytes:
         raise bad_request(Text("detail.body-too-large", {"limit": error.limit})) from None
 
 
-def parse_payload(operation: Operation, body: bytes) -> BaseModel:
-    """The validated request model, or a 400 problem listing every field that is wrong."""
+def _decoded(body: bytes) -> Any:
+    """The JSON of a body, or a 400 problem: malformed, or nested past ``MAX_DEPTH`` levels."""
     try:
         check_nesting(body)
     except NestedTooDeep as error:
         raise bad_request(Text("detail.nested-too-deep", {"limit": error.limit})) from None
     try:
-        raw = pydantic_core.from_json(body)
+        return pydantic_core.from_json(body)
     except ValueError:
         raise bad_request(Text("detail.malformed-json")) from None
+
+
+def parse_payload(operation: Operation, body: bytes) -> BaseModel:
+    """The validated request model, or a 400 problem listing every field that is wrong."""
+    raw = _decoded(body)
     problems: list[FieldProblem] = []
     payload: BaseModel | None = None
     try:
