@@ -4,9 +4,20 @@
     return serve_command(app, host, port)                 # CLI: the same, a port in use is one line
     with serve_in_thread(app) as base_url: ...            # tests: free loopback port, stopped after
     with serve_in_process(["mock", "connector"]) as base_url: ...   # a separate process, stopped after
+    with serve_child([sys.executable, "-c", script]) as child: ...   # any command; child.url, child.pid
 
 Every server announces itself with one line on stdout, ``<LISTENING_PREFIX> http://HOST:PORT``, so a
 parent process can start it with ``--port 0`` and learn the port.
+
+Every server holds to ``ServerLimits`` (docs/servers.md), which a hostile client cannot talk it out of:
+a request head (line and headers) past ``max_head_bytes`` is a 431, a request not complete within
+``request_seconds`` a 408, a connection idle between requests is closed after ``keep_alive_seconds``,
+and past ``max_connections`` open at once (never more than half the file descriptors the process may
+open) the connection that has waited longest for its request is closed to make room, so idle
+half-sent requests cannot keep a normal client out. uvicorn's httptools parser caps none of this (its
+h11 parser caps the head, at a third of httptools' speed), so ``GuardedHttp`` adds it to httptools.
+A server run by ``run_server`` also shows the package's own errors on stderr (the traceback behind a
+500) when nothing else is configured to show them.
 """
 
 from __future__ import annotations
@@ -14,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import queue
 import socket
@@ -22,10 +34,13 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from typing import IO, Any
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import IO, Any, ClassVar
 
 import uvicorn
 from starlette.requests import Request
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mews_loyalty._entry import USAGE_ERROR
 
@@ -63,7 +78,172 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _config(app: Any, host: str, port: int, server_headers: bool = True) -> uvicorn.Config:
+@dataclass(frozen=True)
+class ServerLimits:
+    """What any one client may hold of a server the package runs (documented in docs/servers.md)."""
+
+    max_head_bytes: int = 64 * 1024
+    """Request line and headers together; past them the answer is 431 and the connection closes."""
+    request_seconds: float = 30.0
+    """From a connection, or a next request's first byte, to the request's last byte; then 408."""
+    keep_alive_seconds: int = 5
+    """Idle time allowed between requests on one connection (uvicorn's ``timeout_keep_alive``)."""
+    max_connections: int = 1000
+    """Connections open at once, and never more than half the process's file descriptors (the
+    rest stay for files and a proxy's upstream connections); past it the connection that has waited
+    longest for its request is closed, or the new one when every connection is being answered."""
+
+    def sweep_seconds(self) -> float:
+        """How often requests are checked against ``request_seconds`` (so they end up to this late)."""
+        return min(1.0, self.request_seconds / 4)
+
+    def connection_cap(self) -> int:
+        """``max_connections``, lowered to half the file descriptors this process may open."""
+        if sys.platform == "win32":
+            return self.max_connections
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft == resource.RLIM_INFINITY:
+            return self.max_connections
+        return min(self.max_connections, soft // 2)
+
+
+LINGER_SECONDS = 2.0  # a refused client still sending is read (and dropped) this long, so it reads the 431
+
+
+def _plain_answer(status: HTTPStatus, headers: list[tuple[bytes, bytes]]) -> bytes:
+    """A complete ``text/plain`` answer closing the connection: the server's own, no app involved."""
+    body = f"{status.phrase}\n".encode()
+    lines = [f"HTTP/1.1 {status.value} {status.phrase}".encode()]
+    lines += [name + b": " + value for name, value in headers]
+    lines += [b"content-type: text/plain; charset=utf-8", b"content-length: %d" % len(body)]
+    lines += [b"connection: close", b"", body]
+    return b"\r\n".join(lines)
+
+
+class GuardedHttp(HttpToolsProtocol):
+    """uvicorn's httptools protocol held to ``ServerLimits`` (one subclass per server, by ``guarded``).
+
+    A connection is *waiting* from its start, and again from each answer's end, until its next
+    request's last byte: only waiting connections are closed to make room, so none is cut while the
+    app answers it. A request is timed from the connection, or from its first byte, to its last; one
+    sweep a server (each ``sweep_seconds``) ends those past the deadline, so a request costs a clock
+    reading rather than a timer. The head's bytes are counted as they arrive, before the parser
+    buffers them.
+    """
+
+    limits: ClassVar[ServerLimits]
+    cap: ClassVar[int]
+    waiting: ClassVar[dict[GuardedHttp, None]]  # this server's waiting connections, oldest first
+    sweeper: ClassVar[asyncio.TimerHandle | None]
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        server_state: Any,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self._head_bytes = 0  # of the head being read, counted while it is incomplete
+        self._heads = 0  # heads read on this connection
+        self._reading_head = True
+        self._since: float | None = None  # when the request under way began (loop time)
+        self._refused = False  # answered by the guard: what still arrives is dropped
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.waiting[self] = None
+        self._since = self.loop.time()
+        if self.sweeper is None:
+            type(self).sweeper = self._next_sweep(self.loop, self.connections)
+        if len(self.connections) > self.cap:
+            self._make_room()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.waiting.pop(self, None)
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        if self._since is None and self in self.waiting:
+            self._since = self.loop.time()  # a next request begins
+        heads, reading_head = self._heads, self._reading_head
+        super().data_received(data)
+        if reading_head and self._reading_head and self._heads == heads:  # all of it is head
+            self._head_bytes += len(data)
+            if self._head_bytes > self.limits.max_head_bytes:
+                self._refuse(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, linger=True)
+
+    def on_headers_complete(self) -> None:
+        self._reading_head, self._head_bytes = False, 0
+        self._heads += 1
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._reading_head, self._since = True, None
+        if self.cycle is None or not self.cycle.response_complete:
+            self.waiting.pop(self, None)  # complete: the app answers it now
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self.waiting.pop(self, None)
+            self.waiting[self] = None  # waiting again, the newest
+
+    @classmethod
+    def _sweep(cls, loop: asyncio.AbstractEventLoop, connections: set[Any]) -> None:
+        """End the requests past their deadline; again after ``sweep_seconds`` while the server has
+        connections (one that is answered now may wait for a next request later)."""
+        expired = loop.time() - cls.limits.request_seconds
+        for connection in [c for c in cls.waiting if c._since is not None and c._since < expired]:
+            connection._refuse(HTTPStatus.REQUEST_TIMEOUT, linger=False)
+        cls.sweeper = cls._next_sweep(loop, connections) if connections else None
+
+    @classmethod
+    def _next_sweep(cls, loop: asyncio.AbstractEventLoop, connections: set[Any]) -> asyncio.TimerHandle:
+        return loop.call_later(cls.limits.sweep_seconds(), cls._sweep, loop, connections)
+
+    def _make_room(self) -> None:
+        oldest = next((other for other in self.waiting if other is not self), self)
+        self.waiting.pop(oldest, None)
+        oldest.connections.discard(oldest)  # closing: it no longer counts
+        oldest.transport.close()
+
+    def _answering(self) -> bool:
+        return self.cycle is not None and not self.cycle.response_complete
+
+    def _refuse(self, status: HTTPStatus, *, linger: bool) -> None:
+        """Answer ``status`` (unless an answer is under way) and close, after a linger when asked."""
+        self.waiting.pop(self, None)
+        self._refused = True
+        if not self._answering():
+            self.transport.write(_plain_answer(status, self.server_state.default_headers))
+        if linger and self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.loop.call_later(LINGER_SECONDS, self.transport.close)
+        else:
+            self.transport.close()
+
+
+def guarded(limits: ServerLimits, cap: int) -> type[GuardedHttp]:
+    """A ``GuardedHttp`` of its own for one server (the waiting connections are the server's)."""
+
+    class Guarded(GuardedHttp):
+        pass
+
+    Guarded.limits, Guarded.cap, Guarded.waiting, Guarded.sweeper = limits, cap, {}, None
+    return Guarded
+
+
+def _config(
+    app: Any, host: str, port: int, server_headers: bool = True, limits: ServerLimits | None = None
+) -> uvicorn.Config:
+    limits = limits or ServerLimits()
+    cap = limits.connection_cap()
     return uvicorn.Config(
         app,
         host=host,
@@ -71,7 +251,12 @@ def _config(app: Any, host: str, port: int, server_headers: bool = True) -> uvic
         log_level="error",  # fuzzing sends malformed HTTP on purpose; uvicorn would warn for each
         access_log=False,
         lifespan="off",
-        http="httptools",
+        http=guarded(limits, cap),
+        timeout_keep_alive=limits.keep_alive_seconds,
+        # asyncio accepts up to the backlog each turn of its loop, and a connection it accepts can be
+        # closed to make room only three turns later: an eighth of the cap keeps those bursts and the
+        # cap's connections inside the descriptors (the cap is at most half of them)
+        backlog=max(16, min(2048, cap // 8)),
         loop="uvloop" if sys.platform != "win32" else "asyncio",
         # uvicorn's own Date and Server headers, added to every answer; a proxy passes its upstream's
         server_header=server_headers,
@@ -103,15 +288,75 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
-def run_server(app: Any, host: str, port: int, *, server_headers: bool = True) -> None:
+class _Unclaimed(logging.Filter):
+    """Passes a record only when no logger between its own and the package's has a handler showing it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = record.name
+        while name.startswith(f"{_PACKAGE_LOGGER}."):
+            handlers = logging.getLogger(name).handlers
+            if any(not isinstance(handler, logging.NullHandler) for handler in handlers):
+                return False
+            name = name.rpartition(".")[0]
+        return True
+
+
+class _Seldom(logging.Filter):
+    """Passes a message starting with ``prefix`` once per ``seconds``; any other, always."""
+
+    def __init__(self, prefix: str, seconds: float) -> None:
+        super().__init__()
+        self.prefix, self.seconds = prefix, seconds
+        self.last = -seconds
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.getMessage().startswith(self.prefix):
+            return True
+        now = time.monotonic()
+        shown = now - self.last >= self.seconds
+        self.last = now if shown else self.last
+        return shown
+
+
+_PACKAGE_LOGGER = "mews_loyalty"
+# asyncio logs it for each failed accept, every turn of the loop: megabytes a second once a process
+# runs out of file descriptors (the connection cap keeps the servers below that; anything else may not)
+_ACCEPT_FAILED = "socket.accept() out of system resource"
+
+
+@contextlib.contextmanager
+def _server_logging() -> Iterator[None]:
+    """While a server runs: the package's errors on stderr unless something is set up to show them
+    (the root logger or a handler nearer the source), and a failing accept logged once a minute."""
+    package, asyncio_logger = logging.getLogger(_PACKAGE_LOGGER), logging.getLogger("asyncio")
+    handler: logging.Handler | None = None
+    if not logging.getLogger().handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setLevel(logging.ERROR)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(_Unclaimed())
+        package.addHandler(handler)
+    seldom = _Seldom(_ACCEPT_FAILED, 60.0)
+    asyncio_logger.addFilter(seldom)
+    try:
+        yield
+    finally:
+        asyncio_logger.removeFilter(seldom)
+        if handler is not None:
+            package.removeHandler(handler)
+
+
+def run_server(
+    app: Any, host: str, port: int, *, server_headers: bool = True, limits: ServerLimits | None = None
+) -> None:
     """Serve until interrupted, announcing the bound address on stdout once listening.
 
     Raises ``ServerStartError`` when the address cannot be bound (the port is in use, say).
     ``server_headers=False`` leaves out uvicorn's own Date and Server headers (a proxy's answers are
-    its upstream's, headers included).
+    its upstream's, headers included). ``limits`` defaults to ``ServerLimits()``.
     """
     listener = _listen(host, port)
-    server = uvicorn.Server(_config(app, host, port, server_headers))
+    server = uvicorn.Server(_config(app, host, port, server_headers, limits))
     if os.environ.get(STOP_WITH_PARENT):
         _stop_when_stdin_ends(server)
 
@@ -123,7 +368,7 @@ def run_server(app: Any, host: str, port: int, *, server_headers: bool = True) -
             print(f"{LISTENING_PREFIX} {_bound_url(server, host)}", flush=True)
         await task
 
-    with listener, contextlib.suppress(KeyboardInterrupt):
+    with listener, _server_logging(), contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
 
 
@@ -148,10 +393,15 @@ def serve_command(app: Any, host: str, port: int) -> int:
 
 @contextlib.contextmanager
 def serve_in_thread(
-    app: Any, host: str = "127.0.0.1", port: int = 0, *, server_headers: bool = True
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    server_headers: bool = True,
+    limits: ServerLimits | None = None,
 ) -> Iterator[str]:
     """Serve ``app`` on a free loopback port in a background thread; yields the base URL."""
-    server = uvicorn.Server(_config(app, host, port, server_headers))
+    server = uvicorn.Server(_config(app, host, port, server_headers, limits))
     thread = threading.Thread(target=server.run, name="mews-loyalty-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + STARTUP_SECONDS
@@ -180,35 +430,43 @@ def _first_line(stream: IO[str], seconds: float) -> str | None:
         return None
 
 
-@contextlib.contextmanager
-def serve_in_process(
-    cli_args: list[str], env: dict[str, str] | None = None, startup_seconds: float = STARTUP_SECONDS
-) -> Iterator[str]:
-    """Start ``mews-loyalty <cli_args> --port 0`` as a child process; yields its base URL.
+@dataclass(frozen=True)
+class ServerChild:
+    """A server running as a child process: its base URL and process id."""
 
-    A child that neither announces itself nor exits within ``startup_seconds`` is ended and reported.
-    The child has its own process group, so a Ctrl-C at the terminal reaches only the parent, which
-    still needs the server for its clean-up; the child stops when the parent ends it, or when its
-    standard input closes because the parent is gone.
+    url: str
+    pid: int
+
+
+@contextlib.contextmanager
+def serve_child(
+    argv: list[str], *, name: str = "the server", startup_seconds: float = STARTUP_SECONDS, **popen: Any
+) -> Iterator[ServerChild]:
+    """Start the server command ``argv`` (one announcing itself) as a child process; stopped after.
+
+    ``popen`` goes to ``subprocess.Popen`` (``env``, ``stderr``, ...); stdout is the parent's to read.
+    A child that neither announces itself nor exits within ``startup_seconds`` is ended and reported
+    (as ``name``). The child has its own process group, so a Ctrl-C at the terminal reaches only the
+    parent, which still needs the server for its clean-up; the child stops when the parent ends it,
+    or when its standard input closes because the parent is gone.
     """
-    argv = [sys.executable, "-m", "mews_loyalty._cli", *cli_args, "--host", "127.0.0.1", "--port", "0"]
+    popen["env"] = {**popen.get("env", os.environ), STOP_WITH_PARENT: "1"}
     proc = subprocess.Popen(
         argv,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        stderr=None,
         text=True,
-        env={**os.environ, **(env or {}), STOP_WITH_PARENT: "1"},
         process_group=0 if os.name == "posix" else None,
+        **popen,
     )
     try:
         assert proc.stdout is not None
         line = _first_line(proc.stdout, startup_seconds)
         if line is None:
-            raise RuntimeError(f"server {cli_args} did not announce itself within {startup_seconds:g} s")
+            raise RuntimeError(f"{name} did not announce itself within {startup_seconds:g} s")
         if not line.startswith(LISTENING_PREFIX):
-            raise RuntimeError(f"server {cli_args} did not start (first line: {line!r})")
-        yield line.removeprefix(LISTENING_PREFIX).strip()
+            raise RuntimeError(f"{name} did not start (first line: {line!r})")
+        yield ServerChild(line.removeprefix(LISTENING_PREFIX).strip(), proc.pid)
     finally:
         assert proc.stdin is not None
         proc.stdin.close()
@@ -218,6 +476,19 @@ def serve_in_process(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextlib.contextmanager
+def serve_in_process(
+    cli_args: list[str], env: dict[str, str] | None = None, startup_seconds: float = STARTUP_SECONDS
+) -> Iterator[str]:
+    """Start ``mews-loyalty <cli_args> --port 0`` as a child process; yields its base URL."""
+    argv = [sys.executable, "-m", "mews_loyalty._cli", *cli_args, "--host", "127.0.0.1", "--port", "0"]
+    environment = {**os.environ, **(env or {})}
+    with serve_child(
+        argv, name=f"server {cli_args}", startup_seconds=startup_seconds, env=environment
+    ) as child:
+        yield child.url
 
 
 def add_server_arguments(parser: argparse.ArgumentParser, *, default_port: int) -> None:

@@ -67,6 +67,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "cs": "Tělo požadavku přesahuje {limit} bajtů.",
         "de": "Der Anfrageinhalt überschreitet {limit} Bytes.",
     },
+    "detail.nested-too-deep": {
+        "en": "The request body nests arrays and objects deeper than {limit} levels.",
+        "cs": "Tělo požadavku vnořuje pole a objekty hlouběji než do {limit} úrovní.",
+        "de": "Der Anfrageinhalt verschachtelt Arrays und Objekte tiefer als {limit} Ebenen.",
+    },
     "detail.invalid-fields": {
         "en": "The request body does not match the schema; see errors for each field.",
         "cs": "Tělo požadavku neodpovídá schématu; podrobnosti k jednotlivým polím jsou v errors.",

@@ -8,10 +8,13 @@ that pydantic reads more leniently than JSON Schema does (a ``uuid`` must be the
 property combinations an object needs (``memberFilter``: a body valid but for that is answered with
 the schema's ``x-unmet-combination-problem`` type, a field error at ``#/memberFilter`` and one per
 property missing from the nearest combination). Formats and combinations are looked up in the
-operation's request schema, so no field is named here.
+operation's request schema, so no field is named here. A body nested deeper than
+``_wire.nesting.MAX_DEPTH`` levels is refused before it is decoded (the walkers recurse).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pydantic_core
 from pydantic import BaseModel, ValidationError
@@ -21,6 +24,7 @@ from mews_loyalty._asgi import BodyTooLarge, read_body
 from mews_loyalty._spec.catalog import Operation, catalog
 from mews_loyalty._wire.combinations import UnmetCombination, unmet_combinations
 from mews_loyalty._wire.formats import describe_formats, format_checker
+from mews_loyalty._wire.nesting import NestedTooDeep, check_nesting
 from mews_loyalty.provider._problems import (
     FIELD_REQUIRED,
     FieldProblem,
@@ -49,12 +53,21 @@ async def _read_body(request: Request, limit: int) -> bytes:
         raise bad_request(Text("detail.body-too-large", {"limit": error.limit})) from None
 
 
-def parse_payload(operation: Operation, body: bytes) -> BaseModel:
-    """The validated request model, or a 400 problem listing every field that is wrong."""
+def _decoded(body: bytes) -> Any:
+    """The JSON of a body, or a 400 problem: malformed, or nested past ``MAX_DEPTH`` levels."""
     try:
-        raw = pydantic_core.from_json(body)
+        check_nesting(body)
+    except NestedTooDeep as error:
+        raise bad_request(Text("detail.nested-too-deep", {"limit": error.limit})) from None
+    try:
+        return pydantic_core.from_json(body)
     except ValueError:
         raise bad_request(Text("detail.malformed-json")) from None
+
+
+def parse_payload(operation: Operation, body: bytes) -> BaseModel:
+    """The validated request model, or a 400 problem listing every field that is wrong."""
+    raw = _decoded(body)
     problems: list[FieldProblem] = []
     payload: BaseModel | None = None
     try:

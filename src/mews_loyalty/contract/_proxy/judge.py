@@ -5,7 +5,8 @@
 
 The request is judged by the validators the servers themselves use: the Connector mock's
 (``mock.connector.validation``: a JSON object, the strict model, formats, ``dependentRequired``) and
-the provider kit's (``provider._parse``: the media type, the model, formats, combinations). The
+the provider kit's (``provider._parse``: the media type, the model, formats, combinations); both
+refuse a body nested past ``_wire.nesting.MAX_DEPTH`` levels, as the servers do. The
 answer is judged by the suite's response checks (``_exchange.api_client.ResponseChecks``: status,
 content type, headers and body schema, ``Request-Id`` on the Connector), on a decoded copy read with
 the bounded reader (``_transport.bounded.read_body``: its size cap holds whatever the compression).
@@ -104,8 +105,6 @@ class Judge:
             else:
                 check_media_type(_header(passage.headers, "content-type"))
                 parse_payload(operation, passage.body)
-        except RecursionError:  # the validators recurse: a body nested this deep is refused all the same
-            return "the request body is nested too deep to validate"
         except ConnectorError as error:
             return self.secrets.mask(f"the mock would answer {error.status}: {error.message}")
         except ProviderProblem as problem:

@@ -1,6 +1,6 @@
 """Request validation for every Connector operation: exactly what the spec rejects gets a 400.
 
-    data = parse_object(raw)                                  # malformed JSON, not an object: 400
+    data = parse_object(raw)                                  # malformed, too deep, not an object: 400
     request = RequestValidator.for_operation(op).validate(raw, data)   # 400 naming the parameter
 
 Three layers, all read from the operation catalog and the spec, none written per operation:
@@ -32,6 +32,7 @@ from pydantic import BaseModel
 
 from mews_loyalty._spec.catalog import Operation
 from mews_loyalty._wire.formats import FormatChecker, describe_formats, format_checker, is_uri
+from mews_loyalty._wire.nesting import NestedTooDeep, check_nesting
 from mews_loyalty.mock.connector.errors import BAD_REQUEST, ConnectorError
 
 # Stands in for a URI the spec takes and pydantic's URL type does not, only while building the
@@ -40,9 +41,13 @@ URI_PLACEHOLDER = "https://uri.invalid/"
 
 
 def parse_object(raw: bytes) -> dict[str, Any]:
-    """The JSON object of a request body, or a 400."""
+    """The JSON object of a request body, or a 400 (also for one nested past ``MAX_DEPTH`` levels)."""
     try:
+        check_nesting(raw)
         data = orjson.loads(raw)
+    except NestedTooDeep as error:
+        message = f"The request body nests arrays and objects deeper than {error.limit} levels."
+        raise ConnectorError(BAD_REQUEST, message) from None
     except orjson.JSONDecodeError as error:
         raise ConnectorError(BAD_REQUEST, f"The request body is not valid JSON: {error}") from None
     if not isinstance(data, dict):
