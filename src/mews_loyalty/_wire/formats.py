@@ -114,17 +114,29 @@ def _scalars(
         yield path, schema
 
 
-def _values_at(data: Any, path: Path, where: Location = ()) -> Iterator[tuple[Location, Any]]:
-    if not path:
-        yield where, data
-        return
-    head, rest = path[0], path[1:]
-    if head == ITEM:
-        if isinstance(data, list):
-            for index, item in enumerate(data):
-                yield from _values_at(item, rest, (*where, index))
-    elif isinstance(data, dict) and head in data:
-        yield from _values_at(data[head], rest, (*where, head))
+def _values_at(data: Any, path: Path) -> list[tuple[Location, Any]]:
+    """Every value at ``path`` in ``data``, with where it is, in document order (one level of the
+    path at a time: a bulk body holds thousands of items)."""
+    level: list[tuple[Location, Any]] = [((), data)]
+    for head in path:
+        if head == ITEM:
+            level = [
+                ((*where, index), item)
+                for where, value in level
+                if isinstance(value, list)
+                for index, item in enumerate(value)
+            ]
+        else:
+            level = [
+                ((*where, head), value[head])
+                for where, value in level
+                if isinstance(value, dict) and head in value
+            ]
+    return level
+
+
+def _matches_any(checks: tuple[Callable[[str], bool], ...], text: str) -> bool:
+    return any(check(text) for check in checks)
 
 
 def _replaced(data: Any, location: Location, value: Any) -> Any:
@@ -161,12 +173,13 @@ class FormatChecker:
 
     def violations(self, data: Any) -> list[tuple[Location, frozenset[str]]]:
         """Every string in ``data`` that matches none of the formats of its place."""
-        return [
-            (where, formats)
-            for path, formats in self.paths
-            for where, value in _values_at(data, path)
-            if isinstance(value, str) and not any(FORMATS[name](value) for name in formats)
-        ]
+        found: list[tuple[Location, frozenset[str]]] = []
+        for path, formats in self.paths:
+            checks = tuple(FORMATS[name] for name in formats)
+            for where, value in _values_at(data, path):
+                if isinstance(value, str) and not (checks[0](value) or _matches_any(checks[1:], value)):
+                    found.append((where, formats))
+        return found
 
     def normalised(self, data: Any) -> Any:
         """``data`` with UUIDs spelled another common way (braced, URN, bare hex) in canonical form
@@ -174,7 +187,7 @@ class FormatChecker:
         for path, formats in self.paths:
             if formats != {"uuid"}:
                 continue
-            for where, value in list(_values_at(data, path)):
+            for where, value in _values_at(data, path):
                 if isinstance(value, str) and not FORMATS["uuid"](value):
                     canonical = canonical_uuid(value)
                     if canonical is not None:
