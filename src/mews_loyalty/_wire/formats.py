@@ -135,8 +135,20 @@ def _values_at(data: Any, path: Path) -> list[tuple[Location, Any]]:
     return level
 
 
-def _matches_any(checks: tuple[Callable[[str], bool], ...], text: str) -> bool:
-    return any(check(text) for check in checks)
+def _all_match(data: Any, path: Path, checks: tuple[Callable[[str], bool], ...]) -> bool:
+    """Whether every string at ``path`` matches one of ``checks``: the common case, found without
+    noting where each value is (``_values_at`` tells that for the rare body that fails)."""
+    level = [data]
+    for head in path:
+        if head == ITEM:
+            level = [item for value in level if isinstance(value, list) for item in value]
+        else:
+            level = [value[head] for value in level if isinstance(value, dict) and head in value]
+    first, others = checks[0], checks[1:]
+    for value in level:
+        if isinstance(value, str) and not first(value) and not any(check(value) for check in others):
+            return False
+    return True
 
 
 def _replaced(data: Any, location: Location, value: Any) -> Any:
@@ -173,19 +185,19 @@ class FormatChecker:
 
     def violations(self, data: Any) -> list[tuple[Location, frozenset[str]]]:
         """Every string in ``data`` that matches none of the formats of its place."""
-        found: list[tuple[Location, frozenset[str]]] = []
-        for path, formats in self.paths:
-            checks = tuple(FORMATS[name] for name in formats)
-            for where, value in _values_at(data, path):
-                if isinstance(value, str) and not (checks[0](value) or _matches_any(checks[1:], value)):
-                    found.append((where, formats))
-        return found
+        return [
+            (where, formats)
+            for path, formats in self.paths
+            if not _all_match(data, path, tuple(FORMATS[name] for name in formats))
+            for where, value in _values_at(data, path)
+            if isinstance(value, str) and not any(FORMATS[name](value) for name in formats)
+        ]
 
     def normalised(self, data: Any) -> Any:
         """``data`` with UUIDs spelled another common way (braced, URN, bare hex) in canonical form
         wherever only a ``uuid`` is allowed; ``data`` itself when nothing needed it."""
         for path, formats in self.paths:
-            if formats != {"uuid"}:
+            if formats != {"uuid"} or _all_match(data, path, (FORMATS["uuid"],)):
                 continue
             for where, value in _values_at(data, path):
                 if isinstance(value, str) and not FORMATS["uuid"](value):
