@@ -135,17 +135,22 @@ def _values_at(data: Any, path: Path) -> list[tuple[Location, Any]]:
     return level
 
 
-def _all_match(data: Any, path: Path, checks: tuple[Callable[[str], bool], ...]) -> bool:
-    """Whether every string at ``path`` matches one of ``checks``: the common case, found without
-    noting where each value is (``_values_at`` tells that for the rare body that fails)."""
+def _values_only(data: Any, path: Path) -> list[Any]:
+    """The values ``_values_at`` finds, without where they are."""
     level = [data]
     for head in path:
         if head == ITEM:
             level = [item for value in level if isinstance(value, list) for item in value]
         else:
             level = [value[head] for value in level if isinstance(value, dict) and head in value]
+    return level
+
+
+def _all_match(data: Any, path: Path, checks: tuple[Callable[[str], bool], ...]) -> bool:
+    """Whether every string at ``path`` matches one of ``checks``: the common case, found without
+    noting where each value is (``_values_at`` tells that for the rare body that fails)."""
     first, others = checks[0], checks[1:]
-    for value in level:
+    for value in _values_only(data, path):
         if isinstance(value, str) and not first(value) and not any(check(value) for check in others):
             return False
     return True
