@@ -84,7 +84,8 @@ class _CollectorPause:
 
     Shared by the threads of the process: the first to enter turns the collector off (if it was on),
     the last to leave turns it back on; one that was off, because the application turned it off,
-    stays off.
+    stays off. (An application that switches it from another thread while a page decodes, a few
+    milliseconds, finds it as the last decoder to leave set it.)
     """
 
     def __init__(self) -> None:
