@@ -12,7 +12,7 @@ from itertools import count
 
 import httpx
 
-from bench._measure import Section, best_times_interleaved
+from bench._measure import Section, best_times_interleaved, cpu_note
 from mews_loyalty import ConnectorClient
 from mews_loyalty._asgi import serve_in_process
 from mews_loyalty._generated.connector.resources import LoyaltyMembershipAddParametersDict
@@ -86,6 +86,8 @@ def run() -> Section:
         rounds = 7
         prepared = [memberships() for _ in range(len(LOOPS) * (rounds + 1))]  # made before any clock starts
         walks = {label: lambda loop=loop: loop(base_url, prepared.pop()) for label, loop in LOOPS.items()}
-        section.rows.update(best_times_interleaved(walks, rounds=rounds))
+        cpu: dict[str, float] = {}
+        section.rows.update(best_times_interleaved(walks, rounds=rounds, cpu=cpu))
+        section.notes.append(cpu_note(cpu, section.baseline))
     section.notes.append(f"batches of {ADD.batch_limit} ({ADD.batch_field})")
     return section

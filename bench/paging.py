@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from bench._measure import Section, best_times_interleaved
+from bench._measure import Section, best_times_interleaved, cpu_note
 from mews_loyalty import ConnectorClient
 from mews_loyalty._asgi import serve_in_process
 from mews_loyalty._generated.connector.client import Client
@@ -95,7 +95,9 @@ def run() -> Section:
         if set(counts.values()) != {MEMBERSHIPS}:
             raise RuntimeError(f"the loops disagree on what they walked: {counts}")
         walks = {label: partial(loop, base_url) for label, loop in LOOPS.items()}
-        section.rows.update(best_times_interleaved(walks))
+        cpu: dict[str, float] = {}
+        section.rows.update(best_times_interleaved(walks, cpu=cpu))
+        section.notes.append(cpu_note(cpu, section.baseline))
     section.notes.append(f"items seen per walk: {counts[next(iter(counts))]}")
     return section
 

@@ -210,3 +210,21 @@ def test_canonical_uuid_only_rewrites_unambiguous_spellings():
     assert canonical_uuid("{" + MEMBERSHIP.replace("-", "") + "}") is None
     assert canonical_uuid("{" + MEMBERSHIP.upper() + "}") == MEMBERSHIP
     assert FORMATS["uuid"](MEMBERSHIP.upper())  # already valid: sent as the caller wrote it
+
+
+def test_in_a_bulk_body_only_the_odd_rows_are_rewritten_or_reported_and_at_their_place():
+    # The check passes over a body without noting positions and finds them only when it fails.
+    rows = [{"LoyaltyMembershipId": MEMBERSHIP} for _ in range(1200)]
+    rows[7] = {"LoyaltyMembershipId": "{" + MEMBERSHIP.upper() + "}"}
+    checker = format_checker(UPDATE)
+    body = {"LoyaltyMembershipUpdates": rows}
+    normalised = checker.normalised(body)
+    assert normalised["LoyaltyMembershipUpdates"][7] == {"LoyaltyMembershipId": MEMBERSHIP}
+    assert normalised["LoyaltyMembershipUpdates"][8] is rows[8]  # the rest is not copied
+    assert checker.violations(normalised) == []
+    rows[1100] = {"LoyaltyMembershipId": MEMBERSHIP, "ExpirationDate": {"Value": "20250101"}}
+    rows[1150] = {"LoyaltyMembershipId": "nope"}
+    assert checker.violations(checker.normalised(body)) == [
+        (("LoyaltyMembershipUpdates", 1150, "LoyaltyMembershipId"), {"uuid"}),
+        (("LoyaltyMembershipUpdates", 1100, "ExpirationDate", "Value"), {"date", "date-time"}),
+    ]

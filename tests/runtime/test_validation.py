@@ -229,3 +229,28 @@ def test_the_unknown_parameter_message_lists_the_paging_keywords(make_client, se
     )
     assert "page_size" in text
     assert "cursor" in text
+
+
+def test_combination_rules_are_found_under_any_request_that_holds_one():
+    # encode skips walking a body's items when its request schema holds no combination rule, so the
+    # search must find a rule wherever unmet_combinations would look: here under a property.
+    from mews_loyalty._spec.catalog import catalog
+    from mews_loyalty._wire.combinations import has_combinations, required_combinations
+
+    ruled = []
+    for api in ("connector", "reverse"):
+        document = catalog(api).document
+        for name in document["components"]["schemas"]:
+            ref = {"$ref": f"#/components/schemas/{name}"}
+            if required_combinations(document, ref) is not None:
+                assert has_combinations(document, ref), name
+                wrapper = {"type": "object", "properties": {"outer": {"type": "array", "items": ref}}}
+                assert has_combinations(document, wrapper), name
+                ruled.append(name)
+    assert ruled  # the Reverse API's memberFilter at least
+    connector = catalog("connector").document
+    add = {"$ref": "#/components/schemas/MultipleLoyaltyMembershipAddParameters"}
+    assert not has_combinations(connector, add)
+    looping: dict = {"type": "object", "properties": {}}
+    looping["properties"]["self"] = looping  # a recursive schema ends the search
+    assert not has_combinations(connector, looping)

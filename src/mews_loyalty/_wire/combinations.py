@@ -79,6 +79,23 @@ def required_combinations(
     return None
 
 
+def has_combinations(document: Mapping[str, Any], schema: Mapping[str, Any]) -> bool:
+    """Whether any object ``unmet_combinations`` would look at under ``schema`` needs a combination:
+    when none does, no body of that schema can have an unmet one (so a caller may skip the walk)."""
+    pending, seen = [schema], set[int]()
+    while pending:
+        node = resolve(document, pending.pop())
+        if id(node) in seen:
+            continue  # a recursive schema: this object was looked at already
+        seen.add(id(node))
+        if required_combinations(document, node) is not None:
+            return True
+        pending.extend(sub for sub in node.get("properties", {}).values() if isinstance(sub, Mapping))
+        if isinstance(node.get("items"), Mapping):
+            pending.append(node["items"])
+    return False
+
+
 def unmet_combinations(
     document: Mapping[str, Any], schema: Mapping[str, Any], value: Any, location: Sequence[str | int] = ()
 ) -> Iterator[UnmetCombination]:

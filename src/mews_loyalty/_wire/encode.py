@@ -31,8 +31,8 @@ from pydantic import BaseModel, ValidationError
 from mews_loyalty._errors import CallArgumentError, RequestValidationError
 from mews_loyalty._generated.connector.client.types import Unset as ConnectorUnset
 from mews_loyalty._generated.reverse.client.types import Unset as ReverseUnset
-from mews_loyalty._spec.catalog import CURSOR_FIELD, PAGING_FIELD, Interval, Operation, catalog
-from mews_loyalty._wire.combinations import unmet_combinations
+from mews_loyalty._spec.catalog import CURSOR_FIELD, PAGING_FIELD, ApiName, Interval, Operation, catalog
+from mews_loyalty._wire.combinations import has_combinations, unmet_combinations
 from mews_loyalty._wire.formats import Location, describe_formats, format_checker
 
 PAGE_SIZE_FIELD = "Count"
@@ -44,11 +44,25 @@ def describe(op: Operation) -> str:
     return f"{op.resource}.{op.action}"
 
 
+_UNSET = (ConnectorUnset, ReverseUnset)
+
+
 def to_wire(value: Any) -> Any:
     """JSON-ready data from what a caller may pass: generated models, dicts, UUIDs, datetimes, enums."""
+    kind = type(value)  # exact JSON types first: a bulk write passes thousands of plain dicts
+    if kind is str or kind is int or kind is bool or kind is float or value is None:
+        return value
+    if kind is dict:
+        return {str(key): to_wire(item) for key, item in value.items() if not isinstance(item, _UNSET)}
+    if kind is list:
+        return [to_wire(item) for item in value]
+    return _other_to_wire(value)
+
+
+def _other_to_wire(value: Any) -> Any:
     if isinstance(value, Enum):
         return to_wire(value.value)
-    if value is None or isinstance(value, str | bool | int | float):
+    if isinstance(value, str | bool | int | float):
         return value
     if isinstance(value, UUID):
         return str(value)
@@ -59,11 +73,7 @@ def to_wire(value: Any) -> Any:
     if attrs.has(type(value)) and callable(getattr(value, "to_dict", None)):
         return to_wire(value.to_dict())
     if isinstance(value, Mapping):
-        return {
-            str(key): to_wire(item)
-            for key, item in value.items()
-            if not isinstance(item, ConnectorUnset | ReverseUnset)
-        }
+        return {str(key): to_wire(item) for key, item in value.items() if not isinstance(item, _UNSET)}
     if isinstance(value, list | tuple | set | frozenset):
         return [to_wire(item) for item in value]
     raise CallArgumentError(f"cannot send a {type(value).__name__} value to the API")
@@ -318,7 +328,14 @@ def split_long_intervals(op: Operation, params: Mapping[str, Any]) -> list[dict[
     return variants
 
 
+@cache
+def _request_has_combinations(api: ApiName, request_schema: str) -> bool:
+    return has_combinations(catalog(api).document, {"$ref": f"#/components/schemas/{request_schema}"})
+
+
 def _combination_problems(op: Operation, body: Mapping[str, Any]) -> list[tuple[str, str]]:
+    if not _request_has_combinations(op.api, op.request_schema):
+        return []  # no object of this request needs a combination: skip walking every item
     document = catalog(op.api).document
     schema = {"$ref": f"#/components/schemas/{op.request_schema}"}
     return [

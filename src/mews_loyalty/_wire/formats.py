@@ -114,17 +114,46 @@ def _scalars(
         yield path, schema
 
 
-def _values_at(data: Any, path: Path, where: Location = ()) -> Iterator[tuple[Location, Any]]:
-    if not path:
-        yield where, data
-        return
-    head, rest = path[0], path[1:]
-    if head == ITEM:
-        if isinstance(data, list):
-            for index, item in enumerate(data):
-                yield from _values_at(item, rest, (*where, index))
-    elif isinstance(data, dict) and head in data:
-        yield from _values_at(data[head], rest, (*where, head))
+def _values_at(data: Any, path: Path) -> list[tuple[Location, Any]]:
+    """Every value at ``path`` in ``data``, with where it is, in document order (one level of the
+    path at a time: a bulk body holds thousands of items)."""
+    level: list[tuple[Location, Any]] = [((), data)]
+    for head in path:
+        if head == ITEM:
+            level = [
+                ((*where, index), item)
+                for where, value in level
+                if isinstance(value, list)
+                for index, item in enumerate(value)
+            ]
+        else:
+            level = [
+                ((*where, head), value[head])
+                for where, value in level
+                if isinstance(value, dict) and head in value
+            ]
+    return level
+
+
+def _values_only(data: Any, path: Path) -> list[Any]:
+    """The values ``_values_at`` finds, without where they are."""
+    level = [data]
+    for head in path:
+        if head == ITEM:
+            level = [item for value in level if isinstance(value, list) for item in value]
+        else:
+            level = [value[head] for value in level if isinstance(value, dict) and head in value]
+    return level
+
+
+def _all_match(data: Any, path: Path, checks: tuple[Callable[[str], bool], ...]) -> bool:
+    """Whether every string at ``path`` matches one of ``checks``: the common case, found without
+    noting where each value is (``_values_at`` tells that for the rare body that fails)."""
+    first, others = checks[0], checks[1:]
+    for value in _values_only(data, path):
+        if isinstance(value, str) and not first(value) and not any(check(value) for check in others):
+            return False
+    return True
 
 
 def _replaced(data: Any, location: Location, value: Any) -> Any:
@@ -164,6 +193,7 @@ class FormatChecker:
         return [
             (where, formats)
             for path, formats in self.paths
+            if not _all_match(data, path, tuple(FORMATS[name] for name in formats))
             for where, value in _values_at(data, path)
             if isinstance(value, str) and not any(FORMATS[name](value) for name in formats)
         ]
@@ -172,9 +202,9 @@ class FormatChecker:
         """``data`` with UUIDs spelled another common way (braced, URN, bare hex) in canonical form
         wherever only a ``uuid`` is allowed; ``data`` itself when nothing needed it."""
         for path, formats in self.paths:
-            if formats != {"uuid"}:
+            if formats != {"uuid"} or _all_match(data, path, (FORMATS["uuid"],)):
                 continue
-            for where, value in list(_values_at(data, path)):
+            for where, value in _values_at(data, path):
                 if isinstance(value, str) and not FORMATS["uuid"](value):
                     canonical = canonical_uuid(value)
                     if canonical is not None:

@@ -57,17 +57,22 @@ class Response(Generic[T]):
 _UUID = uuid.UUID
 _SAFE_UNKNOWN = uuid.SafeUUID.unknown
 _new = object.__new__
-_set = object.__setattr__
+# The slots `UUID.__init__` fills, set through their descriptors: cheaper than object.__setattr__,
+# which looks each one up by name. None where this Python's UUID has no such slot.
+_INT_SLOT = getattr(vars(_UUID).get("int"), "__set__", None)
+_SAFE_SLOT = getattr(vars(_UUID).get("is_safe"), "__set__", None)
 
 
 def _fast_uuid_works() -> bool:
     """Whether filling a bare instance as `UUID.__init__` does (slots `int` and `is_safe`) yields
     an equal UUID on this Python; if not, `parse_uuid` always calls `UUID()`."""
     sample = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+    if _INT_SLOT is None or _SAFE_SLOT is None:
+        return False
     try:
         made = _new(_UUID)
-        _set(made, "int", int(sample.replace("-", ""), 16))
-        _set(made, "is_safe", _SAFE_UNKNOWN)
+        _INT_SLOT(made, int(sample.replace("-", ""), 16))
+        _SAFE_SLOT(made, _SAFE_UNKNOWN)
     except (AttributeError, TypeError):
         return False
     plain = _UUID(sample)
@@ -80,6 +85,7 @@ _FAST_UUID = _fast_uuid_works()
 # bookkeeping, which cost more than it saved on pages of mostly distinct ids).
 _UUID_MEMO_SIZE = 4096
 _uuid_memo: dict[str, uuid.UUID] = {}
+_remembered = _uuid_memo.get  # the memo is only ever cleared, never replaced
 
 
 def parse_uuid(value: Any) -> uuid.UUID:
@@ -92,21 +98,22 @@ def parse_uuid(value: Any) -> uuid.UUID:
     """
     if type(value) is not str:
         return _UUID(value)
-    made = _uuid_memo.get(value)
-    if made is None:
-        digits = value.replace("-", "")
-        if not _FAST_UUID or len(digits) != 32:
-            return _UUID(value)
-        try:
-            number = int(digits, 16)
-        except ValueError:
-            return _UUID(value)
-        made = _new(_UUID)
-        _set(made, "int", number)
-        _set(made, "is_safe", _SAFE_UNKNOWN)
-        if len(_uuid_memo) >= _UUID_MEMO_SIZE:
-            _uuid_memo.clear()
-        _uuid_memo[value] = made
+    made = _remembered(value)
+    if made is not None:
+        return made
+    digits = value.replace("-", "")
+    if len(digits) != 32 or not _FAST_UUID:
+        return _UUID(value)
+    try:
+        number = int(digits, 16)
+    except ValueError:
+        return _UUID(value)
+    made = _new(_UUID)
+    _INT_SLOT(made, number)  # type: ignore[misc]  # not None when _FAST_UUID
+    _SAFE_SLOT(made, _SAFE_UNKNOWN)  # type: ignore[misc]
+    if len(_uuid_memo) >= _UUID_MEMO_SIZE:
+        _uuid_memo.clear()
+    _uuid_memo[value] = made
     return made
 
 
