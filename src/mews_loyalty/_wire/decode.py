@@ -8,26 +8,17 @@ Reading is tolerant, as a client must be of a server that evolves without a vers
 properties are ignored at any depth (the attrs ``from_dict`` reads only the keys it knows) and an enum
 value the spec does not list is kept as its string (``parse_enum`` in the generated ``types``), logged
 once per operation, enum and value as a warning.
-
-The cyclic garbage collector is paused while one answer's items are decoded (``collector_paused``):
-a page of a thousand memberships makes about ten thousand objects, none of them in a cycle, and the
-collections their allocations set off (each going over every object the page kept so far) cost
-about a quarter of the decoding. Reference counting still frees what dies; the collector runs again
-as soon as the items are made, as it would have.
 """
 
 from __future__ import annotations
 
-import gc
 import importlib
 import logging
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
-from types import TracebackType
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -77,39 +68,6 @@ def _warn_unknown_enum_value(enum: type[Enum], value: str) -> None:
 for _types in (connector_types, reverse_types):
     if _warn_unknown_enum_value not in _types.UNKNOWN_ENUM_VALUE_LISTENERS:
         _types.UNKNOWN_ENUM_VALUE_LISTENERS.append(_warn_unknown_enum_value)
-
-
-class _CollectorPause:
-    """``with collector_paused:`` the cyclic garbage collector is off inside, then as it was before.
-
-    Shared by the threads of the process: the first to enter turns the collector off (if it was on),
-    the last to leave turns it back on; one that was off, because the application turned it off,
-    stays off. (An application that switches it from another thread while a page decodes, a few
-    milliseconds, finds it as the last decoder to leave set it.)
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._inside = 0
-        self._was_enabled = False
-
-    def __enter__(self) -> None:
-        with self._lock:
-            if self._inside == 0:
-                self._was_enabled = gc.isenabled()
-                gc.disable()
-            self._inside += 1
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        with self._lock:
-            self._inside -= 1
-            if self._inside == 0 and self._was_enabled:
-                gc.enable()
-
-
-collector_paused = _CollectorPause()
 
 
 @dataclass(frozen=True)
@@ -311,10 +269,7 @@ def _items(op: Operation, response: httpx.Response, payload: dict[str, Any], red
         return raw
     from_dict = shape.item_class.from_dict
     # One try for the whole list: the first item that does not match fails it, as one per item would.
-    with collector_paused:
-        items: list[Any] = _decode(
-            op, response, redactor, lambda batch: [from_dict(item) for item in batch], raw
-        )
+    items: list[Any] = _decode(op, response, redactor, lambda batch: [from_dict(item) for item in batch], raw)
     return items
 
 
