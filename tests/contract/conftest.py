@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ import pytest
 from mews_loyalty._asgi import serve_in_process, serve_in_thread
 from mews_loyalty.contract._exchange.throttle import Throttle
 from mews_loyalty.contract._report.results import Results
+from mews_loyalty.contract._run.options import DEFAULT_LATENCY_BUDGET, DEFAULT_MAX_ENROLMENTS
 from mews_loyalty.contract._run import verification as _run
 from mews_loyalty.contract._run.verification import (
     ConnectorOptions,
@@ -99,12 +100,17 @@ def run_reverse(
     max_examples: int = 4,
     allow_writes: bool = True,
     timeout: float = 30.0,
+    membership_ids: Sequence[str] = tuple(SEED_MEMBERSHIP_IDS),
+    max_writes: int | None = DEFAULT_MAX_ENROLMENTS,
+    latency_budget: float = DEFAULT_LATENCY_BUDGET,
 ) -> Results:
     options = ReverseOptions(
         base_url=base_url,
         tokens=REVERSE_TOKENS,
-        membership_ids=SEED_MEMBERSHIP_IDS,
+        membership_ids=membership_ids,
         allow_writes=allow_writes,
+        max_writes=max_writes,
+        latency_budget=latency_budget,
         timeout=timeout,
         max_examples=max_examples,
         report_dir=report_dir,

@@ -86,6 +86,9 @@ class FuzzPlan:
     # Statuses besides schemathesis' own with which a server may refuse a schema-valid request
     # (``positive_data_acceptance``): the Connector answers an id of no record 400, as Mews documents.
     valid_data_refused_with: tuple[int, ...] = ()
+    # The same for single operations (operation id -> statuses): a Reverse link of a membership the
+    # provider cannot link is the documented 422.
+    valid_data_refused_by: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -102,8 +105,9 @@ class FuzzHooks:
     # Connector: probe an operation with wrong/missing/empty body tokens; returns the problems found.
     probe_body_auth: Callable[[Operation, dict[str, Any]], list[str]] | None = None
     check_request_id: bool = False
-    # Cases of writing operations, before sending: confine them to what the user named (in place).
-    prepare_write: Callable[[Operation, dict[str, Any]], None] | None = None
+    # Cases of writing operations, before sending: confine them to what the user named (in place);
+    # told whether the case is positive (schema-valid as generated).
+    prepare_write: Callable[[Operation, dict[str, Any], bool], None] | None = None
     # Whether positive creating cases may still be sent (the write budget); None: always.
     may_create: Callable[[], bool] | None = None
     # The write budget's gate: counts a case, before it is sent, by the records it can create, and
@@ -153,7 +157,7 @@ def before_call(
         if hooks.prepare_body is not None:
             hooks.prepare_body(operation, case.body)
         if hooks.prepare_write is not None and not reads_only(operation):
-            hooks.prepare_write(operation, case.body)
+            hooks.prepare_write(operation, case.body, _positive(case))
         batch = case.body.get(operation.batch_field or "")
         if _phase(case) == "stateful" and isinstance(batch, list) and len(batch) > 1:
             # A link fills the first item of a batch; the generated others name records that do
@@ -308,16 +312,32 @@ def _config(plan: FuzzPlan, enabled: tuple[str, ...]) -> schemathesis.Config:
         "warnings": False,
         "cache": {"enabled": False},
     }
+    operations: list[dict[str, Any]] = [
+        {
+            "include-operation-id": [operation_id],
+            "checks": {
+                "positive_data_acceptance": {
+                    "expected-statuses": [
+                        *POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES,
+                        *map(str, (*plan.valid_data_refused_with, *statuses)),
+                    ]
+                }
+            },
+        }
+        for operation_id, statuses in plan.valid_data_refused_by.items()
+    ]
     if plan.negative_only and enabled != ("stateful",):
         # Examples are valid by nature, and the coverage phase's cases turn valid once the
         # credentials are filled in: both would create.
-        data["operations"] = [
+        operations.append(
             {
                 "include-operation-id": list(plan.negative_only),
                 "generation": {"mode": "negative"},
                 "phases": {"coverage": {"enabled": False}, "examples": {"enabled": False}},
             }
-        ]
+        )
+    if operations:
+        data["operations"] = operations
     if plan.bearer is not None:
         data["auth"] = {"openapi": {"bearerAuth": {"bearer": plan.bearer}}}
     return schemathesis.Config.from_dict(data)

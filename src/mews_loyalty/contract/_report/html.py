@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from mews_loyalty.contract._report.causes import ERROR, Cause, causes, operations_text
 from mews_loyalty.contract._report.findings import curl_hint
-from mews_loyalty.contract._report.results import OUR_CHECKS, Failure, Results
+from mews_loyalty.contract._report.results import ENROLLED_TITLE, OUR_CHECKS, Failure, Results
 from mews_loyalty.contract._report.text import printable
 
 STYLE = """
@@ -64,6 +64,7 @@ def html_report(
         *_findings(results),
         *_not_run(results),
         *_checks(results),
+        *_listed("enrolled", ENROLLED_TITLE, [_e(member) for member in results.enrolled]),
         *_listed("notes", "Notes", [_e(note) for note in results.notes]),
         *_listed(
             "links",
