@@ -11,8 +11,8 @@ import pytest
 from mews_loyalty._asgi import serve_in_process, serve_in_thread
 from mews_loyalty.contract._exchange.throttle import Throttle
 from mews_loyalty.contract._report.results import Results
-from mews_loyalty.contract._run.options import DEFAULT_LATENCY_BUDGET, DEFAULT_MAX_ENROLMENTS
 from mews_loyalty.contract._run import verification as _run
+from mews_loyalty.contract._run.options import DEFAULT_LATENCY_BUDGET, DEFAULT_MAX_ENROLMENTS
 from mews_loyalty.contract._run.verification import (
     ConnectorOptions,
     ReverseOptions,

@@ -306,7 +306,8 @@ def _reverse_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--allow-writes",
         action="store_true",
-        help="also enrol test customers and link/unlink: " + REVERSE_WRITES.removeprefix("with --allow-writes "),
+        help="also enrol test customers and link/unlink: "
+        + REVERSE_WRITES.removeprefix("with --allow-writes "),
     )
     parser.add_argument(
         "--max-writes",

@@ -97,6 +97,13 @@ class Cause:
         return ERROR if self.accepted is None and self.check not in ADVISORY else WARNING
 
     @property
+    def why_warning(self) -> str:
+        """Why the cause is a warning (the baseline's reason, or why the check is advice); empty for an error."""
+        if self.accepted is not None:
+            return f"accepted: {self.accepted}"
+        return f"advice: {ADVISORY[self.check]}" if self.check in ADVISORY else ""
+
+    @property
     def count(self) -> int:
         return sum(self.operations.values())
 

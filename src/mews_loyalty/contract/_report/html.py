@@ -156,6 +156,8 @@ def _findings(results: Results) -> list[str]:
         parts.append(f'<p class="muted">{_e(curl_hint(results))}</p>')
     for cause in found:
         accepted = f" accepted by the baseline: {_e(cause.accepted)}" if cause.accepted is not None else ""
+        if cause.accepted is None and cause.why_warning:
+            accepted = f" ({_e(cause.why_warning)})"
         curl = f"<code>{_e(cause.curl)}</code>" if cause.curl else ""
         parts += [
             f'<div class="finding cause {cause.severity}" id="cause-{cause.id}">',

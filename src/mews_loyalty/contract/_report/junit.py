@@ -99,13 +99,7 @@ def _check_suite(root: ET.Element, results: Results, check: str) -> None:
         if new and not texts:
             texts = [f"{new} failures"]
         case = _case(suite, f"{results.api}.{check}", operation, "failure", texts, kind=check)
-        accepted = sorted(
-            {
-                f"cause {f.cause} {'accepted: ' + results.accepted[f.cause] if f.cause in results.accepted else 'warning (advice)'}"
-                for f in found
-                if results.warns(f.check, f.cause)
-            }
-        )
+        accepted = sorted({_warning(results, f.cause) for f in found if results.warns(f.check, f.cause)})
         ET.SubElement(case, "system-out").text = "\n".join(
             [f"passed {tally.passed}, failed {tally.failed}", *accepted]
         )
@@ -116,6 +110,12 @@ def _check_suite(root: ET.Element, results: Results, check: str) -> None:
         )
         ET.SubElement(case, "skipped", message=printable("; ".join(reasons)))
     _count(suite, 0.0)
+
+
+def _warning(results: Results, cause: str) -> str:
+    """How a warning cause is shown: the baseline's reason, or advice."""
+    reason = results.accepted.get(cause)
+    return f"cause {cause} accepted: {reason}" if reason is not None else f"cause {cause}: advisory warning"
 
 
 def _new_cases(results: Results, check: str, operation: str) -> int:

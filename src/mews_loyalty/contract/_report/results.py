@@ -279,7 +279,7 @@ class Results:
             qualifiers.append(f"read-only: {len(self.checks_not_run())} checks not run")
         advice = sum(check in ADVISORY for check, _ in self.cause_cases)
         if advice:
-            qualifiers.append(f"{advice} warning{'' if advice == 1 else 's'} (advice)")
+            qualifiers.append(f"{advice} advisory warning{'' if advice == 1 else 's'}")
         if len(self.cause_cases) > advice:
             qualifiers.append(f"{len(self.cause_cases) - advice} known causes accepted by the baseline")
         return f"CONFORMS ({'; '.join(qualifiers)})" if qualifiers else "CONFORMS"
