@@ -177,8 +177,9 @@ def test_the_write_budget_holds_across_phases(
 
 
 def test_a_writing_reverse_run_fuzzes_no_enrolment_a_provider_would_accept(reverse_mock, tmp_path):
-    # Enrolment creates a member nobody named; with --allow-writes the member checks enrol their two
-    # test customers, and fuzzing sends enrolment only cases a provider must refuse.
+    # Enrolment creates a member nobody can delete; with --allow-writes and the default --max-writes
+    # the member checks spend the whole budget (three test members), and fuzzing then sends enrolment
+    # only cases a provider must refuse (a larger budget: test_reverse_defects).
     results = run_reverse(
         reverse_mock, tmp_path, phases=("examples", "coverage", "fuzzing", "stateful"), allow_writes=True
     )

@@ -18,7 +18,7 @@ from mews_loyalty.contract._exchange.throttle import Throttle
 from mews_loyalty.contract._report.results import Results
 from mews_loyalty.contract._run.stages import spec_schema
 from mews_loyalty.contract._scenarios.reverse import ReverseScenarios
-from mews_loyalty.contract._scenarios.reverse_members import TestCustomers, member_operations
+from mews_loyalty.contract._scenarios.reverse_members import EnrolmentBudget, member_operations
 from tests.contract._proxy import Answer, Flow, MutatingProxy, Mutation
 from tests.contract.conftest import REVERSE_TOKENS, SEED_MEMBERSHIP_IDS, run_reverse
 
@@ -58,7 +58,7 @@ def member_checks(
             SEED_MEMBERSHIP_IDS,
             CUSTOMER,
             allow_writes=allow_writes,
-            customers=TestCustomers(budget=budget),
+            customers=EnrolmentBudget(budget=budget),
         ).members.run()
     results.finish()
     return results, sent

@@ -197,10 +197,10 @@ def _cause_lines(cause: Cause, width: int | None) -> list[str]:
     def cut(text: str) -> str:
         return text if width is None else _shorten(text, width)
 
-    accepted = f" ({cause.why_warning})" if cause.why_warning else ""
+    why = f" {cut(f'({cause.why_warning})')}" if cause.why_warning else ""
     lines = [
         f"  {cause.severity:<8}{cause.id}  [{cause.check}] {cause.count} cases: "
-        f"{cut(operations_text(cause.operations))}{cut(accepted)}",
+        f"{cut(operations_text(cause.operations))}{why}",
         f"      {cut(cause.kind)}",
     ]
     if cause.curl:

@@ -54,7 +54,7 @@ from mews_loyalty.contract._scenarios.links import resources
 from mews_loyalty.contract._scenarios.probes import check_rate_limit, probe_body_auth, probe_remaining_auth
 from mews_loyalty.contract._scenarios.records import Credentials
 from mews_loyalty.contract._scenarios.reverse import ReverseScenarios, refused_link_statuses
-from mews_loyalty.contract._scenarios.reverse_members import TestCustomers
+from mews_loyalty.contract._scenarios.reverse_members import EnrolmentBudget
 
 
 def reverse_secrets(tokens: Sequence[str]) -> Secrets:
@@ -255,7 +255,7 @@ def _run_reverse(
         list(options.membership_ids),
         options.customer_id or str(uuid.UUID(int=options.seed + 1, version=4)),
         allow_writes=options.allow_writes,
-        customers=TestCustomers(budget=options.max_writes if options.allow_writes else 0),
+        customers=EnrolmentBudget(budget=options.max_writes if options.allow_writes else 0),
         latency_budget=options.latency_budget,
     )
 

@@ -6,8 +6,8 @@ PUT. Known membership ids (``--membership-id``) let the suite check real entries
 without them those checks report why they did not run.
 
 Read-only unless ``allow_writes``. The write contract: with writes allowed the suite enrols made-up
-test customers (``reverse_members.TestCustomers``: ``mews-loyalty-test+<run id>-<n>@example.invalid``),
-at most ``TestCustomers.budget`` of them (``--max-writes``), and lists every member it enrolled in the
+test customers (``reverse_members.EnrolmentBudget``: ``mews-loyalty-test+<run id>-<n>@example.invalid``),
+at most ``EnrolmentBudget.budget`` of them (``--max-writes``), and lists every member it enrolled in the
 reports for the provider to remove (the API cannot delete one). It links and unlinks real memberships
 only when named with ``--membership-id`` (and only the customer of ``--customer-id``, or one made up);
 with none of them linkable it links the test member it enrolled. Each pair it links it unlinks again
@@ -28,12 +28,13 @@ from mews_loyalty._errors import PROBLEM_CONTENT_TYPE
 from mews_loyalty._spec.catalog import Operation, catalog, resolve
 from mews_loyalty.contract._exchange.api_client import ApiClient, Exchange, server_json
 from mews_loyalty.contract._report.results import Results, ScenarioError
+from mews_loyalty.contract._run.options import DEFAULT_LATENCY_BUDGET
 from mews_loyalty.contract._scenarios import values as S
 from mews_loyalty.contract._scenarios.reverse_advice import Advice
 from mews_loyalty.contract._scenarios.reverse_members import (
     IDENTITY,
+    EnrolmentBudget,
     MemberScenarios,
-    TestCustomers,
     member_operations,
     membership_id_of,
 )
@@ -75,8 +76,8 @@ class ReverseScenarios:
     membership_ids: Sequence[str]
     customer_id: str
     allow_writes: bool = False  # True: link/unlink the named pairs and enrol test customers
-    customers: TestCustomers = field(default_factory=TestCustomers)  # the enrolment budget
-    latency_budget: float = 2.0  # seconds an answer may take before the run advises about it
+    customers: EnrolmentBudget = field(default_factory=EnrolmentBudget)  # the enrolment budget
+    latency_budget: float = DEFAULT_LATENCY_BUDGET  # seconds an answer may take before the run advises
 
     def __post_init__(self) -> None:
         self.list_op = list_operation()

@@ -21,7 +21,7 @@ search's item (``member``). Checks, each under its own name:
 
 Enrolment is a write: with ``allow_writes=False`` the checks that need it report why they did not
 run and nothing is created. With writes, every customer enrolled is a made-up test customer
-(``TestCustomers``: ``mews-loyalty-test+<run id>-<n>@example.invalid``), at most the run's budget
+(``EnrolmentBudget``: ``mews-loyalty-test+<run id>-<n>@example.invalid``), at most the run's budget
 of them; each member answered is noted in ``Results.enrolled`` for the reports' list of members to
 remove (the API cannot delete one). Server answers are read defensively: a missing field or a body
 that is not an object is a finding, never an exception.
@@ -182,7 +182,7 @@ def with_unlisted(customer: Mapping[str, Any], listed: Mapping[str, Any]) -> dic
 
 
 @dataclass
-class TestCustomers:
+class EnrolmentBudget:
     """The test customers a writing run may enrol: at most ``budget`` (None: no limit), each new one
     named ``<run id>-<n>`` (``test_customer``). Thread-safe: fuzzing enrols from worker threads."""
 
@@ -222,7 +222,7 @@ class MemberScenarios:
     list_ids: Callable[[Sequence[str]], Exchange]  # the list operation, from ReverseScenarios
     problem: Callable[..., None]  # ReverseScenarios._problem: problem+json with a pointer
     allow_writes: bool = True
-    customers: TestCustomers = field(default_factory=TestCustomers)
+    customers: EnrolmentBudget = field(default_factory=EnrolmentBudget)
     member: dict[str, Any] | None = None  # the first member enrolled: {"customer": ..., "member": ...}
 
     def __post_init__(self) -> None:
