@@ -17,6 +17,8 @@ from mews_loyalty._asgi import serve_in_thread
 from mews_loyalty._spec.catalog import Operation
 from mews_loyalty.contract._report.causes import WARNING
 from mews_loyalty.contract._report.results import Results
+from mews_loyalty.contract._run.options import DEFAULT_LATENCY_BUDGET, DEFAULT_MAX_ENROLMENTS
+from mews_loyalty.contract.cli import reverse_main
 from tests.contract._mutants import (
     SLOW_SEARCH_SECONDS,
     UNKNOWN_LINK_422,
@@ -132,3 +134,21 @@ def test_fuzzed_valid_enrolments_enrol_only_test_customers_within_the_budget(
     )
     assert 3 < len(emails) <= budget, emails  # fuzzing enrolled valid customers, within the budget
     assert len(results.enrolled) == len(emails)
+
+
+def test_help_states_the_write_contract_and_the_latency_budget(capsys: pytest.CaptureFixture[str]):
+    # What a provider reads before allowing writes: what is enrolled, how many, and that it stays.
+    assert reverse_main(["--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "mews-loyalty-test+<run id>-<n>@example.invalid" in text
+    assert "The API cannot delete a member" in text
+    assert "enrolled_members" in text
+    assert f"(default {DEFAULT_MAX_ENROLMENTS}:" in text
+    assert f"default {DEFAULT_LATENCY_BUDGET:g}: Mews does not publish the timeout" in text
+
+
+@pytest.mark.parametrize("budget", ["0", "-1", "soon"])
+def test_a_latency_budget_that_is_no_time_is_a_usage_error(budget: str, capsys: pytest.CaptureFixture[str]):
+    argv = ["--base-url", "http://127.0.0.1:9", "--token", "x" * 32, "--latency-budget", budget]
+    assert reverse_main(argv) == 2
+    assert "--latency-budget" in capsys.readouterr().err
