@@ -12,7 +12,7 @@ from mews_loyalty._asgi import serve_in_process, serve_in_thread
 from mews_loyalty.contract._exchange.throttle import Throttle
 from mews_loyalty.contract._report.results import Results
 from mews_loyalty.contract._run import verification as _run
-from mews_loyalty.contract._run.options import DEFAULT_LATENCY_BUDGET, DEFAULT_MAX_ENROLMENTS
+from mews_loyalty.contract._run.options import DEFAULT_MAX_ENROLMENTS
 from mews_loyalty.contract._run.verification import (
     ConnectorOptions,
     ReverseOptions,
@@ -28,6 +28,9 @@ SEED_MEMBERSHIP_IDS = ["M-1002", "M-1001", "M-1004", "M-1005"]
 # Mews' own limit: the rate-limited mock runs on the run's virtual clock (``virtual_time``), so the
 # probe's burst lands inside one window however slow the machine, and waiting 30 s costs nothing.
 SCALED_RATE = (200, 30.0)
+# The --latency-budget of runs that do not test latency: a loaded CI machine is no slow provider, and
+# a warning would qualify the verdict those tests read.
+UNHURRIED = 60.0
 
 
 @pytest.fixture(scope="session")
@@ -102,7 +105,7 @@ def run_reverse(
     timeout: float = 30.0,
     membership_ids: Sequence[str] = tuple(SEED_MEMBERSHIP_IDS),
     max_writes: int | None = DEFAULT_MAX_ENROLMENTS,
-    latency_budget: float = DEFAULT_LATENCY_BUDGET,
+    latency_budget: float = UNHURRIED,
 ) -> Results:
     options = ReverseOptions(
         base_url=base_url,
