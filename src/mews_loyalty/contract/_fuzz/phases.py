@@ -105,9 +105,8 @@ class FuzzHooks:
     # Connector: probe an operation with wrong/missing/empty body tokens; returns the problems found.
     probe_body_auth: Callable[[Operation, dict[str, Any]], list[str]] | None = None
     check_request_id: bool = False
-    # Cases of writing operations, before sending: confine them to what the user named (in place);
-    # told whether the case is positive (schema-valid as generated).
-    prepare_write: Callable[[Operation, dict[str, Any], bool], None] | None = None
+    # Cases of writing operations, before sending: confine them to what the user named (in place).
+    prepare_write: Callable[[Operation, dict[str, Any]], None] | None = None
     # Whether positive creating cases may still be sent (the write budget); None: always.
     may_create: Callable[[], bool] | None = None
     # The write budget's gate: counts a case, before it is sent, by the records it can create, and
@@ -157,7 +156,7 @@ def before_call(
         if hooks.prepare_body is not None:
             hooks.prepare_body(operation, case.body)
         if hooks.prepare_write is not None and not reads_only(operation):
-            hooks.prepare_write(operation, case.body, _positive(case))
+            hooks.prepare_write(operation, case.body)
         batch = case.body.get(operation.batch_field or "")
         if _phase(case) == "stateful" and isinstance(batch, list) and len(batch) > 1:
             # A link fills the first item of a batch; the generated others name records that do

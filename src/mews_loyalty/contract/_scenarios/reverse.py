@@ -19,6 +19,7 @@ spec's 422 is an answer (``refused_link_statuses``).
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ from mews_loyalty.contract._scenarios.reverse_members import (
     member_operations,
     membership_id_of,
 )
+from mews_loyalty.provider._parse import parse_payload
+from mews_loyalty.provider._problems import ProviderProblem
 
 NOT_FOUND = "notFound"
 WRONG_TOKEN = "contract-test-token-nobody-issued-0123456789"
@@ -60,6 +63,15 @@ REFUSED_LINK_STATUSES = (422,)
 def refused_link_statuses() -> dict[str, tuple[int, ...]]:
     """Operation id -> statuses with which a provider may refuse a schema-valid request."""
     return {link_operation().operation_id: REFUSED_LINK_STATUSES}
+
+
+def _valid_request(op: Operation, body: Any) -> bool:
+    """Whether the provider kit would take ``body`` for ``op`` (the spec's schema, strictly)."""
+    try:
+        parse_payload(op, json.dumps(body).encode())
+    except (ProviderProblem, RecursionError, ValueError):
+        return False
+    return True
 
 
 def _pointer(text: Any) -> str:
@@ -269,16 +281,17 @@ class ReverseScenarios:
         }
         return {name: values[role] for name, role in self.link_roles().items()}
 
-    def confine_write(self, op: Operation, body: dict[str, Any], positive: bool) -> None:
+    def confine_write(self, op: Operation, body: dict[str, Any]) -> None:
         """Confine a generated write to what the run may touch.
 
         A link request goes to a linkable membership (named, else the test member; with neither, an
-        id the provider cannot know, which it may refuse with 422) and the named customer. A
-        positive enrolment enrols a new test customer (its identity replaced, the properties the
-        case made up kept) in the run's enterprise, within the budget; past it, the case goes out as
-        an empty body, which enrols nobody. A value that is itself the invalid part of a case (too
-        long, not a string, not a UUID) is left alone."""
-        if positive and op.effect == "create":
+        id the provider cannot know, which it may refuse with 422) and the named customer. An
+        enrolment whose body is valid (whatever the case's mode: one invalid only in a header enrols
+        too) enrols a new test customer (its identity replaced, the properties the case made up
+        kept) in the run's enterprise, within the budget; past it, it goes out as an empty body,
+        which enrols nobody. A value that is itself the invalid part of a case (too long, not a
+        string, not a UUID) is left alone, and so is an invalid enrolment: a provider must refuse it."""
+        if op.effect == "create":
             self._confine_enrolment(op, body)
             return
         if op.operation_id != self.link_op.operation_id:
@@ -296,6 +309,8 @@ class ReverseScenarios:
                 body[name] = values[role]
 
     def _confine_enrolment(self, op: Operation, body: dict[str, Any]) -> None:
+        if not _valid_request(op, body):
+            return
         ops = member_operations()
         customer = self.customers.new()
         if ops is None or ops.enrol is None or ops.customer_field is None or customer is None:
