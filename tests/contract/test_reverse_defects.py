@@ -9,6 +9,7 @@ in-process proxy, to keep the suite fast; the modes that change what fuzzing sen
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,12 @@ def test_an_advisory_is_a_warning_that_does_not_fail_the_run(
     assert mutation.expected <= warned
     summary = (tmp_path / "reverse" / "summary.txt").read_text(encoding="utf-8")
     assert all(f"[{check}]" in summary for check in mutation.expected)
+    junit = ET.parse(tmp_path / "reverse" / "junit.xml").getroot()
+    for check in mutation.expected:  # a test case that passes, saying why it warns
+        cases = junit.findall(f".//testcase[@classname='reverse.{check}']")
+        assert cases, check
+        assert all(case.find("failure") is None for case in cases), check
+        assert any("advisory warning" in (case.findtext("system-out") or "") for case in cases), check
 
 
 def test_the_slow_search_is_named_by_operation(reverse_mock: str, tmp_path: Path):
