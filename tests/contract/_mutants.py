@@ -6,11 +6,12 @@ operation knowledge, against the operation catalog, so it keeps working when the
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from mews_loyalty._spec.catalog import Operation, catalog
+from mews_loyalty._spec.catalog import Operation, catalog, resolve
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 from tests.contract._proxy import Answer, Flow, Mutation
 
@@ -366,10 +367,13 @@ def rate_limit_mutants() -> list[Mutation]:
     return [Mutation("no_retry_after", "connector", frozenset({"rate_limit"}), on_response=_no_retry_after)]
 
 
-def reverse_mutants(tokens: list[str]) -> list[Mutation]:
-    def m(name: str, expected: str, **hooks: Any) -> Mutation:
-        return Mutation(name, "reverse", frozenset(expected.split()), **hooks)
+def _reverse(name: str, expected: str, **hooks: Any) -> Mutation:
+    """A Reverse mutation that the checks in ``expected`` (space separated) must catch."""
+    return Mutation(name, "reverse", frozenset(expected.split()), **hooks)
 
+
+def reverse_mutants(tokens: list[str]) -> list[Mutation]:
+    m = _reverse
     return [
         m("drop_not_found_entries", "one_result_per_id not_found_status", on_response=_drop_not_found),
         m("status_casing", "response_schema_conformance", on_response=_status_casing),
@@ -387,3 +391,123 @@ def reverse_mutants(tokens: list[str]) -> list[Mutation]:
         m("enrolled_not_listed", "enrolled_member_listed", on_request=_list_forgets_enterprise),
         m("search_rejects_rotated_token", "token_rotation", on_request=reject_token_on_search(tokens[1])),
     ]
+
+
+# --- Reverse: a provider's realistic defects (issue 19) ---------------------------------------------
+
+
+def _is_link(op: Operation | None) -> bool:
+    return op is not None and op.effect == "link"
+
+
+def _customer_properties() -> set[str]:
+    enrol = next(op for op in catalog("reverse").operations if op.effect == "create")
+    request = catalog("reverse").schema(enrol.request_schema)
+    return set(resolve(catalog("reverse").document, request["properties"]["customer"])["properties"])
+
+
+def _problem(status: int, problem_type: str, detail: str) -> Answer:
+    body = {"type": problem_type, "title": "Error", "status": status, "detail": detail}
+    return Answer(status, {"content-type": "application/problem+json"}, json.dumps(body).encode())
+
+
+def _email_case_sensitive(flow: Flow, op: Operation | None, answer: Answer) -> Answer:
+    # The backend compares e-mails as typed: one in another letter case finds nobody.
+    body = flow.json()
+    member_filter = body.get("memberFilter") if isinstance(body, dict) else None
+    email = member_filter.get("email") if isinstance(member_filter, dict) else None
+    if _is_search(op) and answer.status == 200 and isinstance(email, str) and email != email.lower():
+        answer.set_json({"data": []})
+    return answer
+
+
+def _member_twice(flow: Flow, op: Operation | None, answer: Answer) -> Answer:
+    # A join in the backend's query returns a member once per matching row.
+    body = answer.json()
+    if _is_search(op) and answer.status == 200 and isinstance(body, dict) and body.get("data"):
+        body["data"] = [*body["data"], body["data"][0]]
+        answer.set_json(body)
+    return answer
+
+
+def _crash_on_unlisted_customer_property(flow: Flow, op: Operation | None) -> Flow | Answer:
+    # The backend maps the customer onto its own record and fails on a property it did not expect.
+    body = flow.json()
+    customer = body.get("customer") if isinstance(body, dict) else None
+    if _is_enrolment(op) and isinstance(customer, dict) and set(customer) - _customer_properties():
+        return _problem(500, "https://purl.mews.com/problem/core/internal-server-error", "KeyError")
+    return flow
+
+
+def _crash_without_phone(flow: Flow, op: Operation | None) -> Flow | Answer:
+    # The backend reads an optional property as if it were always there.
+    body = flow.json()
+    customer = body.get("customer") if isinstance(body, dict) else None
+    if _is_enrolment(op) and isinstance(customer, dict) and "phoneNumber" not in customer:
+        return _problem(500, "https://purl.mews.com/problem/core/internal-server-error", "NoneType")
+    return flow
+
+
+def _link_unknown_succeeds(flow: Flow, op: Operation | None, answer: Answer) -> Answer:
+    # The backend upserts a link row without looking the membership up.
+    if _is_link(op) and answer.status == 200:
+        answer.set_json({"success": True})
+    return answer
+
+
+def _custom_problem_types(flow: Flow, op: Operation | None, answer: Answer) -> Answer:
+    # The provider's own problem URIs where Mews defines one (the search criteria type is kept).
+    body = answer.json()
+    core = "https://purl.mews.com/problem/core/"
+    if isinstance(body, dict) and str(body.get("type", "")).startswith(core):
+        body["type"] = "https://loyalty-provider.example/problems/" + body["type"].removeprefix(core)
+        answer.set_json(body)
+    return answer
+
+
+def _slow_search(flow: Flow, op: Operation | None, answer: Answer) -> Answer:
+    if _is_search(op):
+        answer.delay = SLOW_SEARCH_SECONDS
+    return answer
+
+
+SLOW_SEARCH_SECONDS = 0.2  # the test's --latency-budget is below it
+
+
+def _unknown_link_422(flow: Flow, op: Operation | None, answer: Answer) -> Answer:
+    # A correct provider may refuse a link of a membership it does not know with the spec's 422.
+    if _is_link(op) and answer.status == 200 and answer.json() == {"success": False}:
+        return _problem(
+            422, "https://purl.mews.com/problem/core/unprocessable-content", "No such membership."
+        )
+    return answer
+
+
+def reverse_defect_mutants() -> list[Mutation]:
+    """Defects that fail the run (error causes), each caught by the check named."""
+
+    m = _reverse
+    return [
+        m(
+            "enrolment_500_on_unlisted_property",
+            "enrolment_open_customer",
+            on_request=_crash_on_unlisted_customer_property,
+        ),
+        m("link_unknown_membership_succeeds", "link_unknown", on_response=_link_unknown_succeeds),
+        m("enrolment_500_without_optional_property", "enrolment_idempotent", on_request=_crash_without_phone),
+    ]
+
+
+def reverse_advice_mutants() -> list[Mutation]:
+    """Defects a provider is advised about (warning causes: the run still conforms)."""
+
+    m = _reverse
+    return [
+        m("email_case_sensitive", "search_email_case", on_response=_email_case_sensitive),
+        m("member_twice_in_answer", "duplicate_members", on_response=_member_twice),
+        m("custom_problem_types", "problem_type", on_response=_custom_problem_types),
+        m("slow_search", "latency_budget", on_response=_slow_search),
+    ]
+
+
+UNKNOWN_LINK_422 = Mutation("unknown_link_422", "reverse", frozenset(), on_response=_unknown_link_422)

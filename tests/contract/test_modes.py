@@ -22,7 +22,14 @@ from mews_loyalty.contract._run import verification as _run
 from mews_loyalty.contract.cli import connector_main, reverse_main
 from mews_loyalty.mock.connector import DEMO_ACCESS_TOKEN, DEMO_CLIENT_TOKEN
 from tests.contract._reports import assert_reports_parse
-from tests.contract.conftest import REVERSE_TOKENS, SCALED_RATE, SEED, SEED_MEMBERSHIP_IDS, run_reverse
+from tests.contract.conftest import (
+    REVERSE_TOKENS,
+    SCALED_RATE,
+    SEED,
+    SEED_MEMBERSHIP_IDS,
+    UNHURRIED,
+    run_reverse,
+)
 from tests.runtime.fakes import FakeTime
 
 STATEFUL_NOT_RUN = "not run: stateful: needs --allow-writes"
@@ -62,6 +69,7 @@ def _argv(api: str, url: str, report_dir: Path, options: list[str]) -> list[str]
     if api == "connector":
         return [*argv, "--client-token", DEMO_CLIENT_TOKEN, "--access-token", DEMO_ACCESS_TOKEN, *options]
     argv += [arg for token in REVERSE_TOKENS for arg in ("--token", token)]
+    argv += ["--latency-budget", str(UNHURRIED)]
     return [*argv, *(arg for mid in SEED_MEMBERSHIP_IDS for arg in ("--membership-id", mid)), *options]
 
 
@@ -177,8 +185,9 @@ def test_the_write_budget_holds_across_phases(
 
 
 def test_a_writing_reverse_run_fuzzes_no_enrolment_a_provider_would_accept(reverse_mock, tmp_path):
-    # Enrolment creates a member nobody named; with --allow-writes the member checks enrol their two
-    # test customers, and fuzzing sends enrolment only cases a provider must refuse.
+    # Enrolment creates a member nobody can delete; with --allow-writes and the default --max-writes
+    # the member checks spend the whole budget (three test members), and fuzzing then sends enrolment
+    # only cases a provider must refuse (a larger budget: test_reverse_defects).
     results = run_reverse(
         reverse_mock, tmp_path, phases=("examples", "coverage", "fuzzing", "stateful"), allow_writes=True
     )

@@ -210,3 +210,30 @@ def test_the_failure_limit_stops_schemathesis_too(connector_mock: str, tmp_path:
     assert {f.operation for f in stopped.failures} < {f.operation for f in whole.failures}
     assert exit_status(stopped) == 1
     assert any(note.startswith("stopped at its failure limit") for note in stopped.notes)
+
+
+def _one_finding(check: str, **results: Any) -> Results:
+    found = Results("reverse", "http://127.0.0.1:1", **results)
+    found.failed(check, "searchMembers", "an answer took 3.2 s, over the budget of 2 s")
+    return found
+
+
+def test_a_check_with_warnings_only_passes_with_a_warning_and_does_not_stop_the_run() -> None:
+    # Advice (and causes a baseline accepts) are warnings in the CLI's verdict; under pytest they
+    # must not fail the check's test, nor count towards -x.
+    advice = _one_finding("latency_budget", stop_after=1)
+    with pytest.warns(pytest_plugin.ContractWarning, match="warnings only"):
+        pytest_plugin._check_verdict(advice, "latency_budget", "searchMembers")
+    assert advice.stopped is None
+    accepted_cause = _one_finding("member_search").failures[0].cause
+    accepted = _one_finding("member_search", accepted={accepted_cause: "known"}, stop_after=1)
+    with pytest.warns(pytest_plugin.ContractWarning):
+        pytest_plugin._check_verdict(accepted, "member_search", "searchMembers")
+    assert accepted.stopped is None
+
+
+def test_a_check_with_an_error_fails_its_test_and_stops_the_run_at_the_limit() -> None:
+    error = _one_finding("member_search", stop_after=1)
+    with pytest.raises(pytest.fail.Exception, match="member_search on searchMembers: failed 1"):
+        pytest_plugin._check_verdict(error, "member_search", "searchMembers")
+    assert error.stopped == "member_search on searchMembers"

@@ -18,17 +18,26 @@ from mews_loyalty.contract._exchange.throttle import Throttle
 from mews_loyalty.contract._report.results import Results
 from mews_loyalty.contract._run.stages import spec_schema
 from mews_loyalty.contract._scenarios.reverse import ReverseScenarios
-from mews_loyalty.contract._scenarios.reverse_members import MemberScenarios, member_operations
+from mews_loyalty.contract._scenarios.reverse_members import EnrolmentBudget, member_operations
 from tests.contract._proxy import Answer, Flow, MutatingProxy, Mutation
 from tests.contract.conftest import REVERSE_TOKENS, SEED_MEMBERSHIP_IDS, run_reverse
 
 ENTERPRISE = "00000000-0000-4000-8000-00000000e0e0"
 CUSTOMER = "00000000-0000-4000-8000-00000000c0c0"
-MEMBER_CHECKS = ("member_search", "invalid_search_criteria", "enrolment_idempotent", "enrolled_member_listed")
+MEMBER_CHECKS = (
+    "member_search",
+    "invalid_search_criteria",
+    "enrolment_idempotent",
+    "enrolled_member_listed",
+    "enrolment_open_customer",
+)
 
 
-def member_checks(base_url: str, *, allow_writes: bool) -> tuple[Results, list[str]]:
-    """Run the member checks alone; returns the results and the operation of every request sent."""
+def member_checks(
+    base_url: str, *, allow_writes: bool, budget: int | None = None
+) -> tuple[Results, list[str]]:
+    """Run the member checks alone (at most ``budget`` enrolments); returns the results and the
+    operation of every request sent."""
     results = Results("reverse", base_url)
     client = ApiClient(
         base_url=base_url,
@@ -41,7 +50,7 @@ def member_checks(base_url: str, *, allow_writes: bool) -> tuple[Results, list[s
     sent: list[str] = []
     client.observers.append(lambda exchange: sent.append(exchange.operation.operation_id))
     with client:
-        scenarios = ReverseScenarios(
+        ReverseScenarios(
             client,
             results,
             REVERSE_TOKENS,
@@ -49,17 +58,8 @@ def member_checks(base_url: str, *, allow_writes: bool) -> tuple[Results, list[s
             SEED_MEMBERSHIP_IDS,
             CUSTOMER,
             allow_writes=allow_writes,
-        )
-        MemberScenarios(
-            client,
-            results,
-            REVERSE_TOKENS,
-            ENTERPRISE,
-            SEED_MEMBERSHIP_IDS,
-            scenarios.list_ids,
-            scenarios._problem,
-            allow_writes=allow_writes,
-        ).run()
+            customers=EnrolmentBudget(budget=budget),
+        ).members.run()
     results.finish()
     return results, sent
 
@@ -83,7 +83,11 @@ def test_without_writes_nothing_is_enrolled(reverse_mock: str):
     # QA points the suite at Mews' demo: searches are reads, an enrolment is a write it must not make.
     results, sent = member_checks(reverse_mock, allow_writes=False)
     assert "enrollMember" not in sent
-    assert {n.check for n in results.not_run} >= {"enrolment_idempotent", "enrolled_member_listed"}
+    assert {n.check for n in results.not_run} >= {
+        "enrolment_idempotent",
+        "enrolled_member_listed",
+        "enrolment_open_customer",
+    }
     assert results.failing_checks() == []
     assert dict(results.by_check("member_search")), "the read-only search check did not run"
     assert dict(results.by_check("invalid_search_criteria"))
@@ -92,10 +96,30 @@ def test_without_writes_nothing_is_enrolled(reverse_mock: str):
 def test_with_writes_every_member_check_runs_and_passes(reverse_mock: str):
     # The reference provider keeps the rules: each member check runs and passes.
     results, sent = member_checks(reverse_mock, allow_writes=True)
-    assert sent.count("enrollMember") == 3
+    assert sent.count("enrollMember") == 4  # a customer twice, another one, one with unlisted properties
     assert results.failing_checks() == []
     for check in MEMBER_CHECKS:
         assert dict(results.by_check(check)), f"{check} did not run"
+
+
+@pytest.mark.parametrize(
+    ("budget", "enrolments", "not_run"),
+    [
+        (0, 0, {"enrolment_idempotent", "enrolment_open_customer"}),
+        (1, 1, {"enrolment_idempotent"}),
+        (2, 3, {"enrolment_open_customer"}),  # the same customer twice: one member
+    ],
+)
+def test_the_enrolment_budget_bounds_what_the_member_checks_enrol(
+    reverse_mock: str, budget: int, enrolments: int, not_run: set[str]
+):
+    # A check the budget cannot pay for in full does not start: it says to raise --max-writes.
+    results, sent = member_checks(reverse_mock, allow_writes=True, budget=budget)
+    assert sent.count("enrollMember") == enrolments
+    assert len(results.enrolled) == min(budget, 2)
+    skipped = {n.check for n in results.not_run if "--max-writes" in n.reason}
+    assert skipped == not_run
+    assert results.failing_checks() == []
 
 
 def _broken(body: bytes, content_type: str = "application/json") -> Mutation:

@@ -4,7 +4,8 @@
         [--client NAME] [--allow-writes [--max-writes N|unlimited]] [--max-examples N] [--report-dir DIR]
         [--quiet] [--debug]
     mews-loyalty contract reverse --base-url URL --token T [--token T2] [--enterprise-id UUID] \
-        [--membership-id ID ...] [--allow-writes [--customer-id UUID]] [--max-examples N] [--report-dir DIR]
+        [--membership-id ID ...] [--allow-writes [--max-writes N|unlimited] [--customer-id UUID]] \
+        [--latency-budget SECONDS] [--max-examples N] [--report-dir DIR]
     mews-loyalty contract connector|reverse ... --baseline FILE   # accepted causes warn, new ones fail
     mews-loyalty contract diff RUN_A RUN_B    # causes that appeared, disappeared or changed count
 
@@ -47,6 +48,8 @@ from mews_loyalty.contract._report.results import Results
 from mews_loyalty.contract._report.text import printable
 from mews_loyalty.contract._run import signals
 from mews_loyalty.contract._run.options import (
+    DEFAULT_LATENCY_BUDGET,
+    DEFAULT_MAX_ENROLMENTS,
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_MAX_WRITES,
     DEFAULT_REPORT_DIR,
@@ -60,6 +63,15 @@ OptionsT = TypeVar("OptionsT", bound=ConnectorOptions | ReverseOptions)
 EndedT = TypeVar("EndedT")
 
 OK, NOT_CONFORMING, USAGE = 0, 1, 2
+# The write contract of `contract reverse --allow-writes`, as --help and the README state it.
+REVERSE_WRITES = (
+    "with --allow-writes the suite enrols made-up test customers, named so they read as tests "
+    "(mews-loyalty-test+<run id>-<n>@example.invalid, MewsLoyaltyTest Test-<run id>-<n>), at most "
+    "--max-writes of them, and links and unlinks: real memberships only when named with "
+    "--membership-id (to the --customer-id customer), else a test member it enrolled; each pair linked "
+    "is unlinked again. The API cannot delete a member: the reports (summary.txt, results.json's "
+    "enrolled_members, report.html) list every member the run enrolled, for the provider to remove"
+)
 EXIT_STATUS = (
     "exit status: 0 CONFORMS, 1 DOES NOT CONFORM, 2 COULD NOT RUN (server unreachable or tokens refused; "
     "reports written), a suite fault, a usage error or a --report-dir refused (nothing written); "
@@ -119,6 +131,16 @@ def _budget(text: str) -> int | None:
         raise argparse.ArgumentTypeError(f"not a number or 'unlimited': {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
     return value
 
 
@@ -285,8 +307,26 @@ def _reverse_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--allow-writes",
         action="store_true",
-        help="also link and unlink, only the --membership-id memberships and the --customer-id customer "
-        "(each pair linked is unlinked again)",
+        help="also enrol test customers and link/unlink: "
+        + REVERSE_WRITES.removeprefix("with --allow-writes "),
+    )
+    parser.add_argument(
+        "--max-writes",
+        type=_budget,
+        default=DEFAULT_MAX_ENROLMENTS,
+        metavar="N|unlimited",
+        help="with --allow-writes: test members enrolled in total, scenario checks and fuzzed valid "
+        f"enrolments together (default {DEFAULT_MAX_ENROLMENTS}: what the checks need; more lets fuzzing "
+        "enrol valid customers too)",
+    )
+    parser.add_argument(
+        "--latency-budget",
+        type=_seconds,
+        default=DEFAULT_LATENCY_BUDGET,
+        metavar="SECONDS",
+        help="an answer slower than this is reported as a warning (it does not fail the run); default "
+        f"{DEFAULT_LATENCY_BUDGET:g}: Mews does not publish the timeout of its calls, and a member search "
+        "runs while a receptionist waits, where more than about two seconds reads as a stall",
     )
     return parser
 
@@ -365,6 +405,8 @@ def _reverse_options(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         membership_ids=args.membership_id,
         customer_id=args.customer_id,
         allow_writes=args.allow_writes,
+        max_writes=args.max_writes,
+        latency_budget=args.latency_budget,
     )
 
 

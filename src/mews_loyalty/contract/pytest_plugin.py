@@ -34,6 +34,7 @@ import functools
 import io
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,10 @@ RUN = "run"
 # The run's own tests: (name, what makes it fail); the catch-all last.
 RUN_TESTS = ("ended by itself", "finished its job", "nothing left behind", "findings on no operation")
 FIXTURE = "contract_check"
+
+
+class ContractWarning(UserWarning):
+    """A check's findings that are warnings only: advice, or causes the ``--baseline`` accepts."""
 
 
 @dataclass
@@ -193,7 +198,10 @@ def _check_verdict(results: Results, check: str, operation: str) -> None:
     if tally is not None and tally.failed:
         texts = _findings(results, check, operation) or [f"{tally.failed} failures"]
         summary = f"{check} on {operation}: failed {tally.failed}, passed {tally.passed}"
-        pytest.fail("\n".join([summary, *texts]), pytrace=False)
+        if results.breaks(check, operation):
+            pytest.fail("\n".join([summary, *texts]), pytrace=False)
+        # only warnings (advice, or causes the baseline accepts): shown, as the CLI shows them
+        warnings.warn(ContractWarning("\n".join([f"{summary} (warnings only)", *texts])), stacklevel=1)
     if tally is None:
         reasons = [n.reason for n in results.not_run if n.check == check]
         pytest.skip("; ".join(reasons) or f"{check} was not exercised on {operation} by this run")

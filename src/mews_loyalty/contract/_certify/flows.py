@@ -18,7 +18,7 @@ and is not run when it cannot be (with the reason): checkout events have no publ
 rotation needs a second token, the flows after enrolment need the member it makes.
 
 The walk writes by design: one fresh test customer per run, named so it reads as a test
-(``TEST_EMAIL``); the API cannot delete a member, so the page lists it for the provider to remove.
+(the suite's ``test_customer``); the API cannot delete a member, so the page lists it for the provider to remove.
 """
 
 from __future__ import annotations
@@ -39,14 +39,12 @@ from mews_loyalty.contract._scenarios.reverse_members import (
     MemberOperations,
     MemberScenarios,
     _find,
-    _membership_id,
     member_operations,
+    membership_id_of,
     test_customer,
 )
 
 PASSED, FAILED, NOT_RUN = "passed", "failed", "not run"
-# The address of every customer a rehearsal enrols: a test by its name, undeliverable by its domain.
-TEST_EMAIL = "mews-loyalty-test+{run_id}@example.invalid"
 ANSWER_CHARACTERS = 1200  # of each answer kept as evidence
 
 # Mews' self-test list (getting-started, "Implement & self-test"), in its order.
@@ -153,7 +151,7 @@ class Walk:
             self.memberships.list_ids,
             self.memberships._problem,
         )
-        self.customer = {**test_customer(run_id), "email": TEST_EMAIL.format(run_id=run_id)}
+        self.customer = test_customer(run_id)  # a test by its name, undeliverable by its e-mail's domain
         self.member: dict[str, Any] | None = None  # the enrolment's answer
         self.enrolled: list[str] = []  # membership ids the run created
         self.linked: str | None = None  # a membership the run may have left linked
@@ -244,7 +242,7 @@ class Walk:
         return ops
 
     def enrolled_id(self) -> str:
-        if self.member is None or (membership_id := _membership_id(self.member)) is None:
+        if self.member is None or (membership_id := membership_id_of(self.member)) is None:
             raise NotRunnable("needs the member the Enroll flow makes (it enrolled none)")
         return membership_id
 
@@ -283,7 +281,7 @@ class Walk:
         if ops.enrol is None or ops.customer_field is None:
             raise NotRunnable("the spec has no enrolment operation")
         first = self.members.enrol(ops, self.customer)
-        membership_id = _membership_id(first.json())
+        membership_id = membership_id_of(first.json())
         self.judge(
             first.status == 200 and membership_id is not None,
             f"enrolling {self.customer['email']} answers 200 with a member and its membership",
@@ -294,7 +292,7 @@ class Walk:
         self.member = first.object()
         self.enrolled.append(membership_id)
         second = self.members.enrol(ops, self.customer)
-        again = _membership_id(second.json())
+        again = membership_id_of(second.json())
         if again is not None and again not in self.enrolled:
             self.enrolled.append(again)
         self.judge(
@@ -461,7 +459,6 @@ __all__ = [
     "FLOWS",
     "NOT_RUN",
     "PASSED",
-    "TEST_EMAIL",
     "Evidence",
     "Flow",
     "FlowRecord",

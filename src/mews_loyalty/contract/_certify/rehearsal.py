@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from mews_loyalty.contract._certify.flows import FLOWS, TEST_EMAIL, FlowRecord, Walk
+from mews_loyalty.contract._certify.flows import FLOWS, FlowRecord, Walk
 from mews_loyalty.contract._certify.outcome import DEFAULT_REPORT_DIR, PAGE, Certification
 from mews_loyalty.contract._certify.page import write_page
 from mews_loyalty.contract._exchange.masking import Secrets
@@ -41,6 +41,7 @@ from mews_loyalty.contract._run import signals
 from mews_loyalty.contract._run.options import DEFAULT_LATENCY_BUDGET, UsageError, default_enterprise_id
 from mews_loyalty.contract._run.stages import RunClient, spec_schema, unreachable
 from mews_loyalty.contract._run.verification import reverse_secrets
+from mews_loyalty.contract._scenarios.reverse_members import test_customer
 
 
 @dataclass
@@ -72,7 +73,7 @@ def rehearse(
         run_id=run_id,
         enterprise_id=options.enterprise_id or default_enterprise_id(),
         customer_id=options.customer_id or str(uuid.uuid4()),
-        email=TEST_EMAIL.format(run_id=run_id),
+        email=test_customer(run_id)["email"],
         tokens=len(options.tokens),
         timeout=options.timeout,
         latency_budget=options.latency_budget,

@@ -88,6 +88,9 @@ class FuzzPlan:
     # (``positive_data_acceptance``): the Connector answers an id of no record 400, as Mews documents.
     valid_data_refused_with: tuple[int, ...] = ()
     checks: tuple[str, ...] | None = None  # the checks to run (None: every one; the run's selection)
+    # The same for single operations (operation id -> statuses): a Reverse link of a membership the
+    # provider cannot link is the documented 422.
+    valid_data_refused_by: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -303,16 +306,32 @@ def _config(plan: FuzzPlan, enabled: tuple[str, ...]) -> schemathesis.Config:
         "warnings": False,
         "cache": {"enabled": False},
     }
+    operations: list[dict[str, Any]] = [
+        {
+            "include-operation-id": [operation_id],
+            "checks": {
+                "positive_data_acceptance": {
+                    "expected-statuses": [
+                        *POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES,
+                        *map(str, (*plan.valid_data_refused_with, *statuses)),
+                    ]
+                }
+            },
+        }
+        for operation_id, statuses in plan.valid_data_refused_by.items()
+    ]
     if plan.negative_only and enabled != ("stateful",):
         # Examples are valid by nature, and the coverage phase's cases turn valid once the
         # credentials are filled in: both would create.
-        data["operations"] = [
+        operations.append(
             {
                 "include-operation-id": list(plan.negative_only),
                 "generation": {"mode": "negative"},
                 "phases": {"coverage": {"enabled": False}, "examples": {"enabled": False}},
             }
-        ]
+        )
+    if operations:
+        data["operations"] = operations
     if plan.bearer is not None:
         data["auth"] = {"openapi": {"bearerAuth": {"bearer": plan.bearer}}}
     return schemathesis.Config.from_dict(data)

@@ -8,8 +8,10 @@ the status class (``4xx``) and the scenario step stay. So the id, a short hash o
 same for the same server behaviour across runs, whatever data they sent or got (Prism ``--dynamic``'s
 random answers included).
 
-Severity: ``error`` breaks the contract and fails the run; ``warning`` does not: a cause a baseline
-accepts (``read_baseline``: one cause id per line, the rest of the line its reason, ``#`` a comment).
+Severity: ``error`` breaks the contract and fails the run; ``warning`` does not: a cause of an
+advisory check (``ADVISORY``: what Mews' users would notice, which no document forbids), or a cause a
+baseline accepts (``read_baseline``: one cause id per line, the rest of the line its reason, ``#`` a
+comment).
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ if TYPE_CHECKING:
 
 ERROR, WARNING = "error", "warning"
 SEVERITIES = (ERROR, WARNING)  # the order causes are listed in
+# Checks whose findings are advice: shown as warnings, never failing a run (each with why it is advice).
+ADVISORY: dict[str, str] = {
+    "search_email_case": "Mews searches by the e-mail a guest typed, in whatever letter case",
+    "duplicate_members": "staff pick a member from the list: one member twice reads as two",
+    "problem_type": "Mews shows users only a generic message for a problem type outside its list",
+    "latency_budget": "Mews' timeout is unpublished; a receptionist waits on the answer",
+}
 KIND_LIMIT = 200  # characters of a kind: enough to tell deviations apart, short enough to read
 
 # Each (pattern, replacement) in order: what varies with the data is replaced by a placeholder.
@@ -85,7 +94,14 @@ class Cause:
 
     @property
     def severity(self) -> str:
-        return ERROR if self.accepted is None else WARNING
+        return ERROR if self.accepted is None and self.check not in ADVISORY else WARNING
+
+    @property
+    def why_warning(self) -> str:
+        """Why the cause is a warning (the baseline's reason, or why the check is advice); empty for an error."""
+        if self.accepted is not None:
+            return f"accepted: {self.accepted}"
+        return f"advice: {ADVISORY[self.check]}" if self.check in ADVISORY else ""
 
     @property
     def count(self) -> int:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from mews_loyalty.contract._report.causes import ERROR, Cause, causes, operations_text
 from mews_loyalty.contract._report.findings import curl_hint
-from mews_loyalty.contract._report.results import OUR_CHECKS, Failure, Results
+from mews_loyalty.contract._report.results import ENROLLED_TITLE, OUR_CHECKS, Failure, Results
 from mews_loyalty.contract._report.text import printable
 
 STYLE = """
@@ -64,6 +64,7 @@ def html_report(
         *_findings(results),
         *_not_run(results),
         *_checks(results),
+        *_listed("enrolled", ENROLLED_TITLE, [_e(member) for member in results.enrolled]),
         *_listed("notes", "Notes", [_e(note) for note in results.notes]),
         *_listed(
             "links",
@@ -155,6 +156,8 @@ def _findings(results: Results) -> list[str]:
         parts.append(f'<p class="muted">{_e(curl_hint(results))}</p>')
     for cause in found:
         accepted = f" accepted by the baseline: {_e(cause.accepted)}" if cause.accepted is not None else ""
+        if cause.accepted is None and cause.why_warning:
+            accepted = f" ({_e(cause.why_warning)})"
         curl = f"<code>{_e(cause.curl)}</code>" if cause.curl else ""
         parts += [
             f'<div class="finding cause {cause.severity}" id="cause-{cause.id}">',

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from mews_loyalty.contract._report.causes import cause_id, deviation_kind
+from mews_loyalty.contract._report.causes import ADVISORY, cause_id, deviation_kind
 
 # Checks this suite adds (schemathesis custom checks and scenario checks), with a one-line meaning.
 OUR_CHECKS: dict[str, str] = {
@@ -44,11 +44,20 @@ OUR_CHECKS: dict[str, str] = {
     "invalid_search_criteria": "a filter completing no combination is a 400 problem at #/memberFilter",
     "enrolment_idempotent": "the same customer enrolled twice gets the same membership, another one another",
     "enrolled_member_listed": "the enrolled membership is listed, not notFound",
+    "enrolment_open_customer": "a customer carrying properties the spec does not list is enrolled (200)",
+    "link_unknown": "linking a membership the provider does not know is not answered as a success",
+    "search_email_case": "(advice) a search by the enrolled e-mail in another letter case finds the member",
+    "duplicate_members": "(advice) no member appears twice in one search answer",
+    "problem_type": "(advice) problem types are the ones Mews defines, which it shows users in words",
+    "latency_budget": "(advice) every answer comes within --latency-budget seconds",
     "answers": "every request gets a whole HTTP answer within --timeout (no reset, no truncation)",
     "response_size_limit": "every answer is at most the size cap (32 MiB) once decompressed",
     "response_deadline": "every exchange (connect, send, the whole answer) ends within --timeout",
     "request_conformance": "every request the proxy forwards is an operation the spec documents and accepts",
 }
+
+# How every report introduces ``Results.enrolled``.
+ENROLLED_TITLE = "Members this run enrolled (the API cannot delete a member: remove them at the provider)"
 
 
 class ScenarioError(Exception):
@@ -178,6 +187,9 @@ class Results:
     stop_after: int | None = None  # failing (check, operation) pairs that stop the run (pytest -x: 1)
     stopped: str | None = None  # the failing pair that reached ``stop_after``: "check on operation"
     _failing: set[tuple[str, str]] = field(default_factory=set, repr=False)
+    # Members a writing Reverse run enrolled (membership ids): the API cannot delete them, so the
+    # reports list each one for the provider to remove.
+    enrolled: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def passed(self, check: str, operation: str, count: int = 1) -> None:
@@ -197,11 +209,12 @@ class Results:
                 f.check == check and f.operation == operation and f.message == message for f in self.failures
             ):
                 self.failures.append(Failure(check, operation, message, curl, kind, cause_id(check, kind)))
-            self._count_towards_stop(check, operation)
+            self._count_towards_stop(check, operation, cause_id(check, kind))
 
-    def _count_towards_stop(self, check: str, operation: str) -> None:
-        """A failing selected pair counts towards ``stop_after``; the one reaching it stops the run."""
-        if self.stop_after is None or not self.selected(check, operation):
+    def _count_towards_stop(self, check: str, operation: str, cause: str) -> None:
+        """A failing selected pair counts towards ``stop_after``; the one reaching it stops the run.
+        A warning (advice, or a cause the baseline accepts) does not."""
+        if self.stop_after is None or not self.selected(check, operation) or self.warns(check, cause):
             return
         self._failing.add((check, operation))
         if self.stopped is None and len(self._failing) >= self.stop_after:
@@ -279,8 +292,29 @@ class Results:
         return ended and not self.errors and not self.leftovers and not self.faults and not self.new_causes()
 
     def new_causes(self) -> list[str]:
-        """The ids of the causes found that no baseline accepts (each fails the run), sorted."""
-        return sorted({cause_id(check, kind) for check, kind in self.cause_cases} - set(self.accepted))
+        """The ids of the causes found that no baseline accepts and no advice is (each fails the run), sorted."""
+        return sorted(
+            {cause_id(check, kind) for check, kind in self.cause_cases if check not in ADVISORY}
+            - set(self.accepted)
+        )
+
+    def warns(self, check: str, cause: str) -> bool:
+        """Whether a cause is a warning, not a failure: advice, or accepted by the baseline."""
+        return check in ADVISORY or cause in self.accepted
+
+    def breaks(self, check: str, operation: str) -> bool:
+        """Whether ``check`` failed on ``operation`` with a cause that is an error (not a warning)."""
+        return any(
+            operation in per_operation and not self.warns(check, cause_id(check, kind))
+            for (failed_check, kind), per_operation in self.cause_cases.items()
+            if failed_check == check
+        )
+
+    def enrolled_member(self, membership_id: str) -> None:
+        """Note a member the run enrolled (once), for the reports' list of members to remove."""
+        with self._lock:
+            if membership_id not in self.enrolled:
+                self.enrolled.append(membership_id)
 
     def checks_not_run(self) -> list[str]:
         """The checks (or parts of one) that did not run, each once."""
@@ -301,8 +335,11 @@ class Results:
         qualifiers = []
         if self.read_only:
             qualifiers.append(f"read-only: {len(self.checks_not_run())} checks not run")
-        if self.cause_cases:
-            qualifiers.append(f"{len(self.cause_cases)} known causes accepted by the baseline")
+        advice = sum(check in ADVISORY for check, _ in self.cause_cases)
+        if advice:
+            qualifiers.append(f"{advice} advisory warning{'' if advice == 1 else 's'}")
+        if len(self.cause_cases) > advice:
+            qualifiers.append(f"{len(self.cause_cases) - advice} known causes accepted by the baseline")
         return f"CONFORMS ({'; '.join(qualifiers)})" if qualifiers else "CONFORMS"
 
     def checks(self) -> list[str]:
@@ -312,7 +349,12 @@ class Results:
         return sorted({operation for _, operation in self.tallies})
 
     def failing_checks(self) -> list[str]:
-        return sorted({f.check for f in self.failures})
+        """The checks with findings that fail the run or a baseline accepts (advice is not failing)."""
+        return sorted({f.check for f in self.failures if f.check not in ADVISORY})
+
+    def advised_checks(self) -> list[str]:
+        """The advisory checks with findings (warnings)."""
+        return sorted({f.check for f in self.failures if f.check in ADVISORY})
 
     def by_check(self, check: str) -> Iterable[tuple[str, Tally]]:
         return ((op, t) for (c, op), t in sorted(self.tallies.items()) if c == check)

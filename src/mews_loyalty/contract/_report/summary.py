@@ -21,7 +21,7 @@ from mews_loyalty.contract._report.causes import Cause, causes, operations_text
 from mews_loyalty.contract._report.findings import curl_hint
 from mews_loyalty.contract._report.html import html_report
 from mews_loyalty.contract._report.junit import junit_xml
-from mews_loyalty.contract._report.results import OUR_CHECKS, Results
+from mews_loyalty.contract._report.results import ENROLLED_TITLE, OUR_CHECKS, Results
 from mews_loyalty.contract._report.text import printable
 
 SCENARIO_CHECKS = frozenset(OUR_CHECKS) - {
@@ -135,6 +135,8 @@ def _remarks(results: Results) -> list[str]:
     """What did not run and why, the notes, and the write ledger's counts."""
     lines = [f"not run: {n.check}: {n.reason}" for n in results.not_run]
     lines += [f"note: {_shorten(note, 160)}" for note in results.notes]
+    if results.enrolled:
+        lines.append(f"{ENROLLED_TITLE}: {', '.join(results.enrolled)}")
     if results.writes is not None:
         writes = results.writes
         budget = "unlimited" if writes.budget is None else f"at most {writes.budget}"
@@ -200,10 +202,10 @@ def _cause_lines(cause: Cause, width: int | None) -> list[str]:
     def cut(text: str) -> str:
         return text if width is None else _shorten(text, width)
 
-    accepted = f" (accepted: {cause.accepted})" if cause.accepted is not None else ""
+    why = f" {cut(f'({cause.why_warning})')}" if cause.why_warning else ""
     lines = [
         f"  {cause.severity:<8}{cause.id}  [{cause.check}] {cause.count} cases: "
-        f"{cut(operations_text(cause.operations))}{cut(accepted)}",
+        f"{cut(operations_text(cause.operations))}{why}",
         f"      {cut(cause.kind)}",
     ]
     if cause.curl:
@@ -266,6 +268,7 @@ def results_json(results: Results) -> str:
         "notes": results.notes,
         "errors": results.errors,
         "leftovers": results.leftovers,
+        "enrolled_members": results.enrolled,
         "faults": [{"where": f.where, "error": f.error} for f in results.faults],
         "writes": results.writes.__dict__ if results.writes is not None else None,
         "read_only": results.read_only,

@@ -85,4 +85,6 @@ class ReverseOptions(CommonOptions):
     enterprise_id: str | None = None
     membership_ids: Sequence[str] = ()
     customer_id: str | None = None
-    allow_writes: bool = False  # link/unlink, only the named memberships and customer
+    allow_writes: bool = False  # enrol test customers; link/unlink the named memberships (or a test member)
+    max_writes: int | None = DEFAULT_MAX_ENROLMENTS  # test members enrolled in total; None: unlimited
+    latency_budget: float = DEFAULT_LATENCY_BUDGET  # seconds before an answer is advised about

@@ -60,7 +60,8 @@ from mews_loyalty.contract._scenarios.connector import ConnectorScenarios
 from mews_loyalty.contract._scenarios.links import resources
 from mews_loyalty.contract._scenarios.probes import check_rate_limit, probe_body_auth, probe_remaining_auth
 from mews_loyalty.contract._scenarios.records import Credentials
-from mews_loyalty.contract._scenarios.reverse import ReverseScenarios
+from mews_loyalty.contract._scenarios.reverse import ReverseScenarios, refused_link_statuses
+from mews_loyalty.contract._scenarios.reverse_members import EnrolmentBudget
 
 # The Connector tokens' names, as curl lines expand them (and replay reads them from the environment).
 CONNECTOR_TOKEN_VARIABLES = ("MEWS_CLIENT_TOKEN", "MEWS_ACCESS_TOKEN")
@@ -256,7 +257,7 @@ def verify_reverse(options: ReverseOptions, out: TextIO | None = None) -> Result
     enterprise_id = options.enterprise_id or default_enterprise_id(options.seed)
     header = [
         f"mews-loyalty contract reverse: {options.base_url}",
-        f"{'writes allowed (named memberships only)' if options.allow_writes else 'read-only'}, "
+        f"{_reverse_writes_text(options)}, latency budget {options.latency_budget:g} s, "
         f"enterprise {enterprise_id}, {len(options.tokens)} token(s), {len(options.membership_ids)} known "
         f"membership id(s), seed {options.seed}, max-examples {options.max_examples}, "
         f"phases {','.join(options.phases) or 'none'}, pacing {rate_text(options.rate_limit)}",
@@ -289,6 +290,8 @@ def _run_reverse(
         list(options.membership_ids),
         options.customer_id or str(uuid.UUID(int=options.seed + 1, version=4)),
         allow_writes=options.allow_writes,
+        customers=EnrolmentBudget(budget=options.max_writes if options.allow_writes else 0),
+        latency_budget=options.latency_budget,
     )
 
     def restore(deadline: float | None) -> None:
@@ -316,15 +319,16 @@ def _fuzz_reverse(
     report_dir: Path,
     progress: Progress,
 ) -> None:
+    customers = scenarios.customers
     hooks = FuzzHooks(
         secrets,
         pacer,
         scenarios.results,
         prepare_write=scenarios.confine_write,
-        on_response=scenarios.observe_write,
+        on_response=scenarios.observe_fuzzed,
         progress=progress,
-        # Enrolment creates members nobody named: fuzzing sends it only cases a provider must refuse.
-        may_create=lambda: False,
+        # Valid enrolments enrol test customers (``confine_write``) while the budget lasts; past it a
+        # positive case goes out as an empty body, which enrols nobody.
         stateful_within_budget=False,
     )
     fuzz(
@@ -335,7 +339,9 @@ def _fuzz_reverse(
         hooks,
         report_dir,
         bearer=options.tokens[0],
-        negative_only=creating_operations("reverse"),
+        # With no enrolment left, enrolment gets only the cases a provider must refuse.
+        negative_only=creating_operations("reverse") if customers.left == 0 else (),
+        valid_data_refused_by=refused_link_statuses(),
     )
 
 
@@ -348,6 +354,13 @@ def _preflight_reverse(scenarios: ReverseScenarios) -> str | None:
     if exchange.status == 401:
         return "the provider refused the first --token (401)"
     return None
+
+
+def _reverse_writes_text(options: ReverseOptions) -> str:
+    if not options.allow_writes:
+        return "read-only"
+    budget = "unlimited" if options.max_writes is None else f"at most {options.max_writes}"
+    return f"writes allowed (test members enrolled: {budget}; links: named memberships or a test member)"
 
 
 def _writes_text(allow_writes: bool, max_writes: int | None) -> str:

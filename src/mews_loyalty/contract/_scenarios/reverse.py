@@ -5,24 +5,42 @@ the membership ids (``providerMembershipIds``, at most ``batch_limit``), the lin
 PUT. Known membership ids (``--membership-id``) let the suite check real entries and link/unlink;
 without them those checks report why they did not run.
 
-Read-only unless ``allow_writes``: the link operation changes the provider's data (and a provider may
-delete a membership once it is unlinked), so only with writes allowed does the suite call it, and
-then only for the memberships and the customer the user named: each pair it links it unlinks again.
+Read-only unless ``allow_writes``. The write contract: with writes allowed the suite enrols made-up
+test customers (``reverse_members.EnrolmentBudget``: ``mews-loyalty-test+<run id>-<n>@example.invalid``),
+at most ``EnrolmentBudget.budget`` of them (``--max-writes``), and lists every member it enrolled in the
+reports for the provider to remove (the API cannot delete one). It links and unlinks real memberships
+only when named with ``--membership-id`` (and only the customer of ``--customer-id``, or one made up);
+with none of them linkable it links the test member it enrolled. Each pair it links it unlinks again
+(a provider may delete a membership once it is unlinked). It never takes a made-up membership id for
+one that should link: it links one only to check that the provider does not claim success
+(``link_unknown``), and fuzzed links go to a made-up id only when there is nothing to link, where the
+spec's 422 is an answer (``refused_link_statuses``).
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mews_loyalty._errors import PROBLEM_CONTENT_TYPE
 from mews_loyalty._spec.catalog import Operation, catalog, resolve
-from mews_loyalty.contract._exchange.api_client import ApiClient, Exchange
+from mews_loyalty.contract._exchange.api_client import ApiClient, Exchange, server_json
 from mews_loyalty.contract._report.results import Results, ScenarioError
+from mews_loyalty.contract._run.options import DEFAULT_LATENCY_BUDGET
 from mews_loyalty.contract._scenarios import values as S
-from mews_loyalty.contract._scenarios.reverse_members import MemberScenarios
+from mews_loyalty.contract._scenarios.reverse_advice import Advice
+from mews_loyalty.contract._scenarios.reverse_members import (
+    IDENTITY,
+    EnrolmentBudget,
+    MemberScenarios,
+    member_operations,
+    membership_id_of,
+)
+from mews_loyalty.provider._parse import parse_payload
+from mews_loyalty.provider._problems import ProviderProblem
 
 NOT_FOUND = "notFound"
 WRONG_TOKEN = "contract-test-token-nobody-issued-0123456789"
@@ -35,6 +53,25 @@ def list_operation() -> Operation:
 
 def link_operation() -> Operation:
     return catalog("reverse").single("link")
+
+
+# The spec documents 422 for a link that breaks a provider's business rule (an unknown or canceled
+# membership): a schema-valid link request refused with it is no refusal of valid data.
+REFUSED_LINK_STATUSES = (422,)
+
+
+def refused_link_statuses() -> dict[str, tuple[int, ...]]:
+    """Operation id -> statuses with which a provider may refuse a schema-valid request."""
+    return {link_operation().operation_id: REFUSED_LINK_STATUSES}
+
+
+def _valid_request(op: Operation, body: Any) -> bool:
+    """Whether the provider kit would take ``body`` for ``op`` (the spec's schema, strictly)."""
+    try:
+        parse_payload(op, json.dumps(body).encode())
+    except (ProviderProblem, RecursionError, ValueError):
+        return False
+    return True
 
 
 def _pointer(text: Any) -> str:
@@ -51,6 +88,8 @@ class ReverseScenarios:
     membership_ids: Sequence[str]
     customer_id: str
     allow_writes: bool = False  # True: link/unlink the named pairs and enrol test customers
+    customers: EnrolmentBudget = field(default_factory=EnrolmentBudget)  # the enrolment budget
+    latency_budget: float = DEFAULT_LATENCY_BUDGET  # seconds an answer may take before the run advises
 
     def __post_init__(self) -> None:
         self.list_op = list_operation()
@@ -65,6 +104,19 @@ class ReverseScenarios:
         self._linked: dict[str, bool] = {}  # named memberships by whether the run left them linked
         self._confined = 0
         self._linkable: list[str] | None = None
+        self.advice = Advice(self.results, self.latency_budget)
+        self.client.observers.append(self.advice.exchange)
+        self.members = MemberScenarios(
+            self.client,
+            self.results,
+            self.tokens,
+            self.enterprise_id,
+            self.membership_ids,
+            self.list_ids,
+            self._problem,
+            allow_writes=self.allow_writes,
+            customers=self.customers,
+        )
 
     def list_ids(self, ids: Sequence[str], **overrides: Any) -> Exchange:
         body: dict[str, Any] = {self.enterprise_field: self.enterprise_id, self.ids_field: list(ids)}
@@ -82,21 +134,13 @@ class ReverseScenarios:
             ("one_result_per_id", self.check_results_per_id),
             ("id_limit", self.check_id_limit),
             ("problem_details", self.check_problem_details),
-            ("link_unlink", self.check_link_unlink),
             ("token_rotation", self.check_token_rotation),
+            ("member checks", self.members.run),  # enrols the test member link_unlink may link
+            ("link_unlink", self.check_link_unlink),
+            ("link_unknown", self.check_link_unknown),
         ):
             with self.results.guard(name):
                 check()
-        MemberScenarios(
-            self.client,
-            self.results,
-            self.tokens,
-            self.enterprise_id,
-            self.membership_ids,
-            self.list_ids,
-            self._problem,
-            allow_writes=self.allow_writes,
-        ).run()
 
     def check_results_per_id(self) -> None:
         """One entry per requested id; unknown ids are notFound, known ones are not."""
@@ -238,9 +282,18 @@ class ReverseScenarios:
         return {name: values[role] for name, role in self.link_roles().items()}
 
     def confine_write(self, op: Operation, body: dict[str, Any]) -> None:
-        """Point a generated link request at a named membership (or, with none named, at an id the
-        provider cannot know) and the named customer, so fuzzing touches nothing else. A value that
-        is itself the invalid part of a case (too long, not a string, not a UUID) is left alone."""
+        """Confine a generated write to what the run may touch.
+
+        A link request goes to a linkable membership (named, else the test member; with neither, an
+        id the provider cannot know, which it may refuse with 422) and the named customer. An
+        enrolment whose body is valid (whatever the case's mode: one invalid only in a header enrols
+        too) enrols a new test customer (its identity replaced, the properties the case made up
+        kept) in the run's enterprise, within the budget; past it, it goes out as an empty body,
+        which enrols nobody. A value that is itself the invalid part of a case (too long, not a
+        string, not a UUID) is left alone, and so is an invalid enrolment: a provider must refuse it."""
+        if op.effect == "create":
+            self._confine_enrolment(op, body)
+            return
         if op.operation_id != self.link_op.operation_id:
             return
         targets = self.linkable() or self.unknown_ids(1)
@@ -255,6 +308,20 @@ class ReverseScenarios:
             if role in values and isinstance(value, str) and self._valid_as(role, value):
                 body[name] = values[role]
 
+    def _confine_enrolment(self, op: Operation, body: dict[str, Any]) -> None:
+        if not _valid_request(op, body):
+            return
+        ops = member_operations()
+        customer = self.customers.new()
+        if ops is None or ops.enrol is None or ops.customer_field is None or customer is None:
+            body.clear()
+            return
+        generated = body.get(ops.customer_field)
+        body[ops.customer_field] = (generated if isinstance(generated, dict) else {}) | {
+            name: customer[name] for name in IDENTITY
+        }
+        body[self.members.enterprise_field(op)] = self.enterprise_id
+
     def _valid_as(self, role: str, value: str) -> bool:
         if role == "membership":
             return len(value) <= self.max_id_length
@@ -265,7 +332,8 @@ class ReverseScenarios:
         return True
 
     def linkable(self) -> list[str]:
-        """The named memberships a link may be asked for (enrolled or pending), read once."""
+        """The memberships a link may be asked for: the named ones enrolled or pending (read once),
+        else the test member this run enrolled, else none."""
         if self._linkable is None:
             self._linkable = []
             if self.membership_ids:
@@ -275,7 +343,17 @@ class ReverseScenarios:
                     for e in listed.items("data")
                     if e.get("status") in LINKABLE and e.get("providerMembershipId") in self.membership_ids
                 ]
-        return self._linkable
+        test_member = self.members.membership_id
+        return self._linkable or ([test_member] if test_member is not None else [])
+
+    def observe_fuzzed(self, op: Operation, status: int, request: Any, content: bytes) -> None:
+        """An answer to one of schemathesis' cases: judged for advice, and its writes noted."""
+        self.advice.answer(op, status, content)
+        if op.effect == "create" and status == 200:
+            membership_id = membership_id_of(server_json(content))
+            if membership_id is not None:
+                self.results.enrolled_member(membership_id)
+        self.observe_write(op, status, request, content)
 
     def observe_write(self, op: Operation, status: int, request: Any, content: bytes) -> None:
         """Note which membership a link request may have left linked to the customer: any link not
@@ -308,19 +386,24 @@ class ReverseScenarios:
                 )
 
     def check_link_unlink(self) -> None:
-        """Link a known membership to a customer, list it, unlink it again."""
+        """Link a known membership (or the test member) to a customer, list it, unlink it again."""
         label = self.link_op.operation_id
         if not self.allow_writes:
             self.results.skip("link_unlink", "needs --allow-writes (linking changes the provider's data)")
             return
-        if not self.membership_ids:
-            self.results.skip("link_unlink", "needs a known, linkable membership (--membership-id)")
-            return
         linkable = self.linkable()
         if not linkable:
-            self.results.skip("link_unlink", "none of the --membership-id memberships is enrolled or pending")
+            self.results.skip(
+                "link_unlink",
+                "needs a linkable membership: an enrolled or pending --membership-id, or a test member "
+                "this run enrolled (none was)",
+            )
             return
         membership_id = linkable[0]
+        if membership_id == self.members.membership_id:
+            self.results.notes.append(
+                f"link_unlink: no linkable --membership-id, linked the test member {membership_id}"
+            )
         self._linked[membership_id] = True  # until an unlink is answered 200
         linked = self.client.send(self.link_op, self.link_body(membership_id, True))
         self.results.expect(
@@ -347,6 +430,27 @@ class ReverseScenarios:
             unlinked.status == 200 and unlinked.get("success") is not False,
             f"unlinking must succeed: {unlinked.describe()}",
             unlinked.curl,
+        )
+
+    def check_link_unknown(self) -> None:
+        """Linking a membership the provider does not know is not answered as a success (Mews would
+        show the customer linked to nothing): a 4xx (the spec's 422) or ``success: false``."""
+        label = self.link_op.operation_id
+        if not self.allow_writes:
+            self.results.skip("link_unknown", "needs --allow-writes (a link request is a write)")
+            return
+        membership_id = self.unknown_ids(1)[0]
+        exchange = self.client.send(self.link_op, self.link_body(membership_id, True))
+        claimed = 200 <= exchange.status < 300 and exchange.get("success") is not False
+        if claimed:
+            self._linked[membership_id] = True  # whatever it did, the clean-up unlinks it
+        self.results.expect(
+            "link_unknown",
+            label,
+            not claimed,
+            f"linking {membership_id!r}, a membership the provider does not know, must not be answered "
+            f"as a success (expected the spec's 422, or success false): {exchange.describe()}",
+            exchange.curl,
         )
 
     def check_token_rotation(self) -> None:

@@ -10,18 +10,28 @@ search's item (``member``). Checks, each under its own name:
                              combination is answered)
     invalid_search_criteria  a filter completing no combination is a 400 problem at #/memberFilter
     enrolment_idempotent     enrolling the same customer twice answers the same membership, and
-                             another customer another one
+                             another customer (given only first name, last name and e-mail: the
+                             rest is optional) another one
     enrolled_member_listed   the enrolled membership is listed by the list operation
+    enrolment_open_customer  a customer carrying properties the spec does not list is enrolled (the
+                             reconstructed customer is open: Mews may send more than we know of)
     token_rotation           both rotation tokens work on the search, a wrong or missing one is a 401
+    search_email_case        (advice) the enrolled e-mail in another letter case finds the member
+    duplicate_members        (advice) no membership appears twice in one search answer
 
 Enrolment is a write: with ``allow_writes=False`` the checks that need it report why they did not
-run and nothing is created. Server answers are read defensively: a missing field or a body that is
-not an object is a finding, never an exception.
+run and nothing is created. With writes, every customer enrolled is a made-up test customer
+(``EnrolmentBudget``: ``mews-loyalty-test+<run id>-<n>@example.invalid``), at most the run's budget
+of them; each member answered is noted in ``Results.enrolled`` for the reports' list of members to
+remove (the API cannot delete one). Server answers are read defensively: a missing field or a body
+that is not an object is a finding, never an exception.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,9 +39,11 @@ from typing import Any
 from mews_loyalty._spec.catalog import Operation, catalog, ref_name, resolve
 from mews_loyalty._wire.combinations import PROBLEM_TYPE_KEY, required_combinations
 from mews_loyalty.contract._exchange.api_client import ApiClient, Exchange
-from mews_loyalty.contract._report.results import Results
+from mews_loyalty.contract._report.results import NotRunnable, Results
+from mews_loyalty.contract._scenarios import values as S
 
 MEMBERSHIP = "membership"
+ENROLLED_CHECKS = ("enrolled_member_listed", "search_email_case")  # checks of the member enrolled
 MEMBERSHIP_ID = "providerMembershipId"
 
 
@@ -78,6 +90,25 @@ def member_operations() -> MemberOperations | None:
     return None
 
 
+def email_fields(ops: MemberOperations) -> list[str]:
+    """The filter properties holding an e-mail address (``format: email``)."""
+    document = catalog("reverse").document
+    schema = catalog("reverse").schema(ops.search.request_schema)
+    member_filter = resolve(document, schema["properties"][ops.filter_field])
+    return [
+        name
+        for name, sub in member_filter.get("properties", {}).items()
+        if resolve(document, sub).get("format") == "email"
+    ]
+
+
+def _customer_schema(ops: MemberOperations) -> dict[str, Any]:
+    assert ops.enrol is not None
+    assert ops.customer_field is not None
+    request = catalog("reverse").schema(ops.enrol.request_schema)
+    return dict(resolve(catalog("reverse").document, request["properties"][ops.customer_field]))
+
+
 def _find(value: Any, name: str) -> Any:
     """The first value of property ``name`` anywhere in a JSON value (depth first), or None."""
     if isinstance(value, Mapping):
@@ -95,18 +126,20 @@ def _find(value: Any, name: str) -> Any:
     return None
 
 
-def _membership_id(member: Any) -> str | None:
+def membership_id_of(member: Any) -> str | None:
+    """The provider membership id of a member (an enrolment's answer, a search's item), or None."""
     membership = member.get(MEMBERSHIP) if isinstance(member, Mapping) else None
     value = membership.get(MEMBERSHIP_ID) if isinstance(membership, Mapping) else None
     return value if isinstance(value, str) else None
 
 
 def test_customer(tag: str) -> dict[str, Any]:
-    """A customer nobody else has: every name and place carries ``tag``."""
+    """A customer nobody else has, named so a provider's staff read it as a test: every name and
+    place carries ``tag``, the e-mail is ``mews-loyalty-test+<tag>@example.invalid``."""
     return {
-        "firstName": f"Contract{tag[:6]}",
-        "lastName": f"Suite-{tag}",
-        "email": f"contract-suite-{tag}@example.com",
+        "firstName": "MewsLoyaltyTest",
+        "lastName": f"Test-{tag}",
+        "email": f"mews-loyalty-test+{tag}@example.invalid",
         "birthday": "1990-01-01",
         "phoneNumber": "+420000000000",
         "address": {
@@ -116,6 +149,67 @@ def test_customer(tag: str) -> dict[str, Any]:
             "countryCode": "CZ",
         },
     }
+
+
+# The identity of a test customer: what a fuzzed enrolment's customer takes from ``test_customer``
+# (its other properties stay as generated), so whatever it enrols reads as a test.
+IDENTITY = ("firstName", "lastName", "email")
+
+
+# Properties the spec's customer does not list, of every JSON kind: Mews may send more than its
+# guides show (the reconstructed customer is open for that reason), and a provider must enrol them.
+UNLISTED: dict[str, Any] = {
+    "middleName": "Quentin",
+    "title": "Mister",
+    "nationalityCode": "CZ",
+    "preferredLanguageCode": "cs-CZ",
+    "loyaltyCode": None,
+    "classifications": ["Returning", "Loyalty program member"],
+    "options": {"sendMarketingEmails": False, "invoiceable": True},
+    "visitCount": 3,
+    "score": 4.5,
+}
+
+
+def with_unlisted(customer: Mapping[str, Any], listed: Mapping[str, Any]) -> dict[str, Any]:
+    """``customer`` with the ``UNLISTED`` properties ``listed`` (the spec's properties) does not name,
+    also in its nested objects."""
+    extended = dict(customer) | {name: value for name, value in UNLISTED.items() if name not in listed}
+    for name, value in customer.items():
+        if isinstance(value, Mapping):
+            extended[name] = {**value, "unlistedLine": "Building B", "unlistedCode": 7}
+    return extended
+
+
+@dataclass
+class EnrolmentBudget:
+    """The test customers a writing run may enrol: at most ``budget`` (None: no limit), each new one
+    named ``<run id>-<n>`` (``test_customer``). Thread-safe: fuzzing enrols from worker threads."""
+
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    budget: int | None = None
+    made: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def left(self) -> int | None:
+        return None if self.budget is None else max(self.budget - self.made, 0)
+
+    def new(self) -> dict[str, Any] | None:
+        """A test customer nobody enrolled yet, or None when the budget is spent."""
+        with self._lock:
+            if self.budget is not None and self.made >= self.budget:
+                return None
+            self.made += 1
+            return test_customer(f"{self.run_id}-{self.made}")
+
+    def require(self, count: int, what: str) -> None:
+        """Raise ``NotRunnable`` unless ``count`` more customers may be enrolled."""
+        left = self.left
+        if left is not None and left < count:
+            raise NotRunnable(
+                f"{what} needs {count} more enrolment(s): raise --max-writes (now {self.budget})"
+            )
 
 
 @dataclass
@@ -128,10 +222,16 @@ class MemberScenarios:
     list_ids: Callable[[Sequence[str]], Exchange]  # the list operation, from ReverseScenarios
     problem: Callable[..., None]  # ReverseScenarios._problem: problem+json with a pointer
     allow_writes: bool = True
-    enrolled: list[str] = field(default_factory=list)  # membership ids this run created
+    customers: EnrolmentBudget = field(default_factory=EnrolmentBudget)
+    member: dict[str, Any] | None = None  # the first member enrolled: {"customer": ..., "member": ...}
 
     def __post_init__(self) -> None:
         self.ops = member_operations()
+
+    @property
+    def membership_id(self) -> str | None:
+        """The membership of the first member this run enrolled (None: none was)."""
+        return membership_id_of(self.member["member"]) if self.member is not None else None
 
     def run(self) -> None:
         if self.ops is None:
@@ -145,31 +245,41 @@ class MemberScenarios:
         if not self.allow_writes:
             with self.results.guard("member_search"):
                 self.check_search_read_only(ops)
-            for check in ("enrolment_idempotent", "enrolled_member_listed"):
+            for check in (*ENROLLED_CHECKS, "enrolment_idempotent", "enrolment_open_customer"):
                 self.results.skip(check, "enrolment creates a member: needs --allow-writes")
             return
-        member = None
         with self.results.guard("enrolment_idempotent"):
-            member = self.check_enrolment(ops)
-        if member is None:
-            for check in ("member_search", "enrolled_member_listed"):
+            self.member = self.check_enrolment(ops)
+        if self.member is None:
+            for check in ("member_search", *ENROLLED_CHECKS):
                 self.results.skip(check, "needs an enrolled member")
         else:
             with self.results.guard("member_search"):
-                self.check_enrolled_search(ops, member)
+                self.check_enrolled_search(ops, self.member)
             with self.results.guard("enrolled_member_listed"):
-                self.check_enrolled_listed(member)
-        if self.enrolled:
-            self.results.notes.append(
-                f"member checks enrolled {len(self.enrolled)} test customer(s) in enterprise "
-                f"{self.enterprise_id}: {', '.join(self.enrolled)}"
-            )
+                self.check_enrolled_listed(self.member)
+        with self.results.guard("enrolment_open_customer"):
+            self.check_open_customer(ops)
 
     # --- requests -----------------------------------------------------------------------------
 
     def search(self, ops: MemberOperations, member_filter: Mapping[str, Any], **options: Any) -> Exchange:
+        """One search; an answer naming a membership twice is advised against (``duplicate_members``)."""
         body = {self.enterprise_field(ops.search): self.enterprise_id, ops.filter_field: dict(member_filter)}
-        return self.client.send(ops.search, body, **options)
+        exchange = self.client.send(ops.search, body, **options)
+        if exchange.status == 200:
+            twice = sorted(
+                m for m, n in Counter(self.found(ops, exchange)).items() if m is not None and n > 1
+            )
+            self.results.expect(
+                "duplicate_members",
+                ops.search.operation_id,
+                not twice,
+                f"the answer names membership(s) {twice} more than once: staff would see one member as "
+                "several",
+                exchange.curl,
+            )
+        return exchange
 
     def enterprise_field(self, op: Operation) -> str:
         schema = catalog("reverse").schema(op.request_schema)
@@ -183,13 +293,25 @@ class MemberScenarios:
         )
 
     def found(self, ops: MemberOperations, exchange: Exchange) -> list[str | None]:
-        return [_membership_id(member) for member in exchange.items(ops.results_field)]
+        return [membership_id_of(member) for member in exchange.items(ops.results_field)]
 
     def enrol(self, ops: MemberOperations, customer: Mapping[str, Any]) -> Exchange:
+        """Enrol ``customer``; the membership answered goes on the run's list of members to remove."""
         assert ops.enrol is not None
         assert ops.customer_field is not None
         body = {self.enterprise_field(ops.enrol): self.enterprise_id, ops.customer_field: dict(customer)}
-        return self.client.send(ops.enrol, body)
+        exchange = self.client.send(ops.enrol, body)
+        membership_id = membership_id_of(exchange.json())
+        if membership_id is not None:
+            self.results.enrolled_member(membership_id)
+        return exchange
+
+    def new_customer(self, what: str) -> dict[str, Any]:
+        customer = self.customers.new()
+        if customer is None:
+            self.customers.require(1, what)  # raises: the budget is spent
+        assert customer is not None
+        return customer
 
     # --- checks -------------------------------------------------------------------------------
 
@@ -282,10 +404,11 @@ class MemberScenarios:
             self.results.skip("enrolment_idempotent", "the spec has no enrolment operation")
             return None
         label = ops.enrol.operation_id
-        customer = test_customer(uuid.uuid4().hex[:12])
+        self.customers.require(2, "enrolment_idempotent (a customer, then another)")
+        customer = self.new_customer("enrolment_idempotent")
         first = self.enrol(ops, customer)
         body = first.json()
-        membership_id = _membership_id(body)
+        membership_id = membership_id_of(body)
         self.results.expect(
             "enrolment_idempotent",
             label,
@@ -295,9 +418,8 @@ class MemberScenarios:
         )
         if membership_id is None or not isinstance(body, dict):
             return None
-        self.enrolled.append(membership_id)
         second = self.enrol(ops, customer)
-        again = _membership_id(second.json())
+        again = membership_id_of(second.json())
         self.results.expect(
             "enrolment_idempotent",
             label,
@@ -306,27 +428,30 @@ class MemberScenarios:
             f"(Mews: 200 with the existing membership), got {again!r}: {second.describe()}",
             second.curl,
         )
-        if again is not None and again != membership_id:
-            self.enrolled.append(again)
         # A provider answering every enrolment with one member would pass the above: a new customer is new.
-        other = self.enrol(ops, test_customer(uuid.uuid4().hex[:12]))
-        other_id = _membership_id(other.json())
+        # It gives only its identity: every other property of the customer is optional, and a
+        # provider must enrol a customer without them (Mews sends what it has).
+        sparse = {
+            name: value
+            for name, value in self.new_customer("enrolment_idempotent").items()
+            if name in IDENTITY
+        }
+        other = self.enrol(ops, sparse)
+        other_id = membership_id_of(other.json())
         self.results.expect(
             "enrolment_idempotent",
             label,
             other.status == 200 and other_id not in (None, membership_id),
-            f"enrolling another customer must answer another membership than {membership_id!r}, got "
-            f"{other_id!r}: {other.describe()}",
+            f"enrolling another customer (giving only {', '.join(sorted(sparse))}: the rest is optional) "
+            f"must answer another membership than {membership_id!r}, got {other_id!r}: {other.describe()}",
             other.curl,
         )
-        if other_id is not None and other_id != membership_id:
-            self.enrolled.append(other_id)
         return {"customer": customer, "member": body}
 
     def check_enrolled_search(self, ops: MemberOperations, enrolled: Mapping[str, Any]) -> None:
         """Each complete filter combination finds the member just enrolled."""
         label = ops.search.operation_id
-        membership_id = _membership_id(enrolled["member"])
+        membership_id = membership_id_of(enrolled["member"])
         for combo in ops.combinations:
             values = {
                 name: _find(enrolled["member"], name) or _find(enrolled["customer"], name) for name in combo
@@ -343,6 +468,7 @@ class MemberScenarios:
                 f"{membership_id!r}: {exchange.describe()}",
                 exchange.curl,
             )
+        self.check_email_case(ops, enrolled)
         # A provider answering every search with everyone would pass the above: nobody matches a stranger.
         stranger = {name: self.value_for(name, uuid.uuid4().hex[:12]) for name in ops.combinations[0]}
         exchange = self.search(ops, stranger)
@@ -355,9 +481,47 @@ class MemberScenarios:
             exchange.curl,
         )
 
+    def check_email_case(self, ops: MemberOperations, enrolled: Mapping[str, Any]) -> None:
+        """(advice) A search by the enrolled e-mail in another letter case finds the member: Mews
+        sends the address as someone typed it, and letter case does not make another mailbox."""
+        membership_id = membership_id_of(enrolled["member"])
+        for name in email_fields(ops):
+            value = _find(enrolled["customer"], name)
+            if (name,) not in ops.combinations or not isinstance(value, str):
+                continue
+            other = value.swapcase()
+            exchange = self.search(ops, {name: other})
+            self.results.expect(
+                "search_email_case",
+                ops.search.operation_id,
+                exchange.status == 200 and membership_id in self.found(ops, exchange),
+                f"searching by {name} {other!r} (the enrolled {value!r} in another letter case) must find "
+                f"{membership_id!r}: {exchange.describe()}",
+                exchange.curl,
+            )
+
+    def check_open_customer(self, ops: MemberOperations) -> None:
+        """A customer carrying properties the spec does not list (``UNLISTED``) is enrolled: 200 with a
+        membership, never a 5xx."""
+        if ops.enrol is None or ops.customer_field is None:
+            self.results.skip("enrolment_open_customer", "the spec has no enrolment operation")
+            return
+        listed = S.properties(catalog("reverse").document, _customer_schema(ops))
+        customer = with_unlisted(self.new_customer("enrolment_open_customer"), listed)
+        exchange = self.enrol(ops, customer)
+        added = sorted(set(customer) - set(listed))
+        self.results.expect(
+            "enrolment_open_customer",
+            ops.enrol.operation_id,
+            exchange.status == 200 and membership_id_of(exchange.json()) is not None,
+            f"a customer carrying properties the spec does not list ({', '.join(added)}, and more in its "
+            f"nested objects) must be enrolled with 200 and a membership: {exchange.describe()}",
+            exchange.curl,
+        )
+
     def check_enrolled_listed(self, enrolled: Mapping[str, Any]) -> None:
         """The list operation answers the enrolled membership as the enrolment did."""
-        membership_id = _membership_id(enrolled["member"])
+        membership_id = membership_id_of(enrolled["member"])
         assert membership_id is not None
         exchange = self.list_ids([membership_id])
         entries = [e for e in exchange.items("data") if e.get(MEMBERSHIP_ID) == membership_id]
