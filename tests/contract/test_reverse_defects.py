@@ -8,6 +8,7 @@ in-process proxy, to keep the suite fast; the modes that change what fuzzing sen
 
 from __future__ import annotations
 
+import io
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -16,9 +17,15 @@ import pytest
 
 from mews_loyalty._asgi import serve_in_thread
 from mews_loyalty._spec.catalog import Operation
+from mews_loyalty.contract import Selection
 from mews_loyalty.contract._report.causes import WARNING
 from mews_loyalty.contract._report.results import Results
-from mews_loyalty.contract._run.options import DEFAULT_LATENCY_BUDGET, DEFAULT_MAX_ENROLMENTS
+from mews_loyalty.contract._run.options import (
+    DEFAULT_LATENCY_BUDGET,
+    DEFAULT_MAX_ENROLMENTS,
+    ReverseOptions,
+)
+from mews_loyalty.contract._run.verification import verify_reverse
 from mews_loyalty.contract.cli import reverse_main
 from tests.contract._mutants import (
     SLOW_SEARCH_SECONDS,
@@ -27,7 +34,7 @@ from tests.contract._mutants import (
     reverse_defect_mutants,
 )
 from tests.contract._proxy import IDENTITY, Answer, Flow, MutatingProxy, Mutation
-from tests.contract.conftest import run_reverse
+from tests.contract.conftest import REVERSE_TOKENS, SEED, SEED_MEMBERSHIP_IDS, run_reverse
 from tests.contract.test_sensitivity import assert_caught, assert_passes
 
 CANCELED = ["M-1005"]  # the seed's canceled membership: not linkable
@@ -159,3 +166,23 @@ def test_a_latency_budget_that_is_no_time_is_a_usage_error(budget: str, capsys: 
     argv = ["--base-url", "http://127.0.0.1:9", "--token", "x" * 32, "--latency-budget", budget]
     assert reverse_main(argv) == 2
     assert "--latency-budget" in capsys.readouterr().err
+
+
+def test_a_selection_of_stand_alone_checks_enrols_nobody(reverse_mock: str, tmp_path: Path):
+    # pytest -k "id_limit" reaches the Reverse scenarios: the chosen check runs, the member checks
+    # (which enrol) and the other stand-alone ones do not.
+    options = ReverseOptions(
+        base_url=reverse_mock,
+        tokens=REVERSE_TOKENS,
+        membership_ids=tuple(SEED_MEMBERSHIP_IDS),
+        allow_writes=True,
+        report_dir=tmp_path,
+        seed=SEED,
+        phases=(),
+        selection=Selection(frozenset({("id_limit", "listMemberships")})),
+    )
+    results = verify_reverse(options, out=io.StringIO())
+    checks = {check for check, _ in results.tallies}
+    assert "id_limit" in checks
+    assert not checks & {"one_result_per_id", "enrolment_idempotent", "member_search", "link_unlink"}
+    assert results.enrolled == []

@@ -16,8 +16,8 @@ each test then reports its pair: failed with the masked findings, passed, or ski
 The selection (``-k``, ``-m``, ``--lf``, node ids) is the run's: the tests collected and selected
 name the (check, operation) pairs the run performs (``Selection``), so a Connector scenario check
 runs on the resources it was selected for and schemathesis sends cases to the selected operations
-with the selected checks only (the Reverse API's scenario checks, a few requests, run whatever the
-selection). ``-x`` (``--maxfail N``) stops the run itself at its first (Nth) failing
+with the selected checks only (the Reverse API's member checks share one enrolment: they run
+together when any of them is selected). ``-x`` (``--maxfail N``) stops the run itself at its first (Nth) failing
 selected pair: it sends nothing more (the clean-up excepted), the stages it did not reach are
 reported as not run, and the summary says where it stopped. The verdict's endings keep their exit
 status: CONFORMS 0, DOES NOT CONFORM 1 (pytest's own, from the

@@ -28,7 +28,7 @@ from typing import Any
 from mews_loyalty._errors import PROBLEM_CONTENT_TYPE
 from mews_loyalty._spec.catalog import Operation, catalog, resolve
 from mews_loyalty.contract._exchange.api_client import ApiClient, Exchange, server_json
-from mews_loyalty.contract._report.results import Results, ScenarioError
+from mews_loyalty.contract._report.results import NOT_SELECTED, Results, ScenarioError
 from mews_loyalty.contract._run.options import DEFAULT_LATENCY_BUDGET
 from mews_loyalty.contract._scenarios import values as S
 from mews_loyalty.contract._scenarios.reverse_advice import Advice
@@ -44,6 +44,9 @@ from mews_loyalty.provider._problems import ProviderProblem
 
 NOT_FOUND = "notFound"
 WRONG_TOKEN = "contract-test-token-nobody-issued-0123456789"
+MEMBER_CHECKS = "member checks"  # the group MemberScenarios.run performs (guarded as one)
+# Checks that need no enrolled member: choosing only these (pytest -k) leaves the member checks out.
+STAND_ALONE = ("one_result_per_id", "id_limit", "problem_details", "link_unknown")
 LINKABLE = ("enrolled", "pending")  # statuses of a membership a customer may be linked to
 
 
@@ -135,12 +138,24 @@ class ReverseScenarios:
             ("id_limit", self.check_id_limit),
             ("problem_details", self.check_problem_details),
             ("token_rotation", self.check_token_rotation),
-            ("member checks", self.members.run),  # enrols the test member link_unlink may link
+            (MEMBER_CHECKS, self.members.run),  # enrols the test member link_unlink may link
             ("link_unlink", self.check_link_unlink),
             ("link_unknown", self.check_link_unknown),
         ):
+            if not self.selected(name):
+                if name != MEMBER_CHECKS:
+                    self.results.skip(name, NOT_SELECTED)
+                continue
             with self.results.guard(name):
                 check()
+
+    def selected(self, name: str) -> bool:
+        """Whether the run's selection (pytest's ``-k``/``-m``) performs ``name``. The member checks
+        share one enrolment, so they run together when any check but the stand-alone ones is chosen."""
+        selection = self.results.selection
+        if name != MEMBER_CHECKS or selection is None:
+            return self.results.selected(name)
+        return any(check not in STAND_ALONE for check, _ in selection.pairs)
 
     def check_results_per_id(self) -> None:
         """One entry per requested id; unknown ids are notFound, known ones are not."""
