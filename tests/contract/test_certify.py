@@ -24,7 +24,7 @@ from mews_loyalty._asgi import serve_in_thread
 from mews_loyalty._cli import main as cli
 from mews_loyalty.contract._certify.flows import FLOWS
 from mews_loyalty.contract._certify.page import percentile
-from mews_loyalty.contract._scenarios.reverse_members import test_customer
+from mews_loyalty.contract._scenarios import reverse_members
 from mews_loyalty.mock.reverse import InMemoryProvider
 from mews_loyalty.provider import (
     EnrollMemberRequest,
@@ -76,7 +76,7 @@ def test_the_reference_provider_passes_every_flow_and_the_page_hides_the_tokens(
     ((enterprise, enrolled),) = backend.enrolled.items()
     assert found["enrolled"] == list(enrolled)
     assert str(enterprise) == found["enterpriseId"]
-    assert found["testCustomerEmail"] == test_customer(found["runId"])["email"]
+    assert found["testCustomerEmail"] == reverse_members.test_customer(found["runId"])["email"]
     assert not any(membership in enrolled for _, membership in backend.links), "the run left its link behind"
     # Latency per operation: every operation the flows called, its percentiles in order.
     assert set(found["latency"]) == {
