@@ -21,6 +21,9 @@ from tests._prism import PrismUnavailable, serve_prism
 from tests.contract._browser import rendered_text, screenshot
 from tests.contract.conftest import SEED
 
+# One worker starts Prism and verifies it once for the whole module (see WORKERS in noxfile.py).
+pytestmark = pytest.mark.xdist_group("prism")
+
 PUBLISHED_SPEC = Path(__file__).resolve().parent.parent / "data" / "connector-loyalty-published.yaml"
 # Tokens Prism never checks, long enough to be masked like real ones.
 CLIENT_TOKEN = "E0D439EE522F44368DC78E1BFB03710C-0123456789ABCDEF0123456789ABCDE"
