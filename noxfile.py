@@ -29,6 +29,17 @@ PYTHON = PYTHONS[0]
 # What the newer Pythons run: everything that executes the package, not codegen, the release build
 # or the contract suite's long runs, which the oldest covers.
 NEWER_PYTHON_TESTS = ["tests/runtime", "tests/mock", "tests/provider", "tests/specs"]
+# Two workers, one a core: most of the suite's time is spent in servers and child processes, and a
+# worker waiting on them leaves its core to the other. Tests that share an expensive module fixture
+# (a release build, Prism) and the signal tests, which must not race each other for the machine,
+# keep to one worker each: their modules carry an `xdist_group` mark, which loadgroup honours.
+WORKERS = ["--numprocesses", "2", "--dist", "loadgroup"]
+# pytest rewrites the asserts of every module of a distribution that registers a pytest plugin (this
+# package, schemathesis, hypothesis, anyio: ~600 modules, ~6 s of CPU per pytest process) and caches
+# the result as bytecode, which PYTHONDONTWRITEBYTECODE (set on these machines) forbids. Allowed for
+# the tests: each pytest process after the first (the workers, the plugin tests' own pytest runs, the
+# next session) reads the rewritten modules instead of parsing them again.
+REWRITE_CACHE = {"PYTHONDONTWRITEBYTECODE": ""}
 HANDWRITTEN = [
     "src",
     "codegen",
@@ -103,10 +114,14 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The test suite (real servers on 127.0.0.1, fuzzing with fixed seeds) on every claimed Python."""
+    """The test suite (real servers on 127.0.0.1, fuzzing with fixed seeds) on every claimed Python.
+
+    Without arguments the suite runs on two pytest-xdist workers (``WORKERS``); arguments replace
+    both the paths and the workers (`nox -s tests-3.11 -- tests/mock -x` runs in one process).
+    """
     sync(session, "dev", extras=True)
-    default = [] if session.python == PYTHON else NEWER_PYTHON_TESTS
-    session.run("pytest", *(session.posargs or default))
+    default = [*WORKERS, *([] if session.python == PYTHON else NEWER_PYTHON_TESTS)]
+    session.run("pytest", *(session.posargs or default), env=REWRITE_CACHE)
 
 
 @nox.session(python=PYTHON, default=False)

@@ -28,7 +28,8 @@ from packaging.utils import canonicalize_name
 from codegen.apis import GENERATED, ROOT
 from mews_loyalty._version import __version__
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+# One worker builds the release once for the whole module (see WORKERS in noxfile.py).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600), pytest.mark.xdist_group("release")]
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 WHEEL = PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]

@@ -19,7 +19,8 @@ import pytest
 from codegen.apis import GENERATED, ROOT
 from codegen.generate import generate_into
 
-pytestmark = pytest.mark.timeout(300)
+# One worker generates once for the whole module (see WORKERS in noxfile.py).
+pytestmark = [pytest.mark.timeout(300), pytest.mark.xdist_group("regeneration")]
 
 
 def tree_differences(left: Path, right: Path) -> list[str]:

@@ -30,6 +30,9 @@ from mews_loyalty.mock.connector.store import ConnectorStore
 from tests.contract._reports import assert_reports_parse, junit_errors
 from tests.contract.conftest import SEED
 
+# Signals and their timing: these runs keep to one worker, one after another (WORKERS in noxfile.py).
+pytestmark = pytest.mark.xdist_group("endings")
+
 TOKENS = {"MEWS_CLIENT_TOKEN": DEMO_CLIENT_TOKEN, "MEWS_ACCESS_TOKEN": DEMO_ACCESS_TOKEN}
 
 

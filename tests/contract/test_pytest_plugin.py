@@ -146,7 +146,7 @@ def test_contract_tests_without_api_or_with_a_bad_option_exit_2_in_one_line() ->
     [({"numprocesses": 2}, False), ({"numprocesses": None}, True), ({"numprocesses": None}, False)],
 )
 def test_pytest_xdist_is_refused(options: dict[str, object], worker: bool) -> None:
-    # pytest-xdist is not a dependency of the suite: the refusal is tested on the config it reads.
+    # The refusal is tested on the config it reads (a real `-n 2` run would start two workers to say it).
     config = SimpleNamespace(getoption=lambda name, default=None: options.get(name, default))
     if worker:
         config.workerinput = {}
