@@ -24,12 +24,16 @@ KEPT: Any = {"email": True, "first_name": True, "last_name": True, "address": {"
 
 
 def flat(i: str) -> dict[str, object]:  # what a search compares: names, email, address, membership
-    return {**PEOPLE[i], **PEOPLE[i].get("address", {}), **MEMBERS[i]}
+    return fold({**PEOPLE[i], **PEOPLE[i].get("address", {}), **MEMBERS[i]})
+
+
+def fold(d: dict[str, Any]) -> dict[str, Any]:  # guests type their e-mail in any letter case
+    return {k: v.casefold() if k == "email" and isinstance(v, str) else v for k, v in d.items()}
 
 
 class Backend:  # any object with these four methods; each may be def or async def
     def search_members(self, request: kit.SearchMembersRequest) -> list[dict[str, object]]:
-        wanted = request.member_filter.model_dump(by_alias=True, exclude_unset=True)  # a valid filter
+        wanted = fold(request.member_filter.model_dump(by_alias=True, exclude_unset=True))  # valid
         matches = [
             i
             for i in MEMBERS
