@@ -430,6 +430,16 @@ def _member_twice(flow: Flow, op: Operation | None, answer: Answer) -> Answer:
     return answer
 
 
+def _member_twice_for_a_full_filter(flow: Flow, op: Operation | None, answer: Answer) -> Answer:
+    # The backend adds up each search combination's matches: a filter holding everything Mews knows
+    # matches a member through several of them, and the member comes back once per combination.
+    request = flow.json()
+    member_filter = request.get("memberFilter") if isinstance(request, dict) else None
+    if isinstance(member_filter, dict) and len(member_filter) > 3:
+        return _member_twice(flow, op, answer)
+    return answer
+
+
 def _crash_on_unlisted_customer_property(flow: Flow, op: Operation | None) -> Flow | Answer:
     # The backend maps the customer onto its own record and fails on a property it did not expect.
     body = flow.json()
@@ -505,6 +515,7 @@ def reverse_advice_mutants() -> list[Mutation]:
     return [
         m("email_case_sensitive", "search_email_case", on_response=_email_case_sensitive),
         m("member_twice_in_answer", "duplicate_members", on_response=_member_twice),
+        m("member_twice_for_a_full_filter", "duplicate_members", on_response=_member_twice_for_a_full_filter),
         m("custom_problem_types", "problem_type", on_response=_custom_problem_types),
         m("slow_search", "latency_budget", on_response=_slow_search),
     ]

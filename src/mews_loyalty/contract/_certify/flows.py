@@ -29,7 +29,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mews_loyalty._spec.catalog import catalog, resolve
 from mews_loyalty.contract._exchange.api_client import NOT_JSON, ApiClient, Exchange, server_json
 from mews_loyalty.contract._report.results import NotRunnable, Results, ScenarioError
 from mews_loyalty.contract._report.text import printable
@@ -248,11 +247,7 @@ class Walk:
 
     def full_filter(self, ops: MemberOperations) -> dict[str, Any]:
         """Everything Mews knows of the test customer that the search filter holds (Mews sends all it knows)."""
-        reverse = catalog("reverse")
-        request = reverse.schema(ops.search.request_schema)
-        schema = resolve(reverse.document, request["properties"][ops.filter_field])
-        found = {name: _find(self.customer, name) for name in schema.get("properties", {})}
-        return {name: value for name, value in found.items() if value is not None}
+        return MemberScenarios.known_filter(ops, self.customer)
 
     def list_body(self, ids: list[str]) -> dict[str, Any]:
         return {
