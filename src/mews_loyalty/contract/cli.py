@@ -79,7 +79,8 @@ EXIT_STATUS = (
 )
 
 
-def _base_url(text: str) -> str:
+def base_url_argument(text: str) -> str:
+    """An argument type (the suite's, the proxy's, the rehearsal's): an http(s) URL, no trailing slash."""
     parts = urlsplit(text)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise argparse.ArgumentTypeError(f"not an http(s) URL: {text!r}")
@@ -151,7 +152,8 @@ def _baseline(text: str) -> dict[str, str]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _uuid(text: str) -> str:
+def uuid_argument(text: str) -> str:
+    """An argument type: a UUID, in canonical form."""
     try:
         return str(uuid.UUID(text))
     except ValueError:
@@ -177,7 +179,7 @@ def _parser(api: str, server: str, rate_default: str) -> argparse.ArgumentParser
 
 
 def _common(parser: argparse.ArgumentParser, rate_default: str) -> None:
-    parser.add_argument("--base-url", required=True, type=_base_url, help="the server to verify")
+    parser.add_argument("--base-url", required=True, type=base_url_argument, help="the server to verify")
     parser.add_argument(
         "--max-examples",
         type=_positive,
@@ -294,13 +296,13 @@ def _reverse_parser() -> argparse.ArgumentParser:
         default=[],
         help="bearer token; give two during a rotation (or MEWS_REVERSE_TOKENS)",
     )
-    parser.add_argument("--enterprise-id", type=_uuid, default=None, help="mewsEnterpriseId to send")
+    parser.add_argument("--enterprise-id", type=uuid_argument, default=None, help="mewsEnterpriseId to send")
     parser.add_argument(
         "--membership-id", action="append", default=[], help="an id the provider knows (for link/unlink)"
     )
     parser.add_argument(
         "--customer-id",
-        type=_uuid,
+        type=uuid_argument,
         default=None,
         help="mewsCustomerId for link/unlink (default: one made up from the seed)",
     )
@@ -338,7 +340,8 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
         return USAGE if exit_.code else OK
 
 
-def _check_token(parser: argparse.ArgumentParser, name: str, value: str | None) -> str:
+def checked_token(parser: argparse.ArgumentParser, name: str, value: str | None) -> str:
+    """A token given, long enough to be masked in reports; otherwise a usage error naming ``name``."""
     if not value:
         parser.error(f"{name} is required")
     if len(value) < MIN_SECRET_LENGTH:
@@ -369,8 +372,8 @@ def connector_main(argv: list[str]) -> int:
 def _connector_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ConnectorOptions:
     options = ConnectorOptions(
         **_common_kwargs(args),
-        client_token=_check_token(parser, "--client-token", args.client_token),
-        access_token=_check_token(parser, "--access-token", args.access_token),
+        client_token=checked_token(parser, "--client-token", args.client_token),
+        access_token=checked_token(parser, "--access-token", args.access_token),
         allow_writes=args.allow_writes,
         probe_rate_limit=args.probe_rate_limit,
         values=dict(args.value),
@@ -390,7 +393,7 @@ def reverse_main(argv: list[str]) -> int:
 def reverse_tokens(parser: argparse.ArgumentParser, given: list[str]) -> list[str]:
     """The ``--token`` values given, else MEWS_REVERSE_TOKENS (comma separated): at least one."""
     environment = [t.strip() for t in os.environ.get("MEWS_REVERSE_TOKENS", "").split(",") if t.strip()]
-    tokens = [_check_token(parser, "--token", token) for token in (given or environment)]
+    tokens = [checked_token(parser, "--token", token) for token in (given or environment)]
     if not tokens:
         parser.error("give at least one --token (or set MEWS_REVERSE_TOKENS)")
     return tokens
@@ -496,7 +499,7 @@ def replay_main(argv: list[str] | None = None) -> int:
     parser.add_argument("report_dir", type=Path, help="the folder the run was given as --report-dir")
     parser.add_argument("finding_id", help="a finding's id (findings/<id>.json in the report)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds for the whole exchange (30)")
-    parser.add_argument("--base-url", type=_base_url, help="send to this server instead of the run's")
+    parser.add_argument("--base-url", type=base_url_argument, help="send to this server instead of the run's")
     parser.add_argument("--allow-writes", action="store_true", help="replay a request that writes")
     args = _parse(parser, sys.argv[1:] if argv is None else argv)
     if isinstance(args, int):

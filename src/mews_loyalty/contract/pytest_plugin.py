@@ -293,7 +293,7 @@ def _common(config: pytest.Config) -> dict[str, Any]:
     if not base_url:
         raise ValueError("give --base-url URL")
     found: dict[str, Any] = {
-        "base_url": cli._base_url(base_url),
+        "base_url": cli.base_url_argument(base_url),
         "timeout": float(_option(config, "contract_timeout")),
         "quiet": config.getoption("capture") != "no",  # a live line only where pytest shows output
         "selection": _selection(config),

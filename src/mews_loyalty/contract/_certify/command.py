@@ -23,9 +23,7 @@ from pathlib import Path
 from mews_loyalty.contract._certify.outcome import DEFAULT_REPORT_DIR, PAGE, Certification, exit_status
 from mews_loyalty.contract._certify.rehearsal import CertifyOptions, rehearse
 from mews_loyalty.contract._run.options import DEFAULT_LATENCY_BUDGET
-from mews_loyalty.contract.cli import USAGE, reverse_tokens, run_ending
-from mews_loyalty.contract.cli import _base_url as base_url_argument
-from mews_loyalty.contract.cli import _uuid as uuid_argument
+from mews_loyalty.contract.cli import USAGE, base_url_argument, reverse_tokens, run_ending, uuid_argument
 
 PROG = "mews-loyalty certify reverse"
 EXIT_STATUS = (

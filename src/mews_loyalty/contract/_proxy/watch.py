@@ -46,9 +46,11 @@ from mews_loyalty.contract._run.options import DEFAULT_REPORT_DIR
 from mews_loyalty.contract._run.signals import signal_name
 from mews_loyalty.contract._run.stages import finish
 from mews_loyalty.contract._run.verification import reverse_secrets
-from mews_loyalty.contract.cli import _base_url as base_url  # the suite's rules for URLs and tokens
-from mews_loyalty.contract.cli import _check_token as check_token
-from mews_loyalty.contract.cli import reverse_tokens
+from mews_loyalty.contract.cli import (  # the suite's rules for URLs and tokens
+    base_url_argument,
+    checked_token,
+    reverse_tokens,
+)
 
 OK, BROKEN, USAGE = 0, 1, 2
 DEFAULT_PORT = 8090
@@ -86,7 +88,7 @@ def _parser(api: str, who: str) -> argparse.ArgumentParser:
         "the contract. Listens on plain HTTP: put it behind your TLS terminator.",
         epilog=EXIT_STATUS,
     )
-    parser.add_argument("--upstream", required=True, type=base_url, help="the server to forward to")
+    parser.add_argument("--upstream", required=True, type=base_url_argument, help="the server to forward to")
     add_server_arguments(parser, default_port=DEFAULT_PORT)
     parser.add_argument(
         "--report-dir",
@@ -118,8 +120,8 @@ def _connector_secrets(argv: list[str]) -> tuple[argparse.Namespace, Secrets]:
     args = parser.parse_args(argv)
     return args, Secrets(
         [
-            Secret(check_token(parser, "--client-token", args.client_token), "MEWS_CLIENT_TOKEN"),
-            Secret(check_token(parser, "--access-token", args.access_token), "MEWS_ACCESS_TOKEN"),
+            Secret(checked_token(parser, "--client-token", args.client_token), "MEWS_CLIENT_TOKEN"),
+            Secret(checked_token(parser, "--access-token", args.access_token), "MEWS_ACCESS_TOKEN"),
         ]
     )
 
