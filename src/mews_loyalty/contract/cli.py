@@ -275,7 +275,8 @@ def _connector_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--probe-rate-limit",
         action="store_true",
-        help="burst past --rate-limit to see a 429 with Retry-After (only against a server you own)",
+        help="burst past --rate-limit to see a 429 with Retry-After (only against a server you own); "
+        "it first waits one quiet window of the limit, so that the burst opens a window of its own",
     )
     parser.add_argument(
         "--value",
