@@ -135,7 +135,8 @@ def _budget(text: str) -> int | None:
     return value
 
 
-def _seconds(text: str) -> float:
+def seconds_argument(text: str) -> float:
+    """An argument type: a number of seconds, more than 0."""
     try:
         value = float(text)
     except ValueError:
@@ -324,7 +325,7 @@ def _reverse_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--latency-budget",
-        type=_seconds,
+        type=seconds_argument,
         default=DEFAULT_LATENCY_BUDGET,
         metavar="SECONDS",
         help="an answer slower than this is reported as a warning (it does not fail the run); default "

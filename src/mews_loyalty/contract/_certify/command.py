@@ -23,7 +23,14 @@ from pathlib import Path
 from mews_loyalty.contract._certify.outcome import DEFAULT_REPORT_DIR, PAGE, Certification, exit_status
 from mews_loyalty.contract._certify.rehearsal import CertifyOptions, rehearse
 from mews_loyalty.contract._run.options import DEFAULT_LATENCY_BUDGET
-from mews_loyalty.contract.cli import USAGE, base_url_argument, reverse_tokens, run_ending, uuid_argument
+from mews_loyalty.contract.cli import (
+    USAGE,
+    base_url_argument,
+    reverse_tokens,
+    run_ending,
+    seconds_argument,
+    uuid_argument,
+)
 
 PROG = "mews-loyalty certify reverse"
 EXIT_STATUS = (
@@ -31,16 +38,6 @@ EXIT_STATUS = (
     "unreachable or first token refused; page written), a usage error, a --report-dir refused (nothing "
     "written) or a fault of the rehearsal; 130, 143, 129 INTERRUPTED by SIGINT, SIGTERM, SIGHUP"
 )
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be more than 0")
-    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,13 +74,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=seconds_argument,
         default=30.0,
         help="deadline in seconds of each whole exchange (default 30)",
     )
     parser.add_argument(
         "--latency-budget",
-        type=_seconds,
+        type=seconds_argument,
         default=DEFAULT_LATENCY_BUDGET,
         metavar="SECONDS",
         help=f"latency the page flags per operation at p95 (default {DEFAULT_LATENCY_BUDGET:g}: a search runs "
