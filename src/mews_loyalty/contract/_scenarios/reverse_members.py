@@ -459,29 +459,13 @@ class MemberScenarios:
             if any(value is None for value in values.values()):
                 self.results.notes.append(f"member_search: no value for {' + '.join(combo)} to search by")
                 continue
-            exchange = self.search(ops, values)
-            self.results.expect(
-                "member_search",
-                label,
-                exchange.status == 200 and membership_id in self.found(ops, exchange),
-                f"searching by {' + '.join(combo)} ({values}) must find the enrolled membership "
-                f"{membership_id!r}: {exchange.describe()}",
-                exchange.curl,
-            )
+            self.expect_found(ops, values, f"{' + '.join(combo)} ({values})", membership_id)
         # Mews sends everything it knows of a customer: one filter matching several combinations
         # must still find the member, once (a provider adding each combination's matches names it
         # twice: ``duplicate_members``, judged by ``search``).
         everything = self.known_filter(ops, enrolled["member"], enrolled["customer"])
         if len(everything) > max(map(len, ops.combinations), default=0):
-            exchange = self.search(ops, everything)
-            self.results.expect(
-                "member_search",
-                label,
-                exchange.status == 200 and membership_id in self.found(ops, exchange),
-                f"searching by everything known ({', '.join(everything)}) must find the enrolled "
-                f"membership {membership_id!r}: {exchange.describe()}",
-                exchange.curl,
-            )
+            self.expect_found(ops, everything, f"everything known ({', '.join(everything)})", membership_id)
         self.check_email_case(ops, enrolled)
         # A provider answering every search with everyone would pass the above: nobody matches a stranger.
         stranger = {name: self.value_for(name, uuid.uuid4().hex[:12]) for name in ops.combinations[0]}
@@ -492,6 +476,19 @@ class MemberScenarios:
             exchange.status == 200 and membership_id not in self.found(ops, exchange),
             f"searching for a customer nobody enrolled ({stranger}) must not find {membership_id!r}: "
             f"{exchange.describe()}",
+            exchange.curl,
+        )
+
+    def expect_found(
+        self, ops: MemberOperations, member_filter: Mapping[str, Any], by: str, membership_id: str | None
+    ) -> None:
+        """A search by ``member_filter`` (described as ``by``) must find the enrolled membership."""
+        exchange = self.search(ops, member_filter)
+        self.results.expect(
+            "member_search",
+            ops.search.operation_id,
+            exchange.status == 200 and membership_id in self.found(ops, exchange),
+            f"searching by {by} must find the enrolled membership {membership_id!r}: {exchange.describe()}",
             exchange.curl,
         )
 
