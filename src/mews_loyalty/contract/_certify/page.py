@@ -11,7 +11,6 @@ start the evidence on a new page. Every text passes through ``text.printable``, 
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from collections.abc import Iterable
@@ -23,7 +22,7 @@ from mews_loyalty.contract._certify.flows import FAILED, NOT_RUN, PASSED, SELF_T
 from mews_loyalty.contract._certify.outcome import DOCUMENT, PAGE, Certification
 from mews_loyalty.contract._exchange.masking import Secrets
 from mews_loyalty.contract._report import traffic
-from mews_loyalty.contract._report.text import printable
+from mews_loyalty.contract._report.html import escaped, listed_section
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; color: #1d2330; }
@@ -65,8 +64,7 @@ MARKS: dict[bool | None, str] = {
 }
 
 
-def _e(text: object) -> str:
-    return html.escape(printable(str(text)), quote=True)
+_e = escaped  # short, for this page's many f-strings
 
 
 def _short(text: str) -> str:
@@ -151,8 +149,10 @@ def html_page(certification: Certification) -> str:
     parts = [
         *_banner(certification),
         *_summary(certification),
-        *_list("enrolled", "Test members to remove", [_e(i) for i in _enrolled(certification)]),
-        *_list("review", "Left for the joint review", [_e(item) for item in left_for_review(certification)]),
+        *listed_section("enrolled", "Test members to remove", [_e(i) for i in _enrolled(certification)]),
+        *listed_section(
+            "review", "Left for the joint review", [_e(item) for item in left_for_review(certification)]
+        ),
         *_latency(certification),
         *_run(certification),
         *_evidence(certification),
@@ -221,16 +221,6 @@ def _enrolled(certification: Certification) -> list[str]:
     ]
 
 
-def _list(key: str, title: str, items: list[str]) -> list[str]:
-    if not items:
-        return []
-    return [
-        f'<section id="{key}"><h2>{_e(title)}</h2><ul>',
-        *(f"<li>{item}</li>" for item in items),
-        "</ul></section>",
-    ]
-
-
 def _latency(certification: Certification) -> list[str]:
     table = latencies(certification.records)
     if not table:
@@ -264,7 +254,7 @@ def _run(certification: Certification) -> list[str]:
         f"mews-loyalty {__version__}, Reverse API spec {spec_versions()['reverse']}",
         f"files beside this page: {DOCUMENT} (the same facts for machines), {traffic.HAR} (every exchange, masked)",
     ]
-    return _list("run", "The run", [_e(item) for item in items])
+    return listed_section("run", "The run", [_e(item) for item in items])
 
 
 def _evidence(certification: Certification) -> list[str]:

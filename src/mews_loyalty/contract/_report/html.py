@@ -41,9 +41,12 @@ th.n { text-align: right; }
 """
 
 
-def _e(text: object) -> str:
-    """``text`` for the page: control characters made visible, then HTML-escaped."""
+def escaped(text: object) -> str:
+    """``text`` for a page: control characters made visible, then HTML-escaped."""
     return html.escape(printable(str(text)), quote=True)
+
+
+_e = escaped  # short, for this page's many f-strings
 
 
 def _kind(check: str) -> str:
@@ -64,9 +67,9 @@ def html_report(
         *_findings(results),
         *_not_run(results),
         *_checks(results),
-        *_listed("enrolled", ENROLLED_TITLE, [_e(member) for member in results.enrolled]),
-        *_listed("notes", "Notes", [_e(note) for note in results.notes]),
-        *_listed(
+        *listed_section("enrolled", ENROLLED_TITLE, [_e(member) for member in results.enrolled]),
+        *listed_section("notes", "Notes", [_e(note) for note in results.notes]),
+        *listed_section(
             "links",
             "Schemathesis' own reports",
             [f'<a href="{_e(href)}">{_e(name)}</a>' for name, href in (links or {}).items()],
@@ -199,7 +202,7 @@ def _finding(failure: Failure) -> str:
 
 def _not_run(results: Results) -> list[str]:
     items = [f"<strong>{_e(n.check)}</strong>: {_e(n.reason)}" for n in results.not_run]
-    return _listed("not-run", "Not run", items)
+    return listed_section("not-run", "Not run", items)
 
 
 def _checks(results: Results) -> list[str]:
@@ -223,7 +226,7 @@ def _checks(results: Results) -> list[str]:
     return parts
 
 
-def _listed(section: str, title: str, items: list[str]) -> list[str]:
+def listed_section(section: str, title: str, items: list[str]) -> list[str]:
     """A section holding a list of (already escaped) items; nothing when there are none."""
     if not items:
         return []
@@ -234,4 +237,4 @@ def _listed(section: str, title: str, items: list[str]) -> list[str]:
     ]
 
 
-__all__ = ["html_report"]
+__all__ = ["escaped", "html_report", "listed_section"]
