@@ -7,7 +7,9 @@ connection, until the test stops it:
 * ``bomb``: a 200 answer of about 2 MB, gzip-compressed from 2 GiB of zeros;
 * ``drip``: a 200 answer whose body arrives one byte a second;
 * ``silent``: reads the request and never answers;
-* ``throttle``: a 429 with ``Retry-After: 119`` to every request, for ever.
+* ``throttle``: a 429 with ``Retry-After: 119`` to every request, for ever;
+* ``deep``: a 200 JSON answer of 100 000 nested arrays (a few hundred kB), past any decoder's recursion;
+* ``deep_error``: the same body with a 400.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
-BEHAVIOURS = ("endless", "bomb", "drip", "silent", "throttle")
+BEHAVIOURS = ("endless", "bomb", "drip", "silent", "throttle", "deep", "deep_error")
+DEPTH = 100_000
 BOMB_INFLATED = 2 << 30  # bytes the bomb inflates to
 
 
@@ -65,9 +68,9 @@ def _read_request(connection: socket.socket) -> bool:
     return True
 
 
-def _headers(extra: str = "") -> bytes:
+def _headers(extra: str = "", status: str = "200 OK") -> bytes:
     return (
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nRequest-Id: hostile\r\n" + extra + "\r\n"
+        f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nRequest-Id: hostile\r\n" + extra + "\r\n"
     ).encode()
 
 
@@ -104,6 +107,13 @@ class _Handler(socketserver.BaseRequestHandler):
         body = b'{"Message": "Too many requests."}'
         head = "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After: 119\r\n"
         connection.sendall(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+
+    def deep(self, connection: socket.socket, status: str = "200 OK") -> None:
+        body = b"[" * DEPTH + b"]" * DEPTH
+        connection.sendall(_headers(f"Content-Length: {len(body)}\r\n", status) + body)
+
+    def deep_error(self, connection: socket.socket) -> None:
+        self.deep(connection, "400 Bad Request")
 
     def silent(self, connection: socket.socket) -> None:
         self.server.stopping.wait()

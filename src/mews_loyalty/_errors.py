@@ -268,10 +268,11 @@ def error_class(status: int) -> type[MewsApiError]:
 
 
 def parse_json(content: bytes) -> Any:
-    """The decoded body, or None when it is empty or not JSON."""
+    """The decoded body, or None when it is empty, not JSON, or nested too deep to decode (a server's
+    ``[[[[...`` would otherwise end the call in a bare RecursionError)."""
     try:
         return json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 

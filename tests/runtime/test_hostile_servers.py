@@ -63,7 +63,13 @@ def call_in_subprocess(url: str, kind: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("kind", ["sync", "async"])
 @pytest.mark.parametrize(
     ("behaviour", "raised"),
-    [("endless", "ResponseTooLargeError"), ("bomb", "ResponseTooLargeError"), ("drip", "ApiTimeoutError")],
+    [
+        ("endless", "ResponseTooLargeError"),
+        ("bomb", "ResponseTooLargeError"),
+        ("drip", "ApiTimeoutError"),
+        ("deep", "UnexpectedResponseError"),  # json.loads gave up in a bare RecursionError
+        ("deep_error", "BadRequestError"),
+    ],
 )
 def test_a_hostile_answer_is_a_typed_error_within_bounded_memory(behaviour: str, raised: str, kind: str):
     # A 2 MB gzip bomb (2 GiB inflated) and an endless stream are cut at the size cap; one byte a
