@@ -36,6 +36,7 @@ from mews_loyalty._wire.decode import (
     decode_result,
     request_id_of,
     returns_items,
+    stream_page,
 )
 from mews_loyalty._wire.encode import (
     PAGE_SIZE_FIELD,
@@ -174,21 +175,22 @@ class _Planner:
         self,
         op: Operation,
         size: int,
-        page: Page[Any] | AsyncPage[Any],
+        cursor: UUID | None,
         seen: set[UUID | None],
         params: Mapping[str, Any],
     ) -> bytes:
-        """The body of the page after ``page``; the cursor is remembered in ``seen``, since a server
-        handing back any cursor a second time (A -> A, or A -> B -> A) would loop forever."""
-        if page.cursor in seen:
+        """The body of the page after the one whose cursor is ``cursor``; the cursor is remembered in
+        ``seen``, since a server handing back any cursor a second time (A -> A, or A -> B -> A) would
+        loop forever."""
+        if cursor in seen:
             raise UnexpectedResponseError(
-                f"the server returned cursor {page.cursor} a second time, after {len(seen) + 1} pages;"
+                f"the server returned cursor {cursor} a second time, after {len(seen) + 1} pages;"
                 " stopping instead of looping",
                 status=200,
                 operation_id=op.operation_id,
             )
-        seen.add(page.cursor)
-        return self._page_body(op, size, page.cursor, params)[1]
+        seen.add(cursor)
+        return self._page_body(op, size, cursor, params)[1]
 
     @staticmethod
     def _stopped(error: MewsError, window: Window, cursor: UUID | None) -> None:
@@ -255,10 +257,8 @@ class OperationRunner(_Planner):
             cursor, seen = window[3], set[UUID | None]()
             while True:
                 try:
-                    page = decode_page(
-                        op, self._sender.send(op, body, call), size, self._redactor, Page, None
-                    )
-                    following = None if page.is_last else self._next_body(op, size, page, seen, params)
+                    page = stream_page(op, self._sender.send(op, body, call), size, self._redactor)
+                    following = None if page.is_last else self._next_body(op, size, page.cursor, seen, params)
                 except MewsError as error:
                     self._stopped(error, window, cursor)
                     raise
@@ -327,8 +327,8 @@ class AsyncOperationRunner(_Planner):
             while True:
                 try:
                     response = await self._sender.send(op, body, call)
-                    page = decode_page(op, response, size, self._redactor, AsyncPage, None)
-                    following = None if page.is_last else self._next_body(op, size, page, seen, params)
+                    page = stream_page(op, response, size, self._redactor)
+                    following = None if page.is_last else self._next_body(op, size, page.cursor, seen, params)
                 except MewsError as error:
                     self._stopped(error, window, cursor)
                     raise

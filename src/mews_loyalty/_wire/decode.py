@@ -38,6 +38,7 @@ from mews_loyalty._spec.catalog import (
     resolve,
 )
 from mews_loyalty._transport.redaction import Redactor
+from mews_loyalty._wire.fast import ItemReader, Unread, item_reader
 
 ItemT = TypeVar("ItemT")
 logger = logging.getLogger("mews_loyalty")
@@ -273,7 +274,31 @@ def _items(op: Operation, response: httpx.Response, payload: dict[str, Any], red
     return items
 
 
+def _fast(op: Operation, response: httpx.Response, redactor: Redactor) -> tuple[list[Any], Any] | None:
+    """(items, raw cursor) by the fast route (``_wire.fast``), or None when it does not take the body."""
+    reader = _reader(op)
+    if reader is None:
+        return None
+    token = _decoding.set((op.operation_id, redactor))
+    try:
+        return reader.read(response.content)
+    except Unread:
+        return None
+    finally:
+        _decoding.reset(token)
+
+
+def _reader(op: Operation) -> ItemReader | None:
+    shape = _shape(op)
+    if shape.item_class is None or shape.items_field is None:
+        return None
+    return item_reader(op.api, shape.item_class, shape.items_field)
+
+
 def decode_items(op: Operation, response: httpx.Response, redactor: Redactor) -> list[Any]:
+    fast = _fast(op, response, redactor)
+    if fast is not None:
+        return fast[0]
     return _items(op, response, _payload(op, response, redactor), redactor)
 
 
@@ -286,13 +311,51 @@ def decode_page(
     fetch: Any,
 ) -> Page[Any] | AsyncPage[Any]:
     """A ``Page`` (or ``AsyncPage``) whose ``get_next_page()`` calls ``fetch(cursor=...)``."""
-    payload = _payload(op, response, redactor)
-    items = _items(op, response, payload, redactor)
-    raw_cursor = payload.get(CURSOR_FIELD)
+    fast = _fast(op, response, redactor)
+    if fast is not None:
+        items, raw_cursor = fast
+    else:
+        payload = _payload(op, response, redactor)
+        items = _items(op, response, payload, redactor)
+        raw_cursor = payload.get(CURSOR_FIELD)
     cursor = None if raw_cursor is None else _decode(op, response, redactor, UUID, raw_cursor)
     return kind(
         items=items, cursor=cursor, page_size=page_size, request_id=request_id_of(response), fetch=fetch
     )
+
+
+@dataclass(frozen=True)
+class PageStream:
+    """A page of an export (``iter_all``): by the fast route, its items are built only as they are
+    taken (see ``_wire.fast``), so a consumer that handles each and lets it go never holds a page's
+    worth of them. Everything that could be refused was refused on reading it."""
+
+    items: Iterator[Any]
+    count: int
+    cursor: UUID | None
+    page_size: int
+
+    @property
+    def is_last(self) -> bool:
+        return self.cursor is None or self.count < self.page_size
+
+
+def stream_page(op: Operation, response: httpx.Response, page_size: int, redactor: Redactor) -> PageStream:
+    """The page ``decode_page`` reads, for an export: the same items, built as they are taken."""
+    reader = _reader(op)
+    if reader is not None:
+        token = _decoding.set((op.operation_id, redactor))
+        try:
+            count, items, raw_cursor = reader.stream(response.content)
+        except Unread:
+            pass
+        else:
+            cursor = None if raw_cursor is None else _decode(op, response, redactor, UUID, raw_cursor)
+            return PageStream(items, count, cursor, page_size)
+        finally:
+            _decoding.reset(token)
+    page = decode_page(op, response, page_size, redactor, Page, None)
+    return PageStream(iter(page.items), len(page.items), page.cursor, page_size)
 
 
 def decode_result(op: Operation, response: httpx.Response, redactor: Redactor) -> Any:
