@@ -1,8 +1,8 @@
 """``python -m bench [section ...]``: run the benchmarks, print a table, write results.json and a chart.
 
 Every figure is reported beside a baseline measured in the same run, as a ratio; nothing here is a
-pass/fail assertion. Sections: decode, paging, bulk_add, bulk_export, mock_server, codegen_times, contract_rate, contract_run,
-hostile, proxy.
+pass/fail assertion. Sections: decode, paging, paging_minimal, bulk_add, bulk_export, mock_server,
+codegen_times, contract_rate, contract_run, hostile, proxy.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from bench._measure import Section
 SECTIONS = (
     "decode",
     "paging",
+    "paging_minimal",
     "bulk_add",
     "bulk_export",
     "mock_server",

@@ -20,7 +20,11 @@ def best_time(func: Callable[[], object], *, repeat: int = 7, number: int = 5) -
 
 
 def best_times_interleaved(
-    funcs: Mapping[str, Callable[[], object]], *, rounds: int = 7, cpu: dict[str, float] | None = None
+    funcs: Mapping[str, Callable[[], object]],
+    *,
+    rounds: int = 7,
+    cpu: dict[str, float] | None = None,
+    settle: bool = False,
 ) -> dict[str, float]:
     """Seconds per call of each function: the fastest of ``rounds`` calls, taken in turns (one call of
     each per round, after one warm-up each), so a neighbour's burst of load falls on all of them rather
@@ -28,6 +32,11 @@ def best_times_interleaved(
 
     ``cpu``, when given, receives each function's least CPU time of this process per call: against a
     server in another process, the client's own cost, which a loaded machine's scheduling barely moves.
+
+    ``settle`` runs each function once more, untimed, right before each timed call, so that every timed
+    call follows a call of itself. Without it a call pays for what the one before it left: a function
+    that needs more memory than its predecessor freed takes page faults (thousands a call, counted in
+    its CPU time) that the other never does.
     """
     for func in funcs.values():
         func()
@@ -35,6 +44,8 @@ def best_times_interleaved(
     least_cpu = dict.fromkeys(funcs, float("inf"))
     for _ in range(rounds):
         for label, func in funcs.items():
+            if settle:
+                func()
             started, started_cpu = time.perf_counter(), time.process_time()
             func()
             best[label] = min(best[label], time.perf_counter() - started)

@@ -23,6 +23,31 @@ def test_the_command_serves_the_mock_as_a_process():
     assert [program["Code"] for program in response.json()["LoyaltyPrograms"]] == ["GEC07", "PC01"]
 
 
+def test_seed_minimal_serves_memberships_with_only_the_required_properties():
+    # The paging_minimal benchmark's server: the demo data set with minimal memberships.
+    argv = [
+        "mock",
+        "connector",
+        "--seed-data",
+        "--seed-memberships",
+        "30",
+        "--seed-minimal",
+        "--rate-limit",
+        "off",
+    ]
+    with serve_in_process(argv) as base_url:
+        op = CONNECTOR.by_id["loyaltyMemberships_getAll"]
+        body = {**DEMO_TOKENS, "ActivityStates": ["Active"], "Limitation": {"Count": 100}}
+        response = httpx.post(base_url + op.path, json=body)
+    assert response.status_code == 200
+    set_properties = [
+        {name for name, value in membership.items() if value is not None}
+        for membership in response.json()["LoyaltyMemberships"]
+    ]
+    minimal = {"Id", "ChainId", "AccountId", "LoyaltyProgramId", "State", "IsPrimary"}
+    assert set_properties.count(minimal) >= len(set_properties) - 2  # all but the documented ones
+
+
 def test_token_options_build_the_access_map():
     # Own tokens next to the demo ones, single-chain and portfolio; --no-demo-tokens drops Mews'.
     config, host, port = config_from_args(

@@ -25,9 +25,9 @@ ITEM_SCHEMAS = {
 }
 
 
-def dump(memberships: int = 300) -> dict[str, list[tuple[bytes, int, int, bool]]]:
+def dump(memberships: int = 300, *, minimal: bool = False) -> dict[str, list[tuple[bytes, int, int, bool]]]:
     store = build_store()
-    seed(store, chain_id=DEMO_CHAIN_ID, anchor=ANCHOR, memberships=memberships)
+    seed(store, chain_id=DEMO_CHAIN_ID, anchor=ANCHOR, memberships=memberships, minimal=minimal)
     return {
         name: [(r.json, r.created_us, r.updated_us, r.deleted) for r in store[name].newest_first()]
         for name in ITEM_SCHEMAS
@@ -37,6 +37,30 @@ def dump(memberships: int = 300) -> dict[str, list[tuple[bytes, int, int, bool]]
 def test_the_same_anchor_gives_the_same_data():
     # QA scripts and bug reports refer to seeded records by id; they must not change between runs.
     assert dump() == dump()
+
+
+def test_minimal_memberships_hold_only_what_the_spec_requires():
+    # --seed-minimal (for benchmarks): the smallest valid records, and the same ones every time.
+    data = dump(minimal=True)
+    assert data == dump(minimal=True)
+    memberships = [orjson.loads(row[0]) for row in data["loyalty_memberships"]]
+    assert len(memberships) == 300
+    minimal = [
+        m for m in memberships if m["Id"] != DOCUMENTED_MEMBERSHIP_ID and m.get("MembershipNumber") is None
+    ]
+    assert len(minimal) >= 290  # all but the documented memberships
+    for membership in minimal:
+        assert spec_errors("LoyaltyMembership", membership) == []
+        assert {name for name, value in membership.items() if value is not None} == {
+            "Id",
+            "ChainId",
+            "AccountId",
+            "LoyaltyProgramId",
+            "State",
+            "IsPrimary",
+        }
+        assert membership["CreatorProfile"] is None
+        assert membership["UpdaterProfile"] is None
 
 
 def test_the_data_set_is_small_realistic_and_valid():

@@ -2,29 +2,30 @@
 
 ``from_dict`` over ``json.loads`` costs about three times the ``json.loads`` alone: a Python call for
 every UUID, enum and nested object. Here msgspec decodes the body in C straight into ``Struct``
-mirrors of the attrs classes (no intermediate dicts), and code compiled once per item class turns the
-mirrors into the attrs instances. The types users see are the attrs classes, unchanged.
+mirrors of the attrs classes (ids made there, no intermediate dicts), and code compiled once per item
+class turns the mirrors into the attrs instances. The types users see are the attrs classes, unchanged.
 
 The mirrors and that code are derived from the generated classes (their fields and type hints) and
 the spec (their properties' wire names), so a new operation or property needs nothing here.
 
 Two steps, so that nothing can fail once items are handed out:
 
-* ``prepare`` (the whole body, at once) converts every value that can be refused: ids with the
-  generated ``parse_uuid``, dates and date-times with ``fromisoformat``, as ``from_dict`` does; an
-  enum value the enum does not list goes through ``parse_enum`` there, which warns about it.
+* ``prepare`` (the whole body, at once) converts what msgspec leaves as strings and could still be
+  refused: dates and date-times, with ``fromisoformat`` as ``from_dict`` does; an enum value the enum
+  does not list goes through the generated ``parse_enum`` there, which warns about it.
 * ``build`` (one item at a time) makes the attrs instances: enum members, nested objects and lists.
   It cannot fail, so an export may build each item only when its consumer takes it
   (``ItemReader.stream``): a page's thousand items are then never all alive at once, which spares
-  the garbage collector most of its work (about a sixth of an export's time).
+  the garbage collector much of its work.
 
 The route is all or nothing and never decides anything: whatever it does not take exactly as the
-generated ``from_dict`` would (a malformed UUID, a value of another type, a missing required property,
-a date ``fromisoformat`` refuses, a class it has no mirror for), it gives up on, and the body goes the
-usual way, ``json.loads`` and ``from_dict``, with the same results, errors and warnings as before.
-Enum values are left as strings in the mirrors and read as the generated ``parse_enum`` reads them,
-so an unknown one is kept and warned about on this route too; unknown properties are skipped, as
-``from_dict`` skips them.
+generated ``from_dict`` would (an id msgspec does not read as ``UUID()`` would, a value of another
+type, a missing required property, a date ``fromisoformat`` refuses, a class it has no mirror for),
+it gives up on, and the body goes the usual way, ``json.loads`` and ``from_dict``, with the same
+results, errors and warnings as before. Enum values are left as strings in the mirrors and read as
+``parse_enum`` reads them, so an unknown one is kept and warned about on this route too; unknown
+properties are skipped, as ``from_dict`` skips them. One difference is not in any value: ``from_dict``
+hands out one shared ``UUID`` instance for an id it has seen lately, this route a new one each time.
 """
 
 from __future__ import annotations
@@ -116,12 +117,7 @@ class _Compiler:
         self.making: set[type] = set()
         self.numbers = itertools.count()
         generated_types = importlib.import_module(f"{client_package(api)}.types")
-        self.namespace: dict[str, Any] = {
-            "_parse_enum": generated_types.parse_enum,
-            "_parse_uuid": generated_types.parse_uuid,
-            # the ids parse_uuid remembers (one dict, cleared when full); without it, every id is a call
-            "_uuids": getattr(generated_types, "_uuid_memo", {}),
-        }
+        self.namespace: dict[str, Any] = {"_parse_enum": generated_types.parse_enum}
 
     def compiled(self, cls: type) -> tuple[type, Callable[[Any], None], Callable[[Any], Any]]:
         """(Struct mirror, prepare(mirror), build(mirror) -> attrs instance); _NoMirror when there
@@ -208,8 +204,8 @@ class _Compiler:
             if isinstance(kind, _ListOf) or (isinstance(kind, _OrNone) and isinstance(kind.value, _ListOf)):
                 raise _NoMirror(f"a list of lists: {hint}")  # prepare converts list items in place
             return list[mirror], _ListOf(kind)  # type: ignore[valid-type]
-        if hint is UUID:  # by the generated parse_uuid; an id it remembers is looked up in place
-            return str, _Leaf("(_uuids[{value}] if {value} in _uuids else _parse_uuid({value}))")
+        if hint is UUID:  # made by msgspec, in C: the same value parse_uuid gives, or a refusal
+            return UUID, _Kept()
         if hint in _KEPT:
             return hint, _Kept()
         if hint is datetime.datetime or hint is datetime.date:

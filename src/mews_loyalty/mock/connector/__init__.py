@@ -68,7 +68,13 @@ def create_app(
     if store is None:
         store = build_store()
         if config.seed_data:
-            seed(store, chain_id=DEMO_CHAIN_ID, anchor=config.now(), memberships=config.seed_memberships)
+            seed(
+                store,
+                chain_id=DEMO_CHAIN_ID,
+                anchor=config.now(),
+                memberships=config.seed_memberships,
+                minimal=config.seed_minimal,
+            )
     return build_app(config, store)
 
 
@@ -129,6 +135,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"memberships in the demo data set (default {DEFAULT_SEED_MEMBERSHIPS})",
     )
+    parser.add_argument(
+        "--seed-minimal",
+        action="store_true",
+        help="the demo data set's memberships carry only the properties the spec requires (for benchmarks)",
+    )
     return parser
 
 
@@ -160,6 +171,7 @@ def config_from_args(argv: list[str]) -> tuple[ConnectorMockConfig, str, int]:
             ),
             seed_data=args.seed_data,
             seed_memberships=args.seed_memberships,
+            seed_minimal=args.seed_minimal,
         )
     except ValueError as error:
         # Never echo the command line: it may hold tokens.

@@ -64,6 +64,7 @@ class ConnectorMockConfig:
     faults: FaultPlan = field(default_factory=FaultPlan)
     seed_data: bool = False
     seed_memberships: int = DEFAULT_SEED_MEMBERSHIPS
+    seed_minimal: bool = False  # seeded memberships hold only the properties the spec requires
     clock: Callable[[], float] = time.monotonic  # seconds, for the rate limit
     now: Callable[[], datetime] = utc_now  # when records are created and changed
     new_id: Callable[[], str] = random_id  # identifiers of new records

@@ -19,10 +19,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from mews_loyalty._spec.catalog import catalog, resolve
 from mews_loyalty.mock.connector.operations import micros
 from mews_loyalty.mock.connector.store import ConnectorStore, Table
 
 DEFAULT_SEED = 20251104
+_MEMBERSHIP = resolve(catalog("connector").document, {"$ref": "#/components/schemas/LoyaltyMembership"})
+REQUIRED = tuple(_MEMBERSHIP["required"])  # what a minimal membership holds
+NULLABLE = frozenset(  # of those, the ones a minimal membership leaves null (the profiles)
+    name for name in REQUIRED if {"type": "null"} in _MEMBERSHIP["properties"][name].get("anyOf", ())
+)
 
 # The records Mews' documentation examples name.
 PLATINUM_CLUB_ID = "f701dafb-5765-4cf4-b1dd-1f602a740ae5"
@@ -118,8 +124,11 @@ def seed(
     anchor: datetime,
     memberships: int = 300,
     seed_value: int = DEFAULT_SEED,
+    minimal: bool = False,
 ) -> None:
-    """Fill empty tables with the data set; ``anchor`` is "now" for the creation times."""
+    """Fill empty tables with the data set; ``anchor`` is "now" for the creation times. ``minimal``
+    memberships (all but the documented ones) carry only the properties the spec requires, with no
+    creator or updater: the smallest records a server may send, for benchmarks."""
     rng = random.Random(seed_value)  # noqa: S311 - sample data, not security
     start = anchor - PERIOD
     programs, tiers, members = store["loyalty_programs"], store["loyalty_tiers"], store["loyalty_memberships"]
@@ -135,6 +144,8 @@ def seed(
     for index in range(max(memberships - len(DOCUMENTED_MEMBERSHIPS), 0)):
         created = start + step * (index + 1)
         values, updated = made.membership(created)
+        if minimal:
+            values = {name: None if name in NULLABLE else values[name] for name in REQUIRED}
         members.insert(
             values,
             chain_id=chain_id,
