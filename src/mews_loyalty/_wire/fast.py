@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime
 import importlib
 import itertools
+import threading
 import types
 import typing
 from collections.abc import Callable, Iterator
@@ -348,14 +349,20 @@ class ItemReader:
         return len(mirrors), map(self._build, mirrors), cursor
 
 
+_compiling = threading.Lock()
+
+
 @cache
 def item_reader(api: ApiName, item_class: type, items_field: str) -> ItemReader | None:
     """The fast route for bodies holding a list of ``item_class`` under ``items_field``; None when
     the class has no mirror."""
-    try:
-        return ItemReader(api, item_class, items_field)
-    except _NoMirror:
-        return None
+    # One compilation at a time: two threads making the same class would each see the other's in
+    # progress as a class that holds itself, and the class would be left to from_dict for good.
+    with _compiling:
+        try:
+            return ItemReader(api, item_class, items_field)
+        except _NoMirror:
+            return None
 
 
 __all__ = ["ItemReader", "Unread", "item_reader"]
