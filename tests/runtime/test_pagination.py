@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import uuid
 from types import SimpleNamespace
 
@@ -145,3 +146,19 @@ async def test_the_async_export_stops_on_a_cursor_cycle_too(make_async_client):
     client = make_async_client(SimpleNamespace(transport=cursor_cycle()))
     with pytest.raises(UnexpectedResponseError, match="a second time, after 3 pages"):
         _ = [item async for item in client.loyalty_memberships.iter_all(page_size=1)]
+
+
+def test_an_export_makes_each_item_as_it_is_taken(make_client):
+    # iter_all builds an item only when its consumer takes it: a consumer that handles each item and
+    # lets it go never holds a page of them (and the garbage collector never meets a page of them).
+    server = FakeConnector(items=seeded(2500))
+    walk = make_client(server).loyalty_memberships.iter_all()
+    alive = []
+    for number, membership in enumerate(walk):
+        assert isinstance(membership, models.LoyaltyMembership)
+        if number in (0, 999, 1000, 2499):
+            gc.collect()
+            alive.append(sum(type(obj) is models.LoyaltyMembership for obj in gc.get_objects()))
+        del membership
+    assert number == 2499
+    assert max(alive) < 10, alive  # a page read at once would leave up to 1 000 alive
