@@ -45,15 +45,20 @@ def describe(op: Operation) -> str:
 
 
 _UNSET = (ConnectorUnset, ReverseUnset)
+_JSON_SCALARS = frozenset({str, int, bool, float, type(None)})
 
 
 def to_wire(value: Any) -> Any:
     """JSON-ready data from what a caller may pass: generated models, dicts, UUIDs, datetimes, enums."""
     kind = type(value)  # exact JSON types first: a bulk write passes thousands of plain dicts
-    if kind is str or kind is int or kind is bool or kind is float or value is None:
+    if kind in _JSON_SCALARS:
         return value
-    if kind is dict:
-        return {str(key): to_wire(item) for key, item in value.items() if not isinstance(item, _UNSET)}
+    if kind is dict:  # a dict's plain values are taken in place, without a call each
+        return {
+            str(key): item if type(item) in _JSON_SCALARS else to_wire(item)
+            for key, item in value.items()
+            if type(item) in _JSON_SCALARS or not isinstance(item, _UNSET)
+        }
     if kind is list:
         return [to_wire(item) for item in value]
     return _other_to_wire(value)
@@ -149,8 +154,7 @@ def encode(op: Operation, body: Mapping[str, Any], *, item_offset: int = 0) -> b
     ``item_offset`` is the position of this batch's first item in the caller's list, so a problem is
     reported at the caller's index (``LoyaltyMemberships[1500].Code``), not the batch's.
     """
-    formats = format_checker(op)
-    body = formats.normalised(body)
+    body, format_problems = format_checker(op).normalised_and_violations(body)
     data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     try:
         op.request_model.model_validate_json(data, strict=True)
@@ -160,7 +164,7 @@ def encode(op: Operation, body: Mapping[str, Any], *, item_offset: int = 0) -> b
         raise RequestValidationError(describe(op), _shorten(problems)) from None
     problems = [
         (_wire_path(op, location, item_offset), f"Input should be a valid {describe_formats(names)}")
-        for location, names in formats.violations(body)
+        for location, names in format_problems
     ]
     if problems:
         raise RequestValidationError(describe(op), _shorten(problems))
