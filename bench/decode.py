@@ -1,4 +1,5 @@
-"""Decode a 1000-membership getAll page: plain json.loads (the floor) vs the typed model families."""
+"""Decode a 1000-membership getAll page: plain json.loads (the floor) vs the typed model families and
+the route the SDK takes for lists of items."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import random
 import uuid
 
 from bench._measure import Section, best_time
+from mews_loyalty._generated.connector.client.models import LoyaltyMembership
 from mews_loyalty._generated.connector.client.models import LoyaltyMembershipResult as ClientResult
 from mews_loyalty._generated.connector.models import LoyaltyMembershipResult as PydanticResult
+from mews_loyalty._wire.fast import item_reader
 
 PAGE_SIZE = 1000
 
@@ -52,5 +55,11 @@ def run() -> Section:
     )
     section.rows["pydantic: model_validate_json"] = (
         best_time(lambda: PydanticResult.model_validate_json(raw)) * 1e3
+    )
+    reader = item_reader("connector", LoyaltyMembership, "LoyaltyMemberships")
+    if reader is None:
+        raise RuntimeError("LoyaltyMembership has no fast route")
+    section.rows["SDK fast route: msgspec mirrors -> attrs (_wire/fast.py)"] = (
+        best_time(lambda: reader.read(raw)) * 1e3
     )
     return section
