@@ -71,6 +71,11 @@ for _types in (connector_types, reverse_types):
         _types.UNKNOWN_ENUM_VALUE_LISTENERS.append(_warn_unknown_enum_value)
 
 
+def is_last_page(cursor: UUID | None, count: int, page_size: int) -> bool:
+    """Whether a page is the last: its cursor is null, or it holds fewer items than were asked for."""
+    return cursor is None or count < page_size
+
+
 @dataclass(frozen=True)
 class _PageBase(Generic[ItemT]):
     """What a page of either kind holds: its items, where the next starts, and its Request-Id."""
@@ -82,7 +87,7 @@ class _PageBase(Generic[ItemT]):
 
     @property
     def is_last(self) -> bool:
-        return self.cursor is None or len(self.items) < self.page_size
+        return is_last_page(self.cursor, len(self.items), self.page_size)
 
     @property
     def next_cursor(self) -> UUID | None:
@@ -295,6 +300,12 @@ def _reader(op: Operation) -> ItemReader | None:
     return item_reader(op.api, shape.item_class, shape.items_field)
 
 
+def _slow_page(op: Operation, response: httpx.Response, redactor: Redactor) -> tuple[list[Any], Any]:
+    """(items, raw cursor) by ``json.loads`` and ``from_dict``."""
+    payload = _payload(op, response, redactor)
+    return _items(op, response, payload, redactor), payload.get(CURSOR_FIELD)
+
+
 def decode_items(op: Operation, response: httpx.Response, redactor: Redactor) -> list[Any]:
     fast = _fast(op, response, redactor)
     if fast is not None:
@@ -311,13 +322,7 @@ def decode_page(
     fetch: Any,
 ) -> Page[Any] | AsyncPage[Any]:
     """A ``Page`` (or ``AsyncPage``) whose ``get_next_page()`` calls ``fetch(cursor=...)``."""
-    fast = _fast(op, response, redactor)
-    if fast is not None:
-        items, raw_cursor = fast
-    else:
-        payload = _payload(op, response, redactor)
-        items = _items(op, response, payload, redactor)
-        raw_cursor = payload.get(CURSOR_FIELD)
+    items, raw_cursor = _fast(op, response, redactor) or _slow_page(op, response, redactor)
     cursor = None if raw_cursor is None else _decode(op, response, redactor, UUID, raw_cursor)
     return kind(
         items=items, cursor=cursor, page_size=page_size, request_id=request_id_of(response), fetch=fetch
@@ -337,25 +342,27 @@ class PageStream:
 
     @property
     def is_last(self) -> bool:
-        return self.cursor is None or self.count < self.page_size
+        return is_last_page(self.cursor, self.count, self.page_size)
 
 
 def stream_page(op: Operation, response: httpx.Response, page_size: int, redactor: Redactor) -> PageStream:
     """The page ``decode_page`` reads, for an export: the same items, built as they are taken."""
+    streamed: tuple[int, Iterator[Any], Any] | None = None
     reader = _reader(op)
     if reader is not None:
         token = _decoding.set((op.operation_id, redactor))
         try:
-            count, items, raw_cursor = reader.stream(response.content)
+            streamed = reader.stream(response.content)
         except Unread:
             pass
-        else:
-            cursor = None if raw_cursor is None else _decode(op, response, redactor, UUID, raw_cursor)
-            return PageStream(items, count, cursor, page_size)
         finally:
             _decoding.reset(token)
-    page = decode_page(op, response, page_size, redactor, Page, None)
-    return PageStream(iter(page.items), len(page.items), page.cursor, page_size)
+    if streamed is None:
+        built, raw_cursor = _slow_page(op, response, redactor)
+        streamed = (len(built), iter(built), raw_cursor)
+    count, items, raw_cursor = streamed
+    cursor = None if raw_cursor is None else _decode(op, response, redactor, UUID, raw_cursor)
+    return PageStream(items, count, cursor, page_size)
 
 
 def decode_result(op: Operation, response: httpx.Response, redactor: Redactor) -> Any:
