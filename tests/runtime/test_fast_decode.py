@@ -23,6 +23,7 @@ import attrs
 import httpx
 import pytest
 
+from mews_loyalty import UnexpectedResponseError
 from mews_loyalty._spec.catalog import API_NAMES, CURSOR_FIELD, Operation, catalog, resolve
 from mews_loyalty._transport.redaction import Redactor
 from mews_loyalty._wire import decode
@@ -270,7 +271,7 @@ def test_a_malformed_id_steps_aside_and_fails_as_before():
     body = _replaced(_valid_body(op), (op.result_items, 1, "Id"), "not-a-uuid")
     with pytest.raises(Unread):
         reader.read(json.dumps(body).encode())
-    with pytest.raises(Exception, match=r"does not match LoyaltyMembershipResult \(ValueError"):
+    with pytest.raises(UnexpectedResponseError, match=r"does not match LoyaltyMembershipResult \(ValueError"):
         _call(op, json.dumps(body).encode())()
 
 
