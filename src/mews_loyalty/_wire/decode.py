@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum
@@ -254,16 +255,24 @@ def _payload(op: Operation, response: httpx.Response, redactor: Redactor) -> dic
     return payload
 
 
-def _decode(op: Operation, response: httpx.Response, redactor: Redactor, decoder: Any, data: Any) -> Any:
+@contextmanager
+def _decoding_for(op: Operation, redactor: Redactor) -> Iterator[None]:
+    """The operation and redactor the unknown-enum warning names while a body is decoded."""
     token = _decoding.set((op.operation_id, redactor))
     try:
-        return decoder(data)
+        yield
+    finally:
+        _decoding.reset(token)
+
+
+def _decode(op: Operation, response: httpx.Response, redactor: Redactor, decoder: Any, data: Any) -> Any:
+    try:
+        with _decoding_for(op, redactor):
+            return decoder(data)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         schema = op.response_schema or "the documented schema"
         reason = redactor.text(f"{type(error).__name__}: {error}")
         raise _unexpected(op, response, f"the body does not match {schema} ({reason})") from None
-    finally:
-        _decoding.reset(token)
 
 
 def _items(op: Operation, response: httpx.Response, payload: dict[str, Any], redactor: Redactor) -> list[Any]:
@@ -279,18 +288,21 @@ def _items(op: Operation, response: httpx.Response, payload: dict[str, Any], red
     return items
 
 
-def _fast(op: Operation, response: httpx.Response, redactor: Redactor) -> tuple[list[Any], Any] | None:
-    """(items, raw cursor) by the fast route (``_wire.fast``), or None when it does not take the body."""
+TakenT = TypeVar("TakenT")
+
+
+def _fast(
+    op: Operation, response: httpx.Response, redactor: Redactor, take: Callable[[ItemReader, bytes], TakenT]
+) -> TakenT | None:
+    """``take(reader, body)`` by the fast route (``_wire.fast``), or None when it does not take the body."""
     reader = _reader(op)
     if reader is None:
         return None
-    token = _decoding.set((op.operation_id, redactor))
-    try:
-        return reader.read(response.content)
-    except Unread:
-        return None
-    finally:
-        _decoding.reset(token)
+    with _decoding_for(op, redactor):
+        try:
+            return take(reader, response.content)
+        except Unread:
+            return None
 
 
 def _reader(op: Operation) -> ItemReader | None:
@@ -306,11 +318,13 @@ def _slow_page(op: Operation, response: httpx.Response, redactor: Redactor) -> t
     return _items(op, response, payload, redactor), payload.get(CURSOR_FIELD)
 
 
+def _cursor(op: Operation, response: httpx.Response, redactor: Redactor, raw_cursor: Any) -> UUID | None:
+    cursor: UUID | None = None if raw_cursor is None else _decode(op, response, redactor, UUID, raw_cursor)
+    return cursor
+
+
 def decode_items(op: Operation, response: httpx.Response, redactor: Redactor) -> list[Any]:
-    fast = _fast(op, response, redactor)
-    if fast is not None:
-        return fast[0]
-    return _items(op, response, _payload(op, response, redactor), redactor)
+    return (_fast(op, response, redactor, ItemReader.read) or _slow_page(op, response, redactor))[0]
 
 
 def decode_page(
@@ -322,10 +336,13 @@ def decode_page(
     fetch: Any,
 ) -> Page[Any] | AsyncPage[Any]:
     """A ``Page`` (or ``AsyncPage``) whose ``get_next_page()`` calls ``fetch(cursor=...)``."""
-    items, raw_cursor = _fast(op, response, redactor) or _slow_page(op, response, redactor)
-    cursor = None if raw_cursor is None else _decode(op, response, redactor, UUID, raw_cursor)
+    items, raw_cursor = _fast(op, response, redactor, ItemReader.read) or _slow_page(op, response, redactor)
     return kind(
-        items=items, cursor=cursor, page_size=page_size, request_id=request_id_of(response), fetch=fetch
+        items=items,
+        cursor=_cursor(op, response, redactor, raw_cursor),
+        page_size=page_size,
+        request_id=request_id_of(response),
+        fetch=fetch,
     )
 
 
@@ -347,22 +364,12 @@ class PageStream:
 
 def stream_page(op: Operation, response: httpx.Response, page_size: int, redactor: Redactor) -> PageStream:
     """The page ``decode_page`` reads, for an export: the same items, built as they are taken."""
-    streamed: tuple[int, Iterator[Any], Any] | None = None
-    reader = _reader(op)
-    if reader is not None:
-        token = _decoding.set((op.operation_id, redactor))
-        try:
-            streamed = reader.stream(response.content)
-        except Unread:
-            pass
-        finally:
-            _decoding.reset(token)
+    streamed = _fast(op, response, redactor, ItemReader.stream)
     if streamed is None:
         built, raw_cursor = _slow_page(op, response, redactor)
         streamed = (len(built), iter(built), raw_cursor)
     count, items, raw_cursor = streamed
-    cursor = None if raw_cursor is None else _decode(op, response, redactor, UUID, raw_cursor)
-    return PageStream(items, count, cursor, page_size)
+    return PageStream(items, count, _cursor(op, response, redactor, raw_cursor), page_size)
 
 
 def decode_result(op: Operation, response: httpx.Response, redactor: Redactor) -> Any:
